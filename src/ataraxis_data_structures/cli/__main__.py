@@ -1,0 +1,7 @@
+"""Allows ``python -m ataraxis_data_structures.cli``."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+"""Placeholder: replaced by the implementation."""
+
+
+class DataLogger:
+    """Not implemented yet."""

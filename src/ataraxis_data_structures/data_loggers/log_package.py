@@ -1,0 +1,5 @@
+"""Placeholder: replaced by the implementation."""
+
+
+class LogPackage:
+    """Not implemented yet."""

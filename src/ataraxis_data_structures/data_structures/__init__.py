@@ -1,0 +1,6 @@
+"""Custom data structures: YAML-backed dataclasses and the multi-process job tracker."""
+
+from .processing_tracker import JobState, ProcessingStatus, ProcessingTracker
+from .yaml_config import YamlConfig
+
+__all__ = ["JobState", "ProcessingStatus", "ProcessingTracker", "YamlConfig"]
