@@ -1,0 +1,203 @@
+r"""The live log format written by DataLogger: append-only files of framed, checksummed records.
+
+This module is the single place that states the format; the writer (the logger process) and the readers
+(archive assembly, inspection) import it and never encode or decode records themselves.
+
+Layout
+------
+A log directory (``{output_directory}/{instance_name}_data_log``) holds one file per source and logger session,
+named ``{source_id:03d}-{segment:04d}.axlog``. ``segment`` counts up from 0: a logger that starts in a directory
+that already holds segments of a source opens the next free number, so an earlier (possibly torn) file is never
+appended to.
+
+Each file is::
+
+    file header (16 bytes): magic b"AXDSLOG\x00" | version: uint16 | source_id: uint8 | 5 reserved zero bytes
+    record, record, ...
+
+and each record is::
+
+    record header (16 bytes): payload_length: uint32 | timestamp: uint64 | crc32: uint32
+    payload (payload_length bytes)
+
+All integers are little-endian. ``timestamp`` is the LogPackage's acquisition time (elapsed microseconds; the onset
+message has timestamp 0 and an 8-byte payload holding the UTC epoch in microseconds). ``crc32`` is zlib's CRC-32 of
+the first 12 bytes of the record header followed by the payload, so a torn or corrupted length, timestamp or
+payload is detected. Records are appended in arrival order; a record is whole only when its checksum matches.
+
+A process that dies mid-write can leave a torn tail: a partial header, a partial payload, or (after a power loss)
+bytes that never reached the disk. Readers recover every whole record before the first one that fails to validate
+and report the rest as a :class:`TailDefect` instead of hiding it.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+FILE_MAGIC = b"AXDSLOG\x00"
+"""The first 8 bytes of every live log file."""
+
+FORMAT_VERSION = 1
+"""The version of the record layout described in this module."""
+
+FILE_SUFFIX = ".axlog"
+"""The extension of live log files."""
+
+FILE_HEADER = struct.Struct("<8sHB5x")
+"""magic, version, source_id, reserved: 16 bytes."""
+
+_RECORD_PREFIX = struct.Struct("<IQ")  # payload_length, timestamp: the checksummed 12 bytes
+_RECORD_CRC = struct.Struct("<I")
+RECORD_HEADER_SIZE = _RECORD_PREFIX.size + _RECORD_CRC.size
+"""The size of a record header: 16 bytes."""
+MAX_PAYLOAD_SIZE = 0xFFFFFFFF
+"""The largest payload one record can hold (4 GiB - 1)."""
+
+_FILE_NAME = re.compile(r"^(\d{3})-(\d{4,})" + re.escape(FILE_SUFFIX) + r"$")
+
+
+def log_file_name(source_id: int, segment: int) -> str:
+    """Returns the name of the live log file of a source's segment."""
+    return f"{source_id:03d}-{segment:04d}{FILE_SUFFIX}"
+
+
+def parse_log_file_name(name: str) -> tuple[int, int] | None:
+    """Returns (source_id, segment) for a live log file name, or None when the name is not one."""
+    match = _FILE_NAME.match(name)
+    if match is None:
+        return None
+    return int(match.group(1)), int(match.group(2))
+
+
+def next_segment(directory: Path, source_id: int) -> int:
+    """Returns the first segment number of a source that has no file in the directory yet."""
+    used = [
+        parsed[1]
+        for path in directory.glob(f"{source_id:03d}-*{FILE_SUFFIX}")
+        if (parsed := parse_log_file_name(path.name)) is not None
+    ]
+    return max(used) + 1 if used else 0
+
+
+def encode_file_header(source_id: int) -> bytes:
+    """Returns the 16-byte header that starts the live log file of a source."""
+    if not 0 <= source_id <= 255:
+        raise ValueError(f"source_id must fit in a uint8 (0..255), got {source_id}")
+    return FILE_HEADER.pack(FILE_MAGIC, FORMAT_VERSION, source_id)
+
+
+def decode_file_header(data: bytes | memoryview, path: Path | str = "<buffer>") -> int:
+    """Validates a live log file header and returns its source ID.
+
+    Raises:
+        ValueError: If the data is shorter than a header, has the wrong magic, or an unsupported version.
+    """
+    if len(data) < FILE_HEADER.size:
+        raise ValueError(f"{path}: too short for a log file header ({len(data)} of {FILE_HEADER.size} bytes)")
+    magic, version, source_id = FILE_HEADER.unpack_from(data, 0)
+    if magic != FILE_MAGIC:
+        raise ValueError(f"{path}: not a live log file (magic {magic!r}, expected {FILE_MAGIC!r})")
+    if version != FORMAT_VERSION:
+        raise ValueError(f"{path}: unsupported log format version {version} (this library reads {FORMAT_VERSION})")
+    return int(source_id)
+
+
+def encode_record_header(timestamp: int, payload: bytes | memoryview) -> bytes:
+    """Returns the 16-byte header that frames the payload as one record."""
+    prefix = _RECORD_PREFIX.pack(len(payload), timestamp)
+    return prefix + _RECORD_CRC.pack(zlib.crc32(payload, zlib.crc32(prefix)))
+
+
+def encode_record(timestamp: int, payload: bytes | memoryview) -> bytes:
+    """Returns one whole record: its header followed by the payload."""
+    return encode_record_header(timestamp, payload) + bytes(payload)
+
+
+@dataclass(frozen=True, slots=True)
+class TailDefect:
+    """Describes the bytes at the end of a log file that do not form whole, valid records."""
+
+    offset: int
+    """The file offset where the first invalid or incomplete record starts."""
+    size: int
+    """The number of bytes from that offset to the end of the file."""
+    reason: str
+    """Why the bytes were not accepted: 'truncated header', 'truncated payload' or 'checksum mismatch'."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordIndex:
+    """The whole records found in a log file, in file (arrival) order."""
+
+    source_id: int
+    timestamps: NDArray[np.uint64]
+    """The timestamp of each record."""
+    payload_offsets: NDArray[np.int64]
+    """The file offset of each record's payload."""
+    payload_sizes: NDArray[np.int64]
+    """The size of each record's payload in bytes."""
+    defect: TailDefect | None
+    """What was wrong with the tail of the file, or None when the file ends on a whole record."""
+
+    def __len__(self) -> int:
+        return len(self.timestamps)
+
+
+def scan_records(data: bytes | memoryview, path: Path | str = "<buffer>", *, verify: bool = True) -> RecordIndex:
+    """Indexes the whole records of a live log file held in memory (bytes or a memory map).
+
+    Args:
+        data: The complete contents of the file, starting with the file header.
+        path: The file the data came from, used in error messages.
+        verify: Determines whether each record's checksum is checked. Without it, only the framing is checked.
+
+    Returns:
+        The index of every whole record before the first one that is truncated or fails its checksum.
+
+    Raises:
+        ValueError: If the file header is missing or invalid.
+    """
+    view = memoryview(data)
+    source_id = decode_file_header(view, path)
+    total = len(view)
+    timestamps: list[int] = []
+    offsets: list[int] = []
+    sizes: list[int] = []
+    unpack_prefix = _RECORD_PREFIX.unpack_from
+    unpack_crc = _RECORD_CRC.unpack_from
+    crc32 = zlib.crc32
+    position = FILE_HEADER.size
+    defect: TailDefect | None = None
+    while position < total:
+        if total - position < RECORD_HEADER_SIZE:
+            defect = TailDefect(position, total - position, "truncated header")
+            break
+        length, timestamp = unpack_prefix(view, position)
+        start = position + RECORD_HEADER_SIZE
+        end = start + length
+        if end > total:
+            defect = TailDefect(position, total - position, "truncated payload")
+            break
+        if verify:
+            (stored,) = unpack_crc(view, position + 12)
+            if crc32(view[start:end], crc32(view[position : position + 12])) != stored:
+                defect = TailDefect(position, total - position, "checksum mismatch")
+                break
+        timestamps.append(timestamp)
+        offsets.append(start)
+        sizes.append(length)
+        position = end
+    return RecordIndex(
+        source_id=source_id,
+        timestamps=np.asarray(timestamps, dtype=np.uint64),
+        payload_offsets=np.asarray(offsets, dtype=np.int64),
+        payload_sizes=np.asarray(sizes, dtype=np.int64),
+        defect=defect,
+    )
