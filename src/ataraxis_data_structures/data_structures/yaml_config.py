@@ -1,5 +1,154 @@
-"""Placeholder: replaced by the implementation."""
+"""YamlConfig: a dataclass base that saves itself to a readable YAML file and loads back with full type fidelity."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, Self
+
+import yaml
+
+from .yaml_atomic_write import write_text_atomically
+from .yaml_converter import get_converter
+from .yaml_errors import YamlConfigError, not_a_mapping, structure_error, syntax_error
+from .yaml_text import dump_document, load_document
+
+_EXTENSIONS = (".yaml", ".yml")
 
 
 class YamlConfig:
-    """Not implemented yet."""
+    """Extends the standard Python dataclass with methods to save and load its data from a .yaml (YAML) file.
+
+    Notes:
+        This class is designed to be subclassed by custom dataclasses so that they inherit the YAML saving and
+        loading functionality. Serialization automatically converts Path instances to strings, Enum members to
+        their raw values, and tuples (and sets) to lists. Deserialization reverses these conversions based on the
+        dataclass's type annotations, and checks every value against its annotation.
+
+        Files are written atomically (a crash mid-write leaves the previous file intact), in block style with the
+        keys in field order between ``---`` and ``...`` markers, exactly as the reference release writes them.
+    """
+
+    def to_yaml(self, file_path: Path) -> None:
+        """Saves the instance's data as the specified .yaml (YAML) file.
+
+        Notes:
+            Path fields are serialized as strings, Enum fields as their raw values, and tuples as lists. This keeps
+            YAML files human-readable while preserving full type fidelity on round-trip via from_yaml(). Missing
+            parent directories are created, and the file is replaced atomically.
+
+        Args:
+            file_path: The path to the .yaml file to write.
+
+        Raises:
+            ValueError: If the file_path does not point to a file with a '.yaml' or '.yml' extension.
+            TypeError: If the instance is not a dataclass or a field holds a value that has no YAML form.
+        """
+        path = _checked_path(file_path, "write the dataclass instance to")
+        _require_dataclass(type(self))
+        data = get_converter(forbid_extra_keys=True, detailed=False).unstructure(self)
+        try:
+            text = dump_document(data)
+        except yaml.YAMLError as error:
+            raise _unrepresentable(path, data, error) from error
+        write_text_atomically(path, text)
+
+    @classmethod
+    def from_yaml(cls, file_path: Path, *, ignore_unknown_keys: bool = False) -> Self:
+        """Instantiates the class using the data loaded from the provided .yaml (YAML) file.
+
+        Notes:
+            Deserialization automatically converts YAML-native types back to the annotated Python types: strings to
+            Path instances, raw values to Enum members, and lists to tuples where applicable. Each value must match
+            its annotation; an int is also accepted where a float is expected.
+
+        Args:
+            file_path: The path to the .yaml file that stores the instance's data.
+            ignore_unknown_keys: Whether to skip keys that match no field (by default they are an error, so a
+                misspelled key is not silently dropped).
+
+        Returns:
+            A new class instance that stores the data read from the .yaml file.
+
+        Raises:
+            ValueError: If the provided file path does not point to a .yaml or .yml file. A YamlConfigError (a
+                ValueError) if the file is not valid YAML, its top level is not a mapping, or a value does not fit
+                its field; the message names the file and, for each problem, the field path and line.
+            FileNotFoundError: If the file does not exist.
+        """
+        path = _checked_path(file_path, "create the dataclass instance using the data from")
+        _require_dataclass(cls)
+        text = path.read_text(encoding="utf-8")
+        try:
+            data = load_document(text)
+        except yaml.YAMLError as error:
+            raise syntax_error(path, error) from error
+        if type(data) is not dict:
+            raise not_a_mapping(path, data, cls.__name__)
+        forbid = not ignore_unknown_keys
+        try:
+            return get_converter(forbid_extra_keys=forbid, detailed=False).structure(data, cls)
+        except Exception:
+            pass
+        try:
+            instance = get_converter(forbid_extra_keys=forbid, detailed=True).structure(data, cls)
+        except Exception as error:
+            if isinstance(error, (ExceptionGroup, ValueError, KeyError, TypeError)):
+                raise structure_error(path, text, error, cls.__name__) from error
+            raise
+        return instance
+
+
+def _checked_path(file_path: Path | str | os.PathLike[str], action: str) -> Path:
+    """Returns file_path as a Path, or raises ValueError if it lacks a .yaml or .yml extension."""
+    path = Path(file_path)
+    if path.suffix not in _EXTENSIONS:
+        message = (
+            f"Unable to {action} a .yaml file. The 'file_path' argument must end in the '.yaml' or '.yml' "
+            f"extension, but got {path}."
+        )
+        raise ValueError(message)
+    return path
+
+
+def _require_dataclass(cls: type) -> None:
+    if not dataclasses.is_dataclass(cls):
+        message = f"{cls.__name__} must be a dataclass to be saved or loaded as YAML: decorate it with @dataclass."
+        raise TypeError(message)
+
+
+def _unrepresentable(path: Path, data: Any, error: yaml.YAMLError) -> TypeError:
+    """Returns the error for a field value that YAML cannot represent, naming the field when it can be found."""
+    found = _find_foreign_value(data, "")
+    if found is None:
+        return TypeError(f"Unable to write {path}: {error}")
+    where, value = found
+    message = (
+        f"Unable to write {path}: field '{where}' holds {value!r} of type {type(value).__name__}, which has no YAML "
+        f"form. Annotate the field with a supported type (str, int, float, bool, Path, Enum, a dataclass, or a "
+        f"list, tuple, set or dict of these)."
+    )
+    return TypeError(message)
+
+
+def _find_foreign_value(value: Any, where: str) -> tuple[str, Any] | None:
+    """Returns the path and value of the first value in the unstructured data that is not plain YAML data."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _find_foreign_value(item, f"{where}.{key}" if where else str(key))
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _find_foreign_value(item, f"{where}[{index}]")
+            if found is not None:
+                return found
+        return None
+    if value is None or type(value) in (str, int, float, bool):
+        return None
+    return where, value
+
+
+__all__ = ["YamlConfig", "YamlConfigError"]

@@ -1,0 +1,395 @@
+"""The cattrs converters that turn YamlConfig dataclasses into YAML-native data and back, strictly by annotation.
+
+Structuring is strict on purpose: a hand-edited ``fps: fast`` must be reported, not silently stored as a string.
+Each scalar type accepts only its own YAML type (an ``int`` is also accepted where a ``float`` is expected), each
+container only its own YAML collection, each Enum only one of its values. cattrs builds the hook of every class
+and annotation once and caches it, so after the first call a conversion runs generated code only.
+
+Two flavours exist per ``forbid_extra_keys`` setting: a fast one for the expected case, and a detailed one that
+collects every problem with its field path. The loader runs the detailed one only after the fast one failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import functools
+import types
+import typing
+from collections.abc import Callable, Mapping, MutableMapping, MutableSequence, MutableSet, Sequence
+from collections.abc import Set as AbstractSet
+from pathlib import PurePath
+from typing import Any
+
+from cattrs import Converter
+from cattrs.errors import ClassValidationError, IterableValidationError, IterableValidationNote
+
+_SCALAR_NAMES: dict[type, str] = {int: "int", float: "float", str: "str", bool: "bool"}
+
+
+def describe_type(annotation: Any) -> str:
+    """Returns a short human-readable name of a type annotation, e.g. ``int``, ``list[Path]`` or ``int | None``."""
+    if isinstance(annotation, type) and not typing.get_args(annotation):
+        return annotation.__name__
+    text = repr(annotation).replace("typing.", "").replace("pathlib.", "")
+    return text.replace("NoneType", "None")
+
+
+def _wrong_value(expected: str, value: Any) -> ValueError:
+    """Returns the error raised for a YAML value that does not fit its annotation."""
+    return ValueError(f"expected {expected}, got {value!r}")
+
+
+# cattrs dispatches classes by MRO, so the int, float and str hooks also receive their subclasses: IntEnum, StrEnum,
+# `class X(str, Enum)` and user subclasses. Those take the slower `_structure_subclass` route.
+
+
+def _structure_int(value: Any, annotation: Any) -> int:
+    if annotation is not int:
+        return _structure_subclass(value, annotation, int)  # type: ignore[no-any-return]
+    if type(value) is int:
+        return value
+    raise _wrong_value("int", value)
+
+
+def _structure_float(value: Any, annotation: Any) -> float:
+    if annotation is not float:
+        return _structure_subclass(value, annotation, float)  # type: ignore[no-any-return]
+    value_type = type(value)
+    if value_type is float:
+        return value  # type: ignore[no-any-return]
+    if value_type is int:  # YAML has no way to tell 1 from 1.0 once a person writes "1"
+        return float(value)
+    raise _wrong_value("float", value)
+
+
+def _structure_str(value: Any, annotation: Any) -> str:
+    if annotation is not str:
+        return _structure_subclass(value, annotation, str)  # type: ignore[no-any-return]
+    if type(value) is str:
+        return value
+    raise _wrong_value("str (quote values that YAML reads as numbers, booleans or dates)", value)
+
+
+def _structure_bool(value: Any, _: Any) -> bool:
+    if type(value) is bool:
+        return value
+    raise _wrong_value("bool (true or false)", value)
+
+
+def _structure_subclass(value: Any, annotation: Any, base: type) -> Any:
+    """Structures a value annotated with an Enum or with a subclass of int, float or str."""
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return _cached_enum_hook(annotation)(value, annotation)
+    plain = {int: _structure_int, float: _structure_float, str: _structure_str}[base](value, base)
+    return annotation(plain)
+
+
+def _structure_enum(value: Any, annotation: Any) -> Any:
+    return _cached_enum_hook(annotation)(value, annotation)
+
+
+def _structure_none(value: Any, _: Any) -> None:
+    if value is None:
+        return None
+    raise _wrong_value("null", value)
+
+
+def _structure_any(value: Any, _: Any) -> Any:
+    return value
+
+
+def _path_hook(path_type: type[PurePath]) -> Callable[[Any, Any], PurePath]:
+    """Returns the hook that builds a Path (or other PurePath subclass) from a YAML string."""
+
+    def structure_path(value: Any, _: Any) -> PurePath:
+        if type(value) is str:
+            return path_type(value)
+        if isinstance(value, PurePath):
+            return path_type(value)
+        raise _wrong_value(f"a path string ({path_type.__name__})", value)
+
+    return structure_path
+
+
+@functools.cache
+def _cached_enum_hook(enum_type: type[enum.Enum]) -> Callable[[Any, Any], enum.Enum]:
+    return _enum_hook(enum_type)
+
+
+def _enum_hook(enum_type: type[enum.Enum]) -> Callable[[Any, Any], enum.Enum]:
+    """Returns the hook that maps a raw YAML value to its Enum member, listing the valid values on a mismatch."""
+    members = {member.value: member for member in enum_type}
+    # bool hashes equal to 0 and 1, so "true" must not pass for an IntEnum member with value 1.
+    accepts_bool = any(type(value) is bool for value in members)
+
+    def structure_enum(value: Any, _: Any) -> enum.Enum:
+        if type(value) is bool and not accepts_bool:
+            raise _invalid_member(enum_type, value)
+        try:
+            return members[value]
+        except (KeyError, TypeError):
+            if isinstance(value, enum_type):
+                return value
+            raise _invalid_member(enum_type, value) from None
+
+    return structure_enum
+
+
+def _invalid_member(enum_type: type[enum.Enum], value: Any) -> ValueError:
+    valid = ", ".join(repr(member.value) for member in enum_type)
+    return ValueError(f"expected one of {valid} ({enum_type.__name__}), got {value!r}")
+
+
+def _enum_value(member: enum.Enum) -> Any:
+    return member.value
+
+
+def _origin(annotation: Any) -> Any:
+    return typing.get_origin(annotation) or annotation
+
+
+def _is_union(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType)
+
+
+def _args_or_any(annotation: Any, count: int) -> tuple[Any, ...]:
+    arguments = typing.get_args(annotation)
+    return arguments if arguments else (Any,) * count
+
+
+class _Factories:
+    """Builds the container and union hooks of one converter; `detailed` selects error-path collection."""
+
+    def __init__(self, converter: Converter, *, detailed: bool) -> None:
+        self._converter = converter
+        self._detailed = detailed
+
+    def union(self, annotation: Any) -> Callable[[Any, Any], Any]:
+        """Returns a hook trying the union's members in order, exact scalar type matches first."""
+        members = typing.get_args(annotation)
+        allows_none = type(None) in members
+        candidates = [member for member in members if member is not type(None)]
+        hooks = [(member, self._converter.get_structure_hook(member)) for member in candidates]
+        exact = {member for member in candidates if member in _SCALAR_NAMES}
+        if len(hooks) == 1:  # Optional[X]: the common case gets a direct path
+            only_member, only_hook = hooks[0]
+
+            def structure_optional(value: Any, _: Any) -> Any:
+                if value is None:
+                    return None
+                return only_hook(value, only_member)
+
+            return structure_optional
+        expected = describe_type(annotation)
+
+        def structure_union(value: Any, _: Any) -> Any:
+            if value is None and allows_none:
+                return None
+            if type(value) in exact:
+                return value
+            for member, hook in hooks:
+                try:
+                    return hook(value, member)
+                except Exception:
+                    continue
+            raise _wrong_value(expected, value)
+
+        return structure_union
+
+    def sequence(self, annotation: Any) -> Callable[[Any, Any], Any]:
+        """Returns the hook for list-like annotations (list, Sequence, MutableSequence, bare list)."""
+        (item_type,) = _args_or_any(annotation, 1)
+        item_hook = self._converter.get_structure_hook(item_type)
+        return self._collection(annotation, item_type, item_hook, list)
+
+    def set_like(self, annotation: Any) -> Callable[[Any, Any], Any]:
+        """Returns the hook for set and frozenset annotations, written as YAML lists."""
+        (item_type,) = _args_or_any(annotation, 1)
+        item_hook = self._converter.get_structure_hook(item_type)
+        build = frozenset if _origin(annotation) is frozenset else set
+        return self._collection(annotation, item_type, item_hook, build)
+
+    def _collection(
+        self, annotation: Any, item_type: Any, item_hook: Callable[[Any, Any], Any], build: Callable[[Any], Any]
+    ) -> Callable[[Any, Any], Any]:
+        expected = f"a list ({describe_type(annotation)})"
+        detailed = self._detailed
+
+        def structure_collection(value: Any, _: Any) -> Any:
+            if type(value) is not list and not isinstance(value, (set, frozenset, tuple)):
+                raise _wrong_value(expected, value)
+            if not detailed:
+                return build([item_hook(item, item_type) for item in value])
+            return build(_structure_items(enumerate(value), item_hook, item_type, annotation))
+
+        return structure_collection
+
+    def tuple(self, annotation: Any) -> Callable[[Any, Any], Any]:
+        """Returns the hook for tuple annotations: tuple[X, ...], fixed tuple[X, Y] and bare tuple."""
+        arguments = typing.get_args(annotation)
+        if not arguments or (len(arguments) == 2 and arguments[1] is Ellipsis):
+            item_type = arguments[0] if arguments else Any
+            item_hook = self._converter.get_structure_hook(item_type)
+            return self._collection(annotation, item_type, item_hook, tuple)
+        if arguments == ((),):  # tuple[()]: the empty tuple
+            arguments = ()
+        hooks = [(item_type, self._converter.get_structure_hook(item_type)) for item_type in arguments]
+        expected = f"a list of {len(hooks)} items ({describe_type(annotation)})"
+        detailed = self._detailed
+
+        def structure_fixed_tuple(value: Any, _: Any) -> tuple[Any, ...]:
+            if type(value) is not list and not isinstance(value, tuple):
+                raise _wrong_value(expected, value)
+            if len(value) != len(hooks):
+                raise ValueError(f"expected {expected}, got {len(value)} items: {value!r}")
+            if not detailed:
+                return tuple([hook(item, item_type) for (item_type, hook), item in zip(hooks, value, strict=True)])
+            errors: list[Exception] = []
+            result = []
+            for index, ((item_type, hook), item) in enumerate(zip(hooks, value, strict=True)):
+                try:
+                    result.append(hook(item, item_type))
+                except Exception as error:
+                    error.__notes__ = [*getattr(error, "__notes__", []), IterableValidationNote("", index, item_type)]
+                    errors.append(error)
+            if errors:
+                raise IterableValidationError(f"While structuring {describe_type(annotation)}", errors, annotation)
+            return tuple(result)
+
+        return structure_fixed_tuple
+
+    def mapping(self, annotation: Any) -> Callable[[Any, Any], Any]:
+        """Returns the hook for dict-like annotations, validating keys and values by their annotations."""
+        key_type, value_type = _args_or_any(annotation, 2)
+        key_hook = self._converter.get_structure_hook(key_type)
+        value_hook = self._converter.get_structure_hook(value_type)
+        expected = f"a mapping ({describe_type(annotation)})"
+        detailed = self._detailed
+
+        def structure_mapping(value: Any, _: Any) -> dict[Any, Any]:
+            if type(value) is not dict:
+                raise _wrong_value(expected, value)
+            if not detailed:
+                return {key_hook(key, key_type): value_hook(item, value_type) for key, item in value.items()}
+            errors: list[Exception] = []
+            result = {}
+            for key, item in value.items():
+                try:
+                    structured_key = key_hook(key, key_type)
+                except Exception as error:
+                    error.__notes__ = [*getattr(error, "__notes__", []), MappingKeyNote("", key, key_type)]
+                    errors.append(error)
+                    continue
+                try:
+                    result[structured_key] = value_hook(item, value_type)
+                except Exception as error:
+                    error.__notes__ = [*getattr(error, "__notes__", []), IterableValidationNote("", key, value_type)]
+                    errors.append(error)
+            if errors:
+                raise IterableValidationError(f"While structuring {describe_type(annotation)}", errors, annotation)
+            return result
+
+        return structure_mapping
+
+
+class MappingKeyNote(IterableValidationNote):
+    """Marks an error raised by a mapping key itself (as opposed to the value stored under it)."""
+
+
+def _structure_items(
+    items: typing.Iterable[tuple[int, Any]], item_hook: Callable[[Any, Any], Any], item_type: Any, annotation: Any
+) -> list[Any]:
+    """Structures the items of a collection, raising one group that names every failing index."""
+    errors: list[Exception] = []
+    result = []
+    for index, item in items:
+        try:
+            result.append(item_hook(item, item_type))
+        except Exception as error:
+            error.__notes__ = [*getattr(error, "__notes__", []), IterableValidationNote("", index, item_type)]
+            errors.append(error)
+    if errors:
+        raise IterableValidationError(f"While structuring {describe_type(annotation)}", errors, annotation)
+    return result
+
+
+def _unstructure_set(value: AbstractSet[Any]) -> list[Any]:
+    """Writes a set as a list, sorted where possible so the file does not change between runs."""
+    items = list(value)
+    with contextlib.suppress(TypeError):
+        items.sort()
+    return items
+
+
+def _is_sequence(annotation: Any) -> bool:
+    origin = _origin(annotation)
+    return origin in (list, Sequence, MutableSequence)
+
+
+def _is_set(annotation: Any) -> bool:
+    origin = _origin(annotation)
+    return origin in (set, frozenset, AbstractSet, MutableSet)
+
+
+def _is_mapping(annotation: Any) -> bool:
+    origin = _origin(annotation)
+    return origin in (dict, Mapping, MutableMapping)
+
+
+def _is_tuple(annotation: Any) -> bool:
+    return _origin(annotation) is tuple
+
+
+def _is_enum(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, enum.Enum)
+
+
+def _is_path(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, PurePath)
+
+
+def _build(*, forbid_extra_keys: bool, detailed: bool) -> Converter:
+    converter = Converter(
+        forbid_extra_keys=forbid_extra_keys,
+        detailed_validation=detailed,
+        unstruct_collection_overrides={Sequence: list, AbstractSet: _unstructure_set},
+    )
+    factories = _Factories(converter, detailed=detailed)
+    # Factories registered later take precedence in cattrs, so the generic ones come first.
+    converter.register_structure_hook_factory(_is_sequence, factories.sequence)
+    converter.register_structure_hook_factory(_is_set, factories.set_like)
+    converter.register_structure_hook_factory(_is_tuple, factories.tuple)
+    converter.register_structure_hook_factory(_is_mapping, factories.mapping)
+    converter.register_structure_hook_factory(_is_union, factories.union)
+    converter.register_structure_hook_factory(_is_path, _path_hook)
+    converter.register_unstructure_hook_func(_is_path, str)
+    # StrEnum and IntEnum members are also str and int, which cattrs passes through unchanged by class dispatch.
+    for enum_base in (enum.Enum, enum.StrEnum, enum.IntEnum, enum.IntFlag):
+        converter.register_unstructure_hook(enum_base, _enum_value)
+        converter.register_structure_hook(enum_base, _structure_enum)
+    converter.register_structure_hook(int, _structure_int)
+    converter.register_structure_hook(float, _structure_float)
+    converter.register_structure_hook(str, _structure_str)
+    converter.register_structure_hook(bool, _structure_bool)
+    converter.register_structure_hook(type(None), _structure_none)
+    converter.register_structure_hook(Any, _structure_any)
+    converter.register_structure_hook_func(lambda annotation: annotation is object, _structure_any)
+    return converter
+
+
+@functools.cache
+def get_converter(*, forbid_extra_keys: bool, detailed: bool) -> Converter:
+    """Returns the shared converter of the given flavour, built on first use.
+
+    Args:
+        forbid_extra_keys: Whether keys that match no dataclass field are an error.
+        detailed: Whether errors carry the path of every failing field (slower; used to report failures).
+
+    Returns:
+        The converter; cattrs caches the hooks it builds per class and annotation.
+    """
+    return _build(forbid_extra_keys=forbid_extra_keys, detailed=detailed)
+
+
+__all__ = ["ClassValidationError", "IterableValidationError", "MappingKeyNote", "describe_type", "get_converter"]

@@ -1,0 +1,181 @@
+"""Readable errors for YAML configuration files: which file, which field (as a dotted path), which line, and why.
+
+Everything here runs only after loading has already failed, so it may be slow: it re-parses the file into a node
+tree to find the line of each failing field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from cattrs.errors import (
+    AttributeValidationNote,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
+
+from .yaml_converter import MappingKeyNote
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class YamlConfigError(ValueError):
+    """Raised when a YAML file cannot be loaded into a YamlConfig dataclass; the message lists every problem.
+
+    Attributes:
+        file_path: The file that failed to load.
+        problems: One entry per problem, each a human-readable line such as
+            ``camera.fps (line 12): expected int, got 'fast'``.
+    """
+
+    def __init__(self, message: str, file_path: Path, problems: list[str]) -> None:
+        super().__init__(message)
+        self.file_path = file_path
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """One failing spot: the path from the top-level mapping to it, what went wrong, and how to locate it."""
+
+    path: tuple[str | int, ...]
+    message: str
+    locate: str = "value"  # "value": the node at path; "key": the key node at path; "parent": the enclosing node
+
+
+def syntax_error(file_path: Path, error: yaml.YAMLError) -> YamlConfigError:
+    """Returns the error for a file that is not valid YAML, naming the line and column where parsing stopped."""
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    context = getattr(error, "context", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    reason = f"{context}: {problem}" if context else problem
+    message = f"Unable to load {file_path}: invalid YAML{where}: {reason}."
+    return YamlConfigError(message, file_path, [f"invalid YAML{where}: {reason}"])
+
+
+def not_a_mapping(file_path: Path, data: Any, class_name: str) -> YamlConfigError:
+    """Returns the error for a document whose top level is not a mapping of field names to values."""
+    found = "an empty document" if data is None else f"a {type(data).__name__} ({_shorten(data)})"
+    problem = f"the top level must be a mapping of {class_name} field names to values, but the file holds {found}"
+    return YamlConfigError(f"Unable to load {file_path}: {problem}.", file_path, [problem])
+
+
+def structure_error(file_path: Path, text: str, error: BaseException, class_name: str) -> YamlConfigError:
+    """Returns the error listing every field that failed to convert, each with its dotted path and line.
+
+    Args:
+        file_path: The file being loaded.
+        text: The file's content, re-parsed here to find the line of each failing field.
+        error: The exception raised by the detailed converter.
+        class_name: The name of the dataclass being loaded.
+    """
+    problems: list[_Problem] = []
+    _collect(error, (), problems)
+    root = _compose(text)
+    lines = [_render(problem, root) for problem in problems]
+    count = "1 problem" if len(lines) == 1 else f"{len(lines)} problems"
+    message = f"Unable to load {file_path} as {class_name} ({count}):\n" + "\n".join(f"  {line}" for line in lines)
+    return YamlConfigError(message, file_path, lines)
+
+
+def _collect(error: BaseException, path: tuple[str | int, ...], problems: list[_Problem]) -> None:
+    """Walks cattrs' exception groups, recording each leaf error with the path it was raised at."""
+    if isinstance(error, ClassValidationError):
+        with_notes, without_notes = error.group_exceptions()
+        for inner, note in with_notes:
+            name = note.name if isinstance(note, AttributeValidationNote) else str(note)
+            if isinstance(inner, KeyError) and inner.args == (name,):
+                problems.append(_Problem((*path, name), "missing required field", "parent"))
+            else:
+                _collect(inner, (*path, name), problems)
+        for inner in without_notes:
+            _collect(inner, path, problems)
+    elif isinstance(error, ForbiddenExtraKeysError):
+        valid = ", ".join(field.name for field in dataclasses.fields(error.cl)) if error.cl else ""
+        for key in sorted(error.extra_fields, key=str):
+            message = f"unknown key (not a field of {error.cl.__name__}; valid keys: {valid})"
+            problems.append(_Problem((*path, key), message, "key"))
+    elif isinstance(error, IterableValidationError):
+        item_notes, without_notes = error.group_exceptions()
+        for inner, item_note in item_notes:
+            if isinstance(item_note, MappingKeyNote):
+                problems.append(_Problem((*path, item_note.index), f"invalid key: {_message(inner)}", "key"))
+            elif isinstance(item_note, IterableValidationNote):
+                _collect(inner, (*path, item_note.index), problems)
+        for inner in without_notes:
+            _collect(inner, path, problems)
+    else:
+        problems.append(_Problem(path, _message(error)))
+
+
+def _message(error: BaseException) -> str:
+    text = str(error)
+    return text if text else type(error).__name__
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """Returns the YAML node tree of the text (positions only), or None if it cannot be parsed."""
+    try:
+        return yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+
+
+def _render(problem: _Problem, root: yaml.Node | None) -> str:
+    """Formats one problem as ``camera.fps (line 12): expected int, got 'fast'``."""
+    dotted = _dotted(problem.path) or "<top level>"
+    line = _line_of(root, problem.path, problem.locate)
+    where = f" (line {line})" if line is not None else ""
+    return f"{dotted}{where}: {problem.message}"
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    """Renders a path as ``camera.roi[2]`` or ``layout.raw.depth``; odd mapping keys are shown quoted."""
+    text = ""
+    for part in path:
+        if isinstance(part, int) and not isinstance(part, bool):
+            text += f"[{part}]"
+        elif isinstance(part, str) and part.isidentifier():
+            text += f".{part}" if text else part
+        else:
+            text += f"[{part!r}]"
+    return text
+
+
+def _line_of(root: yaml.Node | None, path: tuple[str | int, ...], locate: str) -> int | None:
+    """Returns the 1-based line of the node at path, following the path as far as the file has it."""
+    if root is None:
+        return None
+    node: yaml.Node = root
+    parts = path[:-1] if locate == "parent" else path
+    for position, part in enumerate(parts):
+        is_last = position == len(parts) - 1
+        child = _child(node, part, want_key=is_last and locate == "key")
+        if child is None:
+            break
+        node = child
+    return int(node.start_mark.line) + 1
+
+
+def _child(node: yaml.Node, part: str | int, *, want_key: bool) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part):
+                child: yaml.Node = key_node if want_key else value_node
+                return child
+    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        item: yaml.Node = node.value[part]
+        return item
+    return None
+
+
+def _shorten(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
