@@ -1,6 +1,74 @@
-"""Placeholder: replaced by the implementation."""
+"""Deletes directory trees quickly and safely: in parallel, never following symbolic links."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from ._hashing import worker_count
+
+_BATCH = 256
+"""Directory entries unlinked per task: enough to amortize scheduling, few enough to spread a large folder."""
 
 
-def delete_directory(*args: object, **kwargs: object) -> None:
-    """Not implemented yet."""
-    raise NotImplementedError
+def _unlink_batch(paths: list[str]) -> None:
+    """Removes the given non-directory entries; entries that vanished meanwhile are not an error."""
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def delete_directory(directory_path: Path) -> None:
+    """Deletes the target directory and all its subdirectories using parallel processing.
+
+    Files are unlinked by a pool of threads (unlinking releases the GIL and overlaps well across folders); folders
+    are then removed deepest first. A symbolic link anywhere in the tree, including directory_path itself, is
+    removed as a link: its target is never followed or touched. A missing directory is not an error.
+
+    Args:
+        directory_path: The path to the directory to delete.
+
+    Raises:
+        NotADirectoryError: If the path exists but is a file.
+        OSError: If an entry cannot be removed (for example, for lack of permission); the message names it.
+    """
+    path = os.fspath(directory_path)
+    try:
+        status = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(status.st_mode):
+        os.unlink(path)
+        return
+    if not stat.S_ISDIR(status.st_mode):
+        raise NotADirectoryError(errno.ENOTDIR, "Unable to delete the directory: it is not a directory", path)
+
+    folders: list[str] = []
+    pending = [path]
+    with ThreadPoolExecutor(max_workers=worker_count(None) * 2) as pool:
+        futures = []
+        while pending:
+            folder = pending.pop()
+            folders.append(folder)
+            batch: list[str] = []
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                        continue
+                    batch.append(entry.path)
+                    if len(batch) == _BATCH:
+                        futures.append(pool.submit(_unlink_batch, batch))
+                        batch = []
+            if batch:
+                futures.append(pool.submit(_unlink_batch, batch))
+        for future in futures:
+            future.result()
+    # Folders were listed parents first, so the reversed list removes children before their parents.
+    for folder in reversed(folders):
+        with contextlib.suppress(FileNotFoundError):
+            os.rmdir(folder)

@@ -1,6 +1,104 @@
-"""Placeholder: replaced by the implementation."""
+"""Interpolates data values at requested coordinates: linear for continuous data, last known value for discrete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 
-def interpolate_data(*args: object, **kwargs: object) -> None:
-    """Not implemented yet."""
-    raise NotImplementedError
+def _one_dimensional(name: str, array: Any) -> NDArray[Any]:
+    """Returns array as a NumPy array (no copy for arrays), checking that it is one-dimensional."""
+    converted = np.asarray(array)
+    if converted.ndim != 1:
+        raise ValueError(
+            f"interpolate_data expects '{name}' to be one-dimensional, got an array of shape {converted.shape}."
+        )
+    return converted
+
+
+def _check_increasing(coordinates: NDArray[Any]) -> None:
+    """Raises ValueError if coordinates ever decrease (equal neighbours are allowed)."""
+    decreasing = np.flatnonzero(coordinates[1:] < coordinates[:-1])
+    if decreasing.size:
+        index = int(decreasing[0]) + 1
+        raise ValueError(
+            f"interpolate_data expects 'source_coordinates' to be monotonically increasing, but element {index} "
+            f"({coordinates[index]}) is smaller than element {index - 1} ({coordinates[index - 1]})."
+        )
+
+
+def _offsets(coordinates: NDArray[Any], origin: NDArray[Any]) -> NDArray[np.float64]:
+    """Returns coordinates minus origin as float64, subtracting in integer space when the coordinates are integers.
+
+    Large integer coordinates (microsecond timestamps of today's epoch) lose precision when converted to float64
+    before subtracting; their offsets from the first source coordinate are small and therefore exact. The difference
+    goes straight into the float64 result (the ufunc casts block by block), so this makes one copy of the input.
+    """
+    offsets = np.empty(coordinates.shape, dtype=np.float64)
+    start = origin.astype(coordinates.dtype)
+    np.subtract(coordinates, start, out=offsets, casting="unsafe")
+    if coordinates.dtype.kind == "u" and coordinates.size and coordinates.min() < start[0]:
+        # Unsigned subtraction wrapped around for targets below the origin; any negative offset clamps the same.
+        offsets[coordinates < start[0]] = -1.0
+    return offsets
+
+
+def interpolate_data(
+    source_coordinates: NDArray[np.number[Any]],
+    source_values: NDArray[np.number[Any]],
+    target_coordinates: NDArray[np.number[Any]],
+    *,
+    is_discrete: bool,
+) -> NDArray[np.number[Any]]:
+    """Interpolates the data values at the requested coordinates using the source coordinate-value distribution.
+
+    Continuous data is interpolated linearly and returned as float64. Discrete data takes the last known value at or
+    to the left of each target coordinate and keeps the input's data type. Targets below or above the source range
+    get the first or last source value. Integer coordinates (such as uint64 microsecond timestamps) are handled as
+    offsets computed in integer space, so they are exact.
+
+    Args:
+        source_coordinates: The source coordinate values, monotonically increasing.
+        source_values: The data values at each source coordinate.
+        target_coordinates: The target coordinates for which to interpolate the data values.
+        is_discrete: Determines whether the interpolated data is discrete or continuous.
+
+    Returns:
+        A one-dimensional NumPy array with the same length as 'target_coordinates' that stores the interpolated data.
+
+    Raises:
+        ValueError: If an input is not one-dimensional, the source is empty, the source coordinates and values differ
+            in length, or the source coordinates are not monotonically increasing.
+    """
+    coordinates = _one_dimensional("source_coordinates", source_coordinates)
+    values = _one_dimensional("source_values", source_values)
+    targets = _one_dimensional("target_coordinates", target_coordinates)
+    if coordinates.size == 0:
+        raise ValueError("interpolate_data needs at least one source point, but 'source_coordinates' is empty.")
+    if coordinates.size != values.size:
+        raise ValueError(
+            f"interpolate_data expects one source value per source coordinate, got {coordinates.size} coordinates "
+            f"and {values.size} values."
+        )
+    _check_increasing(coordinates)
+
+    if is_discrete:
+        if coordinates.dtype != targets.dtype and coordinates.dtype.kind in "iu" and targets.dtype.kind in "iu":
+            # Mixed integer types would be compared as float64, which rounds large timestamps.
+            targets = targets.astype(coordinates.dtype)
+        # The count of source coordinates at or below each target, minus one, indexes the last known value; targets
+        # before the first coordinate are clamped to the first value.
+        indices = np.searchsorted(coordinates, targets, side="right")
+        indices -= 1
+        np.maximum(indices, 0, out=indices)
+        discrete: NDArray[np.number[Any]] = values[indices]
+        return discrete
+
+    if coordinates.dtype.kind in "iu":
+        origin = coordinates[:1]
+        targets = _offsets(targets, origin)
+        coordinates = _offsets(coordinates, origin)
+    continuous: NDArray[np.number[Any]] = np.interp(targets, coordinates, values).astype(np.float64, copy=False)
+    return continuous

@@ -1,6 +1,311 @@
-"""Placeholder: replaced by the implementation."""
+"""Copies a directory tree with crash-safe file placement, resumption, and integrity verification while copying."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._hashing import chunk_buffer, directory_digest, hash_file, new_file_hasher, run_parallel, worker_count
+from ._manifest import CHECKSUM_FILE_NAME, manifest_path, read_manifest, read_stored_checksum, write_checksum
+from ._tree import DirectoryTree, TreeEntry, scan_tree
+from .checksum import byte_progress, compare_file_digests, describe_differences
+from .deletion import delete_directory
+
+logger = logging.getLogger(__name__)
+
+PARTIAL_SUFFIX = ".axds-partial"
+"""Suffix of the hidden temporary name a file is written under until it is complete."""
 
 
-def transfer_directory(*args: object, **kwargs: object) -> None:
-    """Not implemented yet."""
-    raise NotImplementedError
+@dataclass(frozen=True, slots=True)
+class _CopyOutcome:
+    """What copying one file produced: the digests computed on the way (when asked for) and whether it was copied."""
+
+    source_digest: bytes | None
+    destination_digest: bytes | None
+    copied: bool
+
+
+def _partial_path(target: str) -> str:
+    """Returns the temporary name a file is written under; a rerun after a crash overwrites it."""
+    folder, name = os.path.split(target)
+    return os.path.join(folder, f".{name}{PARTIAL_SUFFIX}")
+
+
+def _is_complete_copy(target: str, source: os.stat_result) -> bool:
+    """Returns True if target already holds a finished copy: same size and modification time as the source.
+
+    Only renamed (finished) files carry the source's modification time, so this check never accepts a file
+    interrupted mid-copy; with verification on, its content is hashed and compared anyway.
+    """
+    try:
+        existing = os.stat(target)
+    except OSError:
+        return False
+    return (
+        stat.S_ISREG(existing.st_mode)
+        and existing.st_size == source.st_size
+        and existing.st_mtime_ns == source.st_mtime_ns
+    )
+
+
+def _write_all(descriptor: int, data: memoryview) -> None:
+    """Writes every byte of data (a single write may accept fewer bytes)."""
+    while data:
+        written = os.write(descriptor, data)
+        data = data[written:]
+
+
+def _copy_file(
+    entry: TreeEntry,
+    target: str,
+    *,
+    hash_source: bool,
+    durable: bool,
+    on_bytes: Callable[[int], None] | None,
+) -> bytes | None:
+    """Copies one file to a temporary name, then renames it to target; returns the source digest when asked.
+
+    Raises:
+        OSError: If reading or writing fails (for example, the disk is full); the partial file is removed and the
+            message names the file.
+    """
+    partial = _partial_path(target)
+    hasher = new_file_hasher(entry.relative) if hash_source else None
+    view = chunk_buffer()
+    try:
+        with open(entry.path, "rb", buffering=0) as reader:
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)
+            try:
+                while count := reader.readinto(view):
+                    chunk = view[:count]
+                    if hasher is not None:
+                        hasher.update(chunk)
+                    _write_all(descriptor, chunk)
+                    if on_bytes is not None:
+                        on_bytes(count)
+                if durable:
+                    os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+        os.chmod(partial, stat.S_IMODE(entry.status.st_mode))
+        os.utime(partial, ns=(entry.status.st_atime_ns, entry.status.st_mtime_ns))
+        os.replace(partial, target)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        reason = "no space left on the destination" if error.errno == errno.ENOSPC else (error.strerror or str(error))
+        raise OSError(error.errno, f"Unable to copy {entry.path} to {target}: {reason}") from error
+    return hasher.digest() if hasher is not None else None
+
+
+def _check_locations(source: Path, destination: Path) -> None:
+    """Raises a clear error for a missing source and for overlapping source and destination."""
+    if not source.exists():
+        raise FileNotFoundError(f"Unable to transfer the source directory {source}, as it does not exist.")
+    if not source.is_dir():
+        raise NotADirectoryError(f"Unable to transfer {source}, as it is not a directory.")
+    resolved_source = source.resolve()
+    resolved_destination = destination.resolve()
+    if resolved_source == resolved_destination:
+        raise ValueError(f"Unable to transfer {source} to {destination}: the source and the destination are the same.")
+    if resolved_destination.is_relative_to(resolved_source):
+        raise ValueError(f"Unable to transfer {source} to {destination}: the destination is inside the source.")
+    if resolved_source.is_relative_to(resolved_destination):
+        raise ValueError(f"Unable to transfer {source} to {destination}: the source is inside the destination.")
+
+
+def _make_folders(tree: DirectoryTree, destination: Path) -> None:
+    """Recreates the source's folder hierarchy (empty folders too) at the destination."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for folder in tree.folders:
+        os.makedirs(destination / folder.relative, exist_ok=True)
+
+
+def _copy_folder_times(tree: DirectoryTree, destination: Path) -> None:
+    """Gives every destination folder its source's modification time, deepest first.
+
+    Placing a file in a folder changes the folder's time, so children are done before their parents.
+    """
+    for folder in reversed(tree.folders):
+        os.utime(destination / folder.relative, ns=(folder.status.st_atime_ns, folder.status.st_mtime_ns))
+
+
+def _sync_folders(tree: DirectoryTree, destination: Path) -> None:
+    """Flushes every destination folder, so the renames that placed the files survive a power loss."""
+    for folder in [destination, *(destination / item.relative for item in tree.folders)]:
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def _mismatch_error(source: Path, destination: Path, details: str) -> RuntimeError:
+    """Returns the error raised when the destination does not match the source checksum."""
+    return RuntimeError(
+        f"Checksum mismatch detected when transferring {source} to {destination}: {details}. The source was kept."
+    )
+
+
+def _verify(
+    source: Path,
+    destination: Path,
+    *,
+    checked: list[TreeEntry],
+    outcomes: list[_CopyOutcome],
+    expected: str | None,
+    workers: int,
+) -> None:
+    """Checks the destination against the source checksum and raises RuntimeError naming the files that differ.
+
+    When the source had no ax_checksum.txt, the source digests computed while copying become its checksum (written
+    to the source and copied to the destination) without reading the source a second time.
+    """
+    relatives = [entry.relative for entry in checked]
+    destination_digests = [outcome.destination_digest or b"" for outcome in outcomes]
+    actual = directory_digest(relatives, destination_digests)
+    destination_tree = scan_tree(destination, frozenset({CHECKSUM_FILE_NAME}))
+    known = set(relatives)
+    unexpected = tuple(entry.relative for entry in destination_tree.files if entry.relative not in known)
+    source_digests = [outcome.source_digest for outcome in outcomes]
+
+    if expected is None:
+        expected = directory_digest(relatives, [digest or b"" for digest in source_digests])
+        source_files = {name: (digest or b"").hex() for name, digest in zip(relatives, source_digests, strict=True)}
+        write_checksum(source, expected, source_files)
+        write_checksum(destination, expected, source_files)
+        reference: dict[str, str] | None = source_files
+    else:
+        reference = read_manifest(source, expected)
+    if actual == expected and not unexpected:
+        return
+
+    current = {name: digest.hex() for name, digest in zip(relatives, destination_digests, strict=True)}
+    current.update(dict.fromkeys(unexpected, ""))
+    if reference is None:
+        # No per-file record of the source: hash it now (only on this failure path) to name the files at fault.
+        reference = {
+            entry.relative: digest.hex() for entry, digest in zip(checked, _hash_all(checked, workers), strict=True)
+        }
+        if directory_digest(relatives, [bytes.fromhex(reference[name]) for name in relatives]) != expected:
+            changed, added, missing = compare_file_digests(reference, current)
+            if not (changed or added or missing):
+                raise _mismatch_error(
+                    source, destination, "the source itself no longer matches its ax_checksum.txt (it changed since)"
+                )
+    changed, added, missing = compare_file_digests(reference, current)
+    raise _mismatch_error(source, destination, describe_differences(changed, added, missing))
+
+
+def _hash_all(entries: list[TreeEntry], workers: int) -> list[bytes]:
+    """Returns the digest of every entry, in order."""
+    return run_parallel(lambda entry: hash_file(entry.path, entry.relative), entries, workers)
+
+
+def transfer_directory(
+    source: Path,
+    destination: Path,
+    num_threads: int = 1,
+    *,
+    verify_integrity: bool = False,
+    remove_source: bool = False,
+    progress: bool = False,
+) -> None:
+    """Copies the contents of the input source directory to the destination directory, preserving its hierarchy.
+
+    The folder hierarchy (empty folders too) is recreated first. Each file is written under a hidden temporary name
+    (``.<name>.axds-partial``) and renamed once complete, with its source's permissions and modification time, so an
+    interrupted transfer never leaves a truncated file under a final name. Running the same transfer again skips
+    files that are already complete (same size and modification time) and finishes the rest. A symbolic link to a
+    file is copied as a file; links to folders and broken links are skipped with a warning (the checksum leaves
+    them out too).
+
+    With verify_integrity, the destination is checked against the source's xxHash3-128 checksum: the source's
+    ax_checksum.txt when present; otherwise the checksum is computed while copying (no extra read of the source) and
+    saved to both the source and the destination. Each copied file is then re-read from the destination and hashed.
+
+    Args:
+        source: The path to the directory to be transferred.
+        destination: The path to the destination directory where to move the contents of the source directory.
+        num_threads: The number of threads to use for the parallel file transfer. Setting this value to a number
+            below 1 instructs the function to use all available CPU threads.
+        verify_integrity: Determines whether to perform integrity verification for the transferred files.
+        remove_source: Determines whether to remove the source directory after the transfer is complete and
+            (optionally) verified. The copied files are flushed to disk before the source is removed.
+        progress: Determines whether to track the transfer progress using a progress bar (in bytes).
+
+    Raises:
+        FileNotFoundError: If the source directory does not exist.
+        NotADirectoryError: If the source is not a directory.
+        ValueError: If the source and destination are the same or one lies inside the other.
+        OSError: If a file cannot be copied (for example, no space left); the message names the file, and no partial
+            file is left under its final name.
+        RuntimeError: If the transferred files do not pass the xxHash3-128 checksum integrity verification; the
+            message names the files that differ, and the source is never removed then.
+    """
+    source = Path(source)
+    destination = Path(destination)
+    _check_locations(source, destination)
+    workers = worker_count(num_threads)
+    tree = scan_tree(source)
+    if tree.skipped_links:
+        logger.warning(
+            "Skipping %d symbolic link(s) to folders or to missing targets in %s: %s",
+            len(tree.skipped_links),
+            source,
+            ", ".join(tree.skipped_links[:5]),
+        )
+    expected = read_stored_checksum(source) if verify_integrity else None
+    # Files named ax_checksum.txt (the checksum and its manifest) are copied but are not part of the checksum.
+    checked = {entry.relative for entry in tree.files if os.path.basename(entry.relative) != CHECKSUM_FILE_NAME}
+    hash_source = verify_integrity and expected is None
+    _make_folders(tree, destination)
+
+    def transfer_one(entry: TreeEntry) -> _CopyOutcome:
+        target = os.path.join(destination, entry.relative)
+        in_checksum = entry.relative in checked
+        copied = not _is_complete_copy(target, entry.status)
+        source_digest: bytes | None = None
+        if copied:
+            source_digest = _copy_file(
+                entry, target, hash_source=hash_source and in_checksum, durable=remove_source, on_bytes=on_bytes
+            )
+        elif hash_source and in_checksum:
+            source_digest = hash_file(entry.path, entry.relative)
+        destination_digest = hash_file(target, entry.relative) if verify_integrity and in_checksum else None
+        return _CopyOutcome(source_digest, destination_digest, copied)
+
+    # Largest files first, so a few large files and many small ones spread evenly over the threads.
+    ordered = sorted(tree.files, key=lambda entry: -entry.status.st_size)
+    with byte_progress(tree.total_bytes, "Transferring", enabled=progress) as on_bytes:
+        outcomes = run_parallel(transfer_one, ordered, workers)
+    by_name = {entry.relative: outcome for entry, outcome in zip(ordered, outcomes, strict=True)}
+    skipped = sum(not outcome.copied for outcome in outcomes)
+    if skipped:
+        logger.info("%d file(s) were already complete at %s and were not copied again", skipped, destination)
+
+    if verify_integrity:
+        checked_entries = [entry for entry in tree.files if entry.relative in checked]
+        _verify(
+            source,
+            destination,
+            checked=checked_entries,
+            outcomes=[by_name[e.relative] for e in checked_entries],
+            expected=expected,
+            workers=workers,
+        )
+    _copy_folder_times(tree, destination)
+    if remove_source:
+        _sync_folders(tree, destination)
+        if verify_integrity and expected is None:
+            for written in (destination / CHECKSUM_FILE_NAME, manifest_path(destination)):
+                if not written.exists():
+                    raise RuntimeError(f"{written} was not written; the source {source} was kept.")
+        delete_directory(source)
