@@ -1,0 +1,417 @@
+"""The processing tracker file format: plain YAML of a fixed schema, with a fast emitter and an incremental parser.
+
+A tracker file is the YAML document of the ``ProcessingTracker`` dataclass, exactly as PyYAML writes it::
+
+    ---
+    file_path: .
+    jobs:
+      d1c4958d7f784216:
+        job_name: a
+        specifier: b
+        status: 0
+        executor_id: null
+        error_message: null
+        started_at: null
+        completed_at: null
+    lock_path: ''
+    ...
+
+Statuses are the integer values of ``ProcessingStatus``; timestamps are integer microseconds since the UTC epoch.
+
+Pushing a 10,000-job document through the generic YAML machinery costs seconds, and a tracker operation changes one
+job, so this module works per job *block* (the lines of one job, without the trailing newline):
+
+- ``job_block`` writes one block. Values that PyYAML would write as plain scalars (and ``null``, integers, ``''``)
+  are formatted directly; a block with any other value is cut out of a PyYAML dump of the document, so every block is
+  byte-for-byte what PyYAML (and so the reference release) writes.
+- ``parse_tracker`` splits a document in this canonical layout into blocks and looks each block up in a cache keyed
+  by its text, so only blocks it has not seen before are parsed: by a strict line parser when the block uses only
+  the simple scalars above, else by libyaml. Anything not in the canonical layout (hand edits, comments, other
+  indentation, other header values) is parsed by libyaml as a whole document, so every valid YAML tracker is read
+  exactly as a YAML parser reads it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+
+import yaml
+
+__all__ = [
+    "EMPTY_TRACKER_TEXT",
+    "FIELD_NAMES",
+    "STATUS_VALUES",
+    "JobRecord",
+    "TrackerDocument",
+    "job_block",
+    "parse_tracker",
+    "record_from_mapping",
+    "render_tracker",
+]
+
+JobRecord = tuple[str, str, int, str | None, str | None, int | None, int | None]
+"""One job: (job_name, specifier, status, executor_id, error_message, started_at, completed_at)."""
+
+FIELD_NAMES = ("job_name", "specifier", "status", "executor_id", "error_message", "started_at", "completed_at")
+"""The JobState fields in the order they are written."""
+
+STATUS_VALUES = (0, 1, 2, 3)
+"""The integer values of ProcessingStatus (SCHEDULED, RUNNING, SUCCEEDED, FAILED)."""
+
+_HEADER = "---\nfile_path: .\njobs:\n"
+_FOOTER = "lock_path: ''\n...\n"
+EMPTY_TRACKER_TEXT = "---\nfile_path: .\njobs: {}\nlock_path: ''\n...\n"
+"""The text of a tracker without jobs."""
+
+# The options the reference release's files are written with (block style, field order, markers, no folding below
+# 200 columns, non-ASCII escaped); the generic fallback uses them so its blocks match the fast path byte for byte.
+_DUMP_OPTIONS: dict[str, Any] = {
+    "Dumper": yaml.CSafeDumper,
+    "explicit_start": True,
+    "explicit_end": True,
+    "sort_keys": False,
+    "default_flow_style": False,
+    "allow_unicode": False,
+    "width": 200,
+}
+_WIDTH = 200
+_LONGEST_SIMPLE_KEY = 64  # PyYAML writes keys longer than 128 characters in the '? key' form; stay well below.
+
+# A plain scalar that needs no quoting: ASCII word characters and a few punctuation marks, single inner spaces, and
+# colons not followed by a space. The first character is never a YAML indicator. Whether it would read back as
+# another type (123, true, null, 1:30, 2024-01-01, ...) is asked of the YAML resolver itself.
+_PLAIN = re.compile(r"[A-Za-z0-9_./+][A-Za-z0-9_./+@-]*(?:[ :][A-Za-z0-9_./+@-]+)*")
+_INTEGER = re.compile(r"0|-?[1-9][0-9]*")
+_SINGLE_QUOTED = re.compile(r"'((?:[ -&(-~]|'')*)'")  # printable ASCII, quotes doubled, on one line
+_BLOCK_START = re.compile(r"\n(?=  [^ \n])")  # a line indented by exactly two spaces starts a job block
+_RESOLVER = yaml.resolver.Resolver()
+_STR_TAG = "tag:yaml.org,2002:str"
+
+_plain_verdicts: dict[str, bool] = {}
+_block_cache: dict[str, tuple[str, JobRecord]] = {}
+_BLOCK_CACHE_LIMIT = 200_000
+
+
+class TrackerDocument(NamedTuple):
+    """A parsed tracker file: the header values, and each job's canonical block text and record, in file order."""
+
+    file_path: str
+    lock_path: str
+    blocks: dict[str, str]
+    records: dict[str, JobRecord]
+
+
+def _is_plain(text: str) -> bool:
+    """Returns True if PyYAML writes text as a plain scalar that any YAML parser reads back as this same string."""
+    verdict = _plain_verdicts.get(text)
+    if verdict is None:
+        verdict = (
+            _PLAIN.fullmatch(text) is not None
+            and not text.startswith("...")
+            and _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG  # type: ignore[no-untyped-call]
+        )
+        if len(_plain_verdicts) > _BLOCK_CACHE_LIMIT:
+            _plain_verdicts.clear()
+        _plain_verdicts[text] = verdict
+    return verdict
+
+
+def _simple_value(value: str | int | None, prefix_length: int) -> str | None:
+    """Returns the scalar text of value when it needs no quoting or folding, or None if PyYAML has to write it."""
+    if value is None:
+        return "null"
+    if isinstance(value, int):
+        return str(value)
+    if value == "":
+        return "''"
+    if _is_plain(value) and (" " not in value or prefix_length + len(value) <= _WIDTH):
+        return value
+    return None
+
+
+def _fields_mapping(record: JobRecord) -> dict[str, Any]:
+    """Returns the record as the mapping of field names to YAML values."""
+    return dict(zip(FIELD_NAMES, record, strict=True))
+
+
+def job_block(job_id: str, record: JobRecord) -> str:
+    """Returns the canonical text of one job block (its key line and field lines, without the trailing newline).
+
+    Args:
+        job_id: The job's key in the jobs mapping.
+        record: The job's field values, in FIELD_NAMES order.
+
+    Returns:
+        The block exactly as PyYAML writes it inside a tracker document.
+    """
+    simple_key = job_id and " " not in job_id and len(job_id) <= _LONGEST_SIMPLE_KEY and _is_plain(job_id)
+    lines = [f"  {job_id}:"] if simple_key else None
+    if lines is not None:
+        for name, value in zip(FIELD_NAMES, record, strict=True):
+            text = _simple_value(value, 6 + len(name))
+            if text is None:
+                lines = None
+                break
+            lines.append(f"    {name}: {text}")
+    if lines is not None:
+        return "\n".join(lines)
+    # Quoting, escaping and folding rules are PyYAML's business: let it write this one job and cut the block out.
+    document = yaml.dump(
+        {"file_path": ".", "jobs": {job_id: _fields_mapping(record)}, "lock_path": ""}, **_DUMP_OPTIONS
+    )
+    return str(document[len(_HEADER) : -len(_FOOTER) - 1])
+
+
+def render_tracker(blocks: Iterable[str], file_path: str = ".", lock_path: str = "") -> str:
+    """Returns the complete text of a tracker document.
+
+    Args:
+        blocks: The job blocks (from job_block), in the order the jobs are to appear.
+        file_path: The value of the document's file_path key ('.' in tracker files).
+        lock_path: The value of the document's lock_path key ('' in tracker files).
+
+    Returns:
+        The YAML document, with the '---' and '...' markers.
+    """
+    body = "\n".join(blocks)
+    if file_path == "." and lock_path == "":
+        return f"{_HEADER}{body}\n{_FOOTER}" if body else EMPTY_TRACKER_TEXT
+    head = _dump_top_level_entry("file_path", file_path)
+    tail = _dump_top_level_entry("lock_path", lock_path)
+    return f"---\n{head}jobs:\n{body}\n{tail}...\n" if body else f"---\n{head}jobs: {{}}\n{tail}...\n"
+
+
+def _dump_top_level_entry(key: str, value: str) -> str:
+    """Returns the 'key: value' line(s) of one top-level string entry as PyYAML writes it."""
+    text = yaml.dump({key: value}, **{**_DUMP_OPTIONS, "explicit_start": False, "explicit_end": False})
+    return str(text)
+
+
+def parse_tracker(data: bytes | str, source: str) -> TrackerDocument:
+    """Parses the text of a tracker file.
+
+    Args:
+        data: The file's content.
+        source: The file's path, used in error messages.
+
+    Returns:
+        The parsed document.
+
+    Raises:
+        ValueError: If the content is not valid YAML, is not a tracker document, or a job field has a wrong type or
+            value. The message names the file and, where it applies, the job and field.
+    """
+    text: str | None
+    if isinstance(data, str):
+        text = data
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None  # Possibly another encoding YAML allows (UTF-16 with a BOM); let libyaml decide.
+    if text is not None:
+        if text == EMPTY_TRACKER_TEXT:
+            return TrackerDocument(".", "", {}, {})
+        blocks = _split_canonical(text)
+        if blocks is not None:
+            document = _parse_blocks(blocks)
+            if document is not None:
+                return document
+    return _parse_generic(data, source)
+
+
+def _split_canonical(text: str) -> list[str] | None:
+    """Returns the job blocks of a document in the canonical layout, or None if it is laid out otherwise."""
+    if not (text.startswith(_HEADER) and text.endswith(_FOOTER)):
+        return None
+    body = text[len(_HEADER) : -len(_FOOTER) - 1]  # Without the newline that ends the last block.
+    if len(body) < 3 or body[2] == " " or not body.startswith("  "):
+        return None
+    return _BLOCK_START.split(body)
+
+
+def _parse_blocks(blocks: list[str]) -> TrackerDocument | None:
+    """Parses canonical blocks through the cache, or returns None if one of them cannot stand alone."""
+    cache = _block_cache
+    if len(cache) > _BLOCK_CACHE_LIMIT:
+        cache.clear()
+    block_texts: dict[str, str] = {}
+    records: dict[str, JobRecord] = {}
+    for block in blocks:
+        cached = cache.get(block)
+        if cached is None:
+            parsed = _parse_simple_block(block) or _parse_block_with_libyaml(block)
+            if parsed is None:
+                return None
+            cache[block] = cached = parsed
+        job_id, record = cached
+        if job_id in records:  # A duplicate key: YAML keeps the last value, but the document's layout is unusual.
+            return None
+        block_texts[job_id] = block
+        records[job_id] = record
+    return TrackerDocument(".", "", block_texts, records)
+
+
+def _decode_simple(text: str) -> tuple[bool, str | int | None]:
+    """Decodes a value written by the fast emitter (or an equivalent one-line quoted string); (False, None) if not."""
+    if text == "null":
+        return True, None
+    if _INTEGER.fullmatch(text):
+        return True, int(text)
+    if text.startswith("'"):
+        match = _SINGLE_QUOTED.fullmatch(text)
+        return (True, match.group(1).replace("''", "'")) if match else (False, None)
+    if _is_plain(text):
+        return True, text
+    return False, None
+
+
+def _parse_simple_block(block: str) -> tuple[str, JobRecord] | None:
+    """Parses a block of eight one-line entries in field order, or returns None if it is anything else."""
+    lines = block.split("\n")
+    if len(lines) != 8 or not lines[0].endswith(":"):
+        return None
+    ok, job_id = _decode_simple(lines[0][2:-1])
+    if not ok or not isinstance(job_id, str):
+        return None
+    values: list[str | int | None] = []
+    for name, line in zip(FIELD_NAMES, lines[1:], strict=True):
+        prefix = f"    {name}: "
+        if not line.startswith(prefix):
+            return None
+        ok, value = _decode_simple(line[len(prefix) :])
+        if not ok:
+            return None
+        values.append(value)
+    try:
+        return job_id, record_from_mapping(job_id, dict(zip(FIELD_NAMES, values, strict=True)), "")
+    except ValueError:
+        return None  # Let the whole-document parser report it with the file name and line.
+
+
+def _parse_block_with_libyaml(block: str) -> tuple[str, JobRecord] | None:
+    """Parses one block with libyaml, or returns None if it is not a self-contained, valid job entry."""
+    try:
+        loaded = yaml.load(block + "\n", Loader=yaml.CSafeLoader)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(loaded, dict) or len(loaded) != 1:
+        return None
+    ((job_id, fields),) = loaded.items()
+    if not isinstance(job_id, str) or not isinstance(fields, dict):
+        return None
+    try:
+        return job_id, record_from_mapping(job_id, fields, "")
+    except ValueError:
+        return None
+
+
+def _parse_generic(data: bytes | str, source: str) -> TrackerDocument:
+    """Parses a document in any YAML layout with libyaml and validates it against the tracker schema."""
+    try:
+        loaded = yaml.load(data, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError as error:
+        raise ValueError(f"The processing tracker file {source} is not valid YAML: {_describe(error)}") from None
+    if not isinstance(loaded, dict):
+        kind = "empty" if loaded is None else f"a {type(loaded).__name__}, not a mapping"
+        raise ValueError(
+            f"The processing tracker file {source} is not a tracker: its YAML document is {kind}. A tracker file "
+            f"holds a mapping with the keys file_path, jobs and lock_path."
+        )
+    unknown = sorted(str(key) for key in loaded if key not in {"file_path", "jobs", "lock_path"})
+    if unknown:
+        raise ValueError(
+            f"The processing tracker file {source} has unknown top-level key(s) {', '.join(unknown)}; expected only "
+            f"file_path, jobs and lock_path."
+        )
+    if "jobs" not in loaded:
+        raise ValueError(f"The processing tracker file {source} has no 'jobs' mapping.")
+    jobs = loaded["jobs"]
+    if jobs is None:
+        jobs = {}
+    if not isinstance(jobs, dict):
+        raise ValueError(
+            f"The processing tracker file {source}: 'jobs' must map job IDs to job fields, got {_show(jobs)}."
+        )
+    header = {key: loaded.get(key, default) for key, default in (("file_path", "."), ("lock_path", ""))}
+    for key, value in header.items():
+        if not isinstance(value, str):
+            raise ValueError(f"The processing tracker file {source}: '{key}' must be a string, got {_show(value)}.")
+    blocks: dict[str, str] = {}
+    records: dict[str, JobRecord] = {}
+    for job_id, fields in jobs.items():
+        if not isinstance(job_id, str):
+            raise ValueError(f"The processing tracker file {source}: job ID {job_id!r} must be a string.")
+        if not isinstance(fields, dict):
+            raise ValueError(
+                f"The processing tracker file {source}: job {job_id} must be a mapping of fields, got {_show(fields)}."
+            )
+        record = record_from_mapping(job_id, fields, source)
+        records[job_id] = record
+        blocks[job_id] = job_block(job_id, record)
+    return TrackerDocument(header["file_path"], header["lock_path"], blocks, records)
+
+
+def record_from_mapping(job_id: str, fields: Mapping[Any, Any], source: str) -> JobRecord:
+    """Validates the fields of one job and returns its record.
+
+    Args:
+        job_id: The job's ID, used in error messages.
+        fields: The mapping of field names to values, as read from YAML.
+        source: The file the job comes from, used in error messages.
+
+    Returns:
+        The job's record.
+
+    Raises:
+        ValueError: If a field is unknown or missing, or has a value of the wrong type.
+    """
+    where = f"The processing tracker file {source}: job {job_id}"
+    unknown = [str(name) for name in fields if name not in FIELD_NAMES]
+    if unknown:
+        raise ValueError(f"{where} has unknown field(s) {', '.join(unknown)}; expected {', '.join(FIELD_NAMES)}.")
+    if "job_name" not in fields:
+        raise ValueError(f"{where} has no job_name.")
+    record = (
+        _checked(fields["job_name"], str, False, where, "job_name"),
+        _checked(fields.get("specifier", ""), str, False, where, "specifier"),
+        _checked(fields.get("status", 0), int, False, where, "status"),
+        _checked(fields.get("executor_id"), str, True, where, "executor_id"),
+        _checked(fields.get("error_message"), str, True, where, "error_message"),
+        _checked(fields.get("started_at"), int, True, where, "started_at"),
+        _checked(fields.get("completed_at"), int, True, where, "completed_at"),
+    )
+    if record[2] not in STATUS_VALUES:
+        raise ValueError(
+            f"{where}: status must be one of 0 (SCHEDULED), 1 (RUNNING), 2 (SUCCEEDED), 3 (FAILED), got {record[2]}."
+        )
+    return record
+
+
+def _checked(value: Any, kind: type, nullable: bool, where: str, name: str) -> Any:
+    """Returns value if it has the expected type, else raises ValueError naming the field."""
+    if value is None and nullable:
+        return None
+    if isinstance(value, kind) and not isinstance(value, bool):
+        return value
+    expected = f"{kind.__name__} or null" if nullable else kind.__name__
+    raise ValueError(f"{where}: {name} must be {expected}, got {_show(value)}.")
+
+
+def _show(value: Any) -> str:
+    """Returns a short description of a value for an error message."""
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _describe(error: yaml.YAMLError) -> str:
+    """Returns a one-line description of a YAML error with its line and column."""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    mark = getattr(error, "problem_mark", None)
+    if mark is not None:
+        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return str(problem)
