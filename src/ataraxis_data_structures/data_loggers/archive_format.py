@@ -165,7 +165,7 @@ class ArchiveWriter:
         """Returns the number of members written so far."""
         return self._count
 
-    def add(self, stem: str, head: bytes, body: bytes | memoryview) -> None:
+    def add(self, stem: str, head: bytes | memoryview, body: bytes | memoryview) -> None:
         """Appends one member holding the message ``head + body`` as a 1-D uint8 .npy array named ``stem.npy``."""
         length = len(head) + len(body)
         npy, npy_crc = self._headers.get(length)
@@ -199,6 +199,88 @@ class ArchiveWriter:
         self._position = offset + len(local) + len(name) + len(local_extra) + size
         self._central += _central_entry(name, crc, size, offset)
         self._count += 1
+
+    def add_batch(
+        self,
+        names: NDArray[np.uint8],
+        name_lengths: NDArray[np.int64],
+        heads: NDArray[np.uint8],
+        bodies: list[memoryview],
+    ) -> None:
+        """Appends many members at once: the headers are laid out with numpy, only copies and CRCs loop.
+
+        Args:
+            names: The member names (with .npy) as rows of bytes, left-aligned and zero-padded.
+            name_lengths: The length of each name.
+            heads: The first bytes of each message as rows of equal width (the width may be 0).
+            bodies: The rest of each message.
+        """
+        count = len(bodies)
+        if count == 0:
+            return
+        head_width = heads.shape[1]
+        lengths = np.fromiter(map(len, bodies), dtype=np.int64, count=count) + head_width
+        if int(lengths.max()) + 128 >= _U32_MAX or self._position + int(lengths.sum()) + 256 * count >= _U32_MAX:
+            for row in range(count):  # ZIP64 territory: the member-by-member path handles the extra fields
+                name = names[row, : name_lengths[row] - 4].tobytes().decode("ascii")
+                self.add(name, heads[row].tobytes(), bodies[row])
+            return
+        distinct, inverse = np.unique(lengths, return_inverse=True)
+        npy = [self._headers.get(int(length)) for length in distinct]
+        npy_sizes = np.asarray([len(header) for header, _ in npy], dtype=np.int64)[inverse]
+        npy_crcs = [crc for _, crc in npy]
+        name_start = _LOCAL_HEADER.size
+        data_sizes = npy_sizes + lengths
+        record_sizes = name_start + name_lengths + data_sizes
+        starts = np.zeros(count, dtype=np.int64)
+        np.cumsum(record_sizes[:-1], out=starts[1:])
+        out = np.zeros(int(record_sizes.sum()), dtype=np.uint8)
+        _scatter_rows(out, starts + name_start, names, name_lengths)
+        npy_starts = starts + name_start + name_lengths
+        for number, (header, _) in enumerate(npy):
+            rows = np.flatnonzero(inverse == number)
+            out[npy_starts[rows, None] + np.arange(len(header))] = np.frombuffer(header, dtype=np.uint8)
+        head_starts = npy_starts + npy_sizes
+        if head_width:
+            out[head_starts[:, None] + np.arange(head_width)] = heads
+        view = memoryview(out)  # type: ignore[arg-type]
+        crc32 = zlib.crc32
+        crcs = np.empty(count, dtype=np.uint32)
+        for row, (body, head_at, kind) in enumerate(zip(bodies, head_starts.tolist(), inverse.tolist(), strict=True)):
+            body_at = head_at + head_width
+            view[body_at : body_at + len(body)] = body
+            crcs[row] = crc32(body, crc32(view[head_at:body_at], npy_crcs[kind]))
+        local = np.zeros(count, dtype=_LOCAL_DTYPE)
+        local["signature"] = _LOCAL_SIGNATURE
+        local["version"] = _VERSION_DEFAULT
+        local["date"] = _DOS_DATE_1980
+        local["crc"] = crcs
+        local["compressed"] = data_sizes
+        local["size"] = data_sizes
+        local["name_length"] = name_lengths
+        out[starts[:, None] + np.arange(_LOCAL_HEADER.size)] = local.view(np.uint8).reshape(count, -1)
+        offsets = starts + self._position
+        self._file.write(view)
+        self._position += len(out)
+        entry_sizes = _CENTRAL_HEADER.size + name_lengths
+        entry_starts = np.zeros(count, dtype=np.int64)
+        np.cumsum(entry_sizes[:-1], out=entry_starts[1:])
+        central = np.zeros(int(entry_sizes.sum()), dtype=np.uint8)
+        entries = np.zeros(count, dtype=_CENTRAL_DTYPE)
+        entries["signature"] = _CENTRAL_SIGNATURE
+        entries["made_by"] = _MADE_BY_UNIX | _VERSION_DEFAULT
+        entries["version"] = _VERSION_DEFAULT
+        entries["date"] = _DOS_DATE_1980
+        entries["crc"] = crcs
+        entries["compressed"] = data_sizes
+        entries["size"] = data_sizes
+        entries["name_length"] = name_lengths
+        entries["external"] = _FILE_MODE
+        entries["offset"] = offsets
+        central[entry_starts[:, None] + np.arange(_CENTRAL_HEADER.size)] = entries.view(np.uint8).reshape(count, -1)
+        _scatter_rows(central, entry_starts + _CENTRAL_HEADER.size, names, name_lengths)
+        self._central += memoryview(central)  # type: ignore[arg-type]
+        self._count += count
 
     def close(self, comment: bytes = b"") -> None:
         """Writes the central directory and end records, then flushes and fsyncs the file.
@@ -253,6 +335,59 @@ class ArchiveWriter:
         """Closes the file without finishing it and removes it."""
         self._file.close()
         self._path.unlink(missing_ok=True)
+
+
+_LOCAL_DTYPE = np.dtype(
+    [
+        ("signature", "<u4"), ("version", "<u2"), ("flags", "<u2"), ("method", "<u2"), ("time", "<u2"),
+        ("date", "<u2"), ("crc", "<u4"), ("compressed", "<u4"), ("size", "<u4"), ("name_length", "<u2"),
+        ("extra_length", "<u2"),
+    ]
+)  # fmt: skip
+_CENTRAL_DTYPE = np.dtype(
+    [
+        ("signature", "<u4"), ("made_by", "<u2"), ("version", "<u2"), ("flags", "<u2"), ("method", "<u2"),
+        ("time", "<u2"), ("date", "<u2"), ("crc", "<u4"), ("compressed", "<u4"), ("size", "<u4"),
+        ("name_length", "<u2"), ("extra_length", "<u2"), ("comment_length", "<u2"), ("disk", "<u2"),
+        ("internal", "<u2"), ("external", "<u4"), ("offset", "<u4"),
+    ]
+)  # fmt: skip
+
+
+def _scatter_rows(
+    out: NDArray[np.uint8], starts: NDArray[np.int64], rows: NDArray[np.uint8], lengths: NDArray[np.int64]
+) -> None:
+    """Copies the first lengths[i] bytes of rows[i] to out[starts[i]:]."""
+    columns = np.arange(rows.shape[1])
+    mask = columns < lengths[:, None]
+    out[(starts[:, None] + columns)[mask]] = rows[mask]
+
+
+def member_names(
+    source_id: int, timestamps: NDArray[np.uint64], repeats: NDArray[np.int64]
+) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+    """Returns the member names (``member_stem(...) + '.npy'``) of many messages as zero-padded rows of bytes."""
+    count = len(timestamps)
+    width = 35 if count and int(repeats.max()) else 28
+    names = np.zeros((count, width), dtype=np.uint8)
+    names[:, :4] = np.frombuffer(f"{source_id:03d}_".encode("ascii"), dtype=np.uint8)
+    remaining = timestamps.astype(np.uint64)
+    for column in range(23, 3, -1):
+        names[:, column] = (remaining % np.uint64(10)).astype(np.uint8) + 48
+        remaining = remaining // np.uint64(10)
+    suffix = np.frombuffer(b".npy", dtype=np.uint8)
+    lengths = np.where(repeats > 0, 35, 28).astype(np.int64)
+    plain = repeats == 0
+    names[plain, 24:28] = suffix
+    if width == 35:
+        repeated = ~plain
+        names[repeated, 24] = ord("_")
+        digits = repeats[repeated].copy()
+        for column in range(30, 24, -1):
+            names[repeated, column] = (digits % 10).astype(np.uint8) + 48
+            digits //= 10
+        names[repeated, 31:35] = suffix
+    return names, lengths
 
 
 def _central_entry(name: bytes, crc: int, size: int, offset: int) -> bytes:
