@@ -1,0 +1,83 @@
+"""Summarizes a .npz log archive from its index alone: what `axds inspect` reports."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .archive_reader import LogArchiveReader
+
+
+@dataclass(frozen=True)
+class ArchiveSummary:
+    """The timing and size figures of one log archive's data messages (the onset message excluded)."""
+
+    path: str
+    source_id: int | None
+    """The source ID stored in the messages (None for an archive without data messages)."""
+    onset_us: int
+    """The onset: UTC epoch microseconds that elapsed timestamps are relative to."""
+    onset_utc: str
+    """The onset as an ISO 8601 UTC date and time."""
+    message_count: int
+    first_elapsed_us: int | None
+    last_elapsed_us: int | None
+    span_s: float
+    """The time between the first and the last data message, in seconds."""
+    mean_rate_hz: float | None
+    """Messages per second over the span (None when the span is zero)."""
+    largest_gap_us: int | None
+    """The largest time between two consecutive data messages, in microseconds."""
+    largest_gap_at_us: int | None
+    """The elapsed timestamp of the message that ends the largest gap."""
+    payload_min_bytes: int | None
+    payload_max_bytes: int | None
+    payload_total_bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the summary as a JSON-serializable dictionary."""
+        return asdict(self)
+
+
+def summarize_archive(path: Path) -> ArchiveSummary:
+    """Returns the summary of a log archive.
+
+    Raises:
+        FileNotFoundError: If the archive does not exist.
+        ValueError: If the file is not a readable log archive or holds no onset message.
+    """
+    reader = LogArchiveReader(path)
+    onset = int(reader.onset_timestamp_us)
+    index = reader._index
+    first = reader._data_start
+    timestamps = index.timestamps[first:].astype(np.int64)
+    payload_sizes = index.message_sizes[first:] - 9
+    count = len(timestamps)
+    onset_utc = datetime.fromtimestamp(onset / 1e6, tz=UTC).isoformat(timespec="microseconds")
+    if count == 0:
+        return ArchiveSummary(
+            str(path), None, onset, onset_utc, 0, None, None, 0.0, None, None, None, None, None, 0
+        )  # fmt: skip
+    span_us = int(timestamps.max() - timestamps.min())
+    gaps = np.diff(timestamps)
+    gap_index = int(np.argmax(gaps)) if len(gaps) else None
+    return ArchiveSummary(
+        path=str(path),
+        source_id=int(index.source_ids[first]),
+        onset_us=onset,
+        onset_utc=onset_utc,
+        message_count=count,
+        first_elapsed_us=int(timestamps[0]),
+        last_elapsed_us=int(timestamps[-1]),
+        span_s=span_us / 1e6,
+        mean_rate_hz=(count - 1) / (span_us / 1e6) if span_us > 0 else None,
+        largest_gap_us=int(gaps[gap_index]) if gap_index is not None else None,
+        largest_gap_at_us=int(timestamps[gap_index + 1]) if gap_index is not None else None,
+        payload_min_bytes=int(payload_sizes.min()),
+        payload_max_bytes=int(payload_sizes.max()),
+        payload_total_bytes=int(payload_sizes.sum()),
+    )
