@@ -164,11 +164,15 @@ class ProcessingTracker(YamlConfig):
     # ------------------------------------------------------------------ file access
 
     def _adopt(self, snapshot: tracker_store.TrackerSnapshot) -> None:
-        """Makes jobs reflect the snapshot, reusing the JobState objects of jobs that did not change."""
+        """Makes jobs reflect the snapshot, building JobState objects only for the jobs that changed."""
         key = str(self.file_path)
         previous_records, previous_states = _job_states.pop(key, ({}, {}))
         if previous_records is snapshot.records:
             states = previous_states
+        elif previous_records is snapshot.base:
+            states = previous_states.copy()
+            for job_id in snapshot.changed:
+                states[job_id] = _state_from_record(snapshot.records[job_id])
         else:
             states = {}
             for job_id, record in snapshot.records.items():
@@ -177,7 +181,7 @@ class ProcessingTracker(YamlConfig):
         if len(_job_states) >= _JOB_STATES_KEPT:
             del _job_states[next(iter(_job_states))]
         _job_states[key] = (snapshot.records, states)
-        self.jobs = dict(states)
+        self.jobs = states.copy()
 
     def _read(self) -> dict[str, JobRecord]:
         """Reads the tracker file under its lock and returns its records."""

@@ -1,24 +1,29 @@
 """Locked, crash-safe reads and read-modify-writes of tracker files, re-parsing only what changed on disk.
 
-Every operation takes the tracker's ``.lock`` file (an OS-level ``flock`` through filelock, released by the kernel
-when the holder dies, and honoured across hosts by NFS clients), reads the file, applies one change, writes the new
-text atomically (temporary file, fsync, ``os.replace``) and releases the lock. The last snapshot of each file is kept
-in memory with the exact bytes it came from: when the file still holds those bytes (nobody else wrote it), the
-snapshot is reused as is; otherwise the parser reuses every job block it has already seen.
+Every operation takes the tracker's lock (see ``tracker_lock``), reads the file, applies one change, writes the new
+text atomically and releases the lock. The new text goes to a temporary file in the same directory, which is fsynced
+and then renamed over the tracker, so a process killed at any moment (or a power loss) leaves either the old or the
+new complete file, never a torn one. The directory is not fsynced after the rename: that would only make the very last
+change survive a power loss (without it, the previous complete version may come back), and it costs as much as the
+rest of an operation.
+
+The last snapshot of each file is kept in memory with the exact bytes it came from: when the file still holds those
+bytes (nobody else wrote it), the snapshot is reused as is; otherwise the parser reuses every job block it has
+already seen.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+import contextlib
+import os
+import stat
+import uuid
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
-
-import filelock
+from typing import NamedTuple, TypeVar
 
 from .tracker_format import EMPTY_TRACKER_TEXT, JobRecord, job_block, parse_tracker, render_tracker
-from .yaml_atomic_write import write_text_atomically
+from .tracker_lock import hold_tracker_lock
 
 __all__ = ["TrackerSnapshot", "locked_read", "read_unlocked", "reset_tracker", "update_tracker"]
 
@@ -27,36 +32,74 @@ T = TypeVar("T")
 Change = Callable[[Mapping[str, JobRecord]], tuple[dict[str, JobRecord], T]]
 """Receives the current records and returns (records to add or replace, result for the caller)."""
 
-_POLL_INTERVAL = 0.005  # Seconds between attempts while another process holds the lock.
 _SNAPSHOTS_KEPT = 64
-# A soft lock (a file that merely exists) stays behind when its holder is killed, blocking everyone until a person
-# removes it; filelock falls back to one where flock is unavailable unless told not to (filelock >= 4).
-_LOCK_OPTIONS: dict[str, Any] = (
-    {"fallback_to_soft": False}
-    if "fallback_to_soft" in inspect.signature(filelock.FileLock.__init__).parameters
-    else {}
-)
 
 
 class TrackerSnapshot(NamedTuple):
-    """The state of a tracker file: its bytes (None if it does not exist), job blocks and records in file order."""
+    """The state of a tracker file, in file order.
+
+    ``base`` and ``changed`` say how it was derived: from the records ``base`` by replacing the jobs ``changed``
+    (both empty when it was parsed from disk), so that derived views can be updated instead of rebuilt.
+    """
 
     raw: bytes | None
     blocks: dict[str, str]
     records: dict[str, JobRecord]
+    base: dict[str, JobRecord] | None = None
+    changed: tuple[str, ...] = ()
 
 
 _EMPTY = TrackerSnapshot(None, {}, {})
 _snapshots: dict[str, TrackerSnapshot] = {}
+_modes: dict[str, int] = {}  # Permission bits of each tracker file as last read, kept across rewrites.
 
 
-def _read_bytes(path: Path) -> bytes | None:
-    """Returns the content of the file, or None if it does not exist."""
+def _read_file(path: Path) -> bytes | None:
+    """Returns the content of the file (None if it does not exist), noting its permission bits."""
     try:
-        with open(path, "rb") as stream:
-            return stream.read()
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         return None
+    try:
+        info = os.fstat(descriptor)
+        _modes[str(path)] = stat.S_IMODE(info.st_mode)
+        chunks = []
+        remaining = info.st_size + 1  # One byte more, so a file that grew meanwhile is still read to its end.
+        while True:
+            chunk = os.read(descriptor, max(remaining, 65536))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(descriptor)
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Atomically replaces the file with data: temporary file, fsync, rename; the file keeps its permission bits."""
+    temporary = str(path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(descriptor, view) :]
+            mode = _modes.get(str(path))
+            if mode is not None and hasattr(os, "fchmod"):
+                os.fchmod(descriptor, mode)
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def read_unlocked(path: Path) -> TrackerSnapshot:
@@ -74,7 +117,7 @@ def read_unlocked(path: Path) -> TrackerSnapshot:
     Raises:
         ValueError: If the file's content is not a valid tracker.
     """
-    raw = _read_bytes(path)
+    raw = _read_file(path)
     key = str(path)
     cached = _snapshots.get(key)
     if cached is not None and cached.raw == raw:
@@ -92,29 +135,10 @@ def _remember(key: str, snapshot: TrackerSnapshot) -> None:
     """Keeps the snapshot as the latest known state of the file, forgetting the least recently used ones."""
     _snapshots.pop(key, None)
     if len(_snapshots) >= _SNAPSHOTS_KEPT:
-        del _snapshots[next(iter(_snapshots))]
+        forgotten = next(iter(_snapshots))
+        del _snapshots[forgotten]
+        _modes.pop(forgotten, None)
     _snapshots[key] = snapshot
-
-
-@contextmanager
-def _tracker_lock(path: Path, lock_path: str, timeout: float) -> Iterator[None]:
-    """Holds the tracker's lock file for the duration of the block."""
-    lock = filelock.FileLock(lock_path, **_LOCK_OPTIONS)
-    try:
-        try:
-            lock.acquire(timeout=timeout, poll_interval=_POLL_INTERVAL)
-        except FileNotFoundError:  # Older filelock releases do not create the lock file's directory.
-            Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
-            lock.acquire(timeout=timeout, poll_interval=_POLL_INTERVAL)
-    except filelock.Timeout:
-        raise TimeoutError(
-            f"Unable to acquire the lock file {lock_path} of the processing tracker {path} within {timeout} s: "
-            f"another process holds it. A holder that dies releases it automatically."
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def locked_read(path: Path, lock_path: str, timeout: float) -> TrackerSnapshot:
@@ -132,7 +156,7 @@ def locked_read(path: Path, lock_path: str, timeout: float) -> TrackerSnapshot:
         TimeoutError: If the lock cannot be acquired within the timeout.
         ValueError: If the file's content is not a valid tracker.
     """
-    with _tracker_lock(path, lock_path, timeout):
+    with hold_tracker_lock(path, lock_path, timeout):
         return read_unlocked(path)
 
 
@@ -153,19 +177,19 @@ def update_tracker(path: Path, lock_path: str, timeout: float, change: Change[T]
         TimeoutError: If the lock cannot be acquired within the timeout.
         ValueError: If the file's content is not a valid tracker.
     """
-    with _tracker_lock(path, lock_path, timeout):
+    with hold_tracker_lock(path, lock_path, timeout):
         snapshot = read_unlocked(path)
         changed, result = change(snapshot.records)
         if not changed:
             return snapshot, result
-        blocks = dict(snapshot.blocks)
-        records = dict(snapshot.records)
+        blocks = snapshot.blocks.copy()
+        records = snapshot.records.copy()
         for job_id, record in changed.items():
             blocks[job_id] = job_block(job_id, record)
             records[job_id] = record
-        text = render_tracker(blocks.values())
-        write_text_atomically(path, text)
-        snapshot = TrackerSnapshot(text.encode("utf-8"), blocks, records)
+        data = render_tracker(blocks.values()).encode("utf-8")
+        _replace_file(path, data)
+        snapshot = TrackerSnapshot(data, blocks, records, snapshot.records, tuple(changed))
         _remember(str(path), snapshot)
         return snapshot, result
 
@@ -184,8 +208,9 @@ def reset_tracker(path: Path, lock_path: str, timeout: float) -> TrackerSnapshot
     Raises:
         TimeoutError: If the lock cannot be acquired within the timeout.
     """
-    with _tracker_lock(path, lock_path, timeout):
-        write_text_atomically(path, EMPTY_TRACKER_TEXT)
-        snapshot = TrackerSnapshot(EMPTY_TRACKER_TEXT.encode("utf-8"), {}, {})
+    with hold_tracker_lock(path, lock_path, timeout):
+        data = EMPTY_TRACKER_TEXT.encode("utf-8")
+        _replace_file(path, data)
+        snapshot = TrackerSnapshot(data, {}, {})
         _remember(str(path), snapshot)
         return snapshot

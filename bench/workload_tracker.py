@@ -1,0 +1,100 @@
+"""One tracker workload, run under either package (see bench_tracker.py); prints one JSON line.
+
+Usage: python workload_tracker.py {ops|contended} JOBS OPERATIONS [PROCESSES]
+
+- ops: one process alternates start_job / complete_job over the jobs of a JOBS-job tracker; OPERATIONS calls timed.
+- contended: PROCESSES processes do that at the same time on one tracker, each on its own jobs, while the parent
+  waits; the aggregate rate is reported (it includes re-reading what the other processes wrote).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ataraxis_data_structures import ProcessingTracker
+
+
+def make_tracker(directory: Path, jobs: int) -> tuple[ProcessingTracker, list[str]]:
+    """Creates a tracker with the given number of jobs (untimed setup) and returns it with the job IDs."""
+    tracker = ProcessingTracker(file_path=directory / "tracker.yaml")
+    ids = tracker.initialize_jobs([("process_session", f"session_{index:05d}") for index in range(jobs)])
+    return tracker, ids
+
+
+def run_operations(tracker: ProcessingTracker, ids: list[str], operations: int) -> float:
+    """Runs start/complete pairs over ids until `operations` calls are made; returns the elapsed seconds."""
+    started = time.perf_counter()
+    for index in range(operations):
+        job_id = ids[(index // 2) % len(ids)]
+        if index % 2 == 0:
+            tracker.start_job(job_id, executor_id=f"worker-{index}")
+        else:
+            tracker.complete_job(job_id)
+    return time.perf_counter() - started
+
+
+def single(jobs: int, operations: int) -> dict[str, float]:
+    """Times operations of one process on a tracker of `jobs` jobs."""
+    with tempfile.TemporaryDirectory() as scratch:
+        tracker, ids = make_tracker(Path(scratch), jobs)
+        run_operations(tracker, ids, 2)  # The first operation parses the file; time the steady state.
+        elapsed = run_operations(tracker, ids, operations)
+    return {"ops_per_s": operations / elapsed, "ms_per_op": elapsed / operations * 1000}
+
+
+def contended(jobs: int, operations: int, processes: int) -> dict[str, float]:
+    """Times `processes` processes doing `operations` calls each, concurrently, on one tracker."""
+    with tempfile.TemporaryDirectory() as scratch:
+        tracker, ids = make_tracker(Path(scratch), jobs)
+        share = len(ids) // processes
+        workers = [
+            subprocess.Popen(
+                [sys.executable, __file__, "worker", scratch, str(operations), *ids[rank * share : (rank + 1) * share]],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for rank in range(processes)
+        ]
+        for worker in workers:  # Each worker has imported the package and says so; then all start together.
+            assert worker.stdout is not None
+            worker.stdout.readline()
+        started = time.perf_counter()
+        for worker in workers:
+            assert worker.stdin is not None
+            worker.stdin.write("go\n")
+            worker.stdin.flush()
+        for worker in workers:
+            worker.wait()
+        elapsed = time.perf_counter() - started
+        if any(worker.returncode for worker in workers):
+            raise RuntimeError("a contended worker failed")
+    total = operations * processes
+    return {"ops_per_s": total / elapsed, "ms_per_op": elapsed / total * 1000}
+
+
+def worker(directory: str, operations: int, ids: list[str]) -> None:
+    """Runs in a contended child: waits for 'go', then does its operations on its own jobs."""
+    tracker = ProcessingTracker(file_path=Path(directory) / "tracker.yaml")
+    print("ready", flush=True)
+    sys.stdin.readline()
+    run_operations(tracker, ids, operations)
+
+
+def main() -> None:
+    mode = sys.argv[1]
+    if mode == "worker":
+        worker(sys.argv[2], int(sys.argv[3]), sys.argv[4:])
+        return
+    jobs, operations = int(sys.argv[2]), int(sys.argv[3])
+    result = single(jobs, operations) if mode == "ops" else contended(jobs, operations, int(sys.argv[4]))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
