@@ -35,6 +35,7 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,6 +119,46 @@ def encode_record_header(timestamp: int, payload: bytes | memoryview) -> bytes:
 def encode_record(timestamp: int, payload: bytes | memoryview) -> bytes:
     """Returns one whole record: its header followed by the payload."""
     return encode_record_header(timestamp, payload) + bytes(payload)
+
+
+LARGE_PAYLOAD_SIZE = 64 * 1024
+"""Payloads of at least this size are handed to the writer as separate buffers instead of being copied together."""
+
+
+def encode_records(records: Iterable[tuple[int, bytes]]) -> list[bytes]:
+    """Encodes many records at once for one vectored write.
+
+    Args:
+        records: The (timestamp, payload) pairs to encode, in the order they are to be appended.
+
+    Returns:
+        The buffers that, written one after another, append the records: runs of small records are joined into one
+        buffer, while each large payload (LARGE_PAYLOAD_SIZE or more) stays a buffer of its own, so it is never
+        copied.
+    """
+    buffers: list[bytes] = []
+    small: list[bytes] = []
+    pack_prefix = _RECORD_PREFIX.pack
+    pack_crc = _RECORD_CRC.pack
+    crc32 = zlib.crc32
+    for timestamp, payload in records:
+        size = len(payload)
+        if size > MAX_PAYLOAD_SIZE:
+            raise ValueError(f"a record payload holds at most {MAX_PAYLOAD_SIZE} bytes, got {size}")
+        prefix = pack_prefix(size, timestamp)
+        header = prefix + pack_crc(crc32(payload, crc32(prefix)))
+        if size < LARGE_PAYLOAD_SIZE:
+            small.append(header)
+            small.append(payload)
+            continue
+        if small:
+            buffers.append(b"".join(small))
+            small = []
+        buffers.append(header)
+        buffers.append(payload)
+    if small:
+        buffers.append(b"".join(small))
+    return buffers
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,175 @@
+"""The code that runs inside a DataLogger's logger process.
+
+The process's main thread receives: it drains the queue's pipe in bulk into memory and hands the messages, grouped
+by source, to the writer threads (logger_writers). Receiving never waits for the disk, so a slow disk grows the
+logger's memory, not the producers' latency.
+
+Shutdown: the parent sends a StopLogging marker behind everything it put. Messages other processes put before
+stop() may still be in flight behind the marker, so after the marker the logger keeps receiving until the pipe
+has stayed empty for QUIET_PERIOD (at most MAX_DRAIN seconds while messages keep arriving), then writes everything,
+fsyncs and closes each file. The same happens if the parent process dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .logger_lock import DirectoryLock
+from .logger_queue import LoggerQueue, StopLogging
+from .logger_receiver import Receiver, make_receiver
+from .logger_writers import Record, WriterPool
+
+QUIET_PERIOD = 0.05
+"""After the stop marker, the logger finishes once no message has arrived for this many seconds."""
+MAX_DRAIN = 5.0
+"""After the stop marker, the logger finishes after this many seconds even if messages keep arriving."""
+NO_MARKER_TIMEOUT = 10.0
+"""If stop was asked but no marker and no message arrived for this many seconds, the marker is taken as lost (e.g.
+a producer was killed while holding the queue's write lock) and the logger finishes."""
+SYNC_INTERVAL = 1.0
+"""The longest time written data of an active file stays without fsync (bounds what a power loss can take)."""
+HOUSEKEEPING_INTERVAL = 0.25
+"""How often the logger checks for due fsyncs, a dead parent and a lost stop marker."""
+LIGHT_READ = 16 * 1024
+"""A read smaller than this means a light load: the logger then waits poll_interval before reading again."""
+
+
+@dataclass(frozen=True)
+class LoggerSettings:
+    """What the logger process needs to know, sent to it at start."""
+
+    directory: Path
+    instance_name: str
+    thread_count: int
+    poll_interval_ms: int
+
+
+def run_logger(input_queue: LoggerQueue, settings: LoggerSettings, status: Any, stop_event: Any) -> None:
+    """Runs the logger until stopped; the target of the logger process.
+
+    Sends ("ready", pid) once the directory is locked and writers run, then ("stopped", summary) after a clean
+    finish, or ("error", message) and exits with code 1 if anything fails.
+    """
+    try:
+        summary = _LoggerSession(input_queue, settings, status, stop_event).run()
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            status.send(("error", f"{type(error).__name__}: {error}"))
+        sys.exit(1)
+    status.send(("stopped", summary))
+    status.close()
+    # Every file is closed and fsynced and the report is sent: skipping the interpreter's teardown (unloading NumPy
+    # and the rest) is what lets stop() return a few tens of milliseconds sooner.
+    os._exit(0)
+
+
+class _LoggerSession:
+    def __init__(self, input_queue: LoggerQueue, settings: LoggerSettings, status: Any, stop_event: Any) -> None:
+        self._queue = input_queue
+        self._settings = settings
+        self._status = status
+        self._stop_event = stop_event
+        self._received = 0
+        self._rejected = 0
+        self._drain_cut = False
+
+    def run(self) -> dict[str, Any]:
+        settings = self._settings
+        lock = DirectoryLock(settings.directory, f"DataLogger '{settings.instance_name}'")
+        lock.acquire()
+        try:
+            pool = WriterPool(settings.directory, settings.thread_count, SYNC_INTERVAL)
+            try:
+                self._status.send(("ready", os.getpid()))
+                self._receive_until_stopped(make_receiver(self._queue.reader), pool)
+            finally:
+                pool.close()
+        finally:
+            lock.release()
+        return {
+            "messages": self._received,
+            "written": pool.written_records,
+            "rejected": self._rejected,
+            "drain_cut": self._drain_cut,
+            "peak_queued_bytes": pool.peak_queued_bytes,
+            "peak_rss_kib": _peak_rss_kib(),
+        }
+
+    def _receive_until_stopped(self, receiver: Receiver, pool: WriterPool) -> None:
+        parent = multiprocessing.parent_process()
+        poll_delay = self._settings.poll_interval_ms / 1000
+        stop_seen_at: float | None = None
+        last_data = time.monotonic()
+        next_housekeeping = last_data + HOUSEKEEPING_INTERVAL
+        while True:
+            if pool.error is not None:
+                raise pool.error
+            now = time.monotonic()
+            if stop_seen_at is None:
+                timeout = next_housekeeping - now
+            else:
+                timeout = min(QUIET_PERIOD - (now - last_data), next_housekeeping - now)
+            if receiver.wait(max(0.0, timeout)):
+                messages, size = receiver.receive()
+                last_data = now = time.monotonic()
+                if messages and self._dispatch(messages, pool) and stop_seen_at is None:
+                    stop_seen_at = now
+                if size < LIGHT_READ and poll_delay and stop_seen_at is None:
+                    time.sleep(poll_delay)  # let messages gather: fewer wake-ups under a light load
+            else:
+                now = time.monotonic()
+            if stop_seen_at is not None:
+                if now - last_data >= QUIET_PERIOD and not receiver.holds_partial_message:
+                    return
+                if now - stop_seen_at >= MAX_DRAIN:
+                    self._drain_cut = True
+                    return
+            if now >= next_housekeeping:
+                next_housekeeping = now + HOUSEKEEPING_INTERVAL
+                pool.sync_due_files()
+                if stop_seen_at is None and (
+                    (parent is not None and not parent.is_alive())
+                    or (self._stop_event.is_set() and now - last_data >= NO_MARKER_TIMEOUT)
+                ):
+                    stop_seen_at = now  # finish as after a stop marker: drain what is in flight, then close
+
+    def _dispatch(self, messages: list[Any], pool: WriterPool) -> bool:
+        """Hands the received packages to the writers; returns True if the stop marker was among the messages."""
+        batches: dict[int, list[Record]] = {}
+        size = 0
+        stop = False
+        for message in messages:
+            if type(message) is tuple:
+                source_id, timestamp, payload = message
+                if 0 <= source_id <= 255 and 0 <= timestamp <= 0xFFFFFFFFFFFFFFFF:
+                    batch = batches.get(source_id)
+                    if batch is None:
+                        batch = batches[source_id] = []
+                    batch.append((timestamp, payload))
+                    size += len(payload)
+                    continue
+            elif isinstance(message, StopLogging):
+                stop = True
+                continue
+            self._rejected += 1
+        if batches:
+            self._received += sum(len(batch) for batch in batches.values())
+            pool.submit(batches, size)
+        return stop
+
+
+def _peak_rss_kib() -> int:
+    """Returns the peak resident memory of this process in KiB (0 where the platform does not tell)."""
+    try:
+        import resource
+    except ImportError:
+        return 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak
