@@ -50,7 +50,7 @@ def single(jobs: int, operations: int) -> dict[str, float]:
 def contended(jobs: int, operations: int, processes: int) -> dict[str, float]:
     """Times `processes` processes doing `operations` calls each, concurrently, on one tracker."""
     with tempfile.TemporaryDirectory() as scratch:
-        tracker, ids = make_tracker(Path(scratch), jobs)
+        _, ids = make_tracker(Path(scratch), jobs)
         share = len(ids) // processes
         workers = [
             subprocess.Popen(
