@@ -47,7 +47,10 @@ class YamlConfig:
         """
         path = _checked_path(file_path, "write the dataclass instance to")
         _require_dataclass(type(self))
-        data = get_converter(forbid_extra_keys=True, detailed=False).unstructure(self)
+        try:
+            data = get_converter(forbid_extra_keys=True, detailed=False).unstructure(self)
+        except NameError as error:
+            raise _unresolved_annotation(type(self), error) from error
         try:
             text = dump_document(data)
         except yaml.YAMLError as error:
@@ -89,14 +92,14 @@ class YamlConfig:
         forbid = not ignore_unknown_keys
         try:
             return get_converter(forbid_extra_keys=forbid, detailed=False).structure(data, cls)
-        except Exception:
+        except NameError as error:
+            raise _unresolved_annotation(cls, error) from error
+        except Exception:  # the detailed converter below says what failed where
             pass
         try:
             instance = get_converter(forbid_extra_keys=forbid, detailed=True).structure(data, cls)
-        except Exception as error:
-            if isinstance(error, (ExceptionGroup, ValueError, KeyError, TypeError)):
-                raise structure_error(path, text, error, cls.__name__) from error
-            raise
+        except (ExceptionGroup, ValueError, KeyError, TypeError) as error:
+            raise structure_error(path, text, error, cls.__name__) from error
         return instance
 
 
@@ -116,6 +119,15 @@ def _require_dataclass(cls: type) -> None:
     if not dataclasses.is_dataclass(cls):
         message = f"{cls.__name__} must be a dataclass to be saved or loaded as YAML: decorate it with @dataclass."
         raise TypeError(message)
+
+
+def _unresolved_annotation(cls: type, error: NameError) -> TypeError:
+    """Returns the error for annotations that cannot be evaluated, typically a class defined inside a function."""
+    message = (
+        f"Unable to resolve the field annotations of {cls.__name__} ({error}). With 'from __future__ import "
+        f"annotations', every class named in an annotation must be importable from the module's global scope."
+    )
+    return TypeError(message)
 
 
 def _unrepresentable(path: Path, data: Any, error: yaml.YAMLError) -> TypeError:

@@ -12,17 +12,19 @@ collects every problem with its field path. The loader runs the detailed one onl
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import functools
 import types
 import typing
 from collections.abc import Callable, Mapping, MutableMapping, MutableSequence, MutableSet, Sequence
 from collections.abc import Set as AbstractSet
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 from cattrs import Converter
 from cattrs.errors import ClassValidationError, IterableValidationError, IterableValidationNote
+from cattrs.gen import make_dict_structure_fn
 
 _SCALAR_NAMES: dict[type, str] = {int: "int", float: "float", str: "str", bool: "bool"}
 
@@ -99,17 +101,11 @@ def _structure_any(value: Any, _: Any) -> Any:
     return value
 
 
-def _path_hook(path_type: type[PurePath]) -> Callable[[Any, Any], PurePath]:
-    """Returns the hook that builds a Path (or other PurePath subclass) from a YAML string."""
-
-    def structure_path(value: Any, _: Any) -> PurePath:
-        if type(value) is str:
-            return path_type(value)
-        if isinstance(value, PurePath):
-            return path_type(value)
-        raise _wrong_value(f"a path string ({path_type.__name__})", value)
-
-    return structure_path
+def _structure_path(value: Any, annotation: Any) -> PurePath:
+    """Builds a Path (or the annotated PurePath subclass) from a YAML string."""
+    if type(value) is str:
+        return annotation(value)  # type: ignore[no-any-return]
+    raise _wrong_value(f"a path string ({annotation.__name__})", value)
 
 
 @functools.cache
@@ -164,6 +160,18 @@ class _Factories:
     def __init__(self, converter: Converter, *, detailed: bool) -> None:
         self._converter = converter
         self._detailed = detailed
+
+    def dataclass(self, annotation: Any) -> Callable[[Any, Any], Any]:
+        """Returns cattrs' generated hook for a dataclass, guarded so that a non-mapping value gets a clear error."""
+        generated = make_dict_structure_fn(annotation, self._converter)
+        expected = f"a mapping of {annotation.__name__} fields"
+
+        def structure_dataclass(value: Any, _: Any) -> Any:
+            if type(value) is not dict:
+                raise _wrong_value(expected, value)
+            return generated(value, annotation)
+
+        return structure_dataclass
 
     def union(self, annotation: Any) -> Callable[[Any, Any], Any]:
         """Returns a hook trying the union's members in order, exact scalar type matches first."""
@@ -345,6 +353,10 @@ def _is_enum(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, enum.Enum)
 
 
+def _is_dataclass(annotation: Any) -> bool:
+    return isinstance(annotation, type) and dataclasses.is_dataclass(annotation)
+
+
 def _is_path(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, PurePath)
 
@@ -362,7 +374,10 @@ def _build(*, forbid_extra_keys: bool, detailed: bool) -> Converter:
     converter.register_structure_hook_factory(_is_tuple, factories.tuple)
     converter.register_structure_hook_factory(_is_mapping, factories.mapping)
     converter.register_structure_hook_factory(_is_union, factories.union)
-    converter.register_structure_hook_factory(_is_path, _path_hook)
+    converter.register_structure_hook_factory(_is_dataclass, factories.dataclass)
+    # cattrs registers Path itself by class, which beats PurePath for Path annotations: register both.
+    converter.register_structure_hook(PurePath, _structure_path)
+    converter.register_structure_hook(Path, _structure_path)
     converter.register_unstructure_hook_func(_is_path, str)
     # StrEnum and IntEnum members are also str and int, which cattrs passes through unchanged by class dispatch.
     for enum_base in (enum.Enum, enum.StrEnum, enum.IntEnum, enum.IntFlag):

@@ -79,7 +79,8 @@ def structure_error(file_path: Path, text: str, error: BaseException, class_name
     problems: list[_Problem] = []
     _collect(error, (), problems)
     root = _compose(text)
-    lines = [_render(problem, root) for problem in problems]
+    located = sorted(((_line_of(root, problem), index, problem) for index, problem in enumerate(problems)), key=_order)
+    lines = [_render(problem, line) for line, _, problem in located]
     count = "1 problem" if len(lines) == 1 else f"{len(lines)} problems"
     message = f"Unable to load {file_path} as {class_name} ({count}):\n" + "\n".join(f"  {line}" for line in lines)
     return YamlConfigError(message, file_path, lines)
@@ -128,10 +129,15 @@ def _compose(text: str) -> yaml.Node | None:
         return None
 
 
-def _render(problem: _Problem, root: yaml.Node | None) -> str:
+def _order(entry: tuple[int | None, int, _Problem]) -> tuple[int, int]:
+    """Sorts problems by line, keeping the converter's order for those without a line."""
+    line, index, _ = entry
+    return (line if line is not None else 0, index)
+
+
+def _render(problem: _Problem, line: int | None) -> str:
     """Formats one problem as ``camera.fps (line 12): expected int, got 'fast'``."""
     dotted = _dotted(problem.path) or "<top level>"
-    line = _line_of(root, problem.path, problem.locate)
     where = f" (line {line})" if line is not None else ""
     return f"{dotted}{where}: {problem.message}"
 
@@ -149,15 +155,15 @@ def _dotted(path: tuple[str | int, ...]) -> str:
     return text
 
 
-def _line_of(root: yaml.Node | None, path: tuple[str | int, ...], locate: str) -> int | None:
-    """Returns the 1-based line of the node at path, following the path as far as the file has it."""
+def _line_of(root: yaml.Node | None, problem: _Problem) -> int | None:
+    """Returns the 1-based line of the problem's node, following its path as far as the file has it."""
     if root is None:
         return None
     node: yaml.Node = root
-    parts = path[:-1] if locate == "parent" else path
+    parts = problem.path[:-1] if problem.locate == "parent" else problem.path
     for position, part in enumerate(parts):
         is_last = position == len(parts) - 1
-        child = _child(node, part, want_key=is_last and locate == "key")
+        child = _child(node, part, want_key=is_last and problem.locate == "key")
         if child is None:
             break
         node = child

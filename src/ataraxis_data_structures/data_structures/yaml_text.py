@@ -148,7 +148,8 @@ def _scalar(value: Any) -> str:
         if _PLAIN.fullmatch(value) and not _PLAIN_TRAPS.search(value) and not _resolves(value, _EMITTER_RESOLVERS):
             return value  # type: ignore[no-any-return]
         if _QUOTABLE.fullmatch(value):
-            return "'" + value.replace("'", "''") + "'"
+            quoted: str = "'" + value.replace("'", "''") + "'"
+            return quoted
         raise _OutsideFastPathError
     if value_type is bool:
         return "true" if value else "false"
