@@ -1,0 +1,238 @@
+"""The tracker file format: the fast emitter writes what PyYAML writes, the fast parser reads what libyaml reads."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+import yaml
+
+from ataraxis_data_structures.data_structures import tracker_format
+from ataraxis_data_structures.data_structures.tracker_format import (
+    EMPTY_TRACKER_TEXT,
+    FIELD_NAMES,
+    JobRecord,
+    job_block,
+    parse_tracker,
+    render_tracker,
+)
+
+DUMP_OPTIONS = {
+    "Dumper": yaml.CSafeDumper,
+    "explicit_start": True,
+    "explicit_end": True,
+    "sort_keys": False,
+    "default_flow_style": False,
+    "allow_unicode": False,
+    "width": 200,
+}
+
+# Strings that are hard for YAML: types a plain scalar would turn into, indicators, quotes, escapes, folding.
+TRICKY = [
+    "",
+    "a",
+    "batch_101",
+    "123",
+    "-5",
+    "1.5",
+    "1e5",
+    "0x1F",
+    "1:30",
+    "2024-01-01",
+    "true",
+    "Yes",
+    "off",
+    "null",
+    "~",
+    "-",
+    "-x",
+    ".",
+    "...",
+    "---",
+    "<<",
+    "=",
+    "a: b",
+    "a:b",
+    "#z",
+    "a #b",
+    "it's",
+    '"quoted"',
+    " leading",
+    "trailing ",
+    "two  spaces",
+    "line\nbreak",
+    "\n",
+    "tab\there",
+    "ctl\x01",
+    "é ü",
+    "日本",
+    "emoji \U0001f600",
+    "@home",
+    "pid:123@host",
+    "slurm:998877",
+    "[list]",
+    "{map}",
+    "a,b",
+    "!tag",
+    "&anchor",
+    "*alias",
+    "%percent",
+    "|pipe",
+    ">fold",
+    "`tick`",
+    "word " * 60,
+    "x" * 300,
+    "/data/session_01/raw data.bin",
+]
+
+
+def random_string(generator: random.Random) -> str:
+    choice = generator.random()
+    if choice < 0.4:
+        return generator.choice(TRICKY)
+    if choice < 0.6:
+        return generator.choice(TRICKY) + generator.choice(TRICKY)
+    alphabet = "ab01 :_-./#'\"\n\té@!,[]{}%&*|>?"
+    return "".join(generator.choice(alphabet) for _ in range(generator.randint(0, 120 if choice > 0.9 else 12)))
+
+
+def random_record(generator: random.Random) -> JobRecord:
+    def optional_string() -> str | None:
+        return None if generator.random() < 0.3 else random_string(generator)
+
+    def optional_time() -> int | None:
+        return None if generator.random() < 0.3 else generator.choice([0, 1, -1, 1795642711269644, 2**62])
+
+    return (
+        random_string(generator),
+        random_string(generator),
+        generator.choice([0, 1, 2, 3]),
+        optional_string(),
+        optional_string(),
+        optional_time(),
+        optional_time(),
+    )
+
+
+def random_job_id(generator: random.Random) -> str:
+    choice = generator.random()
+    if choice < 0.7:
+        return f"{generator.getrandbits(64):016x}"
+    if choice < 0.8:
+        return "".join(generator.choice("0123456789") for _ in range(16))  # Reads as an int unless quoted.
+    return random_string(generator) or "k"
+
+
+def generic_document(jobs: dict[str, JobRecord]) -> str:
+    data = {
+        "file_path": ".",
+        "jobs": {job_id: dict(zip(FIELD_NAMES, record, strict=True)) for job_id, record in jobs.items()},
+        "lock_path": "",
+    }
+    return str(yaml.dump(data, **DUMP_OPTIONS))
+
+
+def random_jobs(seed: int, count: int) -> dict[str, JobRecord]:
+    generator = random.Random(seed)
+    return {random_job_id(generator): random_record(generator) for _ in range(count)}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fast_emitter_writes_exactly_what_pyyaml_writes(seed: int) -> None:
+    jobs = random_jobs(seed, 150)
+    text = render_tracker(job_block(job_id, record) for job_id, record in jobs.items())
+    assert text == generic_document(jobs)
+    loaded = yaml.load(text, Loader=yaml.CSafeLoader)
+    assert {job_id: tuple(fields.values()) for job_id, fields in loaded["jobs"].items()} == jobs
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fast_parser_reads_what_libyaml_reads_with_and_without_its_cache(seed: int) -> None:
+    jobs = random_jobs(100 + seed, 150)
+    text = generic_document(jobs)
+    tracker_format._block_cache.clear()
+    cold = parse_tracker(text, "t.yaml")
+    warm = parse_tracker(text.encode(), "t.yaml")
+    assert cold.records == jobs
+    assert warm.records == jobs
+    assert list(warm.records) == list(jobs)
+    assert render_tracker(warm.blocks.values()) == text  # Blocks are kept verbatim for the next write.
+
+
+def test_an_empty_tracker_round_trips() -> None:
+    assert render_tracker([]) == EMPTY_TRACKER_TEXT == generic_document({})
+    document = parse_tracker(EMPTY_TRACKER_TEXT, "t.yaml")
+    assert document.records == {}
+    assert (document.file_path, document.lock_path) == (".", "")
+
+
+def test_a_changed_block_is_parsed_again_while_the_others_come_from_the_cache() -> None:
+    jobs = random_jobs(7, 20)
+    text = generic_document(jobs)
+    parse_tracker(text, "t.yaml")
+    changed_id = list(jobs)[5]
+    jobs[changed_id] = (*jobs[changed_id][:2], 2, "new executor", None, 10, 20)
+    document = parse_tracker(generic_document(jobs), "t.yaml")
+    assert document.records == jobs
+
+
+HAND_EDITED = [
+    # Fields in another order, a comment, and a missing optional field.
+    "jobs:\n  abc:\n    status: 1\n    job_name: a  # the name\n    executor_id: e\nfile_path: .\n",
+    # Four-space indentation.
+    "---\nfile_path: .\njobs:\n    abc:\n        job_name: a\n        specifier: b\nlock_path: ''\n...\n",
+    # Flow mappings.
+    "---\nfile_path: .\njobs: {abc: {job_name: a, status: 2}, def: {job_name: b}}\nlock_path: ''\n",
+    # Canonical layout, but double quotes, a block scalar and a comment line inside a block.
+    "---\nfile_path: .\njobs:\n  abc:\n    job_name: \"a\\tb\"\n    specifier: ''\n    status: 3\n"
+    "    executor_id: null\n    error_message: |\n      multi\n      line\n    started_at: null\n"
+    "    completed_at: null\n  # a comment\n  def:\n    job_name: d\n    specifier: ''\n    status: 0\n"
+    "    executor_id: null\n    error_message: null\n    started_at: null\n    completed_at: null\n"
+    "lock_path: ''\n...\n",
+    # A duplicate job key: YAML keeps the last value.
+    "---\nfile_path: .\njobs:\n  abc:\n    job_name: first\n  abc:\n    job_name: second\nlock_path: ''\n...\n",
+    # Written by YamlConfig.to_yaml of a tracker (absolute paths in the header).
+    "---\nfile_path: /data/tracker.yaml\njobs:\n  abc:\n    job_name: a\nlock_path: /data/tracker.yaml.lock\n...\n",
+]
+
+
+@pytest.mark.parametrize("text", HAND_EDITED)
+def test_hand_edited_layouts_are_read_as_libyaml_reads_them(text: str) -> None:
+    loaded = yaml.load(text, Loader=yaml.CSafeLoader)
+    expected = {
+        job_id: tuple(
+            fields.get(name, default)
+            for name, default in zip(FIELD_NAMES, (None, "", 0, None, None, None, None), strict=True)
+        )
+        for job_id, fields in loaded["jobs"].items()
+    }
+    document = parse_tracker(text, "t.yaml")
+    assert document.records == expected
+    assert document.file_path == loaded.get("file_path", ".")
+    # Once written back, the jobs are in the canonical layout and read the same.
+    assert parse_tracker(render_tracker(document.blocks.values()), "t.yaml").records == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("jobs:\n  abc: [1, 2\n", r"not valid YAML: .* at line \d+, column \d+"),
+        ("- a\n- b\n", "is a list, not a mapping"),
+        ("", "is empty"),
+        ("jobs: 5\n", "'jobs' must map job IDs"),
+        ("file_path: .\n", "has no 'jobs' mapping"),
+        ("jobs: {}\nextra: 1\n", "unknown top-level key.*extra"),
+        ("jobs:\n  abc:\n    job_name: a\n    colour: red\n", "job abc has unknown field.*colour"),
+        ("jobs:\n  abc:\n    specifier: a\n", "job abc has no job_name"),
+        ("jobs:\n  abc:\n    job_name: a\n    status: 9\n", r"job abc: status must be one of 0 \(SCHEDULED\)"),
+        ("jobs:\n  abc:\n    job_name: a\n    status: RUNNING\n", "job abc: status must be int, got 'RUNNING'"),
+        ("jobs:\n  abc:\n    job_name: a\n    started_at: soon\n", "job abc: started_at must be int or null"),
+        ("jobs:\n  abc:\n    job_name: [a]\n", r"job abc: job_name must be str, got \['a'\]"),
+        ("jobs:\n  abc: 5\n", "job abc must be a mapping of fields"),
+    ],
+)
+def test_invalid_trackers_are_rejected_with_the_file_and_the_fault(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape("/data/t.yaml")) as caught:
+        parse_tracker(text, "/data/t.yaml")
+    assert re.search(message, str(caught.value)), str(caught.value)
