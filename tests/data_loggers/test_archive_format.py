@@ -1,0 +1,159 @@
+"""The archive writer and index against Python's zipfile and numpy.load, including ZIP64 member counts."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_archive_helpers import REFERENCE_PYTHON, message_bytes, run_reference
+
+from ataraxis_data_structures.data_loggers import archive_format as fmt
+
+
+def write_archive(path: Path, source_id: int, messages: list[tuple[int, bytes]], comment: bytes = b"") -> None:
+    """Writes messages (already in archive order) through the batch path."""
+    timestamps = np.asarray([t for t, _ in messages], dtype=np.uint64)
+    repeats = fmt.repeat_counts(timestamps)
+    names, lengths = fmt.member_names(source_id, timestamps, repeats)
+    heads = np.stack([message_bytes(source_id, t, b"") for t, _ in messages]) if messages else np.zeros((0, 9))
+    writer = fmt.ArchiveWriter(path)
+    writer.add_batch(names, lengths, heads.astype(np.uint8), [memoryview(p) for _, p in messages])
+    writer.close(comment)
+
+
+MESSAGES = [(0, np.uint64(1_700_000_000_000_000).tobytes()), (3, b"abc"), (3, b""), (3, b"x" * 300), (10, b"end")]
+
+
+def test_written_archive_passes_zipfile_and_numpy(tmp_path: Path) -> None:
+    path = tmp_path / "9_log.npz"
+    write_archive(path, 9, MESSAGES, comment=b"note")
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None
+        assert archive.comment == b"note"
+        assert archive.namelist() == [
+            "009_00000000000000000000.npy",
+            "009_00000000000000000003.npy",
+            "009_00000000000000000003_000001.npy",
+            "009_00000000000000000003_000002.npy",
+            "009_00000000000000000010.npy",
+        ]
+        assert all(info.compress_type == zipfile.ZIP_STORED for info in archive.infolist())
+    with np.load(path) as data:
+        loaded = [data[key] for key in data.files]
+    assert all(array.dtype == np.uint8 and array.ndim == 1 for array in loaded)
+    assert [array.tobytes() for array in loaded] == [message_bytes(9, t, p).tobytes() for t, p in MESSAGES]
+
+
+def test_member_bytes_equal_what_numpy_save_writes(tmp_path: Path) -> None:
+    path = tmp_path / "1_log.npz"
+    write_archive(path, 1, MESSAGES)
+    with zipfile.ZipFile(path) as archive:
+        for (timestamp, payload), name in zip(MESSAGES, archive.namelist(), strict=True):
+            expected = io.BytesIO()
+            np.save(expected, message_bytes(1, timestamp, payload))
+            assert archive.read(name) == expected.getvalue()
+
+
+def test_scalar_and_batch_paths_write_identical_archives(tmp_path: Path) -> None:
+    write_archive(tmp_path / "batch.npz", 4, MESSAGES)
+    writer = fmt.ArchiveWriter(tmp_path / "scalar.npz")
+    repeats = fmt.repeat_counts(np.asarray([t for t, _ in MESSAGES], dtype=np.uint64)).tolist()
+    for (timestamp, payload), repeat in zip(MESSAGES, repeats, strict=True):
+        writer.add(fmt.member_stem(4, timestamp, repeat), message_bytes(4, timestamp, b"").tobytes(), payload)
+    writer.close()
+    assert (tmp_path / "batch.npz").read_bytes() == (tmp_path / "scalar.npz").read_bytes()
+
+
+def test_more_than_65535_members_use_zip64_end_records(tmp_path: Path) -> None:
+    count = 70_000
+    path = tmp_path / "2_log.npz"
+    messages = [(0, np.uint64(1).tobytes())] + [(t, t.to_bytes(4, "little")) for t in range(1, count)]
+    write_archive(path, 2, messages)
+    tail = path.read_bytes()[-200:]
+    assert b"PK\x06\x06" in tail and b"PK\x06\x07" in tail
+    with zipfile.ZipFile(path) as archive:
+        assert len(archive.namelist()) == count
+        assert archive.testzip() is None
+    with np.load(path) as data:
+        assert len(data.files) == count
+        assert (
+            data["002_00000000000000069999"].tobytes()
+            == message_bytes(2, 69999, (69999).to_bytes(4, "little")).tobytes()
+        )
+    index = fmt.ArchiveIndex(path)
+    assert len(index) == count
+    assert index.timestamps.tolist() == list(range(count))
+    assert index.check_crcs() is None
+    if REFERENCE_PYTHON.exists():
+        out = run_reference(
+            "import sys; from pathlib import Path; from ataraxis_data_structures.data_loggers import LogArchiveReader;"
+            "r = LogArchiveReader(Path(sys.argv[1])); ts, p = r.read_all_messages();"
+            "print(r.message_count, int(ts[-1]))",
+            str(path),
+        )
+        assert out.split() == [str(count - 1), str(1 + count - 1)]
+
+
+def test_member_names_match_member_stem() -> None:
+    timestamps = np.asarray([0, 5, 5, 5, 2**64 - 1], dtype=np.uint64)
+    repeats = fmt.repeat_counts(timestamps)
+    assert repeats.tolist() == [0, 0, 1, 2, 0]
+    names, lengths = fmt.member_names(200, timestamps, repeats)
+    decoded = [names[row, : lengths[row]].tobytes().decode() for row in range(len(timestamps))]
+    assert decoded == [fmt.member_stem(200, int(t), int(r)) + ".npy" for t, r in zip(timestamps, repeats, strict=True)]
+    assert sorted(decoded) == decoded
+
+
+def test_index_reads_numpy_savez_and_savez_compressed(tmp_path: Path) -> None:
+    arrays = {f"001_{t:020d}": message_bytes(1, t, bytes([t]) * t) for t in range(5)}
+    np.savez(tmp_path / "plain.npz", **arrays)
+    np.savez_compressed(tmp_path / "packed.npz", **arrays)
+    for name in ("plain.npz", "packed.npz"):
+        index = fmt.ArchiveIndex(tmp_path / name)
+        assert index.stems == list(arrays)
+        assert [index.message(i).tobytes() for i in range(len(index))] == [a.tobytes() for a in arrays.values()]
+
+
+def test_index_reports_missing_and_foreign_files(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"nothing\.npz"):
+        fmt.ArchiveIndex(tmp_path / "nothing.npz")
+    (tmp_path / "text.npz").write_text("hello")
+    with pytest.raises(ValueError, match="not a ZIP"):
+        fmt.ArchiveIndex(tmp_path / "text.npz")
+    np.savez(tmp_path / "floats.npz", a=np.zeros(3))
+    with pytest.raises(ValueError, match="expected a 1-D uint8 array"):
+        fmt.ArchiveIndex(tmp_path / "floats.npz")
+
+
+@pytest.mark.parametrize("keep", [40, 300, 600])
+def test_truncated_archive_names_the_member_cut_off(tmp_path: Path, keep: int) -> None:
+    path = tmp_path / "3_log.npz"
+    write_archive(path, 3, MESSAGES)
+    data = path.read_bytes()
+    path.write_bytes(data[:keep])
+    with pytest.raises(ValueError, match=r"truncated .*member '003_") as caught:
+        fmt.ArchiveIndex(path)
+    assert str(path) in str(caught.value)
+
+
+def test_corrupted_member_fails_its_crc(tmp_path: Path) -> None:
+    path = tmp_path / "3_log.npz"
+    write_archive(path, 3, MESSAGES)
+    data = bytearray(path.read_bytes())
+    position = data.index(b"x" * 300)
+    data[position + 10] ^= 0xFF
+    path.write_bytes(bytes(data))
+    index = fmt.ArchiveIndex(path)
+    assert index.check_crcs() == 3
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() == "003_00000000000000000003_000002.npy"
+
+
+def test_manifest_round_trips_and_ignores_foreign_comments() -> None:
+    records = [fmt.SourceRecord("001-0000.axlog", 1234, 0xDEADBEEF), fmt.SourceRecord("001-0001.axlog", 16, 7)]
+    assert list(fmt.decode_manifest(fmt.encode_manifest(records)).values()) == records
+    assert fmt.decode_manifest(b"") == {}
+    assert fmt.decode_manifest(b"some other tool's comment") == {}
