@@ -1,0 +1,187 @@
+"""LogArchiveReader: onset discovery, keys, batches, messages; interchange with the reference release both ways."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_archive_helpers import (
+    ONSET_US,
+    REFERENCE_PYTHON,
+    expected_sequence,
+    message_bytes,
+    run_reference,
+    sample_messages,
+    write_live_log,
+)
+
+from ataraxis_data_structures.data_loggers import LogArchiveReader, LogMessage, assemble_log_archives
+
+needs_reference = pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason="reference release not installed")
+
+
+def assembled(tmp_path: Path, count: int, source_id: int = 3, seed: int = 0) -> tuple[Path, list[tuple[int, bytes]]]:
+    messages = sample_messages(count, seed=seed)
+    write_live_log(tmp_path / "log", source_id, messages)
+    assemble_log_archives(tmp_path / "log")
+    return tmp_path / "log" / f"{source_id}_log.npz", messages
+
+
+def test_reads_every_message_with_absolute_timestamps(tmp_path: Path) -> None:
+    archive, messages = assembled(tmp_path, 500)
+    reader = LogArchiveReader(archive)
+    expected = expected_sequence(messages)
+    assert reader.onset_timestamp_us == np.uint64(ONSET_US)
+    assert isinstance(reader.onset_timestamp_us, np.uint64)
+    assert reader.message_count == len(expected)
+    timestamps, payloads = reader.read_all_messages()
+    assert timestamps.dtype == np.uint64
+    assert timestamps.tolist() == [ONSET_US + t for t, _ in expected]
+    assert [p.tobytes() for p in payloads] == [p for _, p in expected]
+    assert all(p.dtype == np.uint8 and p.ndim == 1 for p in payloads)
+    iterated = list(reader.iter_messages())
+    assert all(isinstance(m, LogMessage) and isinstance(m.timestamp_us, np.uint64) for m in iterated)
+    assert [(int(m.timestamp_us), m.payload.tobytes()) for m in iterated] == [(ONSET_US + t, p) for t, p in expected]
+
+
+def test_keys_select_messages_with_or_without_npy_suffix(tmp_path: Path) -> None:
+    archive, messages = assembled(tmp_path, 50)
+    reader = LogArchiveReader(archive)
+    keys = reader.get_batches()[0]
+    assert keys[0] == f"003_{expected_sequence(messages)[0][0]:020d}"
+    picked = [keys[5], keys[2] + ".npy"]
+    got = [m.payload.tobytes() for m in reader.iter_messages(picked)]
+    expected = expected_sequence(messages)
+    assert got == [expected[5][1], expected[2][1]]
+    assert list(reader.iter_messages([])) == []
+    with pytest.raises(KeyError, match="nope"):
+        list(reader.iter_messages(["nope"]))
+
+
+def test_worker_reader_with_onset_us_reads_a_batch(tmp_path: Path) -> None:
+    archive, messages = assembled(tmp_path, 3000)
+    main = LogArchiveReader(archive)
+    batches = main.get_batches(workers=2, batch_multiplier=2)
+    worker = LogArchiveReader(archive, onset_us=main.onset_timestamp_us)
+    collected = [int(m.timestamp_us) - ONSET_US for batch in batches for m in worker.iter_messages(batch)]
+    assert collected == [t for t, _ in expected_sequence(messages)]
+
+
+@pytest.mark.parametrize(("count", "workers", "multiplier"), [(1999, 2, 4), (2000, 1, 4), (2001, 2, 3), (5003, 99, 4)])
+def test_get_batches_matches_reference_rules(tmp_path: Path, count: int, workers: int, multiplier: int) -> None:
+    archive, _ = assembled(tmp_path, count)
+    reader = LogArchiveReader(archive)
+    batches = reader.get_batches(workers, multiplier)
+    if count < 2000:
+        assert batches == [reader.message_keys]
+        return
+    assert [key for batch in batches for key in batch] == reader.message_keys
+    cores = os.cpu_count() or 1
+    size = -(-count // (min(workers, cores) * multiplier))
+    assert [len(batch) for batch in batches] == [min(size, count - start) for start in range(0, count, size)]
+    assert reader.get_batches() == reader.get_batches(max(1, cores - 2), 4) == reader.get_batches(0)
+    with pytest.raises(ValueError, match="batch_multiplier"):
+        reader.get_batches(2, 0)
+
+
+def test_archive_with_only_an_onset_has_no_messages_and_no_batches(tmp_path: Path) -> None:
+    write_live_log(tmp_path / "log", 1, [(0, np.uint64(ONSET_US).tobytes())])
+    assemble_log_archives(tmp_path / "log")
+    reader = LogArchiveReader(tmp_path / "log" / "1_log.npz")
+    assert reader.message_count == 0
+    assert reader.get_batches() == []
+    timestamps, payloads = reader.read_all_messages()
+    assert len(timestamps) == 0 and payloads == []
+
+
+def test_errors_name_the_file_and_the_problem(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="missing"):
+        LogArchiveReader(tmp_path / "missing_log.npz")
+    (tmp_path / "bad.npz").write_bytes(b"not a zip at all")
+    with pytest.raises(ValueError, match="not a ZIP"):
+        _ = LogArchiveReader(tmp_path / "bad.npz").message_count
+    np.savez(tmp_path / "no_onset.npz", **{"001_00000000000000000005": message_bytes(1, 5, b"x")})
+    with pytest.raises(ValueError, match="onset"):
+        _ = LogArchiveReader(tmp_path / "no_onset.npz").onset_timestamp_us
+    archive, _ = assembled(tmp_path, 100)
+    data = archive.read_bytes()
+    archive.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"truncated .*member '003_"):
+        LogArchiveReader(archive).read_all_messages()
+
+
+def test_reads_archives_numpy_wrote_in_member_order(tmp_path: Path) -> None:
+    arrays = {
+        "001_00000000000000000000": message_bytes(1, 0, np.uint64(ONSET_US).tobytes()),
+        "001_00000000000000000500": message_bytes(1, 20, b"b"),
+        "001_00000000000000000100": message_bytes(1, 10, b"a"),
+    }
+    np.savez(tmp_path / "1_log.npz", **arrays)
+    reader = LogArchiveReader(tmp_path / "1_log.npz")
+    timestamps, _ = reader.read_all_messages()
+    assert timestamps.tolist() == [ONSET_US + 20, ONSET_US + 10]  # archive order and stored timestamps, as reference
+    assert reader.get_batches() == [["001_00000000000000000500", "001_00000000000000000100"]]
+
+
+READ_WITH_REFERENCE = """
+import sys, json
+from pathlib import Path
+from ataraxis_data_structures.data_loggers import LogArchiveReader
+r = LogArchiveReader(Path(sys.argv[1]))
+ts, payloads = r.read_all_messages()
+keys = [k for b in r.get_batches() for k in b]
+it = [(int(m.timestamp_us), m.payload.tobytes().hex()) for m in r.iter_messages()]
+print(json.dumps({"onset": int(r.onset_timestamp_us), "count": r.message_count, "ts": [int(t) for t in ts],
+                  "payloads": [p.tobytes().hex() for p in payloads], "keys": keys, "iter": it}))
+"""
+
+
+@needs_reference
+def test_reference_reader_reads_our_archive_with_duplicates(tmp_path: Path) -> None:
+    archive, messages = assembled(tmp_path, 300)
+    result = json.loads(run_reference(READ_WITH_REFERENCE, str(archive)).splitlines()[-1])
+    expected = expected_sequence(messages)
+    assert result["onset"] == ONSET_US
+    assert result["count"] == len(expected)
+    assert result["ts"] == [ONSET_US + t for t, _ in expected]
+    assert result["payloads"] == [p.hex() for _, p in expected]
+    assert result["iter"] == [[ONSET_US + t, p.hex()] for t, p in expected]
+    assert result["keys"] == LogArchiveReader(archive).get_batches()[0]
+
+
+WRITE_WITH_REFERENCE = (
+    """
+import sys
+import numpy as np
+from pathlib import Path
+from ataraxis_data_structures import DataLogger, LogPackage, assemble_log_archives
+if __name__ == "__main__":
+    out = Path(sys.argv[1])
+    logger = DataLogger(out, "ref")
+    logger.start()
+    queue = logger.input_queue
+    queue.put(LogPackage(np.uint8(4), np.uint64(0), np.frombuffer(np.uint64(ONSET).tobytes(), dtype=np.uint8)))
+    for t in range(1, 301):
+        queue.put(LogPackage(np.uint8(4), np.uint64(t * 10), np.full(t % 17, t % 256, dtype=np.uint8)))
+    logger.stop()
+    assemble_log_archives(out / "ref_data_log", remove_sources=False)
+"""
+).replace("ONSET", str(ONSET_US))
+
+
+@needs_reference
+def test_our_reader_reads_a_reference_archive(tmp_path: Path) -> None:
+    script = tmp_path / "write.py"
+    script.write_text(WRITE_WITH_REFERENCE)
+    run_reference(
+        f"import runpy, sys; sys.argv = ['w', {str(tmp_path)!r}]; runpy.run_path({str(script)!r}, run_name='__main__')"
+    )
+    reader = LogArchiveReader(tmp_path / "ref_data_log" / "4_log.npz")
+    assert reader.onset_timestamp_us == ONSET_US
+    timestamps, payloads = reader.read_all_messages()
+    assert timestamps.tolist() == [ONSET_US + t * 10 for t in range(1, 301)]
+    assert [p.tobytes() for p in payloads] == [bytes([t % 256]) * (t % 17) for t in range(1, 301)]
+    assert reader.get_batches()[0][0] == "004_00000000000000000010"
