@@ -69,3 +69,20 @@ def test_file_names_round_trip_and_segments_count_up(tmp_path: Path) -> None:
     (tmp_path / fmt.log_file_name(3, 4)).touch()
     assert fmt.next_segment(tmp_path, 3) == 5
     assert fmt.next_segment(tmp_path, 4) == 0
+
+
+def test_encode_records_matches_record_by_record_encoding() -> None:
+    big = bytes(range(256)) * 400  # over LARGE_PAYLOAD_SIZE: written as its own buffer
+    records = [(0, b"onset..."), (1, b"a"), (2, big), (2, b""), (3, b"tail")]
+    buffers = fmt.encode_records(records)
+    joined = b"".join(buffers)
+    assert joined == b"".join(fmt.encode_record(t, p) for t, p in records)
+    assert any(buffer is big for buffer in buffers)  # the large payload is not copied
+    index = fmt.scan_records(fmt.encode_file_header(9) + joined)
+    assert index.defect is None
+    assert index.timestamps.tolist() == [0, 1, 2, 2, 3]
+    assert index.payload_sizes.tolist() == [len(p) for _, p in records]
+
+
+def test_encode_records_of_nothing_is_nothing() -> None:
+    assert fmt.encode_records([]) == []

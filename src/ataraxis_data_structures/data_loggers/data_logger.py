@@ -199,7 +199,7 @@ class DataLogger:
                 kind, detail = "error", "it exited before reporting"
             if kind == "ready":
                 return int(detail)
-            raise RuntimeError(f"DataLogger '{self._name}': the logger process did not start: {detail}")
+            raise RuntimeError(f"DataLogger '{self._name}' did not start: {detail}")
         if ready:
             raise RuntimeError(
                 f"DataLogger '{self._name}': the logger process exited during start ({_describe_exit(process)})"

@@ -37,10 +37,10 @@ class DirectoryLock:
         while True:
             fd = os.open(self._path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
             if not _try_lock(fd):
-                holder = os.read(fd, 512).decode(errors="replace").strip() or "another process"
+                holder = os.read(fd, 512).decode(errors="replace").strip() or "logger"
                 os.close(fd)
                 raise RuntimeError(
-                    f"the log directory {self._path.parent} is in use by a running DataLogger ({holder}); "
+                    f"the log directory {self._path.parent} is in use by another running {holder}; "
                     f"each running DataLogger needs its own instance name (or output directory)"
                 )
             # A releasing holder unlinks the file before unlocking it: the lock is ours only if the file we locked
@@ -54,7 +54,7 @@ class DirectoryLock:
                 break
             os.close(fd)
         os.ftruncate(fd, 0)
-        os.write(fd, f"{self._owner}, pid {os.getpid()}".encode())
+        os.write(fd, f"{self._owner} (logger pid {os.getpid()})".encode())
         self._fd = fd
 
     def release(self) -> None:

@@ -60,8 +60,9 @@ def run_logger(input_queue: LoggerQueue, settings: LoggerSettings, status: Any, 
     try:
         summary = _LoggerSession(input_queue, settings, status, stop_event).run()
     except BaseException as error:
+        detail = str(error) if type(error) is RuntimeError else f"{type(error).__name__}: {error}"
         with contextlib.suppress(OSError):
-            status.send(("error", f"{type(error).__name__}: {error}"))
+            status.send(("error", detail))
         sys.exit(1)
     status.send(("stopped", summary))
     status.close()

@@ -1,0 +1,335 @@
+"""DataLogger with real processes: nothing put before stop() is lost, producers of every start method, lifecycle."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ataraxis_data_structures.data_loggers import DataLogger, LogPackage
+from ataraxis_data_structures.data_loggers import log_format as fmt
+from ataraxis_data_structures.data_loggers.logger_lock import LOCK_FILE_NAME
+
+WAIT = 60.0  # generous deadline for waits on other processes; never an assertion about speed
+
+
+def read_log(directory: Path) -> dict[int, list[tuple[int, bytes]]]:
+    """Returns every whole record of a log directory by source, in arrival order across segments."""
+    records: dict[int, list[tuple[int, bytes]]] = {}
+    for path in sorted(directory.glob(f"*{fmt.FILE_SUFFIX}"), key=lambda p: fmt.parse_log_file_name(p.name) or (0, 0)):
+        data = path.read_bytes()
+        index = fmt.scan_records(data, path)
+        assert index.defect is None, f"{path.name}: {index.defect}"
+        source = records.setdefault(index.source_id, [])
+        for timestamp, offset, size in zip(index.timestamps, index.payload_offsets, index.payload_sizes, strict=True):
+            source.append((int(timestamp), data[offset : offset + size]))
+    return records
+
+
+def payload_of(source_id: int, number: int, size: int = 16) -> bytes:
+    return (f"{source_id}:{number}:".encode() * size)[:size]
+
+
+def package(source_id: int, timestamp: int, payload: bytes) -> LogPackage:
+    return LogPackage(np.uint8(source_id), np.uint64(timestamp), np.frombuffer(payload, dtype=np.uint8))
+
+
+def produce(queue: Any, source_id: int, count: int, size: int = 16) -> None:
+    """Puts count messages of one source, logging its onset message first (timestamp 0, epoch microseconds)."""
+    onset = np.array([time.time_ns() // 1000], dtype="<u8").view(np.uint8)
+    queue.put(LogPackage(np.uint8(source_id), np.uint64(0), onset))
+    for number in range(1, count + 1):
+        queue.put(package(source_id, number, payload_of(source_id, number, size)))
+
+
+def produce_and_linger(queue: Any, source_id: int, count: int, done: Any, release: Any) -> None:
+    """Puts count messages, reports it, and stays alive until released (its messages may still be in flight)."""
+    for number in range(count):
+        queue.put(package(source_id, number, payload_of(source_id, number)))
+    done.set()
+    release.wait(WAIT)
+
+
+def expected_messages(source_id: int, count: int, size: int = 16) -> list[tuple[int, bytes]]:
+    return [(number, payload_of(source_id, number, size)) for number in range(1, count + 1)]
+
+
+def wait_until(condition: Any, what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def logger(tmp_path: Path) -> Any:
+    instance = DataLogger(tmp_path, "test")
+    yield instance
+    with contextlib.suppress(ChildProcessError):
+        instance.stop()
+
+
+def test_everything_put_before_stop_is_on_disk_including_duplicates(logger: DataLogger) -> None:
+    logger.start()
+    queue = logger.input_queue
+    sent = []
+    for number in range(2000):
+        # Every timestamp twice with different payloads: both copies must survive, in the order they were put.
+        for copy in (b"first", b"second"):
+            message = (number // 2, copy + number.to_bytes(4, "little"))
+            sent.append(message)
+            queue.put(package(7, *message))
+    queue.put(package(8, 5, b"another source"))
+    logger.stop()
+    records = read_log(logger.output_directory)
+    assert records[7] == sent
+    assert records[8] == [(5, b"another source")]
+    assert not (logger.output_directory / LOCK_FILE_NAME).exists()
+
+
+def test_lifecycle_is_idempotent_and_reports_alive(tmp_path: Path) -> None:
+    logger = DataLogger(tmp_path, "cycle", thread_count=0, poll_interval=-3)
+    assert logger.name == "cycle"
+    assert logger.output_directory == tmp_path / "cycle_data_log"
+    assert logger.output_directory.is_dir()
+    assert "thread_count=1, poll_interval=0 ms, started=False" in repr(logger)
+    assert not logger.alive
+    logger.stop()  # never started: nothing to do
+    logger.start()
+    logger.start()
+    assert logger.alive
+    logger.input_queue.put(package(1, 1, b"first session"))
+    logger.stop()
+    logger.stop()
+    assert not logger.alive
+    logger.start()  # a restart appends a new segment instead of touching the old file
+    logger.input_queue.put(package(1, 2, b"second session"))
+    logger.stop()
+    assert sorted(p.name for p in logger.output_directory.glob("*.axlog")) == ["001-0000.axlog", "001-0001.axlog"]
+    assert read_log(logger.output_directory)[1] == [(1, b"first session"), (2, b"second session")]
+
+
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_producer_processes_of_each_start_method(logger: DataLogger, method: str) -> None:
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"{method} is not available on this platform")
+    context = multiprocessing.get_context(method)
+    logger.start()
+    producers = [context.Process(target=produce, args=(logger.input_queue, source_id, 1500)) for source_id in (1, 2, 3)]
+    for producer in producers:
+        producer.start()
+    for producer in producers:
+        producer.join()
+        assert producer.exitcode == 0
+    logger.stop()
+    records = read_log(logger.output_directory)
+    assert sorted(records) == [1, 2, 3]
+    for source_id in (1, 2, 3):
+        assert records[source_id][0][0] == 0 and len(records[source_id][0][1]) == 8  # the onset message leads
+        assert records[source_id][1:] == expected_messages(source_id, 1500)
+
+
+def test_messages_still_in_flight_from_a_running_producer_are_received(logger: DataLogger) -> None:
+    context = multiprocessing.get_context("spawn")
+    done, release = context.Event(), context.Event()
+    logger.start()
+    producer = context.Process(target=produce_and_linger, args=(logger.input_queue, 4, 3000, done, release))
+    producer.start()
+    try:
+        assert done.wait(WAIT)
+        logger.stop()  # the producer still runs: part of its messages may still be in its feeder or the pipe
+    finally:
+        release.set()
+        producer.join()
+    assert read_log(logger.output_directory)[4] == [(n, payload_of(4, n)) for n in range(3000)]
+
+
+def test_producers_never_wait_for_the_logger(logger: DataLogger) -> None:
+    logger.start()
+    pid = logger._logger_process.pid
+    os.kill(pid, signal.SIGSTOP)  # the logger reads nothing and writes nothing while stopped
+    try:
+        produce(logger.input_queue, 5, 20_000, size=64)  # far more than the pipe holds: put() must still return
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    logger.stop()
+    assert read_log(logger.output_directory)[5][1:] == expected_messages(5, 20_000, size=64)
+
+
+def test_two_instances_run_side_by_side_and_a_duplicate_name_fails(tmp_path: Path) -> None:
+    first, second = DataLogger(tmp_path, "left"), DataLogger(tmp_path, "right")
+    first.start()
+    second.start()
+    try:
+        duplicate = DataLogger(tmp_path, "left")
+        with pytest.raises(
+            RuntimeError, match=r"'left' did not start: .*left_data_log is in use by another running DataLogger 'left'"
+        ):
+            duplicate.start()
+        assert not duplicate.alive
+        first.input_queue.put(package(1, 1, b"left"))
+        second.input_queue.put(package(1, 1, b"right"))
+    finally:
+        first.stop()
+        second.stop()
+    assert read_log(first.output_directory) == {1: [(1, b"left")]}
+    assert read_log(second.output_directory) == {1: [(1, b"right")]}
+    # Once the first is stopped, its name is free again.
+    again = DataLogger(tmp_path, "left")
+    again.start()
+    again.stop()
+
+
+def test_bad_input_is_rejected_at_put(logger: DataLogger) -> None:
+    with pytest.raises(TypeError, match="accepts LogPackage instances, got bytes"):
+        logger.input_queue.put(b"raw bytes")
+    with pytest.raises(ValueError, match=r"source_id must be in 0\.\.255"):
+        logger.input_queue.put(LogPackage(300, np.uint64(1), np.zeros(1, dtype=np.uint8)))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="acquisition_time"):
+        logger.input_queue.put(LogPackage(np.uint8(1), -1, np.zeros(1, dtype=np.uint8)))  # type: ignore[arg-type]
+
+
+def test_instance_name_must_name_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="instance_name"):
+        DataLogger(tmp_path, "a/b")
+
+
+def run_script(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True, timeout=WAIT
+    )
+
+
+def test_a_forgotten_stop_runs_at_interpreter_exit(tmp_path: Path) -> None:
+    result = run_script(
+        """
+        import sys
+        from pathlib import Path
+        import numpy as np
+        from ataraxis_data_structures.data_loggers import DataLogger, LogPackage
+
+        if __name__ == "__main__":
+            logger = DataLogger(Path(sys.argv[1]), "forgotten")
+            logger.start()
+            for number in range(5000):
+                logger.input_queue.put(LogPackage(np.uint8(2), np.uint64(number), np.full(32, 7, dtype=np.uint8)))
+            # no stop(): the interpreter exits with the messages still in flight
+        """,
+        str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    directory = tmp_path / "forgotten_data_log"
+    assert read_log(directory)[2] == [(number, bytes([7]) * 32) for number in range(5000)]
+    assert not (directory / LOCK_FILE_NAME).exists()
+
+
+def test_the_logger_finishes_its_work_when_the_parent_is_killed(tmp_path: Path) -> None:
+    result = run_script(
+        """
+        import os, signal, sys
+        from pathlib import Path
+        import numpy as np
+        from ataraxis_data_structures.data_loggers import DataLogger, LogPackage
+
+        if __name__ == "__main__":
+            logger = DataLogger(Path(sys.argv[1]), "orphan")
+            logger.start()
+            for number in range(5000):
+                logger.input_queue.put(LogPackage(np.uint8(3), np.uint64(number), np.full(32, 9, dtype=np.uint8)))
+            logger.input_queue.close()  # flush this process's feeder: every message is then in the pipe
+            logger.input_queue._thread.join()
+            print(logger._logger_process.pid, flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+        """,
+        str(tmp_path),
+    )
+    assert result.returncode == -signal.SIGKILL
+    logger_pid = int(result.stdout.split()[0])
+
+    def gone() -> bool:
+        try:
+            os.kill(logger_pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    wait_until(gone, "the orphaned logger process exits")
+    directory = tmp_path / "orphan_data_log"
+    wait_until(lambda: not (directory / LOCK_FILE_NAME).exists(), "the orphaned logger releases its directory")
+    # Everything that had left the parent before it died was received, written and closed by the orphaned logger.
+    assert read_log(directory)[3] == [(number, bytes([9]) * 32) for number in range(5000)]
+
+
+def test_a_killed_logger_leaves_readable_records_and_stop_names_it(logger: DataLogger) -> None:
+    logger.start()
+    queue = logger.input_queue
+    payloads = [bytes([number % 251]) * 200_000 for number in range(400)]  # ~80 MB: the kill lands mid-run
+    for number, payload in enumerate(payloads):
+        queue.put(package(6, number, payload))
+
+    def has_records() -> bool:
+        files = list(logger.output_directory.glob("*.axlog"))
+        return bool(files) and files[0].stat().st_size > 4_000_000
+
+    wait_until(has_records, "the logger has written part of the messages")
+    os.kill(logger._logger_process.pid, signal.SIGKILL)
+    wait_until(lambda: not logger.alive, "alive turns False")
+    wait_until(lambda: logger.input_queue.logger_failed, "the watchdog flags the queue")
+    with pytest.raises(ChildProcessError, match="DataLogger 'test'"):
+        queue.put(package(6, 9999, b"too late"))
+    with pytest.raises(
+        ChildProcessError, match=r"DataLogger 'test': the logger process .* failed \(killed by signal SIGKILL\)"
+    ):
+        logger.stop()
+    logger.stop()  # the failure was reported once; the instance is stopped now
+
+    # Every whole record written before the kill reads back intact and in order; a torn tail is reported, not hidden.
+    (path,) = logger.output_directory.glob("*.axlog")
+    data = path.read_bytes()
+    index = fmt.scan_records(data, path)
+    assert len(index) > 0
+    for number, (timestamp, offset, size) in enumerate(
+        zip(index.timestamps, index.payload_offsets, index.payload_sizes, strict=True)
+    ):
+        assert (int(timestamp), data[offset : offset + size]) == (number, payloads[number])
+    if index.defect is not None:
+        assert index.defect.offset + index.defect.size == len(data)
+
+    # A restart gets a fresh queue (the old pipe may end in a torn message) and a new segment.
+    logger.start()
+    assert logger.input_queue is not queue
+    logger.input_queue.put(package(6, 0, b"after the crash"))
+    logger.stop()
+    assert read_log_segment(logger.output_directory / fmt.log_file_name(6, 1)) == [(0, b"after the crash")]
+
+
+def read_log_segment(path: Path) -> list[tuple[int, bytes]]:
+    data = path.read_bytes()
+    index = fmt.scan_records(data, path)
+    assert index.defect is None
+    return [
+        (int(t), data[o : o + s])
+        for t, o, s in zip(index.timestamps, index.payload_offsets, index.payload_sizes, strict=True)
+    ]
+
+
+def test_a_write_failure_ends_the_logger_and_stop_reports_it(logger: DataLogger) -> None:
+    logger.start()
+    for path in logger.output_directory.iterdir():  # the directory vanishes under the running logger
+        path.unlink()
+    logger.output_directory.rmdir()
+    logger.input_queue.put(package(1, 1, b"nowhere to go"))
+    wait_until(lambda: not logger.alive, "the logger process ends")
+    with pytest.raises(ChildProcessError, match=r"'test'.*failed \(exit code 1\): FileNotFoundError"):
+        logger.stop()
