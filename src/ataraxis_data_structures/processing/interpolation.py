@@ -45,6 +45,24 @@ def _offsets(coordinates: NDArray[Any], origin: NDArray[Any]) -> NDArray[np.floa
     return offsets
 
 
+_EXACT_FLOAT_LIMIT = 2**53
+"""Integers up to this magnitude convert to float64 exactly (microsecond timestamps of today are about 2**50.6)."""
+
+
+def _needs_offsets(coordinates: NDArray[Any], targets: NDArray[Any]) -> bool:
+    """Returns True if integer coordinates are too large to convert to float64 exactly.
+
+    Below 2**53 the conversion and every difference np.interp takes between coordinates are exact, so offsets would
+    only cost time and memory; beyond it (nanosecond timestamps), offsets from the first coordinate keep them exact.
+    """
+    if coordinates.dtype.kind not in "iu" or targets.dtype.kind not in "iu":
+        return False
+    extremes = [coordinates[0], coordinates[-1]]
+    if targets.size:
+        extremes += [targets.min(), targets.max()]
+    return any(abs(int(value)) >= _EXACT_FLOAT_LIMIT for value in extremes)
+
+
 def interpolate_data(
     source_coordinates: NDArray[np.number[Any]],
     source_values: NDArray[np.number[Any]],
@@ -92,11 +110,10 @@ def interpolate_data(
         # before the first coordinate are clamped to the first value.
         indices = np.searchsorted(coordinates, targets, side="right")
         indices -= 1
-        np.maximum(indices, 0, out=indices)
-        discrete: NDArray[np.number[Any]] = values[indices]
+        discrete: NDArray[np.number[Any]] = np.take(values, indices, mode="clip")  # "clip" maps -1 to 0.
         return discrete
 
-    if coordinates.dtype.kind in "iu":
+    if _needs_offsets(coordinates, targets):
         origin = coordinates[:1]
         targets = _offsets(targets, origin)
         coordinates = _offsets(coordinates, origin)

@@ -1,0 +1,64 @@
+"""Benchmarks the processing functions against the reference release, side by side in one run.
+
+Run: ``.venv/bin/python bench/bench_processing.py`` (about 2 minutes). Workloads (bench/workload_processing.py):
+- checksum: calculate_directory_checksum of a mixed tree (2,000 files of 4 KiB in 20 folders and 4 files of 64 MiB)
+  in the page cache; target >= 2.5x the reference;
+- transfer: transfer_directory(verify_integrity=True, all cores) of the same tree, source without ax_checksum.txt;
+  target >= 3x;
+- interpolate: interpolate_data on 10 million uint64 timestamps, continuous and discrete; target >= 1x;
+- delete: delete_directory of 20,000 files of 512 bytes in 20 folders; target: at least as fast as shutil.rmtree.
+The scratch trees live in a temporary folder next to the system temp dir and are all removed at the end (deleting
+between workloads would slow the next one's file creation on ext4 without a journal, see workload_processing.py).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _harness import our_python, print_ratio, reference_python, run_workload
+
+WORKLOAD = Path(__file__).resolve().parent / "workload_processing.py"
+
+
+def main() -> None:
+    scratch = Path(tempfile.mkdtemp(prefix="axds-bench-processing-"))
+    reference, ours = reference_python(), our_python()
+    try:
+        results = {}
+        for job in ("checksum", "transfer", "interpolate", "delete"):
+            results[job] = (
+                run_workload(reference, WORKLOAD, job, str(scratch / f"{job}-reference")),
+                run_workload(ours, WORKLOAD, job, str(scratch / f"{job}-ours")),
+            )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    (ref, our) = results["checksum"]
+    print_ratio("checksum, mixed tree 264 MiB (target >= 2.5x)", ref["checksum_mb_s"], our["checksum_mb_s"], "MB/s")
+    (ref, our) = results["transfer"]
+    print_ratio(
+        "transfer verify_integrity=True, mixed tree (target >= 3x)",
+        ref["transfer_verified_mb_s"],
+        our["transfer_verified_mb_s"],
+        "MB/s",
+    )
+    (ref, our) = results["interpolate"]
+    for kind in ("continuous", "discrete"):
+        key = f"interpolate_{kind}_s"
+        print_ratio(
+            f"interpolate_data {kind}, 10M uint64 points (>= 1x)", ref[key], our[key], "s", higher_is_better=False
+        )
+    (ref, our) = results["delete"]
+    print_ratio("delete_directory, 20,000 files", ref["delete_s"], our["delete_s"], "s", higher_is_better=False)
+    print_ratio(
+        "delete_directory vs shutil.rmtree (ours, >= 1x)", our["rmtree_s"], our["delete_s"], "s", higher_is_better=False
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""One processing workload, run under either package (see bench_processing.py); prints one JSON line.
+
+Usage: python workload_processing.py {checksum|transfer|delete|interpolate} SCRATCH_DIR
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ataraxis_data_structures.processing import (
+    calculate_directory_checksum,
+    delete_directory,
+    interpolate_data,
+    transfer_directory,
+)
+
+SMALL_FILES, SMALL_SIZE, FOLDERS = 2000, 4 << 10, 20
+LARGE_FILES, LARGE_SIZE = 4, 64 << 20
+REPEATS = 3
+
+
+def make_mixed_tree(root: Path) -> int:
+    """Writes the mixed tree (2,000 files of 4 KiB in 20 folders and 4 files of 64 MiB) and returns its byte count."""
+    generator = np.random.default_rng(7)
+    for index in range(SMALL_FILES):
+        folder = root / f"folder_{index % FOLDERS:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"small_{index:04d}.bin").write_bytes(generator.bytes(SMALL_SIZE))
+    for index in range(LARGE_FILES):
+        (root / f"large_{index}.bin").write_bytes(generator.bytes(LARGE_SIZE))
+    return SMALL_FILES * SMALL_SIZE + LARGE_FILES * LARGE_SIZE
+
+
+def warm(root: Path) -> None:
+    """Reads every file once so that the timed runs read from the page cache."""
+    for path in root.rglob("*"):
+        if path.is_file():
+            path.read_bytes()
+
+
+def best_of(function: object, repeats: int = REPEATS, before: object = None) -> float:
+    """Returns the fastest of several timed calls of function (before() runs untimed ahead of each)."""
+    times = []
+    for _ in range(repeats):
+        if callable(before):
+            before()
+        started = time.perf_counter()
+        function()  # type: ignore[operator]
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def checksum(scratch: Path) -> dict[str, float]:
+    source = scratch / "tree"
+    size = make_mixed_tree(source)
+    warm(source)
+    seconds = best_of(lambda: calculate_directory_checksum(source, save_checksum=False))
+    return {"checksum_mb_s": size / seconds / 1e6}
+
+
+def transfer(scratch: Path) -> dict[str, float]:
+    source = scratch / "tree"
+    size = make_mixed_tree(source)
+    warm(source)
+    runs = iter(range(REPEATS))
+
+    def reset() -> None:
+        # Each run starts from a source without ax_checksum.txt, like a first transfer. Every run writes to a new
+        # destination: deleting thousands of files just before creating new ones makes ext4 without a journal
+        # (this machine) skip the recently freed inodes one by one, which would time the filesystem, not the copy.
+        (source / "ax_checksum.txt").unlink(missing_ok=True)
+        shutil.rmtree(source / ".ax_checksum_manifest", ignore_errors=True)
+        os.sync()
+
+    def run() -> None:
+        transfer_directory(source, scratch / f"copy_{next(runs)}", 0, verify_integrity=True)
+
+    seconds = best_of(run, before=reset)
+    return {"transfer_verified_mb_s": size / seconds / 1e6}
+
+
+def delete(scratch: Path) -> dict[str, float]:
+    def make() -> None:
+        for folder in range(FOLDERS):
+            path = scratch / "doomed" / f"folder_{folder:02d}"
+            path.mkdir(parents=True)
+            for index in range(1000):
+                (path / f"file_{index:04d}.bin").write_bytes(b"x" * 512)
+        os.sync()
+
+    target = scratch / "doomed"
+    return {
+        "delete_s": best_of(lambda: delete_directory(target), 1, make),
+        "rmtree_s": best_of(lambda: shutil.rmtree(target), 1, make),
+    }
+
+
+def interpolate(scratch: Path) -> dict[str, float]:
+    del scratch
+    count = 10_000_000
+    generator = np.random.default_rng(3)
+    start = np.uint64(1_764_000_000_000_000)
+    source = start + np.cumsum(generator.integers(1, 2000, count, dtype=np.uint64), dtype=np.uint64)
+    values = generator.integers(0, 1000, count).astype(np.float64)
+    discrete_values = generator.integers(0, 255, count).astype(np.uint8)
+    target = np.linspace(float(source[0]), float(source[-1]), count).astype(np.uint64)
+    return {
+        "interpolate_continuous_s": best_of(lambda: interpolate_data(source, values, target, is_discrete=False)),
+        "interpolate_discrete_s": best_of(lambda: interpolate_data(source, discrete_values, target, is_discrete=True)),
+    }
+
+
+def main() -> None:
+    # The caller removes the scratch directory after all runs (see the note in transfer()).
+    job, scratch = sys.argv[1], Path(sys.argv[2])
+    scratch.mkdir(parents=True)
+    result = {"checksum": checksum, "transfer": transfer, "delete": delete, "interpolate": interpolate}[job](scratch)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
