@@ -417,3 +417,19 @@ def test_module_runs_under_a_fresh_interpreter(tmp_path: Path) -> None:
     result = run_python(sys.executable, code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+@dataclass
+class WithDerived(YamlConfig):
+    a: int = 1
+    derived: int = field(default=5, init=False)
+
+
+def test_init_false_fields_are_written_and_restored_like_the_reference_does(tmp_path: Path) -> None:
+    config = WithDerived()
+    config.derived = 7
+    config.to_yaml(tmp_path / "d.yaml")
+    assert (tmp_path / "d.yaml").read_text() == "---\na: 1\nderived: 7\n...\n"
+    assert WithDerived.from_yaml(tmp_path / "d.yaml").derived == 7
+    (tmp_path / "d.yaml").write_text("a: 2\n")
+    assert WithDerived.from_yaml(tmp_path / "d.yaml").derived == 5

@@ -24,7 +24,7 @@ from typing import Any
 
 from cattrs import Converter
 from cattrs.errors import ClassValidationError, IterableValidationError, IterableValidationNote
-from cattrs.gen import make_dict_structure_fn
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 _SCALAR_NAMES: dict[type, str] = {int: "int", float: "float", str: "str", bool: "bool"}
 
@@ -163,7 +163,8 @@ class _Factories:
 
     def dataclass(self, annotation: Any) -> Callable[[Any, Any], Any]:
         """Returns cattrs' generated hook for a dataclass, guarded so that a non-mapping value gets a clear error."""
-        generated = make_dict_structure_fn(annotation, self._converter)
+        # Fields declared with init=False are written too (as the reference release does), so they are read back.
+        generated = make_dict_structure_fn(annotation, self._converter, _cattrs_include_init_false=True)
         expected = f"a mapping of {annotation.__name__} fields"
 
         def structure_dataclass(value: Any, _: Any) -> Any:
@@ -375,6 +376,9 @@ def _build(*, forbid_extra_keys: bool, detailed: bool) -> Converter:
     converter.register_structure_hook_factory(_is_mapping, factories.mapping)
     converter.register_structure_hook_factory(_is_union, factories.union)
     converter.register_structure_hook_factory(_is_dataclass, factories.dataclass)
+    converter.register_unstructure_hook_factory(
+        _is_dataclass, lambda cls: make_dict_unstructure_fn(cls, converter, _cattrs_include_init_false=True)
+    )
     # cattrs registers Path itself by class, which beats PurePath for Path annotations: register both.
     converter.register_structure_hook(PurePath, _structure_path)
     converter.register_structure_hook(Path, _structure_path)
