@@ -386,7 +386,10 @@ class _SourceAssembly:
     def _verify(self, temporary: Path, plan: _Plan) -> None:
         """Re-reads the written archive and compares every member's CRC and message bytes against the sources."""
         try:
-            written = ArchiveIndex(temporary, memory_mapping=True)
+            try:
+                written = ArchiveIndex(temporary, memory_mapping=True)
+            except ValueError as error:
+                raise RuntimeError(f"integrity verification failed: {error}") from None
             if len(written) != len(plan.chunk_ids):
                 raise RuntimeError(f"{temporary}: holds {len(written)} messages, expected {len(plan.chunk_ids)}")
             failed = written.check_crcs()

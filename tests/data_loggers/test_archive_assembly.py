@@ -1,0 +1,254 @@
+"""assemble_log_archives: live logs and reference .npy files, torn tails, verification, interruptions and reruns."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_archive_helpers import (
+    ONSET_US,
+    REFERENCE_PYTHON,
+    expected_sequence,
+    onset_message,
+    read_with_numpy,
+    run_reference,
+    sample_messages,
+    write_live_log,
+    write_npy_directory,
+)
+
+from ataraxis_data_structures.data_loggers import LogArchiveReader, assemble_log_archives
+from ataraxis_data_structures.data_loggers import archive_format as fmt
+from ataraxis_data_structures.data_loggers.archive_assembly import TornLogWarning
+
+
+def archived(archive: Path) -> list[tuple[int, bytes]]:
+    """Returns the data messages of an archive as (elapsed timestamp, payload), read with numpy.load."""
+    reader = LogArchiveReader(archive)
+    assert reader.onset_timestamp_us == ONSET_US
+    result = [(int.from_bytes(data[1:9], "little"), data[9:]) for _, data in read_with_numpy(archive)]
+    assert result[0] == onset_message()
+    return result[1:]
+
+
+def test_live_logs_of_several_sources_and_segments_become_one_archive_each(tmp_path: Path) -> None:
+    first = sample_messages(400, seed=1)
+    second = sample_messages(300, seed=2)[1:]  # a second session of source 1, no new onset
+    other = sample_messages(200, seed=3)
+    write_live_log(tmp_path, 1, first, segment=0)
+    write_live_log(tmp_path, 1, second, segment=1)
+    write_live_log(tmp_path, 250, other)
+    assemble_log_archives(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1_log.npz", "250_log.npz"]
+    assert archived(tmp_path / "1_log.npz") == expected_sequence(first + second)
+    assert archived(tmp_path / "250_log.npz") == expected_sequence(other)
+    names = [key for key, _ in read_with_numpy(tmp_path / "1_log.npz")]
+    assert names == sorted(names) and len(set(names)) == len(names)
+    assert any(name.endswith("_000001") for name in names)  # duplicate timestamps kept, with unique names
+
+
+def test_keep_sources_and_rerun_archive_nothing_twice(tmp_path: Path) -> None:
+    messages = sample_messages(300)
+    source = write_live_log(tmp_path, 2, messages)
+    npy = write_npy_directory(tmp_path, 3, sample_messages(50, duplicates=False))
+    assemble_log_archives(tmp_path, remove_sources=False)
+    before = (tmp_path / "2_log.npz").read_bytes()
+    assemble_log_archives(tmp_path, remove_sources=False)
+    assert (tmp_path / "2_log.npz").read_bytes() == before
+    assert source.exists() and all(path.exists() for path in npy)
+    assert archived(tmp_path / "2_log.npz") == expected_sequence(messages)
+    assert len(archived(tmp_path / "3_log.npz")) == 50
+
+
+def test_interruption_during_source_removal_neither_loses_nor_duplicates(tmp_path: Path) -> None:
+    first = sample_messages(200, seed=4)
+    second = sample_messages(200, seed=5)[1:]
+    npy_messages = sample_messages(60, seed=6, duplicates=False)
+    live = [write_live_log(tmp_path, 7, first, 0), write_live_log(tmp_path, 7, second, 1)]
+    npy = write_npy_directory(tmp_path, 8, npy_messages)
+    assemble_log_archives(tmp_path, remove_sources=False)
+    live[0].unlink()  # what an assembly killed half-way through removing its sources leaves behind
+    for path in npy[::2]:
+        path.unlink()
+    assemble_log_archives(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["7_log.npz", "8_log.npz"]
+    assert archived(tmp_path / "7_log.npz") == expected_sequence(first + second)
+    assert archived(tmp_path / "8_log.npz") == expected_sequence(npy_messages)
+
+
+def test_a_new_session_reusing_a_file_name_is_merged_into_the_archive(tmp_path: Path) -> None:
+    first = sample_messages(100, seed=7)
+    write_live_log(tmp_path, 5, first)
+    assemble_log_archives(tmp_path)
+    later = [(t + 10**9, p) for t, p in sample_messages(100, seed=8)[1:]]
+    write_live_log(tmp_path, 5, later, segment=0)  # same name as the consumed and removed file
+    assemble_log_archives(tmp_path)
+    assert archived(tmp_path / "5_log.npz") == expected_sequence(first + later)
+
+
+def test_records_appended_after_an_assembly_are_picked_up(tmp_path: Path) -> None:
+    messages = sample_messages(100, seed=9)
+    path = write_live_log(tmp_path, 6, messages[:60])
+    assemble_log_archives(tmp_path, remove_sources=False)
+    with path.open("ab") as file:
+        file.write(b"".join(fmt_record(t, p) for t, p in messages[60:]))
+    assemble_log_archives(tmp_path)
+    assert not path.exists()
+    assert archived(tmp_path / "6_log.npz") == expected_sequence(messages)
+
+
+def fmt_record(timestamp: int, payload: bytes) -> bytes:
+    from ataraxis_data_structures.data_loggers import log_format
+
+    return log_format.encode_record(timestamp, payload)
+
+
+@pytest.mark.parametrize("cut", [1, 7, 16, 20])
+def test_torn_tail_is_reported_and_every_whole_record_kept(tmp_path: Path, cut: int) -> None:
+    messages = sample_messages(50, seed=10)
+    path = write_live_log(tmp_path, 9, messages)
+    data = path.read_bytes()
+    last_record = len(fmt_record(*messages[-1]))
+    path.write_bytes(data[: len(data) - last_record + cut])
+    offset = len(data) - last_record
+    with pytest.warns(TornLogWarning, match=rf"009-0000\.axlog: torn tail at byte offset {offset}: {cut} bytes"):
+        assemble_log_archives(tmp_path)
+    assert archived(tmp_path / "9_log.npz") == expected_sequence(messages[:-1])
+    assert path.exists()  # kept for inspection
+    with pytest.warns(TornLogWarning):
+        assemble_log_archives(tmp_path)  # reported again, archived once
+    assert archived(tmp_path / "9_log.npz") == expected_sequence(messages[:-1])
+
+
+def test_reference_style_npy_directory_is_consolidated(tmp_path: Path) -> None:
+    messages = sample_messages(120, duplicates=False)
+    paths = write_npy_directory(tmp_path, 12, messages)
+    (tmp_path / "012_00000000000099999999.npy").write_bytes(paths[3].read_bytes()[:-5])  # torn by a crash
+    with pytest.warns(TornLogWarning, match="012_00000000000099999999.npy"):
+        assemble_log_archives(tmp_path, verify_integrity=True)
+    assert archived(tmp_path / "12_log.npz") == expected_sequence(messages)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["012_00000000000099999999.npy", "12_log.npz"]
+
+
+@pytest.mark.parametrize("where", ["npy header", "payload"])
+def test_verification_catches_a_corrupted_archive_and_keeps_the_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    messages = sample_messages(100)
+    source = write_live_log(tmp_path, 4, messages)
+    original_close = fmt.ArchiveWriter.close
+    payload = max((p for _, p in messages[1:]), key=len)
+
+    def close_then_rot_a_byte(self: fmt.ArchiveWriter, comment: bytes = b"") -> None:
+        original_close(self, comment)
+        data = self._path.read_bytes()
+        position = 500 if where == "npy header" else data.index(payload) + 3
+        with open(self._path, "r+b") as file:  # a bit flipped on its way to the disk
+            file.seek(position)
+            file.write(bytes([data[position] ^ 0x01]))
+
+    monkeypatch.setattr(fmt.ArchiveWriter, "close", close_then_rot_a_byte)
+    with pytest.raises(RuntimeError, match=r"4_log\.npz"):
+        assemble_log_archives(tmp_path, verify_integrity=True)
+    assert source.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["004-0000.axlog"]
+
+
+def test_verbose_shows_progress_bars(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_live_log(tmp_path, 1, sample_messages(10))
+    assemble_log_archives(tmp_path, verbose=True, memory_mapping=False)
+    assert "Assembling source 1" in capsys.readouterr().err
+
+
+def test_missing_directory_and_empty_directory(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        assemble_log_archives(tmp_path / "nowhere")
+    assemble_log_archives(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+KILLABLE = """
+import sys
+from pathlib import Path
+from ataraxis_data_structures.data_loggers import assemble_log_archives
+assemble_log_archives(Path(sys.argv[1]), verify_integrity=True)
+"""
+
+
+def test_assembly_killed_mid_write_loses_nothing_and_a_rerun_finishes(tmp_path: Path) -> None:
+    messages = sample_messages(150_000, seed=11)
+    source = write_live_log(tmp_path / "log", 1, messages)
+    process = subprocess.Popen([sys.executable, "-c", KILLABLE, str(tmp_path / "log")])
+    partial = tmp_path / "log" / ".1_log.npz.partial"
+    deadline = time.monotonic() + 60
+    while not partial.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.001)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    if not (tmp_path / "log" / "1_log.npz").exists():
+        assert source.exists()  # killed before the archive was in place: sources untouched
+    assemble_log_archives(tmp_path / "log")
+    assert sorted(p.name for p in (tmp_path / "log").iterdir()) == ["1_log.npz"]
+    timestamps, payloads = LogArchiveReader(tmp_path / "log" / "1_log.npz").read_all_messages()
+    expected = expected_sequence(messages)
+    assert len(payloads) == len(expected)
+    assert (timestamps - ONSET_US).tolist() == [t for t, _ in expected]
+
+
+REFERENCE_LOGGER = """
+import sys
+import numpy as np
+from pathlib import Path
+from ataraxis_data_structures import DataLogger, LogPackage
+if __name__ == "__main__":
+    logger = DataLogger(Path(sys.argv[1]), "ref")
+    logger.start()
+    for source in (1, 2):
+        logger.input_queue.put(
+            LogPackage(np.uint8(source), np.uint64(0), np.frombuffer(np.uint64(ONSET).tobytes(), dtype=np.uint8))
+        )
+        for t in range(1, 201):
+            logger.input_queue.put(LogPackage(np.uint8(source), np.uint64(t), np.full(t % 9, source, dtype=np.uint8)))
+    logger.stop()
+""".replace("ONSET", str(ONSET_US))
+
+REFERENCE_READ = """
+import sys, json
+from pathlib import Path
+from ataraxis_data_structures.data_loggers import LogArchiveReader
+r = LogArchiveReader(Path(sys.argv[1]))
+ts, p = r.read_all_messages()
+print(json.dumps([[int(t) for t in ts], [x.tobytes().hex() for x in p]]))
+"""
+
+
+@pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason="reference release not installed")
+def test_directory_written_by_the_reference_logger_assembles_and_reads_back_with_the_reference(tmp_path: Path) -> None:
+    script = tmp_path / "log.py"
+    script.write_text(REFERENCE_LOGGER)
+    run_reference(
+        f"import runpy, sys; sys.argv = ['w', {str(tmp_path)!r}]; runpy.run_path({str(script)!r}, run_name='__main__')"
+    )
+    directory = tmp_path / "ref_data_log"
+    assert len(list(directory.glob("*.npy"))) == 402
+    assemble_log_archives(directory, verify_integrity=True)
+    assert sorted(p.name for p in directory.iterdir()) == ["1_log.npz", "2_log.npz"]
+    for source in (1, 2):
+        timestamps, payloads = json.loads(run_reference(REFERENCE_READ, str(directory / f"{source}_log.npz")))
+        assert timestamps == [ONSET_US + t for t in range(1, 201)]
+        assert payloads == [bytes([source] * (t % 9)).hex() for t in range(1, 201)]
+
+
+def test_archive_is_written_atomically_and_synced(tmp_path: Path) -> None:
+    write_live_log(tmp_path, 1, sample_messages(20))
+    (tmp_path / ".1_log.npz.partial").write_bytes(b"left by a crash")
+    assemble_log_archives(tmp_path)
+    assert sorted(os.listdir(tmp_path)) == ["1_log.npz"]
+    assert np.load(tmp_path / "1_log.npz").files[0] == "001_00000000000000000000"
