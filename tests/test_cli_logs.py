@@ -1,0 +1,91 @@
+"""`axds assemble` and `axds inspect`, run in-process through main() and once through the installed script."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ataraxis_data_structures.cli import main
+from ataraxis_data_structures.data_loggers import log_format
+
+ONSET_US = 1_700_000_000_000_000
+
+
+def write_log(directory: Path, source_id: int, records: list[tuple[int, bytes]]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / log_format.log_file_name(source_id, 0)
+    onset = log_format.encode_record(0, np.uint64(ONSET_US).tobytes())
+    body = b"".join(log_format.encode_record(t, p) for t, p in records)
+    path.write_bytes(log_format.encode_file_header(source_id) + onset + body)
+    return path
+
+
+RECORDS = [(1_000, b"ab"), (2_000, b""), (2_000, b"abcdef"), (502_000, b"abc"), (503_000, b"a")]
+
+
+def test_assemble_then_inspect(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = write_log(tmp_path, 3, RECORDS)
+    assert main(["assemble", str(tmp_path), "--keep-sources", "--verify"]) == 0
+    assert source.exists()
+    assert "3_log.npz: 5 messages" in capsys.readouterr().out
+    assert main(["assemble", str(tmp_path)]) == 0
+    assert not source.exists()
+    capsys.readouterr()
+    assert main(["inspect", str(tmp_path / "3_log.npz")]) == 0
+    text = capsys.readouterr().out
+    assert "2023-11-14T22:13:20.000000+00:00" in text
+    assert "messages:      5" in text
+    assert "time span:     0.502000 s" in text
+    assert "largest gap:   500.000 ms" in text
+    assert "payload sizes: 0 .. 6 bytes" in text
+
+
+def test_inspect_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_log(tmp_path, 3, RECORDS)
+    main(["assemble", str(tmp_path)])
+    capsys.readouterr()
+    assert main(["inspect", "--json", str(tmp_path / "3_log.npz")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["source_id"] == 3
+    assert summary["onset_us"] == ONSET_US
+    assert summary["message_count"] == 5
+    assert summary["span_s"] == pytest.approx(0.502)
+    assert summary["mean_rate_hz"] == pytest.approx(4 / 0.502)
+    assert summary["largest_gap_us"] == 500_000
+    assert summary["largest_gap_at_us"] == 502_000
+    assert (summary["payload_min_bytes"], summary["payload_max_bytes"], summary["payload_total_bytes"]) == (0, 6, 12)
+
+
+def test_torn_tail_is_reported_as_a_warning_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_log(tmp_path, 4, RECORDS)
+    path.write_bytes(path.read_bytes()[:-3])
+    assert main(["assemble", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "axds assemble: warning:" in captured.err and "004-0000.axlog: torn tail" in captured.err
+    assert "4_log.npz: 4 messages" in captured.out
+
+
+def test_failures_are_one_line_and_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", str(tmp_path / "none_log.npz")]) == 1
+    assert "axds inspect:" in capsys.readouterr().err
+    (tmp_path / "junk.npz").write_bytes(b"junk")
+    assert main(["inspect", str(tmp_path / "junk.npz")]) == 1
+    assert "not a ZIP" in capsys.readouterr().err
+    assert main(["assemble", str(tmp_path / "missing")]) == 1
+    assert "is not a directory" in capsys.readouterr().err
+
+
+def test_installed_entry_point_runs(tmp_path: Path) -> None:
+    write_log(tmp_path, 1, RECORDS)
+    axds = Path(sys.executable).with_name("axds")
+    result = subprocess.run([str(axds), "assemble", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    result = subprocess.run(
+        [str(axds), "inspect", "--json", str(tmp_path / "1_log.npz")], capture_output=True, text=True, timeout=60
+    )
+    assert json.loads(result.stdout)["message_count"] == 5
