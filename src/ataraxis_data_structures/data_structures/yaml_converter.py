@@ -230,7 +230,8 @@ class _Factories:
                 raise _wrong_value(expected, value)
             if not detailed:
                 return build([item_hook(item, item_type) for item in value])
-            return build(_structure_items(enumerate(value), item_hook, item_type, annotation))
+            entries = ((index, item, item_type, item_hook) for index, item in enumerate(value))
+            return build(_structure_items(entries, annotation))
 
         return structure_collection
 
@@ -254,17 +255,9 @@ class _Factories:
                 raise ValueError(f"expected {expected}, got {len(value)} items: {value!r}")
             if not detailed:
                 return tuple([hook(item, item_type) for (item_type, hook), item in zip(hooks, value, strict=True)])
-            errors: list[Exception] = []
-            result = []
-            for index, ((item_type, hook), item) in enumerate(zip(hooks, value, strict=True)):
-                try:
-                    result.append(hook(item, item_type))
-                except Exception as error:
-                    error.__notes__ = [*getattr(error, "__notes__", []), IterableValidationNote("", index, item_type)]
-                    errors.append(error)
-            if errors:
-                raise IterableValidationError(f"While structuring {describe_type(annotation)}", errors, annotation)
-            return tuple(result)
+            pairs = enumerate(zip(hooks, value, strict=True))
+            entries = ((index, item, item_type, hook) for index, ((item_type, hook), item) in pairs)
+            return tuple(_structure_items(entries, annotation))
 
         return structure_fixed_tuple
 
@@ -281,22 +274,19 @@ class _Factories:
                 raise _wrong_value(expected, value)
             if not detailed:
                 return {key_hook(key, key_type): value_hook(item, value_type) for key, item in value.items()}
-            errors: list[Exception] = []
+            problems = _Problems()
             result = {}
             for key, item in value.items():
                 try:
                     structured_key = key_hook(key, key_type)
                 except Exception as error:
-                    error.__notes__ = [*getattr(error, "__notes__", []), MappingKeyNote("", key, key_type)]
-                    errors.append(error)
+                    problems.add(error, MappingKeyNote("", key, key_type))
                     continue
                 try:
                     result[structured_key] = value_hook(item, value_type)
                 except Exception as error:
-                    error.__notes__ = [*getattr(error, "__notes__", []), IterableValidationNote("", key, value_type)]
-                    errors.append(error)
-            if errors:
-                raise IterableValidationError(f"While structuring {describe_type(annotation)}", errors, annotation)
+                    problems.add(error, IterableValidationNote("", key, value_type))
+            problems.raise_if_any(annotation)
             return result
 
         return structure_mapping
@@ -306,20 +296,33 @@ class MappingKeyNote(IterableValidationNote):
     """Marks an error raised by a mapping key itself (as opposed to the value stored under it)."""
 
 
+class _Problems:
+    """Collects the errors of a container's items, each noted with where it happened, to raise them as one group."""
+
+    def __init__(self) -> None:
+        self.errors: list[Exception] = []
+
+    def add(self, error: Exception, note: IterableValidationNote) -> None:
+        error.__notes__ = [*getattr(error, "__notes__", []), note]
+        self.errors.append(error)
+
+    def raise_if_any(self, annotation: Any) -> None:
+        if self.errors:
+            raise IterableValidationError(f"While structuring {describe_type(annotation)}", self.errors, annotation)
+
+
 def _structure_items(
-    items: typing.Iterable[tuple[int, Any]], item_hook: Callable[[Any, Any], Any], item_type: Any, annotation: Any
+    entries: typing.Iterable[tuple[int, Any, Any, Callable[[Any, Any], Any]]], annotation: Any
 ) -> list[Any]:
-    """Structures the items of a collection, raising one group that names every failing index."""
-    errors: list[Exception] = []
+    """Structures (index, item, item type, hook) entries, raising one group that names every failing index."""
+    problems = _Problems()
     result = []
-    for index, item in items:
+    for index, item, item_type, hook in entries:
         try:
-            result.append(item_hook(item, item_type))
+            result.append(hook(item, item_type))
         except Exception as error:
-            error.__notes__ = [*getattr(error, "__notes__", []), IterableValidationNote("", index, item_type)]
-            errors.append(error)
-    if errors:
-        raise IterableValidationError(f"While structuring {describe_type(annotation)}", errors, annotation)
+            problems.add(error, IterableValidationNote("", index, item_type))
+    problems.raise_if_any(annotation)
     return result
 
 
