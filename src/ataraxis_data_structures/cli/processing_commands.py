@@ -1,10 +1,88 @@
-"""Placeholder command group: replaced by the implementation."""
+"""The ``axds checksum``, ``axds verify`` and ``axds transfer`` commands: checksums and verified transfers.
+
+Exit codes: 0 when the job succeeded (for ``verify``: the directory matches its checksum), 1 with a one-line reason
+on stderr otherwise. Progress bars go to stderr, results to stdout, so scripts can capture the checksum.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
+
+from ..processing import calculate_directory_checksum, transfer_directory, verify_directory_checksum
+from .errors import CommandError
+
+
+def _checksum(args: argparse.Namespace) -> int:
+    """Prints the directory's checksum (and saves it unless --no-save)."""
+    checksum = calculate_directory_checksum(
+        args.directory, args.processes, progress=not args.quiet, save_checksum=not args.no_save
+    )
+    print(checksum)
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    """Checks the directory against its ax_checksum.txt; fails naming the differing files when possible."""
+    result = verify_directory_checksum(args.directory, args.processes, progress=not args.quiet)
+    if not result.matches:
+        raise CommandError(result.describe())
+    print(result.describe())
+    return 0
+
+
+def _transfer(args: argparse.Namespace) -> int:
+    """Copies SRC to DST, optionally verified and removing the source afterwards."""
+    transfer_directory(
+        args.source,
+        args.destination,
+        args.threads,
+        verify_integrity=args.verify,
+        remove_source=args.move,
+        progress=not args.quiet,
+    )
+    action = "moved" if args.move else "copied"
+    print(f"{action} {args.source} to {args.destination}" + (" (verified)" if args.verify else ""))
+    return 0
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Registers this group's subcommands (none yet)."""
+    """Registers the checksum, verify and transfer subcommands."""
+    checksum = subparsers.add_parser(
+        "checksum",
+        help="print the xxHash3-128 checksum of a directory and save it to ax_checksum.txt",
+        description="Prints the directory's xxHash3-128 checksum (the one the reference release computes) and saves "
+        "it, with a per-file manifest, to DIR/ax_checksum.txt.",
+    )
+    checksum.add_argument("directory", type=Path, metavar="DIR")
+    checksum.add_argument("--no-save", action="store_true", help="only print the checksum, write nothing")
+    verify = subparsers.add_parser(
+        "verify",
+        help="check a directory against its ax_checksum.txt",
+        description="Exits 0 if DIR still matches DIR/ax_checksum.txt; otherwise exits 1 and names the files that "
+        "differ (when the checksum was saved with a per-file manifest).",
+    )
+    verify.add_argument("directory", type=Path, metavar="DIR")
+    for command in (checksum, verify):
+        command.add_argument(
+            "--processes", type=int, default=None, metavar="N", help="parallel workers (default: all cores)"
+        )
+    transfer = subparsers.add_parser(
+        "transfer",
+        help="copy a directory safely, optionally verified and removing the source",
+        description="Copies SRC into DST (files appear only when complete; a rerun resumes). With --verify, DST is "
+        "checked against SRC's checksum; with --move, SRC is removed once everything is copied (and verified).",
+    )
+    transfer.add_argument("source", type=Path, metavar="SRC")
+    transfer.add_argument("destination", type=Path, metavar="DST")
+    transfer.add_argument("--verify", action="store_true", help="verify the copy against the source checksum")
+    transfer.add_argument("--move", action="store_true", help="remove SRC after a complete (verified) copy")
+    transfer.add_argument(
+        "--threads", type=int, default=1, metavar="N", help="parallel copy threads (default 1; 0: all cores)"
+    )
+    for command in (checksum, verify, transfer):
+        command.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    checksum.set_defaults(handler=_checksum)
+    verify.set_defaults(handler=_verify)
+    transfer.set_defaults(handler=_transfer)
