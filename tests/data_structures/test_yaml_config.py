@@ -242,6 +242,8 @@ def test_wrong_type_names_the_field_path_and_line(tmp_path: Path) -> None:
         ("stage:\n  positions: [1, x]\n", "stage.positions[1] (line 2): expected float, got 'x'"),
         ("layout:\n  raw:\n    depth: deep\n", "layout.raw.depth (line 3): expected int, got 'deep'"),
         ("seed: [1]\n", "seed (line 1): expected int | str, got [1]"),
+        ("camera:\n  roi:\n  - 1\n  - x\n  - 3\n  - 4\n", "camera.roi[1] (line 4): expected int, got 'x'"),
+        ("layout:\n  raw: {1: 2}\n", "layout.raw[1] (line 2): invalid key: expected str"),
     ],
 )
 def test_each_wrong_value_is_reported_with_path_and_line(tmp_path: Path, text: str, problem: str) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from cattrs import Converter
-from cattrs.errors import ClassValidationError, IterableValidationError, IterableValidationNote
+from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 _SCALAR_NAMES: dict[type, str] = {int: "int", float: "float", str: "str", bool: "bool"}
@@ -280,20 +280,22 @@ class _Factories:
                 try:
                     structured_key = key_hook(key, key_type)
                 except Exception as error:
-                    problems.add(error, MappingKeyNote("", key, key_type))
+                    problems.add(error, IterableValidationNote(KEY_NOTE_TEXT, key, key_type))
                     continue
                 try:
                     result[structured_key] = value_hook(item, value_type)
                 except Exception as error:
-                    problems.add(error, IterableValidationNote("", key, value_type))
+                    problems.add(error, IterableValidationNote(VALUE_NOTE_TEXT, key, value_type))
             problems.raise_if_any(annotation)
             return result
 
         return structure_mapping
 
 
-class MappingKeyNote(IterableValidationNote):
-    """Marks an error raised by a mapping key itself (as opposed to the value stored under it)."""
+# cattrs recognizes only notes of exactly IterableValidationNote, so a failing key (as opposed to the value stored
+# under it) is told apart by the note's text.
+KEY_NOTE_TEXT = "Structuring mapping @ key"
+VALUE_NOTE_TEXT = "Structuring item @ index"
 
 
 class _Problems:
@@ -321,7 +323,7 @@ def _structure_items(
         try:
             result.append(hook(item, item_type))
         except Exception as error:
-            problems.add(error, IterableValidationNote("", index, item_type))
+            problems.add(error, IterableValidationNote(VALUE_NOTE_TEXT, index, item_type))
     problems.raise_if_any(annotation)
     return result
 
@@ -414,4 +416,4 @@ def get_converter(*, forbid_extra_keys: bool, detailed: bool) -> Converter:
     return _build(forbid_extra_keys=forbid_extra_keys, detailed=detailed)
 
 
-__all__ = ["ClassValidationError", "IterableValidationError", "MappingKeyNote", "describe_type", "get_converter"]
+__all__ = ["KEY_NOTE_TEXT", "describe_type", "get_converter"]

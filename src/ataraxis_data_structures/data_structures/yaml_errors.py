@@ -17,10 +17,9 @@ from cattrs.errors import (
     ClassValidationError,
     ForbiddenExtraKeysError,
     IterableValidationError,
-    IterableValidationNote,
 )
 
-from .yaml_converter import MappingKeyNote
+from .yaml_converter import KEY_NOTE_TEXT
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -106,9 +105,9 @@ def _collect(error: BaseException, path: tuple[str | int, ...], problems: list[_
     elif isinstance(error, IterableValidationError):
         item_notes, without_notes = error.group_exceptions()
         for inner, item_note in item_notes:
-            if isinstance(item_note, MappingKeyNote):
+            if str(item_note) == KEY_NOTE_TEXT:
                 problems.append(_Problem((*path, item_note.index), f"invalid key: {_message(inner)}", "key"))
-            elif isinstance(item_note, IterableValidationNote):
+            else:
                 _collect(inner, (*path, item_note.index), problems)
         for inner in without_notes:
             _collect(inner, path, problems)
