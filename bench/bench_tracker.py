@@ -1,0 +1,54 @@
+"""ProcessingTracker speed, side by side with the reference release: ``.venv/bin/python bench/bench_tracker.py``.
+
+Rows (each workload runs under the reference's interpreter, then ours, in this run):
+- start/complete operations per second of one process on a 200-job tracker (issue target: >= 500 ops/s);
+- the same on a 10,000-job tracker (issue target: >= 25 ops/s);
+- four processes working on one 200-job tracker at once (aggregate rate, every operation re-reads the others' work);
+- the first operation of a fresh process on an existing 10,000-job tracker (full parse, as a new cluster job does);
+- ours only: milliseconds per operation at 1,000 and 10,000 jobs, to show the cost grows at most linearly.
+The reference is slow (about 3 s per operation at 10,000 jobs), so it runs fewer operations; the whole bench takes
+about a minute.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from _harness import our_python, print_ratio, reference_python, run_workload
+
+WORKLOAD = Path(__file__).resolve().parent / "workload_tracker.py"
+
+
+def compare(label: str, reference_args: tuple[str, ...], our_args: tuple[str, ...]) -> float:
+    """Runs one workload under both releases and prints the ops/s row; returns our ops/s."""
+    reference = run_workload(reference_python(), WORKLOAD, *reference_args)
+    ours = run_workload(our_python(), WORKLOAD, *our_args)
+    print_ratio(label, reference["ops_per_s"], ours["ops_per_s"], "ops/s")
+    return float(ours["ops_per_s"])
+
+
+def main() -> None:
+    small = compare("start/complete, 200-job tracker, 1 process", ("ops", "200", "60"), ("ops", "200", "4000"))
+    large = compare("start/complete, 10,000-job tracker, 1 process", ("ops", "10000", "4"), ("ops", "10000", "400"))
+    compare(
+        "start/complete, 200-job tracker, 4 processes at once",
+        ("contended", "200", "15", "4"),
+        ("contended", "200", "500", "4"),
+    )
+    compare("first operation of a fresh process, 10,000 jobs", ("first", "10000", "1"), ("first", "10000", "3"))
+    per_op = {}
+    for jobs in (1000, 10000):
+        per_op[jobs] = run_workload(our_python(), WORKLOAD, "ops", str(jobs), "400")["ms_per_op"]
+    growth = per_op[10000] / per_op[1000]
+    print(
+        f"ours: {per_op[1000]:.2f} ms/op at 1,000 jobs, {per_op[10000]:.2f} ms/op at 10,000 jobs "
+        f"(x{growth:.1f} for x10 jobs: {'at most linear' if growth <= 10 else 'WORSE than linear'})"
+    )
+    print(
+        f"targets: >= 500 ops/s at 200 jobs: {'met' if small >= 500 else 'MISSED'} ({small:,.0f}); "
+        f">= 25 ops/s at 10,000 jobs: {'met' if large >= 25 else 'MISSED'} ({large:,.0f})"
+    )
+
+
+if __name__ == "__main__":
+    main()
