@@ -1,0 +1,51 @@
+"""delete_directory on real trees: everything goes, links are removed as links, nothing outside is touched."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from processing_helpers import build_tree
+
+from ataraxis_data_structures.processing import delete_directory
+
+
+def test_deletes_nested_tree_with_many_files(tmp_path: Path) -> None:
+    tree = build_tree(tmp_path / "tree")
+    for folder in range(5):
+        (tree / "bulk" / str(folder)).mkdir(parents=True)
+        for index in range(300):
+            (tree / "bulk" / str(folder) / f"{index}.bin").write_bytes(b"x")
+    os.chmod(tree / "a" / "x.txt", 0o400)  # read-only files are deleted too, as with rm -rf
+    delete_directory(tree)
+    assert not tree.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_symlinks_are_removed_never_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    (outside / "keep").mkdir(parents=True)
+    (outside / "keep" / "precious.txt").write_bytes(b"must survive")
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    os.symlink(outside, tree / "sub" / "folder_link")
+    os.symlink(outside / "keep" / "precious.txt", tree / "file_link")
+    os.symlink("..", tree / "sub" / "cycle")
+    os.symlink("nowhere", tree / "broken")
+    delete_directory(tree)
+    assert not tree.exists()
+    assert (outside / "keep" / "precious.txt").read_bytes() == b"must survive"
+    # A link given as the directory itself is removed as a link too.
+    os.symlink(outside, tmp_path / "link_to_outside")
+    delete_directory(tmp_path / "link_to_outside")
+    assert not os.path.lexists(tmp_path / "link_to_outside")
+    assert (outside / "keep" / "precious.txt").exists()
+
+
+def test_missing_directory_is_not_an_error_and_files_are_refused(tmp_path: Path) -> None:
+    delete_directory(tmp_path / "never_existed")
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(NotADirectoryError, match=r"file\.txt"):
+        delete_directory(tmp_path / "file.txt")
+    assert (tmp_path / "file.txt").exists()

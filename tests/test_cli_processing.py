@@ -1,0 +1,93 @@
+"""The axds checksum / verify / transfer commands, run as real processes: output, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import xxhash
+
+
+def axds(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ataraxis_data_structures.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def make_tree(root: Path) -> Path:
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "data.bin").write_bytes(b"\x01" * 5000)
+    (root / "notes.txt").write_text("recording notes")
+    return root
+
+
+def expected_checksum(root: Path) -> str:
+    directory = xxhash.xxh3_128()
+    for relative in ("notes.txt", "sub/data.bin"):
+        directory.update(relative.encode())
+        directory.update(xxhash.xxh3_128(relative.encode() + (root / relative).read_bytes()).digest())
+    return directory.hexdigest()
+
+
+def test_checksum_then_verify(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path / "tree")
+    result = axds("checksum", tree, "--processes", "2")
+    assert result.returncode == 0
+    assert result.stdout.strip() == expected_checksum(tree)
+    assert "Calculating checksum" in result.stderr  # the progress bar
+    assert (tree / "ax_checksum.txt").read_text() == expected_checksum(tree)
+    verified = axds("verify", "--quiet", tree)
+    assert verified.returncode == 0
+    assert verified.stderr == ""
+    assert "matches" in verified.stdout
+
+
+def test_verify_failure_names_files_in_one_line(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path / "tree")
+    assert axds("checksum", "-q", tree).returncode == 0
+    (tree / "sub" / "data.bin").write_bytes(b"\x02" * 5000)
+    result = axds("verify", "-q", tree)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("axds verify: ")
+    assert "sub/data.bin" in result.stderr
+    missing = axds("verify", "-q", tmp_path / "nowhere")
+    assert missing.returncode == 1
+    assert "nowhere" in missing.stderr
+
+
+def test_checksum_no_save(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path / "tree")
+    result = axds("checksum", "--no-save", "-q", tree)
+    assert result.returncode == 0
+    assert result.stdout.strip() == expected_checksum(tree)
+    assert not (tree / "ax_checksum.txt").exists()
+
+
+def test_transfer_verify_and_move(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path / "tree")
+    destination = tmp_path / "server" / "tree"
+    result = axds("transfer", tree, destination, "--verify", "--move", "--threads", "0")
+    assert result.returncode == 0, result.stderr
+    assert "Transferring" in result.stderr
+    assert not tree.exists()
+    assert (destination / "sub" / "data.bin").read_bytes() == b"\x01" * 5000
+    assert (destination / "ax_checksum.txt").read_text() == expected_checksum(destination)
+
+
+def test_transfer_errors_are_one_line(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path / "tree")
+    inside = axds("transfer", "-q", tree, tree / "copy")
+    assert inside.returncode == 1
+    assert inside.stderr.strip().splitlines() == [inside.stderr.strip()]
+    assert "inside the source" in inside.stderr
+    missing = axds("transfer", "-q", tmp_path / "missing", tmp_path / "copy")
+    assert missing.returncode == 1
+    assert "does not exist" in missing.stderr
+    usage = axds("transfer", tree)
+    assert usage.returncode == 2
