@@ -9,6 +9,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 import yaml
@@ -435,3 +436,29 @@ def test_init_false_fields_are_written_and_restored_like_the_reference_does(tmp_
     assert WithDerived.from_yaml(tmp_path / "d.yaml").derived == 7
     (tmp_path / "d.yaml").write_text("a: 2\n")
     assert WithDerived.from_yaml(tmp_path / "d.yaml").derived == 5
+
+
+@dataclass
+class Loose(YamlConfig):
+    mode: Literal["fast", "slow"] = "fast"
+    anything: Any = None
+    bare: list = field(default_factory=list)  # type: ignore[type-arg]
+    by_codec: dict[Codec, int] = field(default_factory=lambda: {Codec.H264: 1})
+    by_path: dict[Path, int] = field(default_factory=lambda: {Path("/x"): 1})
+    maybe_paths: list[Path] | None = None
+
+
+def test_literals_any_bare_containers_and_enum_or_path_keys(tmp_path: Path) -> None:
+    original = Loose(mode="slow", anything={"x": [1, None]}, bare=[1, "a"], maybe_paths=[Path("a")])
+    original.to_yaml(tmp_path / "l.yaml")
+    assert "by_codec:\n  h264: 1\nby_path:\n  /x: 1\n" in (tmp_path / "l.yaml").read_text()
+    assert Loose.from_yaml(tmp_path / "l.yaml") == original
+    error = load_error(tmp_path, "mode: medium\n", Loose)
+    assert error.problems == ["mode (line 1): expected one of 'fast', 'slow', got 'medium'"]
+
+
+def test_a_file_that_is_not_utf8_is_reported_with_its_name(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_bytes(b"trials: \xff\xfe\n")
+    with pytest.raises(YamlConfigError, match="is not UTF-8 text") as caught:
+        SessionConfig.from_yaml(tmp_path / "bad.yaml")
+    assert str(tmp_path / "bad.yaml") in str(caught.value)

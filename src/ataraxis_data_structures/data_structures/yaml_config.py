@@ -82,7 +82,11 @@ class YamlConfig:
         """
         path = _checked_path(file_path, "create the dataclass instance using the data from")
         _require_dataclass(cls)
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            problem = f"the file is not UTF-8 text ({error})"
+            raise YamlConfigError(f"Unable to load {path}: {problem}.", path, [problem]) from error
         try:
             data = load_document(text)
         except yaml.YAMLError as error:

@@ -20,7 +20,7 @@ import typing
 from collections.abc import Callable, Mapping, MutableMapping, MutableSequence, MutableSet, Sequence
 from collections.abc import Set as AbstractSet
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, Literal
 
 from cattrs import Converter
 from cattrs.errors import IterableValidationError, IterableValidationNote
@@ -130,6 +130,22 @@ def _enum_hook(enum_type: type[enum.Enum]) -> Callable[[Any, Any], enum.Enum]:
             raise _invalid_member(enum_type, value) from None
 
     return structure_enum
+
+
+def _literal_hook(annotation: Any) -> Callable[[Any, Any], Any]:
+    """Returns the hook that accepts exactly one of a Literal's values (True is not accepted for 1)."""
+    allowed = {(type(value), value) for value in typing.get_args(annotation)}
+    expected = "one of " + ", ".join(repr(value) for value in typing.get_args(annotation))
+
+    def structure_literal(value: Any, _: Any) -> Any:
+        try:
+            if (type(value), value) in allowed:
+                return value
+        except TypeError:  # an unhashable value (a list or mapping) is never a Literal value
+            pass
+        raise _wrong_value(expected, value)
+
+    return structure_literal
 
 
 def _invalid_member(enum_type: type[enum.Enum], value: Any) -> ValueError:
@@ -359,6 +375,10 @@ def _is_enum(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, enum.Enum)
 
 
+def _is_literal(annotation: Any) -> bool:
+    return typing.get_origin(annotation) is Literal
+
+
 def _is_dataclass(annotation: Any) -> bool:
     return isinstance(annotation, type) and dataclasses.is_dataclass(annotation)
 
@@ -381,6 +401,7 @@ def _build(*, forbid_extra_keys: bool, detailed: bool) -> Converter:
     converter.register_structure_hook_factory(_is_mapping, factories.mapping)
     converter.register_structure_hook_factory(_is_union, factories.union)
     converter.register_structure_hook_factory(_is_dataclass, factories.dataclass)
+    converter.register_structure_hook_factory(_is_literal, _literal_hook)
     converter.register_unstructure_hook_factory(
         _is_dataclass, lambda cls: make_dict_unstructure_fn(cls, converter, _cattrs_include_init_false=True)
     )
