@@ -277,8 +277,11 @@ def transfer_directory(
             source_digest = _copy_file(
                 entry, target, hash_source=hash_source and in_checksum, durable=remove_source, on_bytes=on_bytes
             )
-        elif hash_source and in_checksum:
-            source_digest = hash_file(entry.path, entry.relative)
+        else:
+            if on_bytes is not None:
+                on_bytes(entry.status.st_size)
+            if hash_source and in_checksum:
+                source_digest = hash_file(entry.path, entry.relative)
         destination_digest = hash_file(target, entry.relative) if verify_integrity and in_checksum else None
         return _CopyOutcome(source_digest, destination_digest, copied)
 
