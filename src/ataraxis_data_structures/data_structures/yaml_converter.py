@@ -371,10 +371,6 @@ def _is_tuple(annotation: Any) -> bool:
     return _origin(annotation) is tuple
 
 
-def _is_enum(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, enum.Enum)
-
-
 def _is_literal(annotation: Any) -> bool:
     return typing.get_origin(annotation) is Literal
 
