@@ -18,15 +18,8 @@ from ataraxis_data_structures.data_structures.tracker_format import (
     render_tracker,
 )
 
-DUMP_OPTIONS = {
-    "Dumper": yaml.CSafeDumper,
-    "explicit_start": True,
-    "explicit_end": True,
-    "sort_keys": False,
-    "default_flow_style": False,
-    "allow_unicode": False,
-    "width": 200,
-}
+# The options the reference release writes with; the tests compare the fast paths against PyYAML using them.
+DUMP_OPTIONS = tracker_format._DUMP_OPTIONS
 
 # Strings that are hard for YAML: types a plain scalar would turn into, indicators, quotes, escapes, folding.
 TRICKY = [

@@ -179,7 +179,7 @@ class ProcessingTracker(YamlConfig):
                 state = previous_states.get(job_id) if previous_records.get(job_id) is record else None
                 states[job_id] = state if state is not None else _state_from_record(record)
         if len(_job_states) >= _JOB_STATES_KEPT:
-            del _job_states[next(iter(_job_states))]
+            _job_states.pop(next(iter(_job_states), ""), None)
         _job_states[key] = (snapshot.records, states)
         self.jobs = states.copy()
 

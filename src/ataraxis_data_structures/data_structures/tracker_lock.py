@@ -85,7 +85,7 @@ def hold_tracker_lock(tracker_path: Path, lock_path: str, timeout: float) -> Ite
     """
     deadline = time.monotonic() + timeout
     thread_lock = _thread_lock(lock_path)
-    if not thread_lock.acquire(timeout=timeout):
+    if not thread_lock.acquire(timeout=min(timeout, threading.TIMEOUT_MAX)):
         raise _timeout_error(tracker_path, lock_path, timeout)
     try:
         if fcntl is None:  # pragma: no cover - Windows
@@ -113,9 +113,7 @@ def hold_tracker_lock(tracker_path: Path, lock_path: str, timeout: float) -> Ite
 
 
 @contextmanager
-def _filelock(
-    tracker_path: Path, lock_path: str, remaining: float, timeout: float
-) -> Iterator[None]:
+def _filelock(tracker_path: Path, lock_path: str, remaining: float, timeout: float) -> Iterator[None]:
     """Holds the lock through filelock, where fcntl is unavailable."""
     lock = filelock.FileLock(lock_path)
     try:

@@ -135,8 +135,8 @@ def _remember(key: str, snapshot: TrackerSnapshot) -> None:
     """Keeps the snapshot as the latest known state of the file, forgetting the least recently used ones."""
     _snapshots.pop(key, None)
     if len(_snapshots) >= _SNAPSHOTS_KEPT:
-        forgotten = next(iter(_snapshots))
-        del _snapshots[forgotten]
+        forgotten = next(iter(_snapshots), "")
+        _snapshots.pop(forgotten, None)
         _modes.pop(forgotten, None)
     _snapshots[key] = snapshot
 
