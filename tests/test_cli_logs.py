@@ -43,6 +43,7 @@ def test_assemble_then_inspect(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "time span:     0.502000 s" in text
     assert "largest gap:   500.000 ms" in text
     assert "payload sizes: 0 .. 6 bytes" in text
+    assert "CRC-32 of every member checks out" in text
 
 
 def test_inspect_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -89,3 +90,16 @@ def test_installed_entry_point_runs(tmp_path: Path) -> None:
         [str(axds), "inspect", "--json", str(tmp_path / "1_log.npz")], capture_output=True, text=True, timeout=60
     )
     assert json.loads(result.stdout)["message_count"] == 5
+
+
+def test_inspect_reports_a_corrupt_member_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_log(tmp_path, 2, [(10, b"0123456789abcdef")])
+    main(["assemble", str(tmp_path)])
+    archive = tmp_path / "2_log.npz"
+    data = bytearray(archive.read_bytes())
+    data[data.index(b"0123456789abcdef") + 4] ^= 0x20
+    archive.write_bytes(bytes(data))
+    capsys.readouterr()
+    assert main(["inspect", str(archive)]) == 1
+    out = capsys.readouterr().out
+    assert "CORRUPT" in out and "002_00000000000000000010.npy" in out

@@ -34,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "inspect",
         help="summarize a .npz log archive",
         description="Prints the onset (UTC), message count, time span, mean rate, largest gap between consecutive "
-        "messages and payload size range of a log archive.",
+        "messages and payload size range of a log archive, and checks every member's CRC-32 (exit 1 on a "
+        "corrupt member).",
     )
     inspect.add_argument("archive", metavar="ARCHIVE", type=Path, help="a {source_id}_log.npz archive")
     inspect.add_argument("--json", action="store_true", help="print the summary as one JSON object")
@@ -77,7 +78,7 @@ def _inspect(args: argparse.Namespace) -> int:
         print(json.dumps(summary.to_dict()))
     else:
         print(_describe(summary))
-    return 0
+    return 0 if summary.first_corrupt_member is None else 1
 
 
 def _describe(summary: ArchiveSummary) -> str:
@@ -101,5 +102,8 @@ def _describe(summary: ArchiveSummary) -> str:
         f"mean rate:     {rate}",
         f"largest gap:   {gap}",
         f"payload sizes: {sizes}",
+        f"integrity:     {'CRC-32 of every member checks out' if summary.first_corrupt_member is None else 'CORRUPT'}",
     ]
+    if summary.first_corrupt_member is not None:
+        lines.append(f"               first member failing its CRC-32: {summary.first_corrupt_member}")
     return "\n".join(lines)

@@ -431,10 +431,9 @@ class _SourceAssembly:
         _fsync_directory(directory)
 
     def remove_sources(self) -> None:
+        # Not fsynced: a removal that a power loss undoes only leaves sources the next run recognises as archived.
         for path in self.removable:
             path.unlink(missing_ok=True)
-        if self.removable:
-            _fsync_directory(self.options.directory)
 
 
 def _assemble_source(files: _SourceFiles, options: _Options, position: int) -> None:

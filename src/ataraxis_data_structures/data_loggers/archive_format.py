@@ -228,7 +228,6 @@ class ArchiveWriter:
         distinct, inverse = np.unique(lengths, return_inverse=True)
         npy = [self._headers.get(int(length)) for length in distinct]
         npy_sizes = np.asarray([len(header) for header, _ in npy], dtype=np.int64)[inverse]
-        npy_crcs = [crc for _, crc in npy]
         name_start = _LOCAL_HEADER.size
         data_sizes = npy_sizes + lengths
         record_sizes = name_start + name_lengths + data_sizes
@@ -244,12 +243,16 @@ class ArchiveWriter:
         if head_width:
             out[head_starts[:, None] + np.arange(head_width)] = heads
         view = memoryview(out)  # type: ignore[arg-type]
+        body_starts = (head_starts + head_width).tolist()
+        body_ends = (npy_starts + data_sizes).tolist()
+        for body, body_at, body_end in zip(bodies, body_starts, body_ends, strict=True):
+            view[body_at:body_end] = body
         crc32 = zlib.crc32
-        crcs = np.empty(count, dtype=np.uint32)
-        for row, (body, head_at, kind) in enumerate(zip(bodies, head_starts.tolist(), inverse.tolist(), strict=True)):
-            body_at = head_at + head_width
-            view[body_at : body_at + len(body)] = body
-            crcs[row] = crc32(body, crc32(view[head_at:body_at], npy_crcs[kind]))
+        crcs = np.fromiter(
+            (crc32(view[start:end]) for start, end in zip(npy_starts.tolist(), body_ends, strict=True)),
+            dtype=np.uint32,
+            count=count,
+        )
         local = np.zeros(count, dtype=_LOCAL_DTYPE)
         local["signature"] = _LOCAL_SIGNATURE
         local["version"] = _VERSION_DEFAULT
@@ -623,8 +626,8 @@ class ArchiveIndex:
         entries = self._entry_offsets
         methods = self._u(entries + 10, 2)
         self.crcs = _gather_uint(self._central, entries + 16, 4).astype(np.uint32)
-        sizes = self._u(entries + 20, 4)
-        compressed_sizes = self._u(entries + 24, 4)
+        sizes = self._u(entries + 24, 4)
+        compressed_sizes = self._u(entries + 20, 4)
         self._name_lengths = self._u(entries + 28, 2)
         local_offsets = self._u(entries + 42, 4)
         wide = np.flatnonzero((sizes == _U32_MAX) | (compressed_sizes == _U32_MAX) | (local_offsets == _U32_MAX))
@@ -712,7 +715,10 @@ class ArchiveIndex:
         name = self.member_name(index)
         try:
             version = np.lib.format.read_magic(stream)
-            shape, _fortran, dtype = np.lib.format._read_array_header(stream, version)  # type: ignore[attr-defined]
+            if version == (1, 0):
+                shape, _fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+            else:
+                shape, _fortran, dtype = np.lib.format.read_array_header_2_0(stream)
         except (ValueError, OSError, SyntaxError) as error:
             raise self._fail(f"member {name!r} is not a valid .npy array ({error})") from None
         if dtype != np.uint8 or len(shape) != 1:

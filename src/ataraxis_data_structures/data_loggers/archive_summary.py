@@ -37,6 +37,8 @@ class ArchiveSummary:
     payload_min_bytes: int | None
     payload_max_bytes: int | None
     payload_total_bytes: int
+    first_corrupt_member: str | None = None
+    """The first member whose bytes fail their CRC-32 (None when every member checks out)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Returns the summary as a JSON-serializable dictionary."""
@@ -58,9 +60,11 @@ def summarize_archive(path: Path) -> ArchiveSummary:
     payload_sizes = index.message_sizes[first:] - 9
     count = len(timestamps)
     onset_utc = datetime.fromtimestamp(onset / 1e6, tz=UTC).isoformat(timespec="microseconds")
+    failed = index.check_crcs()
+    corrupt = index.member_name(failed) if failed is not None else None
     if count == 0:
         return ArchiveSummary(
-            str(path), None, onset, onset_utc, 0, None, None, 0.0, None, None, None, None, None, 0
+            str(path), None, onset, onset_utc, 0, None, None, 0.0, None, None, None, None, None, 0, corrupt
         )  # fmt: skip
     span_us = int(timestamps.max() - timestamps.min())
     gaps = np.diff(timestamps)
@@ -80,4 +84,5 @@ def summarize_archive(path: Path) -> ArchiveSummary:
         payload_min_bytes=int(payload_sizes.min()),
         payload_max_bytes=int(payload_sizes.max()),
         payload_total_bytes=int(payload_sizes.sum()),
+        first_corrupt_member=corrupt,
     )
