@@ -157,3 +157,24 @@ def test_manifest_round_trips_and_ignores_foreign_comments() -> None:
     assert list(fmt.decode_manifest(fmt.encode_manifest(records)).values()) == records
     assert fmt.decode_manifest(b"") == {}
     assert fmt.decode_manifest(b"some other tool's comment") == {}
+
+
+def test_members_past_4_gib_get_zip64_offsets(tmp_path: Path) -> None:
+    path = tmp_path / "5_log.npz"
+    writer = fmt.ArchiveWriter(path)
+    writer.add(fmt.member_stem(5, 0), message_bytes(5, 0, b"").tobytes(), np.uint64(7).tobytes())
+    writer._file.flush()
+    hole = (1 << 32) + 4096
+    writer._file.seek(hole)  # a sparse hole stands in for 4 GiB of earlier members
+    writer._position = hole
+    names, lengths = fmt.member_names(5, np.asarray([9, 9], dtype=np.uint64), np.asarray([0, 1]))
+    heads = np.stack([message_bytes(5, 9, b"")] * 2)
+    writer.add_batch(names, lengths, heads, [memoryview(b"far"), memoryview(b"away")])
+    writer.close()
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+        assert [info.header_offset > 1 << 32 for info in infos] == [False, True, True]
+        assert archive.read(infos[2].filename)[-4:] == b"away"
+    index = fmt.ArchiveIndex(path)
+    assert [index.message(i).tobytes()[9:] for i in range(3)] == [np.uint64(7).tobytes(), b"far", b"away"]
+    assert index.check_crcs() is None
