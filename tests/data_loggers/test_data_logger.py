@@ -333,3 +333,24 @@ def test_a_write_failure_ends_the_logger_and_stop_reports_it(logger: DataLogger)
     wait_until(lambda: not logger.alive, "the logger process ends")
     with pytest.raises(ChildProcessError, match=r"'test'.*failed \(exit code 1\): FileNotFoundError"):
         logger.stop()
+
+
+def test_large_and_small_messages_keep_their_order_and_bytes(logger: DataLogger) -> None:
+    logger.start()
+    rng = np.random.default_rng(7)
+    sizes = [0, 10, 3 << 20, 100, (3 << 19) + 7, 70_000, 1, 5 << 20, 64] * 3  # some larger than the logger's buffer
+    sent = [(number, rng.integers(0, 256, size, dtype=np.uint8).tobytes()) for number, size in enumerate(sizes)]
+    for number, payload in sent:
+        logger.input_queue.put(package(9, number, payload))
+    logger.stop()
+    assert read_log(logger.output_directory)[9] == sent
+
+
+def test_a_producer_may_reuse_its_array_right_after_put(logger: DataLogger) -> None:
+    logger.start()
+    buffer = np.zeros(32, dtype=np.uint8)
+    for number in range(3000):
+        buffer[:] = number % 256  # the same array, changed after every put
+        logger.input_queue.put(LogPackage(np.uint8(1), np.uint64(number), buffer))
+    logger.stop()
+    assert read_log(logger.output_directory)[1] == [(number, bytes([number % 256]) * 32) for number in range(3000)]

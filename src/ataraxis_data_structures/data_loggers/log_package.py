@@ -42,7 +42,7 @@ class LogPackage:
         """
         source_id = int(self.source_id)
         timestamp = int(self.acquisition_time)
-        payload = np.frombuffer(_payload_bytes(self.serialized_data), dtype=np.uint8)
+        payload = np.frombuffer(payload_bytes(self.serialized_data), dtype=np.uint8)
         package = np.empty(9 + payload.size, dtype=np.uint8)
         package[0] = source_id
         package[1:9] = np.array([timestamp], dtype=_UINT64_LE).view(np.uint8)
@@ -55,7 +55,7 @@ class LogPackage:
         return (
             int(self.source_id) == int(other.source_id)
             and int(self.acquisition_time) == int(other.acquisition_time)
-            and _payload_bytes(self.serialized_data) == _payload_bytes(other.serialized_data)
+            and payload_bytes(self.serialized_data) == payload_bytes(other.serialized_data)
         )
 
     __hash__ = None  # type: ignore[assignment]  # mutable payload: equal packages need not stay equal
@@ -66,12 +66,12 @@ class LogPackage:
         return _restore_log_package, (
             int(self.source_id),
             int(self.acquisition_time),
-            _payload_bytes(self.serialized_data),
+            payload_bytes(self.serialized_data),
         )
 
 
-def _payload_bytes(data: Any) -> bytes:
-    """Returns the raw bytes of a payload given as a NumPy array or any bytes-like object."""
+def payload_bytes(data: Any) -> bytes:
+    """Returns a copy of the raw bytes of a payload given as a NumPy array or any bytes-like object."""
     if type(data) is np.ndarray:
         return data.tobytes()
     return bytes(data)

@@ -34,11 +34,14 @@ NO_MARKER_TIMEOUT = 10.0
 """If stop was asked but no marker and no message arrived for this many seconds, the marker is taken as lost (e.g.
 a producer was killed while holding the queue's write lock) and the logger finishes."""
 SYNC_INTERVAL = 1.0
-"""The longest time written data of an active file stays without fsync (bounds what a power loss can take)."""
+"""The longest time written data stays without fsync (with SYNC_BYTES, bounds what a power loss can take)."""
+SYNC_BYTES = 32 << 20
+"""The most bytes a file takes without fsync; also bounds the work left for the final fsync at stop."""
 HOUSEKEEPING_INTERVAL = 0.25
-"""How often the logger checks for due fsyncs, a dead parent and a lost stop marker."""
-LIGHT_READ = 16 * 1024
-"""A read smaller than this means a light load: the logger then waits poll_interval before reading again."""
+"""How often the logger checks for a dead parent and a lost stop marker."""
+LIGHT_LOAD = 16 * 1024
+"""Fewer bytes than this between two moments the pipe ran empty mean a light load: the logger then waits
+poll_interval before reading again, to take more messages per wake-up."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ def run_logger(input_queue: LoggerQueue, settings: LoggerSettings, status: Any, 
     Sends ("ready", pid) once the directory is locked and writers run, then ("stopped", summary) after a clean
     finish, or ("error", message) and exits with code 1 if anything fails.
     """
+    _keep_freed_memory()
     try:
         summary = _LoggerSession(input_queue, settings, status, stop_event).run()
     except BaseException as error:
@@ -86,7 +90,7 @@ class _LoggerSession:
         lock = DirectoryLock(settings.directory, f"DataLogger '{settings.instance_name}'")
         lock.acquire()
         try:
-            pool = WriterPool(settings.directory, settings.thread_count, SYNC_INTERVAL)
+            pool = WriterPool(settings.directory, settings.thread_count, SYNC_INTERVAL, SYNC_BYTES)
             try:
                 self._status.send(("ready", os.getpid()))
                 self._receive_until_stopped(make_receiver(self._queue.reader), pool)
@@ -109,6 +113,7 @@ class _LoggerSession:
         stop_seen_at: float | None = None
         last_data = time.monotonic()
         next_housekeeping = last_data + HOUSEKEEPING_INTERVAL
+        burst = 0  # bytes received since the pipe last ran empty
         while True:
             if pool.error is not None:
                 raise pool.error
@@ -120,10 +125,13 @@ class _LoggerSession:
             if receiver.wait(max(0.0, timeout)):
                 messages, size = receiver.receive()
                 last_data = now = time.monotonic()
+                burst += size
                 if messages and self._dispatch(messages, pool) and stop_seen_at is None:
                     stop_seen_at = now
-                if size < LIGHT_READ and poll_delay and stop_seen_at is None:
-                    time.sleep(poll_delay)  # let messages gather: fewer wake-ups under a light load
+                if poll_delay and stop_seen_at is None and not receiver.holds_partial_message and not receiver.wait(0):
+                    if burst < LIGHT_LOAD:
+                        time.sleep(poll_delay)  # a light load: let messages gather to take more per wake-up
+                    burst = 0
             else:
                 now = time.monotonic()
             if stop_seen_at is not None:
@@ -134,7 +142,6 @@ class _LoggerSession:
                     return
             if now >= next_housekeeping:
                 next_housekeeping = now + HOUSEKEEPING_INTERVAL
-                pool.sync_due_files()
                 if stop_seen_at is None and (
                     (parent is not None and not parent.is_alive())
                     or (self._stop_event.is_set() and now - last_data >= NO_MARKER_TIMEOUT)
@@ -164,6 +171,28 @@ class _LoggerSession:
             self._received += sum(len(batch) for batch in batches.values())
             pool.submit(batches, size)
         return stop
+
+
+def _keep_freed_memory() -> None:
+    """Has glibc keep freed memory for reuse instead of returning it to the OS at once.
+
+    Every large payload lives in a fresh buffer from its arrival until it is written; by default glibc maps each one
+    anew and unmaps it after, so each byte costs a page fault, which on a VM is what limits large messages. The
+    logger's memory still never exceeds what is queued at its peak.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 32 << 20)  # the largest value glibc accepts
+    mallopt(m_trim_threshold, 256 << 20)
 
 
 def _peak_rss_kib() -> int:

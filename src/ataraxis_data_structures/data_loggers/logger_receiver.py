@@ -1,46 +1,32 @@
 """Receives the messages waiting in a LoggerQueue in bulk, inside the logger process.
 
 The logger process is the only reader of its queue, so instead of ``Queue.get()`` (one lock, two system calls and one
-unpickling per message) it reads everything the pipe holds in one system call and splits it into messages itself.
-The pipe carries the framing of ``multiprocessing.connection.Connection``: a big-endian int32 length (or -1 followed
-by a big-endian uint64 length for messages over 2 GiB), then the pickled message. LogPackages come out as
-(source_id, acquisition_time, payload bytes) tuples: building LogPackage objects only to take them apart again would
-double the logger's per-message cost.
+unpickling per message) it reads everything the pipe holds with one system call and splits it into messages itself
+(the wire format is described in logger_queue). Messages come out as (source_id, timestamp, payload) tuples, other
+objects (the stop marker) unpickled. A payload larger than the read buffer is read straight into a buffer of its own,
+which is then handed to the writers without another copy.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
 import select
-import struct
 import sys
 from typing import Any, Protocol
 
-from . import log_package
+from .logger_queue import LONG_LENGTH, MESSAGE_KIND, MESSAGE_PREFIX, SHORT_LENGTH
 
-_SHORT_LENGTH = struct.Struct("!i")
-_LONG_LENGTH = struct.Struct("!Q")
 _BUFFER_SIZE = 1 << 20
 """How much one read takes from the pipe at most (also the Linux pipe size the queue asks for)."""
 
 
-def _package_fields(source_id: int, acquisition_time: int, payload: bytes) -> tuple[int, int, bytes]:
-    return source_id, acquisition_time, payload
-
-
-class _LoggerUnpickler(pickle.Unpickler):
-    """Unpickles LogPackages as plain (source_id, acquisition_time, payload) tuples."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if name == "_restore_log_package" and module == log_package.__name__:
-            return _package_fields
-        return super().find_class(module, name)
-
-
-def _unpickle(data: bytes) -> Any:
-    return _LoggerUnpickler(io.BytesIO(data)).load()
+def decode_body(body: bytes) -> Any:
+    """Returns the message or object a frame body holds."""
+    if body[0] == MESSAGE_KIND:
+        _, source_id, timestamp = MESSAGE_PREFIX.unpack_from(body)
+        return source_id, timestamp, body[MESSAGE_PREFIX.size :]
+    return pickle.loads(body)
 
 
 class Receiver(Protocol):
@@ -70,8 +56,9 @@ class PipeReceiver:
         self._view = memoryview(self._buffer)
         self._start = 0  # the first unparsed byte
         self._end = 0  # one past the last byte read
-        self._large: bytearray | None = None  # a message larger than the buffer, being filled in place
-        self._large_filled = 0
+        # A body larger than the buffer, read in place: (buffer, bytes filled, (source_id, timestamp) or None when
+        # the body is a pickle).
+        self._large: tuple[bytearray, int, tuple[int, int] | None] | None = None
         self._poller = select.poll()
         self._poller.register(fd, select.POLLIN)
 
@@ -88,7 +75,7 @@ class PipeReceiver:
         """Reads what the pipe holds (wait() returned True) and returns the completed messages and the bytes read."""
         if self._large is not None:
             return self._receive_large()
-        if self._end == len(self._buffer):  # the tail of a message sits at the end: move it to the front
+        if self._end == len(self._buffer):  # the start of a message sits at the end: move it to the front
             pending = bytes(self._view[self._start : self._end])
             self._view[: len(pending)] = pending
             self._start, self._end = 0, len(pending)
@@ -100,62 +87,67 @@ class PipeReceiver:
 
     def _receive_large(self) -> tuple[list[Any], int]:
         assert self._large is not None
-        count = os.readv(self._fd, [memoryview(self._large)[self._large_filled :]])
+        buffer, filled, message = self._large
+        count = os.readv(self._fd, [memoryview(buffer)[filled:]])
         if count == 0:
             raise EOFError("the logger's input pipe was closed in the middle of a message")
-        self._large_filled += count
-        if self._large_filled < len(self._large):
+        filled += count
+        if filled < len(buffer):
+            self._large = buffer, filled, message
             return [], count
-        message = _unpickle(bytes(self._large))
         self._large = None
-        return [message], count
+        if message is None:
+            return [pickle.loads(buffer)], count
+        return [(*message, buffer)], count
 
     def _parse(self) -> list[Any]:
-        buffer, start, end = self._buffer, self._start, self._end
-        # Find the whole messages first, so that an incomplete one is not copied again on every read.
-        position = start
+        buffer, view, end = self._buffer, self._view, self._end
+        position = self._start
+        messages: list[Any] = []
+        append = messages.append
+        unpack_length = SHORT_LENGTH.unpack_from
+        unpack_prefix = MESSAGE_PREFIX.unpack_from
+        prefix_size = MESSAGE_PREFIX.size
         while end - position >= 4:
-            (size,) = _SHORT_LENGTH.unpack_from(buffer, position)
-            header = 4
+            (size,) = unpack_length(buffer, position)
+            body = position + 4
             if size == -1:
-                if end - position < 12:
+                if end - position < LONG_LENGTH.size:
                     break
-                (size,) = _LONG_LENGTH.unpack_from(buffer, position + 4)
-                header = 12
-            if position + header + size > end:
-                if header + size > len(buffer):  # never fits: collect it in a buffer of its own
-                    large = bytearray(size)
-                    have = end - position - header
-                    large[:have] = self._view[position + header : end]
-                    self._large, self._large_filled = large, have
-                    self._end = position  # the header and the part read so far now belong to self._large
+                size = LONG_LENGTH.unpack_from(buffer, position)[1]
+                body = position + LONG_LENGTH.size
+            if body + size > end:
+                if body - position + size > len(buffer) and self._start_large(body, size):
+                    position = end
                 break
-            position += header + size
+            if buffer[body] == MESSAGE_KIND:
+                _, source_id, timestamp = unpack_prefix(buffer, body)
+                append((source_id, timestamp, bytes(view[body + prefix_size : body + size])))
+            else:
+                append(pickle.loads(view[body : body + size]))
+            position = body + size
         self._start = position
-        if position == start:
-            self._reset_if_empty()
-            return []
-        chunk = bytes(self._view[start:position])
-        self._reset_if_empty()
-        stream = io.BytesIO(chunk)  # shares the bytes object: no copy
-        unpickler = _LoggerUnpickler(stream)
-        messages = []
-        offset = 0
-        total = len(chunk)
-        while offset < total:
-            (size,) = _SHORT_LENGTH.unpack_from(chunk, offset)
-            header = 4
-            if size == -1:
-                (size,) = _LONG_LENGTH.unpack_from(chunk, offset + 4)
-                header = 12
-            stream.seek(offset + header)
-            messages.append(unpickler.load())
-            offset += header + size
+        if position == end:
+            self._start = self._end = 0
         return messages
 
-    def _reset_if_empty(self) -> None:
-        if self._start == self._end:
-            self._start = self._end = 0
+    def _start_large(self, body: int, size: int) -> bool:
+        """Moves a body that cannot fit the buffer into one of its own; returns False until its prefix is read."""
+        end = self._end
+        if self._buffer[body] == MESSAGE_KIND:
+            if end - body < MESSAGE_PREFIX.size:
+                return False
+            _, source_id, timestamp = MESSAGE_PREFIX.unpack_from(self._buffer, body)
+            start = body + MESSAGE_PREFIX.size
+            large = bytearray(size - MESSAGE_PREFIX.size)
+            message: tuple[int, int] | None = (source_id, timestamp)
+        else:
+            start = body
+            large = bytearray(size)
+            message = None
+        large[: end - start] = self._view[start:end]
+        self._large = large, end - start, message
+        return True
 
 
 class ConnectionReceiver:
@@ -179,12 +171,12 @@ class ConnectionReceiver:
 
     def receive(self) -> tuple[list[Any], int]:
         """Reads one message and returns it with its size."""
-        data = self._connection.recv_bytes()
-        return [_unpickle(data)], len(data)
+        body = self._connection.recv_bytes()
+        return [decode_body(body)], len(body)
 
 
 def make_receiver(reader: Any) -> Receiver:
     """Returns the fastest receiver for the read end of a queue's pipe."""
-    if sys.platform != "win32" and hasattr(reader, "fileno"):
+    if sys.platform != "win32":
         return PipeReceiver(reader.fileno())
     return ConnectionReceiver(reader)

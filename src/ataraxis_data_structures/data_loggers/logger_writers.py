@@ -3,9 +3,11 @@
 The receiving thread hands over records grouped by source; a source's records wait in its ``pending`` list until a
 writer thread takes them all and appends them with one vectored write. A source is served by at most one writer at a
 time (its ``busy`` flag), which keeps every file in arrival order while different sources are written in parallel.
-Each write goes straight to the kernel (no user-space buffer), so a killed logger process loses nothing it wrote; a
-file is fsynced at most every ``sync_interval`` seconds while it receives data, and once more on close, which bounds
-what a power loss can take.
+
+Each write goes straight to the kernel (no user-space buffer), so a killed logger process loses nothing it wrote. A
+separate sync thread fsyncs each file once it holds ``sync_bytes`` unsynced bytes or its oldest unsynced write is
+``sync_interval`` seconds old, while the writers keep appending; close() fsyncs everything once more. That bounds
+what a power loss can take, and spreads the disk's work over the run instead of leaving it all to stop().
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from . import log_format
 from .logger_io import write_all
 
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_BINARY", 0) | os.O_CLOEXEC
+_SYNC_CHECK_INTERVAL = 0.05
+"""How often the sync thread looks for files due for an fsync."""
 
 Record = tuple[int, bytes]
 """One message as the writers take it: (timestamp, payload)."""
@@ -29,35 +33,38 @@ Record = tuple[int, bytes]
 class _SourceFile:
     """The live log file of one source and the records waiting for it."""
 
-    __slots__ = ("busy", "dirty", "fd", "pending", "source_id", "synced_at")
+    __slots__ = ("busy", "fd", "pending", "source_id", "unsynced_bytes", "unsynced_since")
 
     def __init__(self, source_id: int) -> None:
         self.source_id = source_id
         self.fd: int | None = None  # opened by the first writer that serves the source
         self.pending: list[Record] = []
         self.busy = False
-        self.dirty = False  # written since the last fsync
-        self.synced_at = time.monotonic()
+        self.unsynced_bytes = 0  # written since the last fsync began
+        self.unsynced_since = 0.0  # when the oldest unsynced write happened
 
 
 class WriterPool:
-    """Appends records to the live log files of a directory with a pool of writer threads.
+    """Appends records to the live log files of a directory with a pool of writer threads and a sync thread.
 
     Args:
         directory: The log directory; it must exist.
         thread_count: The number of writer threads.
-        sync_interval: The longest time, in seconds, that written data stays without fsync while the file is active.
+        sync_interval: The longest time, in seconds, written data stays without fsync.
+        sync_bytes: The most bytes a file takes before it is fsynced.
     """
 
-    def __init__(self, directory: Path, thread_count: int, sync_interval: float) -> None:
+    def __init__(self, directory: Path, thread_count: int, sync_interval: float, sync_bytes: int) -> None:
         self._directory = directory
         self._sync_interval = sync_interval
+        self._sync_bytes = sync_bytes
         self._lock = threading.Lock()
         self._jobs: queue.SimpleQueue[_SourceFile | None] = queue.SimpleQueue()
         self._files: dict[int, _SourceFile] = {}
         self._directory_dirty = False  # a file was created since the directory was last fsynced
+        self._closing = threading.Event()
         self.error: BaseException | None = None
-        """The first error a writer thread met; the pool stops writing once it is set."""
+        """The first error a writer or the sync thread met; the pool stops writing once it is set."""
         self.queued_bytes = 0
         """The payload bytes handed over and not yet written."""
         self.peak_queued_bytes = 0
@@ -66,7 +73,8 @@ class WriterPool:
             threading.Thread(target=self._work, name=f"log-writer-{index}", daemon=True)
             for index in range(max(1, thread_count))
         ]
-        for thread in self._threads:
+        self._sync_thread = threading.Thread(target=self._sync_periodically, name="log-sync", daemon=True)
+        for thread in [*self._threads, self._sync_thread]:
             thread.start()
 
     def submit(self, batches: dict[int, list[Record]], size: int) -> None:
@@ -83,25 +91,18 @@ class WriterPool:
                     source.busy = True
                     self._jobs.put(source)
 
-    def sync_due_files(self) -> None:
-        """Has the writers fsync the idle files whose written data has waited sync_interval or longer."""
-        now = time.monotonic()
-        with self._lock:
-            for source in self._files.values():
-                if source.dirty and not source.busy and now - source.synced_at >= self._sync_interval:
-                    source.busy = True
-                    self._jobs.put(source)
-
     def close(self) -> None:
         """Writes everything queued, fsyncs and closes every file and the directory, and stops the threads.
 
         Raises:
-            BaseException: The first error a writer met, if any (after closing whatever could be closed).
+            BaseException: The first error a thread met, if any (after closing whatever could be closed).
         """
         for _ in self._threads:
             self._jobs.put(None)
         for thread in self._threads:
             thread.join()
+        self._closing.set()
+        self._sync_thread.join()
         for source in self._files.values():
             if source.fd is None:
                 continue
@@ -114,7 +115,10 @@ class WriterPool:
                 os.close(source.fd)
                 source.fd = None
         if self.error is None and self._directory_dirty:
-            self._sync_directory()
+            try:
+                self._sync_directory()
+            except OSError as error:
+                self.error = error
         if self.error is not None:
             raise self.error
 
@@ -131,32 +135,46 @@ class WriterPool:
         while True:
             with self._lock:
                 records = source.pending
-                if self.error is not None or (not records and not self._sync_due(source)):
+                if not records or self.error is not None:
                     source.busy = False
                     return
                 source.pending = []
-            if records:
-                self._append(source, records)
-                size = sum(len(payload) for _, payload in records)
-                with self._lock:
-                    self.queued_bytes -= size
-                    self.written_records += len(records)
-            if self._sync_due(source):
-                assert source.fd is not None
-                os.fsync(source.fd)
-                if self._directory_dirty:
+            if source.fd is None:
+                source.fd = self._create_file(source.source_id)
+            buffers = log_format.encode_records(records)
+            write_all(source.fd, buffers)
+            size = sum(len(payload) for _, payload in records)
+            with self._lock:
+                if not source.unsynced_bytes:
+                    source.unsynced_since = time.monotonic()
+                source.unsynced_bytes += sum(len(buffer) for buffer in buffers)
+                self.queued_bytes -= size
+                self.written_records += len(records)
+
+    def _sync_periodically(self) -> None:
+        while not self._closing.wait(_SYNC_CHECK_INTERVAL):
+            now = time.monotonic()
+            with self._lock:
+                due = [
+                    source
+                    for source in self._files.values()
+                    if source.unsynced_bytes
+                    and (
+                        source.unsynced_bytes >= self._sync_bytes or now - source.unsynced_since >= self._sync_interval
+                    )
+                ]
+                for source in due:  # what is written from here on waits for the next fsync
+                    source.unsynced_bytes = 0
+            try:
+                if due and self._directory_dirty:
                     self._sync_directory()
-                source.dirty = False
-                source.synced_at = time.monotonic()
-
-    def _sync_due(self, source: _SourceFile) -> bool:
-        return source.dirty and time.monotonic() - source.synced_at >= self._sync_interval
-
-    def _append(self, source: _SourceFile, records: list[Record]) -> None:
-        if source.fd is None:
-            source.fd = self._create_file(source.source_id)
-        write_all(source.fd, log_format.encode_records(records))
-        source.dirty = True
+                for source in due:
+                    assert source.fd is not None  # files close only after this thread ends
+                    os.fsync(source.fd)
+            except BaseException as error:
+                with self._lock:
+                    self.error = self.error or error
+                return
 
     def _create_file(self, source_id: int) -> int:
         # The directory lock guarantees that no other logger creates files here, so the free segment stays free.
