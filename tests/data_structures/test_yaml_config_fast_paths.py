@@ -68,7 +68,9 @@ class RandomDocuments:
             position = self.rng.randrange(len(characters))
             roll = self.rng.random()
             replacement = self.rng.choice(CHARACTERS + "  -:\n")
-            if roll < 0.4:
+            if roll < 0.15:  # comments, the most common thing a person adds
+                characters.insert(position, self.rng.choice([" # note", "  #", "# x\n", "\n# line\n"]))
+            elif roll < 0.4:
                 characters[position] = replacement
             elif roll < 0.7:
                 characters.insert(position, replacement)
@@ -169,8 +171,40 @@ def test_malformed_text_is_left_to_pyyaml_which_reports_it(text: str) -> None:
         ("a: 'it''s'\n", {"a": "it's"}),
         ("a:\n  - 1\n  - x\nb: {}\n", {"a": [1, "x"], "b": {}}),
         ("# comment\na: 1 # trailing\n", {"a": 1}),
+        (
+            "a:   # the block below\n  b: 'x # y'  # z\nc: d#e # f\nl:\n- 1 # one\n",
+            {"a": {"b": "x # y"}, "c": "d#e", "l": [1]},
+        ),
         ("a: &x 1\nb: *x\n", {"a": 1, "b": 1}),
     ],
 )
 def test_yaml_1_1_scalars_are_read_as_the_safe_loader_reads_them(text: str, expected: dict[Any, Any]) -> None:
     assert same(yaml_text.load_document(text), expected)
+
+
+def test_damaged_config_files_are_read_exactly_or_left_to_pyyaml(tmp_path: Path) -> None:
+    """Config-shaped text (deep identifier keys, indentless lists) damaged the way hand edits damage it."""
+    SessionConfig().to_yaml(tmp_path / "c.yaml")
+    text = (tmp_path / "c.yaml").read_text()
+    accepted = 0
+    for seed in range(40):
+        documents = RandomDocuments(1000 + seed)
+        for _ in range(25):
+            damaged = documents.damage(documents.damage(text))
+            try:
+                fast = yaml_text._read_fast(damaged)
+            except yaml_text._OutsideFastPathError:
+                continue
+            accepted += 1
+            try:
+                reference = yaml.load(damaged, Loader=yaml.CSafeLoader)
+            except yaml.YAMLError:
+                pytest.fail(f"the fast reader accepted a document PyYAML rejects: {damaged!r}")
+            assert same(fast, reference), repr(damaged)
+    assert accepted > 100
+
+
+def test_commented_hand_edits_stay_on_the_fast_path() -> None:
+    text = "# rig settings\ncamera:  # the face camera\n  fps: 60  # Hz\n  name: 'cam # 1'\nroi:\n- 1 # x\n"
+    assert yaml_text._read_fast(text) == {"camera": {"fps": 60, "name": "cam # 1"}, "roi": [1]}
+    assert yaml_text._read_fast(text) == yaml.load(text, Loader=yaml.CSafeLoader)

@@ -47,6 +47,8 @@ _PLAIN = re.compile(r"(?!---|\.\.\.)[^\x00- #,\[\]{}&*!|>'\"%@`\x7f-\U0010ffff](
 _PLAIN_TRAPS = re.compile(r": | #|:$|^[-?]$|^[-?] ")
 # A one-line single-quoted scalar of printable ASCII; quotes inside are doubled.
 _SINGLE_QUOTED = re.compile(r"'((?:[\x20-\x26\x28-\x7e]|'')*)'")
+_SINGLE_QUOTED_PREFIX = re.compile(r"'(?:[\x20-\x26\x28-\x7e]|'')*'")
+_COMMENT = re.compile(r"(?: +#.*)?")
 _QUOTABLE = re.compile(r"[\x20-\x7e]*")
 # The scalars config files are mostly made of, recognized in one step: decimal ints, plain floats, and words, names
 # and paths that can only be strings (YAML resolves nothing that starts with a letter, '_' or '/' except the words
@@ -269,6 +271,8 @@ class _BlockReader:
                 key = _read_scalar(match.group(2))
                 value_text = match.group(3)
             self.position += 1
+            if value_text and "#" in value_text:
+                value_text = _without_comment(value_text)
             if value_text:
                 result[key] = _read_value(value_text)
             elif value_text is None:
@@ -302,9 +306,27 @@ class _BlockReader:
                 if line_indent > indent or (line_indent == indent and line[indent] == "-"):
                     raise _OutsideFastPathError
                 break
-            result.append(_read_value(line[len(prefix) :]))
+            item_text = line[len(prefix) :]
+            if "#" in item_text:
+                item_text = _without_comment(item_text) or ""  # "- # note" (a null or nested item): PyYAML's job
+            result.append(_read_value(item_text))
             self.position += 1
         return result
+
+
+def _without_comment(text: str) -> str | None:
+    """Returns a value without its trailing '# comment', or None when the text is only a comment."""
+    if text[0] == "'":
+        quoted = _SINGLE_QUOTED_PREFIX.match(text)
+        if quoted is None or not _COMMENT.fullmatch(text, quoted.end()):
+            raise _OutsideFastPathError
+        return text[: quoted.end()]
+    if text[0] == "#":
+        return None
+    start = text.find(" #")
+    if start < 0:  # a '#' inside a word, as in "a#b", is part of the value
+        return text
+    return text[:start].rstrip(" ") or None
 
 
 def _read_value(text: str) -> Any:
