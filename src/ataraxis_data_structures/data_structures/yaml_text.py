@@ -3,10 +3,10 @@
 Both directions have a fast path written for the shape of config files (block mappings, lists of scalars, one-line
 scalars) and fall back to PyYAML's libyaml dumper and loader for anything else. The fast paths are exact, not
 approximate: the emitter produces byte for byte what ``yaml.dump`` produces with the settings below (and what the
-reference release writes), and the reader returns what ``yaml.load`` with the safe loader returns. Whenever either
-meets something outside the shapes it knows (a comment after a value, a multi-line or double-quoted string, a flow
-collection, an anchor, a tab, ...) it gives up on the whole document and PyYAML handles it, so correctness never
-depends on the fast path covering every YAML feature. The tests compare both paths on randomized documents.
+reference release writes), and the reader returns what ``yaml.load`` with the safe loader returns (comments
+included). Whenever either meets something outside the shapes it knows (a multi-line or double-quoted string, a
+flow collection, an anchor, a tab, ...) it gives up on the whole document and PyYAML handles it, so correctness
+never depends on the fast path covering every YAML feature. The tests compare both paths on randomized documents.
 """
 
 from __future__ import annotations
