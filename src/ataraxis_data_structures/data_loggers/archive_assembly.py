@@ -36,6 +36,7 @@ from .archive_format import (
     fingerprint,
     member_names,
     member_stem,
+    npy_array_bytes,
     open_mapped,
     parse_archive_name,
     repeat_counts,
@@ -44,8 +45,6 @@ from .log_format import FILE_HEADER, RECORD_HEADER_SIZE, parse_log_file_name, sc
 
 _NPY_SOURCE = re.compile(r"^(\d{3})_(\d{20})\.npy$")
 _PARTIAL_SUFFIX = ".partial"
-_NPY_MAGIC = b"\x93NUMPY"
-_NPY_UINT8_PREFIX = b"{'descr': '|u1', 'fortran_order': False, 'shape': ("
 _MESSAGE_HEAD = np.dtype([("source", "u1"), ("timestamp", "<u8")])
 _BATCH = 32768
 _MAX_REPEAT = 1_000_000
@@ -282,7 +281,7 @@ class _SourceAssembly:
             except OSError as error:
                 warnings.warn(f"{path}: unreadable ({error}); skipped and kept", TornLogWarning, stacklevel=5)
                 continue
-            message = _npy_message(raw)
+            message = npy_array_bytes(raw)
             if message is None or len(message) < 9 or message[0] != self.files.source_id:
                 warnings.warn(
                     f"{path}: not a whole 1-D uint8 .npy log message of source {self.files.source_id} "
@@ -445,40 +444,6 @@ def _assemble_source(files: _SourceFiles, options: _Options, position: int) -> N
     assembly.existing = None
     if options.remove_sources:
         assembly.remove_sources()
-
-
-def _npy_message(raw: bytes) -> bytes | None:
-    """Returns the array bytes of a 1-D uint8 .npy file, or None when the file is not one (or is truncated)."""
-    if raw[:6] != _NPY_MAGIC or len(raw) < 10:
-        return None
-    major = raw[6]
-    if major == 1:
-        header_end = 10 + int.from_bytes(raw[8:10], "little")
-        header = raw[10:header_end]
-    elif major in (2, 3) and len(raw) >= 12:
-        header_end = 12 + int.from_bytes(raw[8:12], "little")
-        header = raw[12:header_end]
-    else:
-        return None
-    if header.startswith(_NPY_UINT8_PREFIX):
-        digits_end = header.find(b",", len(_NPY_UINT8_PREFIX))
-        shape = header[len(_NPY_UINT8_PREFIX) : digits_end]
-        if digits_end < 0 or not shape.isdigit():
-            return None
-        length = int(shape)
-    else:
-        import io
-
-        try:
-            array = np.load(io.BytesIO(raw), allow_pickle=False)
-        except (ValueError, OSError, EOFError):
-            return None
-        if array.dtype != np.uint8 or array.ndim != 1:
-            return None
-        return bytes(array.tobytes())
-    if len(raw) - header_end != length:
-        return None
-    return raw[header_end:]
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -470,6 +470,38 @@ def decode_manifest(comment: bytes) -> dict[str, SourceRecord]:
     return records
 
 
+def npy_array_bytes(raw: bytes) -> bytes | None:
+    """Returns the array bytes of a 1-D uint8 .npy file, or None when the file is not one (or is truncated)."""
+    if raw[:6] != _NPY_MAGIC or len(raw) < 10:
+        return None
+    major = raw[6]
+    if major == 1:
+        header_end = 10 + int.from_bytes(raw[8:10], "little")
+        header = raw[10:header_end]
+    elif major in (2, 3) and len(raw) >= 12:
+        header_end = 12 + int.from_bytes(raw[8:12], "little")
+        header = raw[12:header_end]
+    else:
+        return None
+    if header.startswith(_NPY_DESCR_PREFIX):
+        digits_end = header.find(b",", len(_NPY_DESCR_PREFIX))
+        shape = header[len(_NPY_DESCR_PREFIX) : digits_end]
+        if digits_end < 0 or not shape.isdigit():
+            return None
+        length = int(shape)
+    else:
+        try:
+            array = np.load(io.BytesIO(raw), allow_pickle=False)
+        except (ValueError, OSError, EOFError):
+            return None
+        if array.dtype != np.uint8 or array.ndim != 1:
+            return None
+        return bytes(array.tobytes())
+    if len(raw) - header_end != length:
+        return None
+    return raw[header_end:]
+
+
 def _gather_uint(data: NDArray[np.uint8], positions: NDArray[np.int64], width: int) -> NDArray[np.uint64]:
     """Returns the little-endian unsigned integers of the given byte width that start at each position."""
     value = data[positions].astype(np.uint64)
