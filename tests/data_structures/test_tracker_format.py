@@ -229,3 +229,57 @@ def test_invalid_trackers_are_rejected_with_the_file_and_the_fault(text: str, me
     with pytest.raises(ValueError, match=re.escape("/data/t.yaml")) as caught:
         parse_tracker(text, "/data/t.yaml")
     assert re.search(message, str(caught.value)), str(caught.value)
+
+
+NEAR_CANONICAL_VALUES = [
+    "a ",
+    "null",
+    "~",
+    "Null",
+    "'x'",
+    "'it''s'",
+    "' padded '",
+    '"double"',
+    '"esc\\u00e9"',
+    "a # comment",
+    "12",
+    "0o7",
+    "1_000",
+    "[a]",
+    "{a: 1}",
+    "&anchor a",
+    "!!str 5",
+    "yes",
+    "-",
+    "a:b",
+    "a: b",
+    "'unterminated",
+    "|",
+]
+
+
+@pytest.mark.parametrize("value", NEAR_CANONICAL_VALUES)
+@pytest.mark.parametrize("field", ["job_name", "specifier", "executor_id", "error_message"])
+def test_near_canonical_values_are_read_as_libyaml_reads_them_or_rejected(field: str, value: str) -> None:
+    fields = {"job_name": "a", "specifier": "b", "executor_id": "null", "error_message": "null"}
+    fields[field] = value
+    text = (
+        "---\nfile_path: .\njobs:\n  d1c4958d7f784216:\n"
+        f"    job_name: {fields['job_name']}\n    specifier: {fields['specifier']}\n    status: 1\n"
+        f"    executor_id: {fields['executor_id']}\n    error_message: {fields['error_message']}\n"
+        "    started_at: 5\n    completed_at: null\nlock_path: ''\n...\n"
+    )
+    tracker_format._block_cache.clear()
+    try:
+        loaded = yaml.load(text, Loader=yaml.CSafeLoader)["jobs"]["d1c4958d7f784216"]
+        expected = tuple(loaded[name] for name in FIELD_NAMES)
+        valid = all(isinstance(expected[i], str) for i in (0, 1)) and all(
+            expected[i] is None or isinstance(expected[i], str) for i in (3, 4)
+        )
+    except yaml.YAMLError:
+        valid = False
+    if valid:
+        assert parse_tracker(text, "t.yaml").records == {"d1c4958d7f784216": expected}
+    else:
+        with pytest.raises(ValueError, match=r"t\.yaml"):
+            parse_tracker(text, "t.yaml")

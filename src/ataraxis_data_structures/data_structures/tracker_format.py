@@ -83,11 +83,28 @@ _LONGEST_SIMPLE_KEY = 64  # PyYAML writes keys longer than 128 characters in the
 # colons not followed by a space. The first character is never a YAML indicator. Whether it would read back as
 # another type (123, true, null, 1:30, 2024-01-01, ...) is asked of the YAML resolver itself.
 _PLAIN = re.compile(r"[A-Za-z0-9_./+][A-Za-z0-9_./+@-]*(?:[ :][A-Za-z0-9_./+@-]+)*")
-_INTEGER = re.compile(r"0|-?[1-9][0-9]*")
 _SINGLE_QUOTED = re.compile(r"'((?:[ -&(-~]|'')*)'")  # printable ASCII, quotes doubled, on one line
 _BLOCK_START = re.compile(r"\n(?=  [^ \n])")  # a line indented by exactly two spaces starts a job block
 _RESOLVER = yaml.resolver.Resolver()
 _STR_TAG = "tag:yaml.org,2002:str"
+# Plain scalars whose first character starts no implicit type need no resolver call (the resolver looks types up by
+# first character; a None key would mean a resolver for every character, so then always ask).
+_RESOLVED_FIRST_CHARACTERS = (
+    frozenset(key for key in yaml.resolver.Resolver.yaml_implicit_resolvers if key)
+    if None not in yaml.resolver.Resolver.yaml_implicit_resolvers
+    else frozenset(chr(code) for code in range(0x110000))
+)
+# A job block in the fast emitter's layout: each entry on one line, integers and null where the schema has them.
+_SIMPLE_BLOCK = re.compile(
+    r"  ([^\n]+):\n"
+    r"    job_name: ([^\n]+)\n"
+    r"    specifier: ([^\n]+)\n"
+    r"    status: ([0-3])\n"
+    r"    executor_id: ([^\n]+)\n"
+    r"    error_message: ([^\n]+)\n"
+    r"    started_at: (null|0|-?[1-9][0-9]*)\n"
+    r"    completed_at: (null|0|-?[1-9][0-9]*)"
+)
 
 _plain_verdicts: dict[str, bool] = {}
 _block_cache: dict[str, tuple[str, JobRecord]] = {}
@@ -110,12 +127,17 @@ def _is_plain(text: str) -> bool:
         verdict = (
             _PLAIN.fullmatch(text) is not None
             and not text.startswith("...")
-            and _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG  # type: ignore[no-untyped-call]
+            and (text[0] not in _RESOLVED_FIRST_CHARACTERS or _resolves_to_str(text))
         )
         if len(_plain_verdicts) > _BLOCK_CACHE_LIMIT:
             _plain_verdicts.clear()
         _plain_verdicts[text] = verdict
     return verdict
+
+
+def _resolves_to_str(text: str) -> bool:
+    """Returns True if YAML's implicit typing leaves the plain scalar text a string (not 123, true, null, ...)."""
+    return bool(_RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG)  # type: ignore[no-untyped-call]
 
 
 def _simple_value(value: str | int | None, prefix_length: int) -> str | None:
@@ -254,41 +276,41 @@ def _parse_blocks(blocks: list[str]) -> TrackerDocument | None:
     return TrackerDocument(".", "", block_texts, records)
 
 
-def _decode_simple(text: str) -> tuple[bool, str | int | None]:
-    """Decodes a value written by the fast emitter (or an equivalent one-line quoted string); (False, None) if not."""
-    if text == "null":
-        return True, None
-    if _INTEGER.fullmatch(text):
-        return True, int(text)
-    if text.startswith("'"):
+class _NotSimpleError(Exception):
+    """A value of a block is not one the line parser decodes; libyaml has to parse the block."""
+
+
+def _decode_string(text: str) -> str:
+    """Returns the string a one-line plain or single-quoted scalar stands for, or raises _NotSimpleError."""
+    if text[0] == "'":
         match = _SINGLE_QUOTED.fullmatch(text)
-        return (True, match.group(1).replace("''", "'")) if match else (False, None)
-    if _is_plain(text):
-        return True, text
-    return False, None
+        if match is None:
+            raise _NotSimpleError
+        return match.group(1).replace("''", "'")
+    if not _is_plain(text):
+        raise _NotSimpleError
+    return text
 
 
 def _parse_simple_block(block: str) -> tuple[str, JobRecord] | None:
-    """Parses a block of eight one-line entries in field order, or returns None if it is anything else."""
-    lines = block.split("\n")
-    if len(lines) != 8 or not lines[0].endswith(":"):
+    """Parses a block in the fast emitter's layout, or returns None if it is laid out or valued otherwise."""
+    match = _SIMPLE_BLOCK.fullmatch(block)
+    if match is None:
         return None
-    ok, job_id = _decode_simple(lines[0][2:-1])
-    if not ok or not isinstance(job_id, str):
-        return None
-    values: list[str | int | None] = []
-    for name, line in zip(FIELD_NAMES, lines[1:], strict=True):
-        prefix = f"    {name}: "
-        if not line.startswith(prefix):
-            return None
-        ok, value = _decode_simple(line[len(prefix) :])
-        if not ok:
-            return None
-        values.append(value)
+    key, name, specifier, status, executor_id, error_message, started_at, completed_at = match.groups()
     try:
-        return job_id, record_from_mapping(job_id, dict(zip(FIELD_NAMES, values, strict=True)), "")
-    except ValueError:
-        return None  # Let the whole-document parser report it with the file name and line.
+        record: JobRecord = (
+            _decode_string(name),
+            _decode_string(specifier),
+            int(status),
+            None if executor_id == "null" else _decode_string(executor_id),
+            None if error_message == "null" else _decode_string(error_message),
+            None if started_at == "null" else int(started_at),
+            None if completed_at == "null" else int(completed_at),
+        )
+        return _decode_string(key), record
+    except _NotSimpleError:
+        return None
 
 
 def _parse_block_with_libyaml(block: str) -> tuple[str, JobRecord] | None:

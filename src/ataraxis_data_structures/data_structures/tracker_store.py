@@ -141,6 +141,19 @@ def _remember(key: str, snapshot: TrackerSnapshot) -> None:
     _snapshots[key] = snapshot
 
 
+def _warm_up(path: Path) -> None:
+    """Parses a tracker this process has not read yet before taking the lock, so the lock is held only briefly.
+
+    A process's first read of a large tracker parses every job; done under the lock, that would stall every other
+    process for that long. The file is replaced atomically, so an unlocked read sees a complete version; the read
+    under the lock then reuses all the blocks parsed here that did not change meanwhile. Errors are left for the
+    locked read to report.
+    """
+    if str(path) not in _snapshots:
+        with contextlib.suppress(ValueError, OSError):
+            read_unlocked(path)
+
+
 def locked_read(path: Path, lock_path: str, timeout: float) -> TrackerSnapshot:
     """Returns the snapshot of the tracker file, read while holding its lock.
 
@@ -156,6 +169,7 @@ def locked_read(path: Path, lock_path: str, timeout: float) -> TrackerSnapshot:
         TimeoutError: If the lock cannot be acquired within the timeout.
         ValueError: If the file's content is not a valid tracker.
     """
+    _warm_up(path)
     with hold_tracker_lock(path, lock_path, timeout):
         return read_unlocked(path)
 
@@ -177,6 +191,7 @@ def update_tracker(path: Path, lock_path: str, timeout: float, change: Change[T]
         TimeoutError: If the lock cannot be acquired within the timeout.
         ValueError: If the file's content is not a valid tracker.
     """
+    _warm_up(path)
     with hold_tracker_lock(path, lock_path, timeout):
         snapshot = read_unlocked(path)
         changed, result = change(snapshot.records)
