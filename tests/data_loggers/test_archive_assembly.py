@@ -252,3 +252,49 @@ def test_archive_is_written_atomically_and_synced(tmp_path: Path) -> None:
     assemble_log_archives(tmp_path)
     assert sorted(os.listdir(tmp_path)) == ["1_log.npz"]
     assert np.load(tmp_path / "1_log.npz").files[0] == "001_00000000000000000000"
+
+
+def test_sources_assemble_in_parallel_threads(tmp_path: Path) -> None:
+    expected = {}
+    for source in (1, 2, 3, 4):
+        messages = sample_messages(300, seed=source)
+        write_live_log(tmp_path, source, messages)
+        expected[source] = expected_sequence(messages)
+    assemble_log_archives(tmp_path, max_workers=3, verify_integrity=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{source}_log.npz" for source in (1, 2, 3, 4)]
+    for source, messages in expected.items():
+        assert archived(tmp_path / f"{source}_log.npz") == messages
+
+
+def test_an_error_in_one_source_is_raised_after_the_others_finish(tmp_path: Path) -> None:
+    write_live_log(tmp_path, 1, sample_messages(50))
+    bad = write_live_log(tmp_path, 2, sample_messages(50))
+    bad.write_bytes(b"NOTALOG!" + bad.read_bytes()[8:])
+    with pytest.raises(ValueError, match=r"002-0000\.axlog: not a live log file"):
+        assemble_log_archives(tmp_path, max_workers=2)
+    assert (tmp_path / "1_log.npz").exists() and bad.exists()
+
+
+def test_a_second_assembly_of_the_same_directory_is_refused(tmp_path: Path) -> None:
+    import fcntl
+
+    write_live_log(tmp_path, 1, sample_messages(10))
+    descriptor = os.open(tmp_path, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)  # what a running assembly holds
+        with pytest.raises(RuntimeError, match="another assembly"):
+            assemble_log_archives(tmp_path)
+    finally:
+        os.close(descriptor)
+    assemble_log_archives(tmp_path)
+    assert (tmp_path / "1_log.npz").exists()
+
+
+def test_a_live_log_with_a_torn_header_is_reported_and_kept(tmp_path: Path) -> None:
+    write_live_log(tmp_path, 1, sample_messages(10, seed=3), segment=0)
+    torn = tmp_path / "001-0001.axlog"
+    torn.write_bytes(b"AXDS")
+    with pytest.warns(TornLogWarning, match=r"001-0001\.axlog: torn file header: 4 bytes"):
+        assemble_log_archives(tmp_path)
+    assert torn.exists() and not (tmp_path / "001-0000.axlog").exists()
+    assert archived(tmp_path / "1_log.npz") == expected_sequence(sample_messages(10, seed=3))

@@ -17,13 +17,20 @@ from __future__ import annotations
 import os
 import re
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 from .archive_format import (
     MESSAGE_PREFIX,
@@ -127,21 +134,44 @@ def assemble_log_archives(
         raise FileNotFoundError(f"Unable to assemble log archives: the log directory {directory} does not exist.")
     if not directory.is_dir():
         raise NotADirectoryError(f"Unable to assemble log archives: {directory} is not a directory.")
-    sources = [group for group in _discover(directory).values() if group.live_logs or group.npy_files]
-    if not sources:
-        return
     if max_workers is None or max_workers < 1:
         max_workers = max(1, (os.cpu_count() or 1) - 2)
     options = _Options(directory, remove_sources, memory_mapping, verbose, verify_integrity)
-    if max_workers == 1 or len(sources) == 1:
-        for position, group in enumerate(sources):
-            _assemble_source(group, options, position)
+    with _exclusive(directory):
+        sources = [group for group in _discover(directory).values() if group.live_logs or group.npy_files]
+        if max_workers == 1 or len(sources) <= 1:
+            for position, group in enumerate(sources):
+                _assemble_source(group, options, position)
+            return
+        with ThreadPoolExecutor(max_workers=min(max_workers, len(sources))) as pool:
+            futures = [
+                pool.submit(_assemble_source, group, options, position) for position, group in enumerate(sources)
+            ]
+            errors = [error for future in futures if (error := future.exception()) is not None]
+        if errors:
+            raise errors[0]
+
+
+@contextmanager
+def _exclusive(directory: Path) -> Iterator[None]:
+    """Holds an exclusive flock on the log directory itself, so two assemblies never share partial archives.
+
+    Locking the directory (not a lock file in it) leaves the directory's contents, and so its checksum, unchanged.
+    """
+    if fcntl is None:  # pragma: no cover - Windows: no flock; concurrent assemblies are the caller's to avoid
+        yield
         return
-    with ThreadPoolExecutor(max_workers=min(max_workers, len(sources))) as pool:
-        futures = [pool.submit(_assemble_source, group, options, position) for position, group in enumerate(sources)]
-        errors = [error for future in futures if (error := future.exception()) is not None]
-    if errors:
-        raise errors[0]
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(
+                f"Unable to assemble log archives in {directory}: another assembly of this directory is running."
+            ) from None
+        yield
+    finally:
+        os.close(descriptor)
 
 
 @dataclass(frozen=True)
@@ -224,6 +254,13 @@ class _SourceAssembly:
     def _collect_live_log(self, path: Path) -> None:
         data = _read(path, self.options.memory_mapping)
         view = memoryview(data)  # type: ignore[arg-type]
+        if len(data) < FILE_HEADER.size:  # created by a logger that died before its header reached the disk
+            warnings.warn(
+                f"{path}: torn file header: {len(data)} bytes, no records; skipped and kept for inspection",
+                TornLogWarning,
+                stacklevel=4,
+            )
+            return
         index = scan_records(view, path)
         if index.source_id != self.files.source_id:
             raise ValueError(
