@@ -108,7 +108,7 @@ _SIMPLE_BLOCK = re.compile(
 
 _plain_verdicts: dict[str, bool] = {}
 _block_cache: dict[str, tuple[str, JobRecord]] = {}
-_BLOCK_CACHE_LIMIT = 200_000
+_BLOCK_CACHE_LIMIT = 100_000
 
 
 class TrackerDocument(NamedTuple):
@@ -168,6 +168,17 @@ def job_block(job_id: str, record: JobRecord) -> str:
     Returns:
         The block exactly as PyYAML writes it inside a tracker document.
     """
+    block = _emit_block(job_id, record)
+    # Remember what the block stands for: another process's next write carries it over unchanged, and reading that
+    # file back then needs no parsing of this job.
+    if len(_block_cache) > _BLOCK_CACHE_LIMIT:
+        _block_cache.clear()
+    _block_cache[block] = (job_id, record)
+    return block
+
+
+def _emit_block(job_id: str, record: JobRecord) -> str:
+    """Returns the canonical text of one job block (see job_block)."""
     simple_key = job_id and " " not in job_id and len(job_id) <= _LONGEST_SIMPLE_KEY and _is_plain(job_id)
     lines = [f"  {job_id}:"] if simple_key else None
     if lines is not None:

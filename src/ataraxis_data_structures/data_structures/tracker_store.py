@@ -32,7 +32,7 @@ T = TypeVar("T")
 Change = Callable[[Mapping[str, JobRecord]], tuple[dict[str, JobRecord], T]]
 """Receives the current records and returns (records to add or replace, result for the caller)."""
 
-_SNAPSHOTS_KEPT = 64
+_SNAPSHOTS_KEPT = 16
 
 
 class TrackerSnapshot(NamedTuple):
