@@ -12,7 +12,7 @@ def write_text_atomically(path: Path | str, text: str, *, encoding: str = "utf-8
     """Replaces the file at path with text, so a crash at any moment leaves either the old or the new content.
 
     The text goes to a temporary file in the same directory (so the final rename never crosses filesystems),
-    which is flushed and fsynced before ``os.replace`` moves it over the target; the directory is then fsynced
+    which is flushed and synced to disk before ``os.replace`` moves it over the target; the directory is then fsynced
     so the rename itself survives a power loss. Missing parent directories are created. If anything fails before
     the rename, the temporary file is removed and the old file is left untouched.
 
@@ -35,7 +35,7 @@ def write_text_atomically(path: Path | str, text: str, *, encoding: str = "utf-8
         with os.fdopen(descriptor, "wb") as stream:
             stream.write(data)
             stream.flush()
-            os.fsync(stream.fileno())
+            _sync_data(stream.fileno())
         _keep_permissions(target, temporary_name)
         os.replace(temporary_name, target)
     except BaseException:
@@ -43,6 +43,11 @@ def write_text_atomically(path: Path | str, text: str, *, encoding: str = "utf-8
             os.unlink(temporary_name)
         raise
     _fsync_directory(directory)
+
+
+# fdatasync flushes the data and the metadata needed to read it back (size, blocks) but not timestamps: all that an
+# atomic replace needs, and cheaper than fsync where it exists (Linux); elsewhere fsync.
+_sync_data = getattr(os, "fdatasync", os.fsync)
 
 
 def _keep_permissions(target: Path, temporary_name: str) -> None:
