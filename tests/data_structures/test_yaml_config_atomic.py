@@ -102,3 +102,18 @@ def test_a_writer_killed_mid_write_never_leaves_a_torn_file(tmp_path: Path) -> N
         assert loaded.trials in expected
         assert loaded.tags == expected[loaded.trials]
     assert target.exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symbolic links need privileges on Windows")
+def test_a_symbolic_link_is_followed_and_kept(tmp_path: Path) -> None:
+    real = tmp_path / "shared" / "config.yaml"
+    real.parent.mkdir()
+    real.write_text("old")
+    link = tmp_path / "config.yaml"
+    link.symlink_to(real)
+    write_text_atomically(link, "new")
+    assert link.is_symlink()
+    assert real.read_text() == "new"
+    SessionConfig(trials=5).to_yaml(link)
+    assert link.is_symlink()
+    assert SessionConfig.from_yaml(real).trials == 5

@@ -11,10 +11,11 @@ from pathlib import Path
 def write_text_atomically(path: Path | str, text: str, *, encoding: str = "utf-8") -> None:
     """Replaces the file at path with text, so a crash at any moment leaves either the old or the new content.
 
-    The text goes to a temporary file in the same directory (so the final rename never crosses filesystems),
-    which is flushed and synced to disk before ``os.replace`` moves it over the target; the directory is then fsynced
-    so the rename itself survives a power loss. Missing parent directories are created. If anything fails before
-    the rename, the temporary file is removed and the old file is left untouched.
+    The text goes to a temporary file in the same directory (so the final rename never crosses filesystems), which
+    is flushed and synced to disk before ``os.replace`` moves it over the target; the directory is then fsynced so
+    the rename itself survives a power loss. Missing parent directories are created. A symbolic link is followed:
+    the file it points to is replaced and the link stays. If anything fails before the rename, the temporary file
+    is removed and the old file is left untouched.
 
     Args:
         path: The file to create or replace.
@@ -25,6 +26,8 @@ def write_text_atomically(path: Path | str, text: str, *, encoding: str = "utf-8
         OSError: If the directory cannot be created or the file cannot be written or replaced.
     """
     target = Path(path)
+    if target.is_symlink():  # replace the file the link points to, as open(path, "w") would, not the link itself
+        target = target.resolve()
     directory = target.parent
     directory.mkdir(parents=True, exist_ok=True)
     data = text.encode(encoding)
