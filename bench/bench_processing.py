@@ -1,6 +1,6 @@
 """Benchmarks the processing functions against the reference release, side by side in one run.
 
-Run: ``.venv/bin/python bench/bench_processing.py`` (about 2 minutes). Workloads (bench/workload_processing.py):
+Run: ``.venv/bin/python bench/bench_processing.py`` (about 3 minutes). Workloads (bench/workload_processing.py):
 - checksum: calculate_directory_checksum of a mixed tree (2,000 files of 4 KiB in 20 folders and 4 files of 64 MiB)
   in the page cache; target >= 2.5x the reference;
 - transfer: transfer_directory(verify_integrity=True, all cores) of the same tree, source without ax_checksum.txt;

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import xxhash
 
-REFERENCE_PYTHON = Path("/tmp/axds-reference/bin/python")
+REFERENCE_PYTHON = Path(os.environ.get("REF_PY", "/tmp/axds-reference/bin/python"))
 """The reference release (6.2.0), run as a black box in its own interpreter when it is installed."""
 
 
