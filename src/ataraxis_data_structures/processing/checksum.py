@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,8 +26,11 @@ def byte_progress(total: int, description: str, *, enabled: bool) -> Iterator[Ca
         return
     with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=description) as bar:
 
+        lock = threading.Lock()
+
         def advance(count: int) -> None:
-            bar.update(count)
+            with lock:  # Worker threads report concurrently; tqdm's counter is not atomic.
+                bar.update(count)
 
         yield advance
 
