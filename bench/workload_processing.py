@@ -1,6 +1,6 @@
 """One processing workload, run under either package (see bench_processing.py); prints one JSON line.
 
-Usage: python workload_processing.py {checksum|transfer|delete|interpolate} SCRATCH_DIR
+Usage: python workload_processing.py {checksum|transfer|interpolate|delete|delete_and_rmtree} SCRATCH_DIR
 """
 
 from __future__ import annotations
@@ -86,17 +86,25 @@ def transfer(scratch: Path) -> dict[str, float]:
     return {"transfer_verified_mb_s": size / seconds / 1e6}
 
 
-def delete(scratch: Path) -> dict[str, float]:
-    def make(target: Path) -> Path:
-        for folder in range(FOLDERS):
-            path = target / f"folder_{folder:02d}"
-            path.mkdir(parents=True)
-            for index in range(1000):
-                (path / f"file_{index:04d}.bin").write_bytes(b"x" * 512)
-        return target
+def make_deletion_tree(target: Path) -> Path:
+    """Writes 20,000 files of 512 bytes in 20 folders."""
+    for folder in range(FOLDERS):
+        path = target / f"folder_{folder:02d}"
+        path.mkdir(parents=True)
+        for index in range(1000):
+            (path / f"file_{index:04d}.bin").write_bytes(b"x" * 512)
+    return target
 
+
+def delete(scratch: Path) -> dict[str, float]:
+    doomed = make_deletion_tree(scratch / "doomed")
+    os.sync()
+    return {"delete_s": best_of(lambda: delete_directory(doomed), 1)}
+
+
+def delete_and_rmtree(scratch: Path) -> dict[str, float]:
     # Both trees exist before either is timed, so neither deletion is followed by mass file creation (see transfer).
-    doomed, control = make(scratch / "doomed"), make(scratch / "control")
+    doomed, control = make_deletion_tree(scratch / "doomed"), make_deletion_tree(scratch / "control")
     os.sync()
     return {
         "delete_s": best_of(lambda: delete_directory(doomed), 1),
@@ -125,7 +133,14 @@ def main() -> None:
     # The caller removes the scratch directory after all runs (see the note in transfer()).
     job, scratch = sys.argv[1], Path(sys.argv[2])
     scratch.mkdir(parents=True)
-    result = {"checksum": checksum, "transfer": transfer, "delete": delete, "interpolate": interpolate}[job](scratch)
+    jobs = {
+        "checksum": checksum,
+        "transfer": transfer,
+        "interpolate": interpolate,
+        "delete": delete,
+        "delete_and_rmtree": delete_and_rmtree,
+    }
+    result = jobs[job](scratch)
     print(json.dumps(result))
 
 
