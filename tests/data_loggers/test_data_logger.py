@@ -60,6 +60,12 @@ def produce_and_linger(queue: Any, source_id: int, count: int, done: Any, releas
     release.wait(WAIT)
 
 
+def produce_after_stop(queue: Any, count: int) -> None:
+    """Puts messages of 64 KiB after the logger stopped: far more than the pipe holds, then exits."""
+    for number in range(count):
+        queue.put(package(9, number, bytes(65536)))
+
+
 def expected_messages(source_id: int, count: int, size: int = 16) -> list[tuple[int, bytes]]:
     return [(number, payload_of(source_id, number, size)) for number in range(1, count + 1)]
 
@@ -354,3 +360,22 @@ def test_a_producer_may_reuse_its_array_right_after_put(logger: DataLogger) -> N
         logger.input_queue.put(LogPackage(np.uint8(1), np.uint64(number), buffer))
     logger.stop()
     assert read_log(logger.output_directory)[1] == [(number, bytes([number % 256]) * 32) for number in range(3000)]
+
+
+def test_messages_put_before_start_and_after_stop_are_kept_for_the_next_session(logger: DataLogger) -> None:
+    logger.input_queue.put(package(1, 1, b"before start"))
+    logger.start()
+    logger.stop()
+    logger.input_queue.put(package(1, 2, b"after stop"))
+    logger.start()
+    logger.stop()
+    assert read_log(logger.output_directory)[1] == [(1, b"before start"), (2, b"after stop")]
+
+
+def test_a_producer_that_puts_after_the_final_stop_still_exits(logger: DataLogger) -> None:
+    logger.start()
+    logger.stop()
+    producer = multiprocessing.get_context("spawn").Process(target=produce_after_stop, args=(logger.input_queue, 100))
+    producer.start()
+    producer.join(WAIT)
+    assert producer.exitcode == 0  # it did not hang at exit waiting for a reader of the full pipe

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .logger_process import LoggerSettings, run_logger
-from .logger_queue import LoggerQueue
+from .logger_queue import FAILED, RUNNING, STOPPED, LoggerQueue
 
 _log = logging.getLogger(__name__)
 
@@ -148,6 +148,7 @@ class DataLogger:
         self._final_status = None
         self._stopping = False
         self._started = True
+        self._input_queue.set_logger_state(RUNNING)
         self._owner_pid = os.getpid()
         self._watchdog_thread = threading.Thread(
             target=self._watch, name=f"DataLogger-{self._name}-watchdog", daemon=True
@@ -178,6 +179,7 @@ class DataLogger:
             self._logger_process.join()
             if self._final_status is None or self._final_status[0] != "stopped":
                 raise ChildProcessError(self._failure_message())
+            self._input_queue.set_logger_state(STOPPED)
             self._report(self._final_status[1])
         finally:
             self._release()
@@ -220,7 +222,7 @@ class DataLogger:
         self._final_status = final
         if final is not None and final[0] == "stopped" and process.exitcode == 0:
             return
-        self._input_queue.mark_logger_failed()
+        self._input_queue.set_logger_state(FAILED)
         if not self._stopping:
             _log.error("%s", self._failure_message())
 

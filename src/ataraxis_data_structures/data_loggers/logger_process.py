@@ -26,7 +26,7 @@ from .logger_queue import LoggerQueue, StopLogging
 from .logger_receiver import Receiver, make_receiver
 from .logger_writers import Record, WriterPool
 
-QUIET_PERIOD = 0.05
+QUIET_PERIOD = 0.1
 """After the stop marker, the logger finishes once no message has arrived for this many seconds."""
 MAX_DRAIN = 5.0
 """After the stop marker, the logger finishes after this many seconds even if messages keep arriving."""

@@ -27,6 +27,7 @@ import pickle
 import struct
 import sys
 import threading
+import time
 import weakref
 from collections import deque
 from multiprocessing.context import BaseContext
@@ -57,6 +58,12 @@ _BATCH_MESSAGES = 512
 """The most messages the feeder thread takes from the buffer at a time."""
 _BATCH_BYTES = 1 << 20
 """The feeder thread writes out what it holds once it reaches this many bytes."""
+_STOPPED_RECHECK_INTERVAL = 0.05
+"""How often a feeder holding messages while the logger is stopped checks whether it runs again."""
+
+
+NOT_STARTED, RUNNING, STOPPED, FAILED = range(4)
+"""The states of the logger a queue feeds, as the parent sets them; every process holding the queue sees them."""
 
 
 class StopLogging:
@@ -90,15 +97,15 @@ class LoggerQueue(multiprocessing.queues.Queue):  # type: ignore[type-arg]
         internals: Any = self  # the standard queue's private state, which typeshed does not describe
         internals._sem = _Unbounded()
         self._logger_name = logger_name
-        # Set by the parent's watchdog when the logger process dies; shared with every process holding the queue.
-        self._logger_failed: Any = context.RawValue(ctypes.c_ubyte, 0)
+        # The state of the logger (NOT_STARTED, RUNNING, ...), set by the parent, shared with every process.
+        self._logger_state: Any = context.RawValue(ctypes.c_ubyte, NOT_STARTED)
         _enlarge_pipe(internals._reader.fileno())
 
     def __getstate__(self) -> Any:
-        return super().__getstate__(), self._logger_name, self._logger_failed
+        return super().__getstate__(), self._logger_name, self._logger_state
 
     def __setstate__(self, state: Any) -> None:
-        base, self._logger_name, self._logger_failed = state
+        base, self._logger_name, self._logger_state = state
         super().__setstate__(base)
 
     def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
@@ -111,11 +118,8 @@ class LoggerQueue(multiprocessing.queues.Queue):  # type: ignore[type-arg]
             ValueError: If the package's source_id is not in 0..255 or its acquisition_time is not a uint64.
             ChildProcessError: If the logger process this queue feeds has died.
         """
-        if self._logger_failed.value:
-            raise ChildProcessError(
-                f"DataLogger '{self._logger_name}': the logger process is no longer running (it exited "
-                f"unexpectedly), so the message was not logged"
-            )
+        if self._logger_state.value != RUNNING:
+            self._check_logger_state()
         if not isinstance(obj, LogPackage):
             raise TypeError(
                 f"DataLogger '{self._logger_name}': the input queue accepts LogPackage instances, got "
@@ -128,6 +132,19 @@ class LoggerQueue(multiprocessing.queues.Queue):  # type: ignore[type-arg]
         if not 0 <= timestamp <= _MAX_TIMESTAMP:
             raise ValueError(f"LogPackage acquisition_time must be a uint64, got {obj.acquisition_time}")
         super().put((source_id, timestamp, payload_bytes(obj.serialized_data)), block, timeout)
+
+    def _check_logger_state(self) -> None:
+        state = self._logger_state.value
+        if state == FAILED:
+            raise ChildProcessError(
+                f"DataLogger '{self._logger_name}': the logger process is no longer running (it exited "
+                f"unexpectedly), so the message was not logged"
+            )
+        internals: Any = self
+        if state == STOPPED and not internals._joincancelled:
+            # The message is kept for a restart, as the reference does; if none comes before this process exits, the
+            # exit must not wait forever for the feeder, which holds messages while the logger is stopped.
+            self.cancel_join_thread()
 
     def qsize(self) -> int:
         """Raises NotImplementedError: the queue does not count its messages, so that putting one stays cheap."""
@@ -159,14 +176,14 @@ class LoggerQueue(multiprocessing.queues.Queue):  # type: ignore[type-arg]
         internals: Any = self
         return internals._reader
 
-    def mark_logger_failed(self) -> None:
-        """Makes every later put(), in any process, raise ChildProcessError."""
-        self._logger_failed.value = 1
+    def set_logger_state(self, state: int) -> None:
+        """Records the state of the logger for every process holding the queue; FAILED makes put() raise."""
+        self._logger_state.value = state
 
     @property
     def logger_failed(self) -> bool:
         """Returns True once the logger process fed by the queue has been seen to die."""
-        return bool(self._logger_failed.value)
+        return bool(self._logger_state.value == FAILED)
 
     def _start_thread(self) -> None:
         # The same as multiprocessing.Queue._start_thread(), with the batching feeder as the thread's target.
@@ -177,7 +194,12 @@ class LoggerQueue(multiprocessing.queues.Queue):  # type: ignore[type-arg]
         internals._buffer.clear()
         thread = threading.Thread(
             target=_feed_in_batches,
-            args=(internals._buffer, internals._notempty, internals._reader, internals._writer, internals._wlock),
+            args=(
+                internals._buffer,
+                internals._notempty,
+                (internals._reader, internals._writer, internals._wlock),
+                self._logger_state,
+            ),
             name="QueueFeederThread",
             daemon=True,
         )
@@ -196,10 +218,16 @@ class LoggerQueue(multiprocessing.queues.Queue):  # type: ignore[type-arg]
 
 
 def _feed_in_batches(
-    buffer: deque[Any], notempty: threading.Condition, reader: Any, writer: Any, write_lock: Any
+    buffer: deque[Any], notempty: threading.Condition, pipe: tuple[Any, Any, Any], logger_state: Any
 ) -> None:
-    """Moves messages from the process's buffer to the pipe, many per write."""
+    """Moves messages from the process's buffer to the pipe, many per write.
+
+    While the logger is stopped, nobody reads the pipe: the feeder then holds its messages until a restart instead
+    of writing into a pipe that may fill up, so a process that exits meanwhile never leaves a half-written message
+    (or the queue's write lock) behind.
+    """
     sentinel = multiprocessing.queues._sentinel  # type: ignore[attr-defined]  # appended by the queue's close()
+    reader, writer, write_lock = pipe
     fd = writer.fileno()
     while True:
         with notempty:
@@ -209,6 +237,8 @@ def _feed_in_batches(
         finished = sentinel in batch
         if finished:
             batch = batch[: batch.index(sentinel)]
+        while logger_state.value == STOPPED and batch:
+            time.sleep(_STOPPED_RECHECK_INTERVAL)
         try:
             _send(_encode(batch), fd, write_lock)
         except Exception:
