@@ -211,55 +211,42 @@ def test_instance_name_must_name_a_directory(tmp_path: Path) -> None:
         DataLogger(tmp_path, "a/b")
 
 
-def run_script(code: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True, timeout=WAIT
-    )
+def run_logging_script(directory: Path, name: str, source_id: int, ending: str) -> subprocess.CompletedProcess[str]:
+    """Runs a Python process that starts a logger, puts 5000 messages of 32 bytes valued source_id, then ends."""
+    prologue = f"""
+import os, signal, sys
+from pathlib import Path
+import numpy as np
+from ataraxis_data_structures.data_loggers import DataLogger, LogPackage
+
+if __name__ == "__main__":
+    logger = DataLogger(Path({str(directory)!r}), {name!r})
+    logger.start()
+    for number in range(5000):
+        logger.input_queue.put(LogPackage(np.uint8({source_id}), np.uint64(number), np.full(32, {source_id}, np.uint8)))
+"""
+    code = prologue + textwrap.indent(textwrap.dedent(ending), "    ")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=WAIT)
 
 
 def test_a_forgotten_stop_runs_at_interpreter_exit(tmp_path: Path) -> None:
-    result = run_script(
-        """
-        import sys
-        from pathlib import Path
-        import numpy as np
-        from ataraxis_data_structures.data_loggers import DataLogger, LogPackage
-
-        if __name__ == "__main__":
-            logger = DataLogger(Path(sys.argv[1]), "forgotten")
-            logger.start()
-            for number in range(5000):
-                logger.input_queue.put(LogPackage(np.uint8(2), np.uint64(number), np.full(32, 7, dtype=np.uint8)))
-            # no stop(): the interpreter exits with the messages still in flight
-        """,
-        str(tmp_path),
+    result = run_logging_script(
+        tmp_path, "forgotten", 2, "pass  # no stop(): the interpreter exits, messages in flight"
     )
     assert result.returncode == 0, result.stderr
     directory = tmp_path / "forgotten_data_log"
-    assert read_log(directory)[2] == [(number, bytes([7]) * 32) for number in range(5000)]
+    assert read_log(directory)[2] == [(number, bytes([2]) * 32) for number in range(5000)]
     assert not (directory / LOCK_FILE_NAME).exists()
 
 
 def test_the_logger_finishes_its_work_when_the_parent_is_killed(tmp_path: Path) -> None:
-    result = run_script(
-        """
-        import os, signal, sys
-        from pathlib import Path
-        import numpy as np
-        from ataraxis_data_structures.data_loggers import DataLogger, LogPackage
-
-        if __name__ == "__main__":
-            logger = DataLogger(Path(sys.argv[1]), "orphan")
-            logger.start()
-            for number in range(5000):
-                logger.input_queue.put(LogPackage(np.uint8(3), np.uint64(number), np.full(32, 9, dtype=np.uint8)))
-            logger.input_queue.close()  # flush this process's feeder: every message is then in the pipe
-            logger.input_queue._thread.join()
-            print(logger._logger_process.pid, flush=True)
-            os.kill(os.getpid(), signal.SIGKILL)
-        """,
-        str(tmp_path),
-    )
+    ending = """
+    logger.input_queue.close()  # flush this process's feeder: every message is then in the pipe
+    logger.input_queue._thread.join()
+    print(logger._logger_process.pid, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+    """
+    result = run_logging_script(tmp_path, "orphan", 3, ending)
     assert result.returncode == -signal.SIGKILL
     logger_pid = int(result.stdout.split()[0])
 
@@ -274,7 +261,7 @@ def test_the_logger_finishes_its_work_when_the_parent_is_killed(tmp_path: Path) 
     directory = tmp_path / "orphan_data_log"
     wait_until(lambda: not (directory / LOCK_FILE_NAME).exists(), "the orphaned logger releases its directory")
     # Everything that had left the parent before it died was received, written and closed by the orphaned logger.
-    assert read_log(directory)[3] == [(number, bytes([9]) * 32) for number in range(5000)]
+    assert read_log(directory)[3] == [(number, bytes([3]) * 32) for number in range(5000)]
 
 
 def test_a_killed_logger_leaves_readable_records_and_stop_names_it(logger: DataLogger) -> None:
