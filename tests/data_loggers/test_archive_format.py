@@ -178,3 +178,23 @@ def test_members_past_4_gib_get_zip64_offsets(tmp_path: Path) -> None:
     index = fmt.ArchiveIndex(path)
     assert [index.message(i).tobytes()[9:] for i in range(3)] == [np.uint64(7).tobytes(), b"far", b"away"]
     assert index.check_crcs() is None
+
+
+def test_large_and_mixed_members_take_the_split_paths(tmp_path: Path) -> None:
+    big = bytes(range(256)) * 6000  # 1.5 MiB: wider than one layout row
+    mixed = [(0, np.uint64(5).tobytes()), (1, big), (2, b"small"), (2, big[:70_000]), (3, b"")]
+    mixed += [(4 + n, bytes([n % 256]) * 600) for n in range(120_000)]  # 120,000 x ~800 B rows: over 64 MiB at once
+    path = tmp_path / "6_log.npz"
+    write_archive(path, 6, mixed)
+    index = fmt.ArchiveIndex(path)
+    assert len(index) == len(mixed)
+    assert index.check_crcs() is None
+    assert [index.message(i).tobytes()[9:] for i in (1, 2, 3, 4, len(mixed) - 1)] == [
+        big,
+        b"small",
+        big[:70_000],
+        b"",
+        bytes([119_999 % 256]) * 600,
+    ]
+    with zipfile.ZipFile(path) as archive:
+        assert archive.read("006_00000000000000000001.npy")[-len(big) :] == big

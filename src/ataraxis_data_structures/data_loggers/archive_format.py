@@ -225,50 +225,63 @@ class ArchiveWriter:
                 name = names[row, : name_lengths[row] - 4].tobytes().decode("ascii")
                 self.add(name, heads[row].tobytes(), bodies[row])
             return
+        body_lengths = lengths - head_width
         distinct, inverse = np.unique(lengths, return_inverse=True)
-        npy = [self._headers.get(int(length)) for length in distinct]
-        npy_sizes = np.asarray([len(header) for header, _ in npy], dtype=np.int64)[inverse]
-        name_start = _LOCAL_HEADER.size
+        npy = [self._headers.get(int(length))[0] for length in distinct]
+        npy_sizes = np.asarray([len(header) for header in npy], dtype=np.int64)
+        header_table = np.zeros((len(npy), int(npy_sizes.max())), dtype=np.uint8)
+        for number, header in enumerate(npy):
+            header_table[number, : len(header)] = np.frombuffer(header, dtype=np.uint8)
+        npy_sizes = npy_sizes[inverse]
         data_sizes = npy_sizes + lengths
-        record_sizes = name_start + name_lengths + data_sizes
-        starts = np.zeros(count, dtype=np.int64)
-        np.cumsum(record_sizes[:-1], out=starts[1:])
-        out = np.zeros(int(record_sizes.sum()), dtype=np.uint8)
-        _scatter_rows(out, starts + name_start, names, name_lengths)
-        npy_starts = starts + name_start + name_lengths
-        for number, (header, _) in enumerate(npy):
-            rows = np.flatnonzero(inverse == number)
-            out[npy_starts[rows, None] + np.arange(len(header))] = np.frombuffer(header, dtype=np.uint8)
-        head_starts = npy_starts + npy_sizes
-        if head_width:
-            out[head_starts[:, None] + np.arange(head_width)] = heads
-        view = memoryview(out)  # type: ignore[arg-type]
-        body_starts = (head_starts + head_width).tolist()
-        body_ends = (npy_starts + data_sizes).tolist()
-        for body, body_at, body_end in zip(bodies, body_starts, body_ends, strict=True):
-            view[body_at:body_end] = body
-        crc32 = zlib.crc32
-        crcs = np.fromiter(
-            (crc32(view[start:end]) for start, end in zip(npy_starts.tolist(), body_ends, strict=True)),
-            dtype=np.uint32,
-            count=count,
-        )
+        prefix_sizes = _LOCAL_HEADER.size + name_lengths + npy_sizes + head_width
+        record_sizes = prefix_sizes + body_lengths
+        width = int(record_sizes.max())
+        if width > _MAX_ROW or count * width > _MAX_LAYOUT:
+            if count == 1:  # one large member: lay it out directly
+                self.add(names[0, : name_lengths[0] - 4].tobytes().decode("ascii"), heads[0].tobytes(), bodies[0])
+                return
+            half = count // 2
+            self.add_batch(names[:half], name_lengths[:half], heads[:half], bodies[:half])
+            self.add_batch(names[half:], name_lengths[half:], heads[half:], bodies[half:])
+            return
+        # Each record is laid out as one row of a matrix (fixed columns per name/header size), then the rows are
+        # packed by a mask: numpy does the header work, Python only copies bodies and computes CRCs.
         local = np.zeros(count, dtype=_LOCAL_DTYPE)
         local["signature"] = _LOCAL_SIGNATURE
         local["version"] = _VERSION_DEFAULT
         local["date"] = _DOS_DATE_1980
-        local["crc"] = crcs
         local["compressed"] = data_sizes
         local["size"] = data_sizes
         local["name_length"] = name_lengths
-        out[starts[:, None] + np.arange(_LOCAL_HEADER.size)] = local.view(np.uint8).reshape(count, -1)
+        rows = np.zeros((count, width), dtype=np.uint8)
+        rows[:, : _LOCAL_HEADER.size] = local.view(np.uint8).reshape(count, -1)
+        for name_length, npy_size, members in _layout_groups(name_lengths, npy_sizes):
+            name_end = _LOCAL_HEADER.size + name_length
+            rows[members, _LOCAL_HEADER.size : name_end] = names[members, :name_length]
+            rows[members, name_end : name_end + npy_size] = header_table[inverse[members], :npy_size]
+            rows[members, name_end + npy_size : name_end + npy_size + head_width] = heads[members]
+        flat = memoryview(rows.reshape(-1))  # type: ignore[arg-type]
+        for body, at in zip(bodies, (np.arange(count) * width + prefix_sizes).tolist(), strict=True):
+            flat[at : at + len(body)] = body
+        out = rows[np.arange(width) < record_sizes[:, None]]
+        starts = np.zeros(count, dtype=np.int64)
+        np.cumsum(record_sizes[:-1], out=starts[1:])
+        view = memoryview(out)
+        crc32 = zlib.crc32
+        data_starts = starts + _LOCAL_HEADER.size + name_lengths
+        crcs = np.fromiter(
+            (
+                crc32(view[start:end])
+                for start, end in zip(data_starts.tolist(), (starts + record_sizes).tolist(), strict=True)
+            ),
+            dtype=np.uint32,
+            count=count,
+        )
+        out[(starts + _LOCAL_CRC_OFFSET)[:, None] + np.arange(4)] = crcs.view(np.uint8).reshape(count, 4)
         offsets = starts + self._position
         self._file.write(view)
         self._position += len(out)
-        entry_sizes = _CENTRAL_HEADER.size + name_lengths
-        entry_starts = np.zeros(count, dtype=np.int64)
-        np.cumsum(entry_sizes[:-1], out=entry_starts[1:])
-        central = np.zeros(int(entry_sizes.sum()), dtype=np.uint8)
         entries = np.zeros(count, dtype=_CENTRAL_DTYPE)
         entries["signature"] = _CENTRAL_SIGNATURE
         entries["made_by"] = _MADE_BY_UNIX | _VERSION_DEFAULT
@@ -280,9 +293,11 @@ class ArchiveWriter:
         entries["name_length"] = name_lengths
         entries["external"] = _FILE_MODE
         entries["offset"] = offsets
-        central[entry_starts[:, None] + np.arange(_CENTRAL_HEADER.size)] = entries.view(np.uint8).reshape(count, -1)
-        _scatter_rows(central, entry_starts + _CENTRAL_HEADER.size, names, name_lengths)
-        self._central += memoryview(central)  # type: ignore[arg-type]
+        entry_width = _CENTRAL_HEADER.size + names.shape[1]
+        central = np.zeros((count, entry_width), dtype=np.uint8)
+        central[:, : _CENTRAL_HEADER.size] = entries.view(np.uint8).reshape(count, -1)
+        central[:, _CENTRAL_HEADER.size :] = names
+        self._central += memoryview(central[np.arange(entry_width) < (_CENTRAL_HEADER.size + name_lengths)[:, None]])  # type: ignore[arg-type]
         self._count += count
 
     def close(self, comment: bytes = b"") -> None:
@@ -357,13 +372,19 @@ _CENTRAL_DTYPE = np.dtype(
 )  # fmt: skip
 
 
-def _scatter_rows(
-    out: NDArray[np.uint8], starts: NDArray[np.int64], rows: NDArray[np.uint8], lengths: NDArray[np.int64]
-) -> None:
-    """Copies the first lengths[i] bytes of rows[i] to out[starts[i]:]."""
-    columns = np.arange(rows.shape[1])
-    mask = columns < lengths[:, None]
-    out[(starts[:, None] + columns)[mask]] = rows[mask]
+_LOCAL_CRC_OFFSET = 14
+_MAX_ROW = 1 << 20  # a record wider than this is written on its own
+_MAX_LAYOUT = 64 << 20  # the largest layout matrix add_batch builds at once, in bytes
+
+
+def _layout_groups(
+    name_lengths: NDArray[np.int64], npy_sizes: NDArray[np.int64]
+) -> list[tuple[int, int, NDArray[np.int64] | slice]]:
+    """Returns (name length, .npy header size, members) for each combination present: usually just one."""
+    if name_lengths.min() == name_lengths.max() and npy_sizes.min() == npy_sizes.max():
+        return [(int(name_lengths[0]), int(npy_sizes[0]), slice(None))]
+    keys = name_lengths * (1 << 32) + npy_sizes
+    return [(int(key >> 32), int(key & 0xFFFFFFFF), np.flatnonzero(keys == key)) for key in np.unique(keys).tolist()]
 
 
 def member_names(
