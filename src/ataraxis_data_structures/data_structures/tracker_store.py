@@ -1,11 +1,11 @@
 """Locked, crash-safe reads and read-modify-writes of tracker files, re-parsing only what changed on disk.
 
 Every operation takes the tracker's lock (see ``tracker_lock``), reads the file, applies one change, writes the new
-text atomically and releases the lock. The new text goes to a temporary file in the same directory, which is fsynced
-and then renamed over the tracker, so a process killed at any moment (or a power loss) leaves either the old or the
-new complete file, never a torn one. The directory is not fsynced after the rename: that would only make the very last
-change survive a power loss (without it, the previous complete version may come back), and it costs as much as the
-rest of an operation.
+text atomically and releases the lock. The new text goes to a temporary file in the same directory, which is flushed
+to disk (fdatasync) and then renamed over the tracker, so a process killed at any moment (or a power loss) leaves
+either the old or the new complete file, never a torn one. The directory is not fsynced after the rename: that would
+only make the very last change survive a power loss (without it, the previous complete version may come back), and
+it costs as much as the rest of an operation.
 
 The last snapshot of each file is kept in memory with the exact bytes it came from: when the file still holds those
 bytes (nobody else wrote it), the snapshot is reused as is; otherwise the parser reuses every job block it has
@@ -76,8 +76,13 @@ def _read_file(path: Path) -> bytes | None:
         os.close(descriptor)
 
 
+# fdatasync flushes the data and what is needed to read it back (the size), skipping timestamps: all a file that is
+# renamed into place needs. Platforms without it (macOS) use fsync.
+_flush_to_disk = getattr(os, "fdatasync", os.fsync)
+
+
 def _replace_file(path: Path, data: bytes) -> None:
-    """Atomically replaces the file with data: temporary file, fsync, rename; the file keeps its permission bits."""
+    """Atomically replaces the file with data: temporary file, flush to disk, rename; the file keeps its mode bits."""
     temporary = str(path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -92,7 +97,7 @@ def _replace_file(path: Path, data: bytes) -> None:
             mode = _modes.get(str(path))
             if mode is not None and hasattr(os, "fchmod"):
                 os.fchmod(descriptor, mode)
-            os.fsync(descriptor)
+            _flush_to_disk(descriptor)
         finally:
             os.close(descriptor)
         os.replace(temporary, path)
