@@ -185,3 +185,16 @@ def test_our_reader_reads_a_reference_archive(tmp_path: Path) -> None:
     assert timestamps.tolist() == [ONSET_US + t * 10 for t in range(1, 301)]
     assert [p.tobytes() for p in payloads] == [bytes([t % 256]) * (t % 17) for t in range(1, 301)]
     assert reader.get_batches()[0][0] == "004_00000000000000000010"
+
+
+def test_reader_pickles_to_worker_processes(tmp_path: Path) -> None:
+    import pickle
+
+    archive, messages = assembled(tmp_path, 2500)
+    reader = LogArchiveReader(archive)
+    batches = reader.get_batches(workers=2)
+    clone = pickle.loads(pickle.dumps(reader))
+    assert clone.onset_timestamp_us == ONSET_US
+    assert [m.payload.tobytes() for m in clone.iter_messages(batches[1])] == [
+        p for _, p in expected_sequence(messages)[len(batches[0]) : len(batches[0]) + len(batches[1])]
+    ]

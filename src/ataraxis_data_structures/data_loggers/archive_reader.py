@@ -67,6 +67,20 @@ class LogArchiveReader:
         self._message_keys: list[str] | None = None
         self._key_positions: dict[str, int] | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Returns the picklable state: the index (a memory map) is rebuilt on first use in the receiving process."""
+        return {
+            "_archive_path": self._archive_path,
+            "_onset_us": self._onset_us,
+            "_first_message": self._first_message,
+            "_message_keys": self._message_keys,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._index_cache = None
+        self._key_positions = None
+
     @property
     def _index(self) -> ArchiveIndex:
         if self._index_cache is None:
