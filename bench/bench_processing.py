@@ -56,9 +56,9 @@ def main() -> None:
     )
     (ref, our) = results["interpolate"]
     for kind in ("continuous", "discrete"):
-        key = f"interpolate_{kind}_s"
+        key = f"interpolate_{kind}_ms"
         print_ratio(
-            f"interpolate_data {kind}, 10M uint64 points (>= 1x)", ref[key], our[key], "s", higher_is_better=False
+            f"interpolate_data {kind}, 10M uint64 points (>= 1x)", ref[key], our[key], "ms", higher_is_better=False
         )
     (ref, our) = results["delete"]
     print_ratio("delete_directory, 20,000 files", ref["delete_s"], our["delete_s"], "s", higher_is_better=False)
