@@ -274,3 +274,19 @@ def test_rewrites_keep_the_tracker_file_permissions(tracker: ProcessingTracker) 
     tracker.start_job(job_id, "e")
     tracker.complete_job(job_id)
     assert tracker.file_path.stat().st_mode & 0o777 == 0o664
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root ignores directory permissions")
+def test_a_tracker_in_a_read_only_directory_can_be_read_but_not_changed(tmp_path: Path) -> None:
+    directory = tmp_path / "share"
+    tracker = ProcessingTracker(file_path=directory / "tracker.yaml")
+    (job_id,) = tracker.initialize_jobs([("a", "")])
+    Path(tracker.lock_path).unlink()
+    directory.chmod(0o555)
+    try:
+        reader = ProcessingTracker(file_path=directory / "tracker.yaml")
+        assert reader.get_job_status(job_id) is ProcessingStatus.SCHEDULED
+        with pytest.raises(PermissionError, match="lock"):
+            reader.start_job(job_id)
+    finally:
+        directory.chmod(0o755)

@@ -10,6 +10,7 @@ an open file, so threads of one process are additionally serialized by an in-pro
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
@@ -24,10 +25,15 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["hold_tracker_lock"]
+__all__ = ["LockFileUnavailableError", "hold_tracker_lock"]
 
 _FIRST_WAIT = 0.001  # Seconds; the wait between attempts doubles up to _LONGEST_WAIT while another process holds it.
 _LONGEST_WAIT = 0.02
+
+
+class LockFileUnavailableError(PermissionError):
+    """The lock file does not exist and cannot be created: the tracker's directory is read-only for this process."""
+
 
 _thread_locks: dict[str, threading.Lock] = {}
 _thread_locks_guard = threading.Lock()
@@ -67,8 +73,15 @@ def _open_lock_file(lock_path: str) -> int:
     except FileNotFoundError:
         Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
         return os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
-    except PermissionError:  # Another user's lock file on a shared directory: flock works on a read-only descriptor.
-        return os.open(lock_path, os.O_RDONLY)
+    except OSError as error:
+        if not isinstance(error, PermissionError) and error.errno != errno.EROFS:
+            raise
+        try:  # Another user's lock file, or a read-only mount: flock works on a read-only descriptor.
+            return os.open(lock_path, os.O_RDONLY)
+        except FileNotFoundError:
+            raise LockFileUnavailableError(
+                error.errno, f"cannot create the tracker lock file (read-only location): {error.strerror}", lock_path
+            ) from None
 
 
 @contextmanager

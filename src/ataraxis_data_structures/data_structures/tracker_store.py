@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 from .tracker_format import EMPTY_TRACKER_TEXT, JobRecord, job_block, parse_tracker, render_tracker
-from .tracker_lock import hold_tracker_lock
+from .tracker_lock import LockFileUnavailableError, hold_tracker_lock
 
 __all__ = ["TrackerSnapshot", "locked_read", "read_unlocked", "reset_tracker", "update_tracker"]
 
@@ -162,6 +162,9 @@ def _warm_up(path: Path) -> None:
 def locked_read(path: Path, lock_path: str, timeout: float) -> TrackerSnapshot:
     """Returns the snapshot of the tracker file, read while holding its lock.
 
+    Where the lock file does not exist and cannot be created (a read-only mount or directory), the file is read
+    without the lock: nobody can change it through this location, and writers replace it atomically.
+
     Args:
         path: The tracker file.
         lock_path: The tracker's lock file.
@@ -175,7 +178,10 @@ def locked_read(path: Path, lock_path: str, timeout: float) -> TrackerSnapshot:
         ValueError: If the file's content is not a valid tracker.
     """
     _warm_up(path)
-    with hold_tracker_lock(path, lock_path, timeout):
+    try:
+        with hold_tracker_lock(path, lock_path, timeout):
+            return read_unlocked(path)
+    except LockFileUnavailableError:
         return read_unlocked(path)
 
 
