@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from ataraxis_data_structures.data_loggers import log_format as fmt
 from ataraxis_data_structures.data_loggers.logger_lock import LOCK_FILE_NAME
 
 WAIT = 60.0  # generous deadline for waits on other processes; never an assertion about speed
+# Instance names are unique among a user's running loggers: a suffix keeps concurrent test runs apart.
+SUFFIX = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
 
 def read_log(directory: Path) -> dict[int, list[tuple[int, bytes]]]:
@@ -80,7 +83,7 @@ def wait_until(condition: Any, what: str) -> None:
 
 @pytest.fixture
 def logger(tmp_path: Path) -> Any:
-    instance = DataLogger(tmp_path, "test")
+    instance = DataLogger(tmp_path, f"test_{SUFFIX}")
     yield instance
     with contextlib.suppress(ChildProcessError):
         instance.stop()
@@ -105,9 +108,9 @@ def test_everything_put_before_stop_is_on_disk_including_duplicates(logger: Data
 
 
 def test_lifecycle_is_idempotent_and_reports_alive(tmp_path: Path) -> None:
-    logger = DataLogger(tmp_path, "cycle", thread_count=0, poll_interval=-3)
-    assert logger.name == "cycle"
-    assert logger.output_directory == tmp_path / "cycle_data_log"
+    logger = DataLogger(tmp_path, f"cycle_{SUFFIX}", thread_count=0, poll_interval=-3)
+    assert logger.name == f"cycle_{SUFFIX}"
+    assert logger.output_directory == tmp_path / f"cycle_{SUFFIX}_data_log"
     assert logger.output_directory.is_dir()
     assert "thread_count=1, poll_interval=0 ms, started=False" in repr(logger)
     assert not logger.alive
@@ -174,16 +177,21 @@ def test_producers_never_wait_for_the_logger(logger: DataLogger) -> None:
 
 
 def test_two_instances_run_side_by_side_and_a_duplicate_name_fails(tmp_path: Path) -> None:
-    first, second = DataLogger(tmp_path, "left"), DataLogger(tmp_path, "right")
+    left, right = f"left_{SUFFIX}", f"right_{SUFFIX}"
+    first, second = DataLogger(tmp_path, left), DataLogger(tmp_path, right)
     first.start()
     second.start()
     try:
-        duplicate = DataLogger(tmp_path, "left")
+        duplicate = DataLogger(tmp_path, left)
         with pytest.raises(
-            RuntimeError, match=r"'left' did not start: .*left_data_log is in use by another running DataLogger 'left'"
+            RuntimeError,
+            match=rf"'{left}' did not start: a DataLogger named '{left}' is already running \(DataLogger '{left}' ",
         ):
             duplicate.start()
         assert not duplicate.alive
+        elsewhere = DataLogger(tmp_path / "elsewhere", left)  # instance names are unique among running loggers
+        with pytest.raises(RuntimeError, match=f"a DataLogger named '{left}' is already running"):
+            elsewhere.start()
         first.input_queue.put(package(1, 1, b"left"))
         second.input_queue.put(package(1, 1, b"right"))
     finally:
@@ -192,7 +200,7 @@ def test_two_instances_run_side_by_side_and_a_duplicate_name_fails(tmp_path: Pat
     assert read_log(first.output_directory) == {1: [(1, b"left")]}
     assert read_log(second.output_directory) == {1: [(1, b"right")]}
     # Once the first is stopped, its name is free again.
-    again = DataLogger(tmp_path, "left")
+    again = DataLogger(tmp_path, left)
     again.start()
     again.stop()
 
@@ -231,10 +239,10 @@ if __name__ == "__main__":
 
 def test_a_forgotten_stop_runs_at_interpreter_exit(tmp_path: Path) -> None:
     result = run_logging_script(
-        tmp_path, "forgotten", 2, "pass  # no stop(): the interpreter exits, messages in flight"
+        tmp_path, f"forgotten_{SUFFIX}", 2, "pass  # no stop(): the interpreter exits, messages in flight"
     )
     assert result.returncode == 0, result.stderr
-    directory = tmp_path / "forgotten_data_log"
+    directory = tmp_path / f"forgotten_{SUFFIX}_data_log"
     assert read_log(directory)[2] == [(number, bytes([2]) * 32) for number in range(5000)]
     assert not (directory / LOCK_FILE_NAME).exists()
 
@@ -246,7 +254,7 @@ def test_the_logger_finishes_its_work_when_the_parent_is_killed(tmp_path: Path) 
     print(logger._logger_process.pid, flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
     """
-    result = run_logging_script(tmp_path, "orphan", 3, ending)
+    result = run_logging_script(tmp_path, f"orphan_{SUFFIX}", 3, ending)
     assert result.returncode == -signal.SIGKILL
     logger_pid = int(result.stdout.split()[0])
 
@@ -258,7 +266,7 @@ def test_the_logger_finishes_its_work_when_the_parent_is_killed(tmp_path: Path) 
         return False
 
     wait_until(gone, "the orphaned logger process exits")
-    directory = tmp_path / "orphan_data_log"
+    directory = tmp_path / f"orphan_{SUFFIX}_data_log"
     wait_until(lambda: not (directory / LOCK_FILE_NAME).exists(), "the orphaned logger releases its directory")
     # Everything that had left the parent before it died was received, written and closed by the orphaned logger.
     assert read_log(directory)[3] == [(number, bytes([3]) * 32) for number in range(5000)]
@@ -279,10 +287,11 @@ def test_a_killed_logger_leaves_readable_records_and_stop_names_it(logger: DataL
     os.kill(logger._logger_process.pid, signal.SIGKILL)
     wait_until(lambda: not logger.alive, "alive turns False")
     wait_until(lambda: logger.input_queue.logger_failed, "the watchdog flags the queue")
-    with pytest.raises(ChildProcessError, match="DataLogger 'test'"):
+    with pytest.raises(ChildProcessError, match=f"DataLogger '{logger.name}'"):
         queue.put(package(6, 9999, b"too late"))
     with pytest.raises(
-        ChildProcessError, match=r"DataLogger 'test': the logger process .* failed \(killed by signal SIGKILL\)"
+        ChildProcessError,
+        match=rf"DataLogger '{logger.name}': the logger process .* failed \(killed by signal SIGKILL\)",
     ):
         logger.stop()
     logger.stop()  # the failure was reported once; the instance is stopped now
@@ -324,7 +333,7 @@ def test_a_write_failure_ends_the_logger_and_stop_reports_it(logger: DataLogger)
     logger.output_directory.rmdir()
     logger.input_queue.put(package(1, 1, b"nowhere to go"))
     wait_until(lambda: not logger.alive, "the logger process ends")
-    with pytest.raises(ChildProcessError, match=r"'test'.*failed \(exit code 1\): FileNotFoundError"):
+    with pytest.raises(ChildProcessError, match=rf"'{logger.name}'.*failed \(exit code 1\): FileNotFoundError"):
         logger.stop()
 
 

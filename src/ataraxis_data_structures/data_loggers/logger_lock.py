@@ -1,48 +1,52 @@
-"""The lock that gives one running logger process sole use of a log directory.
+"""The locks that make a running logger's instance name and log directory its own.
 
-The logger process holds an OS lock (flock, or msvcrt.locking on Windows) on a lock file in the log directory for as
-long as it runs. The OS drops the lock when the process ends in any way, so a killed logger never leaves a stale
-lock behind; a clean stop also removes the file.
+The logger process holds two OS locks (flock, or msvcrt.locking on Windows) for as long as it runs: one on a file
+named after the instance in a per-user folder of the system's temporary directory (instance names are unique among
+running loggers, as the reference requires), and one on a lock file in the log directory (no two loggers ever write
+one directory). The OS drops a lock when its process ends in any way, so a killed logger never leaves a stale lock
+behind; a clean stop also removes the files.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import sys
+import tempfile
 from pathlib import Path
 
 LOCK_FILE_NAME = ".axds_logger.lock"
 """The name of the lock file inside a log directory; it is not part of the log."""
 
 
-class DirectoryLock:
-    """An exclusive, non-blocking lock on a log directory.
+class ExclusiveLock:
+    """An exclusive, non-blocking lock held through a lock file.
 
     Args:
-        directory: The log directory to lock.
+        path: The lock file.
         owner: Who holds the lock, written into the file to make the error of a second logger clear.
+        conflict: What a second logger is told, given the holder's description.
     """
 
-    def __init__(self, directory: Path, owner: str) -> None:
-        self._path = directory / LOCK_FILE_NAME
+    def __init__(self, path: Path, owner: str, conflict: str) -> None:
+        self._path = path
         self._owner = owner
+        self._conflict = conflict
         self._fd: int | None = None
 
     def acquire(self) -> None:
         """Takes the lock.
 
         Raises:
-            RuntimeError: If another running logger holds the lock on the directory.
+            RuntimeError: If another running logger holds the lock.
         """
         while True:
             fd = os.open(self._path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
             if not _try_lock(fd):
                 holder = os.read(fd, 512).decode(errors="replace").strip() or "logger"
                 os.close(fd)
-                raise RuntimeError(
-                    f"the log directory {self._path.parent} is in use by another running {holder}; "
-                    f"each running DataLogger needs its own instance name (or output directory)"
-                )
+                raise RuntimeError(self._conflict.format(holder=holder))
             # A releasing holder unlinks the file before unlocking it: the lock is ours only if the file we locked
             # is still the one at the path.
             try:
@@ -87,3 +91,27 @@ def _try_lock(fd: int) -> bool:
     except BlockingIOError:
         return False
     return True
+
+
+def directory_lock(directory: Path, instance_name: str) -> ExclusiveLock:
+    """Returns the lock that gives a logger sole use of its log directory."""
+    return ExclusiveLock(
+        directory / LOCK_FILE_NAME,
+        f"DataLogger '{instance_name}'",
+        f"the log directory {directory} is in use by another running {{holder}}",
+    )
+
+
+def name_lock(instance_name: str, directory: Path) -> ExclusiveLock:
+    """Returns the lock that makes an instance name unique among the user's running loggers."""
+    user = os.getuid() if hasattr(os, "getuid") else os.getlogin()
+    folder = Path(tempfile.gettempdir()) / f"ataraxis_data_loggers_{user}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    readable = re.sub(r"[^A-Za-z0-9_.-]", "_", instance_name)[:64]
+    digest = hashlib.sha1(instance_name.encode(), usedforsecurity=False).hexdigest()[:12]
+    return ExclusiveLock(
+        folder / f"{readable}-{digest}.lock",
+        f"DataLogger '{instance_name}' writing to {directory}",
+        f"a DataLogger named {instance_name!r} is already running ({{holder}}); each running DataLogger needs a "
+        f"unique instance name",
+    )

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .logger_lock import DirectoryLock
+from .logger_lock import directory_lock, name_lock
 from .logger_queue import LoggerQueue, StopLogging
 from .logger_receiver import Receiver, make_receiver
 from .logger_writers import Record, WriterPool
@@ -87,9 +87,13 @@ class _LoggerSession:
 
     def run(self) -> dict[str, Any]:
         settings = self._settings
-        lock = DirectoryLock(settings.directory, f"DataLogger '{settings.instance_name}'")
-        lock.acquire()
+        locks = [
+            name_lock(settings.instance_name, settings.directory),
+            directory_lock(settings.directory, settings.instance_name),
+        ]
         try:
+            for lock in locks:
+                lock.acquire()
             pool = WriterPool(settings.directory, settings.thread_count, SYNC_INTERVAL, SYNC_BYTES)
             try:
                 self._status.send(("ready", os.getpid()))
@@ -97,7 +101,8 @@ class _LoggerSession:
             finally:
                 pool.close()
         finally:
-            lock.release()
+            for lock in reversed(locks):
+                lock.release()
         return {
             "messages": self._received,
             "written": pool.written_records,

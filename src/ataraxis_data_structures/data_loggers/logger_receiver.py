@@ -9,6 +9,7 @@ which is then handed to the writers without another copy.
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import select
@@ -69,7 +70,7 @@ class PipeReceiver:
 
     def wait(self, timeout: float) -> bool:
         """Returns True when data can be read, waiting at most timeout seconds."""
-        return bool(self._poller.poll(max(0, int(timeout * 1000))))
+        return bool(self._poller.poll(max(0, math.ceil(timeout * 1000))))
 
     def receive(self) -> tuple[list[Any], int]:
         """Reads what the pipe holds (wait() returned True) and returns the completed messages and the bytes read."""
