@@ -90,3 +90,10 @@ def test_empty_targets_and_inputs_unchanged() -> None:
     interpolate_data(coordinates, values, targets, is_discrete=True)
     for original, now in zip(before, (coordinates, values, targets), strict=True):
         assert np.array_equal(original, now)
+
+
+def test_decrease_deep_in_a_long_source_is_located() -> None:
+    coordinates = np.arange(3_000_000, dtype=np.uint64)
+    coordinates[2_500_000] = 5
+    with pytest.raises(ValueError, match="element 2500000 "):
+        interpolate_data(coordinates, np.zeros(coordinates.size), np.array([1], dtype=np.uint64), is_discrete=False)

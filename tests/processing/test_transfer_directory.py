@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -223,3 +224,26 @@ def test_reference_verifies_our_transfer(tmp_path: Path) -> None:
         f"t(Path({str(destination)!r}), Path({str(tmp_path / 'again')!r}), verify_integrity=True); print('true')"
     )
     assert run_reference(code) is True
+
+
+def test_full_disk_names_the_file_and_leaves_no_partial(tmp_path: Path) -> None:
+    small_disk = tmp_path / "small_disk"
+    small_disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small_disk)], capture_output=True, check=False
+    )
+    if mounted.returncode != 0:
+        pytest.skip("mounting a small tmpfs needs root; the write-limit test covers the same path")
+    try:
+        source = tmp_path / "source"
+        source.mkdir()
+        (source / "fits.bin").write_bytes(b"f" * 1000)
+        (source / "too_big.bin").write_bytes(b"b" * (3 << 20))
+        with pytest.raises(OSError, match=r"too_big\.bin.*no space left") as error:
+            transfer_directory(source, small_disk / "copy", verify_integrity=True)
+        assert error.value.errno == errno.ENOSPC
+        assert not (small_disk / "copy" / "too_big.bin").exists()
+        assert not partial_files(small_disk)
+        assert not (source / "ax_checksum.txt").exists()  # nothing is claimed about a failed transfer
+    finally:
+        subprocess.run(["umount", str(small_disk)], check=False)

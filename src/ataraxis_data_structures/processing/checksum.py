@@ -25,7 +25,6 @@ def byte_progress(total: int, description: str, *, enabled: bool) -> Iterator[Ca
         yield None
         return
     with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=description) as bar:
-
         lock = threading.Lock()
 
         def advance(count: int) -> None:

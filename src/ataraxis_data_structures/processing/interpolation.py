@@ -18,15 +18,21 @@ def _one_dimensional(name: str, array: Any) -> NDArray[Any]:
     return converted
 
 
+_CHECK_BLOCK = 1 << 20
+"""Elements compared per block by the monotonicity check: keeps its temporary small and reused."""
+
+
 def _check_increasing(coordinates: NDArray[Any]) -> None:
     """Raises ValueError if coordinates ever decrease (equal neighbours are allowed)."""
-    decreasing = np.flatnonzero(coordinates[1:] < coordinates[:-1])
-    if decreasing.size:
-        index = int(decreasing[0]) + 1
-        raise ValueError(
-            f"interpolate_data expects 'source_coordinates' to be monotonically increasing, but element {index} "
-            f"({coordinates[index]}) is smaller than element {index - 1} ({coordinates[index - 1]})."
-        )
+    for start in range(0, coordinates.size - 1, _CHECK_BLOCK):
+        stop = min(start + _CHECK_BLOCK, coordinates.size - 1)
+        decreasing = coordinates[start + 1 : stop + 1] < coordinates[start:stop]
+        if decreasing.any():
+            index = start + int(np.argmax(decreasing)) + 1
+            raise ValueError(
+                f"interpolate_data expects 'source_coordinates' to be monotonically increasing, but element {index} "
+                f"({coordinates[index]}) is smaller than element {index - 1} ({coordinates[index - 1]})."
+            )
 
 
 def _offsets(coordinates: NDArray[Any], origin: NDArray[Any]) -> NDArray[np.float64]:
@@ -50,17 +56,15 @@ _EXACT_FLOAT_LIMIT = 2**53
 
 
 def _needs_offsets(coordinates: NDArray[Any], targets: NDArray[Any]) -> bool:
-    """Returns True if integer coordinates are too large to convert to float64 exactly.
+    """Returns True if integer source coordinates are too large to convert to float64 exactly.
 
     Below 2**53 the conversion and every difference np.interp takes between coordinates are exact, so offsets would
     only cost time and memory; beyond it (nanosecond timestamps), offsets from the first coordinate keep them exact.
+    Targets need no check: one beyond 2**53 is beyond the source range too and is clamped correctly after rounding.
     """
     if coordinates.dtype.kind not in "iu" or targets.dtype.kind not in "iu":
         return False
-    extremes = [coordinates[0], coordinates[-1]]
-    if targets.size:
-        extremes += [targets.min(), targets.max()]
-    return any(abs(int(value)) >= _EXACT_FLOAT_LIMIT for value in extremes)
+    return max(abs(int(coordinates[0])), abs(int(coordinates[-1]))) >= _EXACT_FLOAT_LIMIT
 
 
 def interpolate_data(
