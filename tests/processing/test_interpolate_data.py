@@ -97,3 +97,19 @@ def test_decrease_deep_in_a_long_source_is_located() -> None:
     coordinates[2_500_000] = 5
     with pytest.raises(ValueError, match="element 2500000 "):
         interpolate_data(coordinates, np.zeros(coordinates.size), np.array([1], dtype=np.uint64), is_discrete=False)
+
+
+def test_mixed_integer_types_saturate_instead_of_wrapping() -> None:
+    coordinates = np.array([10, 20], dtype=np.uint64)
+    values = np.array([1, 2], dtype=np.uint8)
+    signed_targets = np.array([-5, 15, 25], dtype=np.int64)
+    assert interpolate_data(coordinates, values, signed_targets, is_discrete=True).tolist() == [1, 1, 2]
+    small = np.array([-100, 0, 100], dtype=np.int16)
+    wide = np.array([-(2**40), 50, 2**40], dtype=np.int64)
+    assert interpolate_data(
+        small, values[:1].repeat(3) + np.arange(3, dtype=np.uint8), wide, is_discrete=True
+    ).tolist() == [
+        1,
+        2,
+        3,
+    ]

@@ -51,6 +51,18 @@ def _offsets(coordinates: NDArray[Any], origin: NDArray[Any]) -> NDArray[np.floa
     return offsets
 
 
+def _as_coordinate_type(targets: NDArray[Any], dtype: np.dtype[Any]) -> NDArray[Any]:
+    """Returns integer targets converted to the integer type of the coordinates, saturating instead of wrapping.
+
+    Mixed integer types would otherwise be compared as float64, which rounds large timestamps. Targets outside the
+    coordinates' type range are beyond every coordinate, so saturating them keeps the clamping right.
+    """
+    own, wanted = np.iinfo(targets.dtype), np.iinfo(dtype)
+    converted = np.empty(targets.shape, dtype=dtype)
+    np.clip(targets, max(own.min, wanted.min), min(own.max, wanted.max), out=converted, casting="unsafe")
+    return converted
+
+
 _EXACT_FLOAT_LIMIT = 2**53
 """Integers up to this magnitude convert to float64 exactly (microsecond timestamps of today are about 2**50.6)."""
 
@@ -108,8 +120,7 @@ def interpolate_data(
 
     if is_discrete:
         if coordinates.dtype != targets.dtype and coordinates.dtype.kind in "iu" and targets.dtype.kind in "iu":
-            # Mixed integer types would be compared as float64, which rounds large timestamps.
-            targets = targets.astype(coordinates.dtype)
+            targets = _as_coordinate_type(targets, coordinates.dtype)
         # The count of source coordinates at or below each target, minus one, indexes the last known value; targets
         # before the first coordinate are clamped to the first value.
         indices = np.searchsorted(coordinates, targets, side="right")
