@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from ataraxis_data_structures import ProcessingStatus, ProcessingTracker
+from ataraxis_data_structures.data_structures.tracker_lock import hold_tracker_lock
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGKILL")
 
@@ -41,6 +43,7 @@ READER = textwrap.dedent(
     import sys
     from pathlib import Path
     from ataraxis_data_structures import ProcessingStatus, ProcessingTracker
+from ataraxis_data_structures.data_structures.tracker_lock import hold_tracker_lock
     tracker = ProcessingTracker(file_path=Path(sys.argv[1]), lock_timeout=120)
     total = int(sys.argv[2])
     print("ready", flush=True)
@@ -211,3 +214,32 @@ def test_a_hand_corrupted_tracker_is_reported_and_never_overwritten(tmp_path: Pa
         with pytest.raises(ValueError, match=re.escape(str(path))):
             operation()
     assert path.read_text() == corruption
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_while_a_thread_holds_the_lock_does_not_keep_it(tmp_path: Path) -> None:
+    path = tmp_path / "tracker.yaml"
+    tracker = ProcessingTracker(file_path=path, lock_timeout=2)
+    (job_id,) = tracker.initialize_jobs([("job", "")])
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with hold_tracker_lock(path, tracker.lock_path, 5):
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert holding.wait(10)
+    child = os.fork()
+    if child == 0:  # The child just lives on for a while, as a forked worker would.
+        time.sleep(20)
+        os._exit(0)
+    try:
+        release.set()
+        thread.join()
+        tracker.start_job(job_id, "after-fork")  # Times out after 2 s if the child still held the flock.
+        assert tracker.get_job_info(job_id).executor_id == "after-fork"
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)

@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import filelock
@@ -37,17 +37,24 @@ class LockFileUnavailableError(PermissionError):
 
 _thread_locks: dict[str, threading.Lock] = {}
 _thread_locks_guard = threading.Lock()
+# Descriptors of lock files this process holds right now. A child forked meanwhile (by another thread) shares their
+# flocks, and would keep them held for as long as it lives, since the code that releases them does not run in it.
+_held_descriptors: set[int] = set()
 
 
-def _forget_thread_locks() -> None:
-    """Gives a forked child fresh in-process locks (a lock held by another thread at fork time would never free)."""
+def _reset_after_fork() -> None:
+    """In a forked child: drops the parent's held flocks and gives it fresh in-process locks."""
     global _thread_locks_guard
+    for descriptor in list(_held_descriptors):
+        with suppress(OSError):
+            os.close(descriptor)
+    _held_descriptors.clear()
     _thread_locks.clear()
     _thread_locks_guard = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_thread_locks)
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def _thread_lock(lock_path: str) -> threading.Lock:
@@ -106,6 +113,7 @@ def hold_tracker_lock(tracker_path: Path, lock_path: str, timeout: float) -> Ite
                 yield
             return
         descriptor = _open_lock_file(lock_path)
+        _held_descriptors.add(descriptor)
         try:
             wait = _FIRST_WAIT
             while True:
@@ -120,6 +128,7 @@ def hold_tracker_lock(tracker_path: Path, lock_path: str, timeout: float) -> Ite
                     wait = min(wait * 2, _LONGEST_WAIT)
             yield
         finally:
+            _held_descriptors.discard(descriptor)
             os.close(descriptor)  # Closing the descriptor releases the flock.
     finally:
         thread_lock.release()
