@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -231,7 +232,9 @@ def test_a_child_forked_while_a_thread_holds_the_lock_does_not_keep_it(tmp_path:
     thread = threading.Thread(target=hold)
     thread.start()
     assert holding.wait(10)
-    child = os.fork()
+    with warnings.catch_warnings():  # Python >= 3.12 warns about forking a multi-threaded process: that is the point.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        child = os.fork()
     if child == 0:  # The child just lives on for a while, as a forked worker would.
         time.sleep(20)
         os._exit(0)
