@@ -128,7 +128,7 @@ def test_torn_tail_is_reported_and_every_whole_record_kept(tmp_path: Path, cut: 
 
 
 def test_reference_style_npy_directory_is_consolidated(tmp_path: Path) -> None:
-    messages = sample_messages(120, duplicates=False)
+    messages = sample_messages(700, duplicates=False)  # more than one chunk of the threaded reader
     paths = write_npy_directory(tmp_path, 12, messages)
     (tmp_path / "012_00000000000099999999.npy").write_bytes(paths[3].read_bytes()[:-5])  # torn by a crash
     with pytest.warns(TornLogWarning, match="012_00000000000099999999.npy"):

@@ -17,11 +17,12 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -57,6 +58,10 @@ _BATCH = 32768
 _MAX_REPEAT = 1_000_000
 
 
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
 class TornLogWarning(UserWarning):
     """Warns that a source file ends in bytes that are not whole records (or is unreadable) and was kept."""
 
@@ -68,7 +73,8 @@ class _SourceFiles:
     source_id: int
     archive: Path | None = None
     live_logs: list[tuple[int, Path]] = field(default_factory=list)
-    npy_files: list[Path] = field(default_factory=list)
+    npy_files: list[str] = field(default_factory=list)
+    """Paths of reference-style .npy files (strings: there can be millions, and Path objects cost microseconds)."""
 
 
 @dataclass
@@ -196,7 +202,7 @@ def _discover(directory: Path) -> dict[int, _SourceFiles]:
             if name.endswith(".npy"):
                 match = _NPY_SOURCE.match(name)
                 if match is not None:
-                    group(int(match.group(1))).npy_files.append(Path(entry.path))
+                    group(int(match.group(1))).npy_files.append(entry.path)
             elif (parsed := parse_log_file_name(name)) is not None:
                 group(parsed[0]).live_logs.append((parsed[1], Path(entry.path)))
             elif (source_id := parse_archive_name(name)) is not None:
@@ -205,7 +211,7 @@ def _discover(directory: Path) -> dict[int, _SourceFiles]:
                 Path(entry.path).unlink(missing_ok=True)  # an archive an interrupted run never finished
     for files in groups.values():
         files.live_logs.sort()
-        files.npy_files.sort(key=lambda path: path.name)
+        files.npy_files.sort()  # one directory: sorting the paths sorts the names (timestamp order)
     return groups
 
 
@@ -233,7 +239,7 @@ class _SourceAssembly:
         self.options = options
         self.chunks: list[_Chunk] = []
         self.records: list[SourceRecord] = []
-        self.removable: list[Path] = []
+        self.removable: list[Path | str] = []
         self.existing: ArchiveIndex | None = None
         self.manifest: dict[str, SourceRecord] = {}
         self.new_messages = 0
@@ -312,11 +318,9 @@ class _SourceAssembly:
         if self.existing is not None:
             existing_positions = {stem: position for position, stem in enumerate(self.existing.stems)}
         messages: list[bytes] = []
-        for path in self.files.npy_files:
-            try:
-                raw = path.read_bytes()
-            except OSError as error:
-                warnings.warn(f"{path}: unreadable ({error}); skipped and kept", TornLogWarning, stacklevel=5)
+        for path, raw in zip(self.files.npy_files, _read_files(self.files.npy_files), strict=True):
+            if isinstance(raw, OSError):
+                warnings.warn(f"{path}: unreadable ({raw}); skipped and kept", TornLogWarning, stacklevel=5)
                 continue
             message = npy_array_bytes(raw)
             if message is None or len(message) < 9 or message[0] != self.files.source_id:
@@ -329,7 +333,7 @@ class _SourceAssembly:
                 continue
             if self.options.remove_sources:
                 self.removable.append(path)
-            position = existing_positions.get(path.name[:-4])
+            position = existing_positions.get(os.path.basename(path)[:-4])
             if (
                 position is not None
                 and self.existing is not None
@@ -344,7 +348,7 @@ class _SourceAssembly:
         offsets[1:] = np.cumsum(sizes)[:-1]
         buffer = np.frombuffer(b"".join(messages), dtype=np.uint8)
         self.new_messages += len(messages)
-        self.chunks.append(_whole_messages(str(self.files.npy_files[0].parent), buffer, offsets, sizes))
+        self.chunks.append(_whole_messages(os.path.dirname(self.files.npy_files[0]), buffer, offsets, sizes))
 
     def write(self, position: int) -> Path:
         """Writes every collected message, ordered by timestamp then arrival, into a temporary archive."""
@@ -468,8 +472,7 @@ class _SourceAssembly:
 
     def remove_sources(self) -> None:
         # Not fsynced: a removal that a power loss undoes only leaves sources the next run recognises as archived.
-        for path in self.removable:
-            path.unlink(missing_ok=True)
+        _in_threads(_unlink_all, self.removable)
 
 
 def _assemble_source(files: _SourceFiles, options: _Options, position: int) -> None:
@@ -481,6 +484,42 @@ def _assemble_source(files: _SourceFiles, options: _Options, position: int) -> N
     assembly.existing = None
     if options.remove_sources:
         assembly.remove_sources()
+
+
+_IO_THREADS = 4  # file opens, reads and unlinks wait on the filesystem, not the CPU: threads overlap the waits
+_IO_CHUNK = 256
+
+
+def _in_threads(job: Callable[[list[_T]], list[_R]], items: list[_T]) -> list[_R]:
+    """Runs job over consecutive chunks of items in I/O threads and returns the results in order."""
+    if len(items) <= _IO_CHUNK:
+        return job(items)
+    chunks = [items[start : start + _IO_CHUNK] for start in range(0, len(items), _IO_CHUNK)]
+    with ThreadPoolExecutor(max_workers=_IO_THREADS) as pool:
+        return [result for chunk_results in pool.map(job, chunks) for result in chunk_results]
+
+
+def _read_all(paths: list[str]) -> list[bytes | OSError]:
+    results: list[bytes | OSError] = []
+    for path in paths:
+        try:
+            with open(path, "rb", buffering=0) as file:
+                results.append(file.readall())
+        except OSError as error:
+            results.append(error)
+    return results
+
+
+def _read_files(paths: list[str]) -> list[bytes | OSError]:
+    """Returns the contents of each file (or the error reading it), reading in I/O threads."""
+    return _in_threads(_read_all, paths)
+
+
+def _unlink_all(paths: list[Path | str]) -> list[None]:
+    for path in paths:
+        with suppress(FileNotFoundError):
+            os.unlink(path)
+    return [None] * len(paths)
 
 
 def _fsync_directory(directory: Path) -> None:
