@@ -60,7 +60,9 @@ def test_stale_source_checksum_fails_and_keeps_source(tmp_path: Path) -> None:
     source = build_tree(tmp_path / "source")
     calculate_directory_checksum(source)
     (source / "a.txt").write_bytes(b"edited after the checksum was saved")
-    with pytest.raises(RuntimeError, match=r"a\.txt") as error:
+    with pytest.raises(
+        RuntimeError, match=r"source itself changed since its ax_checksum\.txt was written: a\.txt"
+    ) as error:
         transfer_directory(source, tmp_path / "destination", verify_integrity=True, remove_source=True)
     assert "source was kept" in str(error.value)
     assert (source / "a.txt").exists()
@@ -72,10 +74,18 @@ def test_reference_checksum_without_manifest_is_reused(tmp_path: Path) -> None:
     destination = tmp_path / "destination"
     transfer_directory(source, destination, 2, verify_integrity=True)
     assert files_of(destination) == files_of(source)
+    # Bit rot at the destination is named even without a manifest (the source is hashed again to find it).
+    target = destination / "a" / "x.txt"
+    status = target.stat()
+    target.write_bytes(b"jello")
+    os.utime(target, ns=(status.st_atime_ns, status.st_mtime_ns))
+    with pytest.raises(RuntimeError, match=r"1 file\(s\) differ from the source: a/x\.txt\. The source was kept"):
+        transfer_directory(source, destination, verify_integrity=True)
     # Without a manifest, a stale checksum still fails; the source is hashed again to name the culprit.
     (source / "A" / "z").write_bytes(b"edited")
-    with pytest.raises(RuntimeError, match="no longer matches"):
+    with pytest.raises(RuntimeError, match=r"source itself changed since its ax_checksum\.txt was written\.") as error:
         transfer_directory(source, tmp_path / "other", verify_integrity=True)
+    assert "differ from the source" not in str(error.value)  # the copy itself is faithful
 
 
 def test_corrupted_destination_files_are_named(tmp_path: Path) -> None:
@@ -92,8 +102,9 @@ def test_corrupted_destination_files_are_named(tmp_path: Path) -> None:
     (destination / "a" / "stray.txt").write_bytes(b"not in the source")
     with pytest.raises(RuntimeError) as error:
         transfer_directory(source, destination, verify_integrity=True, remove_source=True)
-    assert "1 changed: large.bin" in str(error.value)
-    assert "a/stray.txt" in str(error.value)
+    assert "1 file(s) differ from the source: large.bin;" in str(error.value)
+    assert "not in the source: a/stray.txt" in str(error.value)
+    assert "source itself" not in str(error.value)
     assert source.exists()
     result = verify_directory_checksum(destination)
     assert result.changed == ("large.bin",)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,13 +145,19 @@ class ChecksumVerification:
         return f"{self.directory} does not match its checksum: {differences}"
 
 
+def list_names(names: Sequence[str], shown: int = 10) -> str:
+    """Returns names joined by commas, truncated after a few with a count of the rest."""
+    rest = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {rest} more" if rest > 0 else "")
+
+
 def describe_differences(changed: tuple[str, ...], added: tuple[str, ...], missing: tuple[str, ...]) -> str:
     """Returns a one-line list of differing files, grouped by kind and truncated after a few names per kind."""
-    parts = []
-    for label, names in (("changed", changed), ("unexpected", added), ("missing", missing)):
-        if names:
-            shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-            parts.append(f"{len(names)} {label}: {shown}")
+    parts = [
+        f"{len(names)} {label}: {list_names(names)}"
+        for label, names in (("changed", changed), ("unexpected", added), ("missing", missing))
+        if names
+    ]
     return "; ".join(parts) if parts else "no single file differs (the set of file names or their order changed)"
 
 

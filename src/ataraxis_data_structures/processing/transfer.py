@@ -14,7 +14,7 @@ from pathlib import Path
 from ._hashing import chunk_buffer, directory_digest, hash_file, new_file_hasher, run_parallel, worker_count
 from ._manifest import CHECKSUM_FILE_NAME, manifest_path, read_manifest, read_stored_checksum, write_checksum
 from ._tree import DirectoryTree, TreeEntry, scan_tree
-from .checksum import byte_progress, compare_file_digests, describe_differences
+from .checksum import byte_progress, compare_file_digests, list_names
 from .deletion import delete_directory
 
 logger = logging.getLogger(__name__)
@@ -147,13 +147,6 @@ def _sync_folders(tree: DirectoryTree, destination: Path) -> None:
             os.close(descriptor)
 
 
-def _mismatch_error(source: Path, destination: Path, details: str) -> RuntimeError:
-    """Returns the error raised when the destination does not match the source checksum."""
-    return RuntimeError(
-        f"Checksum mismatch detected when transferring {source} to {destination}: {details}. The source was kept."
-    )
-
-
 def _verify(
     source: Path,
     destination: Path,
@@ -166,47 +159,67 @@ def _verify(
     """Checks the destination against the source checksum and raises RuntimeError naming the files that differ.
 
     When the source had no ax_checksum.txt, the source digests computed while copying become its checksum (written
-    to the source and copied to the destination) without reading the source a second time.
+    to the source and to the destination) without reading the source a second time.
     """
     relatives = [entry.relative for entry in checked]
-    destination_digests = [outcome.destination_digest or b"" for outcome in outcomes]
-    actual = directory_digest(relatives, destination_digests)
-    destination_tree = scan_tree(destination, frozenset({CHECKSUM_FILE_NAME}))
-    known = set(relatives)
-    unexpected = tuple(entry.relative for entry in destination_tree.files if entry.relative not in known)
-    source_digests = [outcome.source_digest for outcome in outcomes]
-
+    copied = {
+        entry.relative: (outcome.destination_digest or b"").hex()
+        for entry, outcome in zip(checked, outcomes, strict=True)
+    }
+    actual = directory_digest(relatives, [bytes.fromhex(copied[name]) for name in relatives])
+    unexpected = [
+        entry.relative
+        for entry in scan_tree(destination, frozenset({CHECKSUM_FILE_NAME})).files
+        if entry.relative not in copied
+    ]
+    recorded: dict[str, str] | None
     if expected is None:
-        expected = directory_digest(relatives, [digest or b"" for digest in source_digests])
-        source_files = {name: (digest or b"").hex() for name, digest in zip(relatives, source_digests, strict=True)}
-        write_checksum(source, expected, source_files)
-        write_checksum(destination, expected, source_files)
-        reference: dict[str, str] | None = source_files
+        recorded = {
+            entry.relative: (outcome.source_digest or b"").hex()
+            for entry, outcome in zip(checked, outcomes, strict=True)
+        }
+        expected = directory_digest(relatives, [bytes.fromhex(recorded[name]) for name in relatives])
+        write_checksum(source, expected, recorded)
+        write_checksum(destination, expected, recorded)
+        source_now = recorded
     else:
-        reference = read_manifest(source, expected)
+        recorded = read_manifest(source, expected)
+        # Only the failure path reads the source again: the files the manifest points at, or all without one.
+        suspects = (
+            checked if recorded is None else [e for e in checked if recorded.get(e.relative) != copied[e.relative]]
+        )
+        source_now = {} if actual == expected else _hash_all(suspects, workers)
     if actual == expected and not unexpected:
         return
 
-    current = {name: digest.hex() for name, digest in zip(relatives, destination_digests, strict=True)}
-    current.update(dict.fromkeys(unexpected, ""))
-    if reference is None:
-        # No per-file record of the source: hash it now (only on this failure path) to name the files at fault.
-        reference = {
-            entry.relative: digest.hex() for entry, digest in zip(checked, _hash_all(checked, workers), strict=True)
-        }
-        if directory_digest(relatives, [bytes.fromhex(reference[name]) for name in relatives]) != expected:
-            changed, added, missing = compare_file_digests(reference, current)
-            if not (changed or added or missing):
-                raise _mismatch_error(
-                    source, destination, "the source itself no longer matches its ax_checksum.txt (it changed since)"
-                )
-    changed, added, missing = compare_file_digests(reference, current)
-    raise _mismatch_error(source, destination, describe_differences(changed, added, missing))
+    problems = []
+    corrupted = sorted(name for name, digest in source_now.items() if digest != copied[name])
+    if corrupted:
+        problems.append(f"{len(corrupted)} file(s) differ from the source: {list_names(corrupted)}")
+    if unexpected:
+        problems.append(f"{len(unexpected)} file(s) at the destination are not in the source: {list_names(unexpected)}")
+    if recorded is not None:
+        changed, added, missing = compare_file_digests(recorded, {**copied, **source_now})
+        if changed or added or missing:
+            names = list_names([*changed, *added, *missing])
+            problems.append(f"the source itself changed since its {CHECKSUM_FILE_NAME} was written: {names}")
+    elif (
+        actual != expected
+        and directory_digest(relatives, [bytes.fromhex(source_now[n]) for n in relatives]) != expected
+    ):
+        problems.append(f"the source itself changed since its {CHECKSUM_FILE_NAME} was written")
+    if not problems:
+        problems.append(f"the destination's checksum {actual} is not the source's {expected}")
+    raise RuntimeError(
+        f"Checksum mismatch detected when transferring {source} to {destination}: {'; '.join(problems)}. "
+        f"The source was kept."
+    )
 
 
-def _hash_all(entries: list[TreeEntry], workers: int) -> list[bytes]:
-    """Returns the digest of every entry, in order."""
-    return run_parallel(lambda entry: hash_file(entry.path, entry.relative), entries, workers)
+def _hash_all(entries: list[TreeEntry], workers: int) -> dict[str, str]:
+    """Returns the hex digest of every entry by relative path."""
+    digests = run_parallel(lambda entry: hash_file(entry.path, entry.relative), entries, workers)
+    return {entry.relative: digest.hex() for entry, digest in zip(entries, digests, strict=True)}
 
 
 def transfer_directory(
