@@ -20,6 +20,8 @@ from .logger_queue import LONG_LENGTH, MESSAGE_KIND, MESSAGE_PREFIX, SHORT_LENGT
 
 _BUFFER_SIZE = 1 << 20
 """How much one read takes from the pipe at most (also the Linux pipe size the queue asks for)."""
+_HEADER_PEEK = LONG_LENGTH.size + MESSAGE_PREFIX.size
+"""Enough bytes for any frame header and a message's kind, source and timestamp."""
 
 
 def decode_body(body: bytes) -> Any:
@@ -60,6 +62,7 @@ class PipeReceiver:
         # A body larger than the buffer, read in place: (buffer, bytes filled, (source_id, timestamp) or None when
         # the body is a pickle).
         self._large: tuple[bytearray, int, tuple[int, int] | None] | None = None
+        self._after_large = False  # the last message completed was a large one
         self._poller = select.poll()
         self._poller.register(fd, select.POLLIN)
 
@@ -80,11 +83,18 @@ class PipeReceiver:
             pending = bytes(self._view[self._start : self._end])
             self._view[: len(pending)] = pending
             self._start, self._end = 0, len(pending)
-        count = os.readv(self._fd, [self._view[self._end :]])
+        limit = len(self._buffer)
+        if self._after_large and self._start == self._end:
+            # Large messages tend to follow each other: read just the next header, so that a large payload goes
+            # straight into its own buffer instead of through this one.
+            limit = self._end + _HEADER_PEEK
+        count = os.readv(self._fd, [self._view[self._end : limit]])
         if count == 0:
             raise EOFError("the logger's input pipe was closed by every writer")
         self._end += count
-        return self._parse(), count
+        messages = self._parse()
+        self._after_large = self._large is not None
+        return messages, count
 
     def _receive_large(self) -> tuple[list[Any], int]:
         assert self._large is not None
@@ -97,6 +107,7 @@ class PipeReceiver:
             self._large = buffer, filled, message
             return [], count
         self._large = None
+        self._after_large = True
         if message is None:
             return [pickle.loads(buffer)], count
         return [(*message, buffer)], count
