@@ -81,7 +81,10 @@ def _copy_file(
     view = chunk_buffer()
     try:
         with open(entry.path, "rb", buffering=0) as reader:
-            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)
+            # A partial file left by an interrupted run may already carry the source's (read-only) mode.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
             try:
                 while count := reader.readinto(view):
                     chunk = view[:count]
