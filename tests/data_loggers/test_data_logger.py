@@ -375,3 +375,17 @@ def test_a_producer_that_puts_after_the_final_stop_still_exits(logger: DataLogge
     producer.start()
     producer.join(WAIT)
     assert producer.exitcode == 0  # it did not hang at exit waiting for a reader of the full pipe
+
+
+def test_many_sources_interleaved_each_keep_their_order(logger: DataLogger) -> None:
+    logger.start()
+    rng = np.random.default_rng(3)
+    sources = rng.integers(0, 256, 20_000)  # every source ID, interleaved at random, served by 5 writer threads
+    for number, source_id in enumerate(sources):
+        logger.input_queue.put(package(int(source_id), number, number.to_bytes(4, "little")))
+    logger.stop()
+    records = read_log(logger.output_directory)
+    assert sorted(records) == sorted(set(sources.tolist()))
+    for source_id, messages in records.items():
+        numbers = np.flatnonzero(sources == source_id).tolist()
+        assert messages == [(number, number.to_bytes(4, "little")) for number in numbers]

@@ -115,8 +115,8 @@ class DataLogger:
         nothing.
 
         Raises:
-            RuntimeError: If another running DataLogger uses the same log directory (same instance name and output
-                directory), or the logger process fails to start.
+            RuntimeError: If a running DataLogger has the same instance name, another logger writes to the same
+                directory, or the logger process fails to start.
         """
         if self._started:
             return
