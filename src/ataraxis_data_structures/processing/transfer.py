@@ -142,6 +142,8 @@ def _copy_folder_times(tree: DirectoryTree, destination: Path) -> None:
 
 def _sync_folders(tree: DirectoryTree, destination: Path) -> None:
     """Flushes every destination folder, so the renames that placed the files survive a power loss."""
+    if os.name == "nt":  # Windows cannot open folders as files; NTFS journals the renames itself.
+        return
     for folder in [destination, *(destination / item.relative for item in tree.folders)]:
         descriptor = os.open(folder, os.O_RDONLY)
         try:
