@@ -22,7 +22,9 @@ from pathlib import Path
 from . import log_format
 from .logger_io import write_all
 
-_OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_BINARY", 0) | os.O_CLOEXEC
+_OPEN_FLAGS = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+)
 _SYNC_CHECK_INTERVAL = 0.05
 """How often the sync thread looks for files due for an fsync."""
 
