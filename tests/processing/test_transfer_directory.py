@@ -188,6 +188,11 @@ def test_transfer_killed_midway_then_resumed(tmp_path: Path) -> None:
     assert not partial_files(destination)
     # Files completed before the interruption were kept, not copied again.
     assert {name: (destination / name).stat().st_ino for name in inodes} == inodes
+    # A final run that moves the data checks everything again, then removes the source.
+    expected = files_of(source)
+    transfer_directory(source, destination, verify_integrity=True, remove_source=True)
+    assert not source.exists()
+    assert files_of(destination) == expected
 
 
 WRITE_LIMIT_CHILD = """

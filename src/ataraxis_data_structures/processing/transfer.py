@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._hashing import chunk_buffer, directory_digest, hash_file, new_file_hasher, run_parallel, worker_count
-from ._manifest import CHECKSUM_FILE_NAME, manifest_path, read_manifest, read_stored_checksum, write_checksum
+from ._manifest import CHECKSUM_FILE_NAME, read_manifest, read_stored_checksum, write_checksum
 from ._tree import DirectoryTree, TreeEntry, scan_tree
 from .checksum import byte_progress, compare_file_digests, list_names
 from .deletion import delete_directory
@@ -53,6 +53,15 @@ def _is_complete_copy(target: str, source: os.stat_result) -> bool:
         and existing.st_size == source.st_size
         and existing.st_mtime_ns == source.st_mtime_ns
     )
+
+
+def _flush_file(path: str) -> None:
+    """Forces a file's content to disk."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _write_all(descriptor: int, data: memoryview) -> None:
@@ -296,6 +305,8 @@ def transfer_directory(
                 entry, target, hash_source=hash_source and in_checksum, durable=remove_source, on_bytes=on_bytes
             )
         else:
+            if remove_source:  # An earlier run may have left it unflushed; the source is about to go.
+                _flush_file(target)
             if on_bytes is not None:
                 on_bytes(entry.status.st_size)
             if hash_source and in_checksum:
@@ -325,8 +336,4 @@ def transfer_directory(
     _copy_folder_times(tree, destination)
     if remove_source:
         _sync_folders(tree, destination)
-        if verify_integrity and expected is None:
-            for written in (destination / CHECKSUM_FILE_NAME, manifest_path(destination)):
-                if not written.exists():
-                    raise RuntimeError(f"{written} was not written; the source {source} was kept.")
         delete_directory(source)
