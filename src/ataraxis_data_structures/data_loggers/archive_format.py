@@ -27,9 +27,9 @@ Why this module writes and indexes ZIP files itself
 Python's ``zipfile`` costs tens of microseconds per member to write or open, which caps assembly and reading at tens
 of thousands of messages per second. A STORED archive is simple: each member is a local file header, its name and
 its bytes; a central directory at the end lists the members; ZIP64 end records extend the counts and offsets past
-65,535 members and 4 GiB. :class:`ArchiveWriter` streams members out at the cost of a few struct packs, and
-:class:`ArchiveIndex` parses the central directory with vectorized numpy gathers over a memory map, so every
-payload is a zero-copy view.
+65,535 members and 4 GiB. :class:`ArchiveWriter` lays out thousands of members at a time as rows of a numpy
+matrix (Python only copies payloads and computes CRC-32s), and :class:`ArchiveIndex` parses the central directory
+with vectorized numpy gathers over a memory map, so every payload is a zero-copy view.
 """
 
 from __future__ import annotations
@@ -57,7 +57,6 @@ MESSAGE_PREFIX = struct.Struct("<BQ")
 """The 9 bytes that start every archived message: source_id, elapsed timestamp."""
 
 _ARCHIVE_NAME = re.compile(r"^(\d+)" + re.escape(ARCHIVE_SUFFIX) + r"$")
-_MEMBER_STEM = re.compile(r"^(\d{3})_(\d{20})(?:_\d+)?$")
 
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")  # 30 bytes
 _CENTRAL_HEADER = struct.Struct("<IHHHHHHIIIHHHHHII")  # 46 bytes
@@ -78,7 +77,6 @@ _MADE_BY_UNIX = 3 << 8
 _DOS_DATE_1980 = (1 << 5) | 1  # 1980-01-01, the timestamp numpy.savez gives every member
 _FILE_MODE = 0o600 << 16  # external attributes numpy.savez sets (rw for the owner)
 _STORED = 0
-_DEFLATED = 8
 
 _NPY_MAGIC = b"\x93NUMPY"
 _NPY_DESCR_PREFIX = b"{'descr': '|u1', 'fortran_order': False, 'shape': ("
@@ -102,11 +100,6 @@ def member_stem(source_id: int, timestamp: int, repeat: int = 0) -> str:
     """Returns the member stem (the key numpy.load exposes) of a message; repeat > 0 marks a duplicate timestamp."""
     stem = f"{source_id:03d}_{timestamp:020d}"
     return f"{stem}_{repeat:06d}" if repeat else stem
-
-
-def is_member_stem(stem: str) -> bool:
-    """Returns True when the stem has the form this module gives members."""
-    return _MEMBER_STEM.match(stem) is not None
 
 
 def repeat_counts(sorted_timestamps: NDArray[np.uint64]) -> NDArray[np.int64]:
@@ -137,11 +130,6 @@ class _NpyHeaders:
             if len(self._cache) < 65536:
                 self._cache[length] = cached
         return cached
-
-
-def npy_header(length: int) -> bytes:
-    """Returns the .npy header numpy.save writes for a 1-D uint8 array of the given length."""
-    return _NpyHeaders().get(length)[0]
 
 
 class ArchiveWriter:
