@@ -164,6 +164,14 @@ def test_messages_still_in_flight_from_a_running_producer_are_received(logger: D
     assert read_log(logger.output_directory)[4] == [(n, payload_of(4, n)) for n in range(3000)]
 
 
+def test_ctrl_c_does_not_end_the_logger(logger: DataLogger) -> None:
+    logger.start()
+    os.kill(logger._logger_process.pid, signal.SIGINT)  # what a terminal's Ctrl+C sends to the whole process group
+    logger.input_queue.put(package(2, 1, b"after Ctrl+C"))
+    logger.stop()
+    assert read_log(logger.output_directory)[2] == [(1, b"after Ctrl+C")]
+
+
 def test_producers_never_wait_for_the_logger(logger: DataLogger) -> None:
     logger.start()
     pid = logger._logger_process.pid

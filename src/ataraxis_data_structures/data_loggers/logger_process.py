@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -60,6 +61,9 @@ def run_logger(input_queue: LoggerQueue, settings: LoggerSettings, status: Any, 
     Sends ("ready", pid) once the directory is locked and writers run, then ("stopped", summary) after a clean
     finish, or ("error", message) and exits with code 1 if anything fails.
     """
+    # Ctrl+C reaches every process of the terminal's process group: the logger must outlive it, so that the parent's
+    # KeyboardInterrupt handling can still stop() it cleanly (it also finishes on its own if the parent dies).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _keep_freed_memory()
     try:
         summary = _LoggerSession(input_queue, settings, status, stop_event).run()
