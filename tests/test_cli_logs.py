@@ -103,3 +103,16 @@ def test_inspect_reports_a_corrupt_member_and_exits_1(tmp_path: Path, capsys: py
     assert main(["inspect", str(archive)]) == 1
     out = capsys.readouterr().out
     assert "CORRUPT" in out and "002_00000000000000000010.npy" in out
+
+
+def test_assemble_lists_an_archive_without_onset_instead_of_failing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / log_format.log_file_name(8, 0)
+    path.write_bytes(log_format.encode_file_header(8) + log_format.encode_record(5, b"no onset before me"))
+    write_log(tmp_path, 9, RECORDS)
+    assert main(["assemble", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "8_log.npz: Unable to discover onset timestamp" in captured.out
+    assert "9_log.npz: 5 messages" in captured.out
+    assert "no onset message" in captured.err

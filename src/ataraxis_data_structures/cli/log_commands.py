@@ -62,7 +62,11 @@ def _assemble(args: argparse.Namespace) -> int:
         if (source_id := parse_archive_name(path.name)) is not None
     )  # fmt: skip
     for _, path in archives:
-        summary = summarize_archive(path)
+        try:
+            summary = summarize_archive(path)
+        except ValueError as error:  # e.g. a source that never sent its onset message: say so, the rest is done
+            print(f"{path.name}: {error}")
+            continue
         print(f"{path.name}: {summary.message_count} messages, {summary.span_s:.3f} s from {summary.onset_utc}")
     if not archives:
         print(f"{directory}: no log files to assemble")
