@@ -283,3 +283,15 @@ def test_near_canonical_values_are_read_as_libyaml_reads_them_or_rejected(field:
     else:
         with pytest.raises(ValueError, match=r"t\.yaml"):
             parse_tracker(text, "t.yaml")
+
+
+def test_the_job_id_shortcut_agrees_with_the_general_plain_check() -> None:
+    generator = random.Random(3)
+    candidates = [f"{generator.getrandbits(64):016x}" for _ in range(3000)]
+    candidates += ["0b01010101010101", "0b01010101010102", "1234567890123456", "0123456701234567", "00000000000000e5"]
+    candidates += ["".join(generator.choice("01b") for _ in range(16)) for _ in range(300)]
+    for job_id in candidates:
+        if tracker_format._is_plain_job_id(job_id):
+            assert tracker_format._resolves_to_str(job_id), job_id
+            assert tracker_format._PLAIN.fullmatch(job_id), job_id
+            assert yaml.dump({job_id: 1}, Dumper=yaml.CSafeDumper) == f"{job_id}: 1\n"

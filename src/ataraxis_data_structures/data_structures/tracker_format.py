@@ -85,6 +85,7 @@ _LONGEST_SIMPLE_KEY = 64  # PyYAML writes keys longer than 128 characters in the
 _PLAIN = re.compile(r"[A-Za-z0-9_./+][A-Za-z0-9_./+@-]*(?:[ :][A-Za-z0-9_./+@-]+)*")
 _SINGLE_QUOTED = re.compile(r"'((?:[ -&(-~]|'')*)'")  # printable ASCII, quotes doubled, on one line
 _BLOCK_START = re.compile(r"\n(?=  [^ \n])")  # a line indented by exactly two spaces starts a job block
+_JOB_ID = re.compile(r"[0-9a-f]{16}")
 _RESOLVER = yaml.resolver.Resolver()
 _STR_TAG = "tag:yaml.org,2002:str"
 # Plain scalars whose first character starts no implicit type need no resolver call (the resolver looks types up by
@@ -124,7 +125,7 @@ def _is_plain(text: str) -> bool:
     """Returns True if PyYAML writes text as a plain scalar that any YAML parser reads back as this same string."""
     verdict = _plain_verdicts.get(text)
     if verdict is None:
-        verdict = (
+        verdict = _is_plain_job_id(text) or (
             _PLAIN.fullmatch(text) is not None
             and not text.startswith("...")
             and (text[0] not in _RESOLVED_FIRST_CHARACTERS or _resolves_to_str(text))
@@ -133,6 +134,15 @@ def _is_plain(text: str) -> bool:
             _plain_verdicts.clear()
         _plain_verdicts[text] = verdict
     return verdict
+
+
+def _is_plain_job_id(text: str) -> bool:
+    """Returns True for a generated job ID (16 lowercase hex digits) that YAML reads as a string, quickly.
+
+    Such an ID has no indicator, space or dot, so the only implicit types it could take are the integers: all
+    decimal digits, or binary ('0b' and binary digits). Anything else is left to the general check.
+    """
+    return len(text) == 16 and _JOB_ID.fullmatch(text) is not None and not text.isdigit() and text[:2] != "0b"
 
 
 def _resolves_to_str(text: str) -> bool:
