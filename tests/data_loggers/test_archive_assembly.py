@@ -298,3 +298,21 @@ def test_a_live_log_with_a_torn_header_is_reported_and_kept(tmp_path: Path) -> N
         assemble_log_archives(tmp_path)
     assert torn.exists() and not (tmp_path / "001-0000.axlog").exists()
     assert archived(tmp_path / "1_log.npz") == expected_sequence(sample_messages(10, seed=3))
+
+
+def test_a_directory_a_running_logger_writes_is_refused(tmp_path: Path) -> None:
+    import fcntl
+
+    from ataraxis_data_structures.data_loggers.logger_lock import LOCK_FILE_NAME
+
+    write_live_log(tmp_path, 1, sample_messages(10))
+    lock = tmp_path / LOCK_FILE_NAME
+    descriptor = os.open(lock, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)  # what the logger process holds while it runs
+        with pytest.raises(RuntimeError, match="DataLogger is still writing"):
+            assemble_log_archives(tmp_path)
+    finally:
+        os.close(descriptor)
+    assemble_log_archives(tmp_path)  # the lock file a killed logger leaves behind is not held: assembly proceeds
+    assert sorted(p.name for p in tmp_path.iterdir()) == [LOCK_FILE_NAME, "1_log.npz"]

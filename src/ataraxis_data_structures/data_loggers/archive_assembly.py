@@ -50,6 +50,7 @@ from .archive_format import (
     repeat_counts,
 )
 from .log_format import FILE_HEADER, RECORD_HEADER_SIZE, parse_log_file_name, scan_records
+from .logger_lock import LOCK_FILE_NAME
 
 _NPY_SOURCE = re.compile(r"^(\d{3})_(\d{20})\.npy$")
 _PARTIAL_SUFFIX = ".partial"
@@ -175,6 +176,11 @@ def _exclusive(directory: Path) -> Iterator[None]:
             raise RuntimeError(
                 f"Unable to assemble log archives in {directory}: another assembly of this directory is running."
             ) from None
+        if _logger_is_running(directory):
+            raise RuntimeError(
+                f"Unable to assemble log archives in {directory}: a DataLogger is still writing to it "
+                f"(it holds {LOCK_FILE_NAME}); stop the logger first."
+            )
         yield
     finally:
         os.close(descriptor)
@@ -187,6 +193,22 @@ class _Options:
     memory_mapping: bool
     verbose: bool
     verify_integrity: bool
+
+
+def _logger_is_running(directory: Path) -> bool:
+    """Returns True when a running DataLogger holds the lock file of the log directory."""
+    assert fcntl is not None
+    try:
+        descriptor = os.open(directory / LOCK_FILE_NAME, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)  # closing also drops the shared lock taken to probe
+    return False
 
 
 def _discover(directory: Path) -> dict[int, _SourceFiles]:
