@@ -113,3 +113,22 @@ def test_mixed_integer_types_saturate_instead_of_wrapping() -> None:
         2,
         3,
     ]
+
+
+@pytest.mark.parametrize("sorted_targets", [True, False])
+def test_blockwise_search_matches_a_single_search(sorted_targets: bool) -> None:
+    generator = np.random.default_rng(11)
+    base = 1_764_100_000_000_000
+    steps = generator.integers(0, 4, 200_000)  # zero steps: repeated coordinates
+    coordinates = (base + np.cumsum(steps)).astype(np.uint64)
+    values = generator.normal(size=coordinates.size)
+    labels = generator.integers(0, 50, coordinates.size).astype(np.int32)
+    low, high = int(coordinates[0]) - 1000, int(coordinates[-1]) + 1000  # some targets outside the source range
+    targets = generator.integers(low, high, 300_000).astype(np.uint64)
+    targets = np.sort(targets) if sorted_targets else targets
+    targets[:5] = coordinates[[0, 1, 2, -2, -1]]  # exact hits, including repeated coordinates
+    expected_index = np.maximum(np.searchsorted(coordinates, targets, side="right") - 1, 0)
+    discrete = interpolate_data(coordinates, labels, targets, is_discrete=True)
+    assert np.array_equal(discrete, labels[expected_index])
+    continuous = interpolate_data(coordinates, values, targets, is_discrete=False)
+    assert np.array_equal(continuous, np.interp(targets.astype(np.float64), coordinates.astype(np.float64), values))
