@@ -134,7 +134,8 @@ def assemble_log_archives(
         FileNotFoundError: If the log directory does not exist.
         NotADirectoryError: If the log directory is not a directory.
         ValueError: If a live log file or an existing archive is malformed.
-        RuntimeError: If integrity verification finds an archived message that differs from its source.
+        RuntimeError: If integrity verification finds an archived message that differs from its source, another
+            assembly of the directory is running, or a running DataLogger still writes to it.
     """
     directory = Path(log_directory)
     if not directory.exists():
