@@ -79,9 +79,19 @@ def test_recording_killed_mid_run_assembles_every_whole_record(tmp_path: Path) -
     os.killpg(process.pid, signal.SIGKILL)  # the recorder, its logger process and any helper die at once
     process.wait()
     assert log.exists()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a torn tail may or may not be left, depending on where the kill landed
-        assemble_log_archives(tmp_path / "crash_data_log", verify_integrity=True)
+    deadline = time.monotonic() + 30
+    while True:  # the killed logger process releases its directory lock when the kernel has finished it off
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter(
+                    "ignore"
+                )  # a torn tail may or may not be left, depending on where the kill landed
+                assemble_log_archives(tmp_path / "crash_data_log", verify_integrity=True)
+            break
+        except RuntimeError as error:
+            assert "DataLogger is still writing" in str(error)
+            assert time.monotonic() < deadline, "the killed logger's lock was never released"
+            time.sleep(0.05)
     reader = LogArchiveReader(tmp_path / "crash_data_log" / "5_log.npz")
     timestamps, payloads = reader.read_all_messages()
     elapsed = (timestamps - ONSET_US).tolist()
