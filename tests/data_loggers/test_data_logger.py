@@ -69,6 +69,13 @@ def produce_after_stop(queue: Any, count: int) -> None:
         queue.put(package(9, number, bytes(65536)))
 
 
+def produce_and_report(queue: Any, count: int, done: Any) -> None:
+    """Puts messages of 64 KiB, reports that put() returned for all of them, and exits."""
+    for number in range(count):
+        queue.put(package(9, number, bytes(65536)))
+    done.set()
+
+
 def expected_messages(source_id: int, count: int, size: int = 16) -> list[tuple[int, bytes]]:
     return [(number, payload_of(source_id, number, size)) for number in range(1, count + 1)]
 
@@ -397,3 +404,19 @@ def test_many_sources_interleaved_each_keep_their_order(logger: DataLogger) -> N
     for source_id, messages in records.items():
         numbers = np.flatnonzero(sources == source_id).tolist()
         assert messages == [(number, number.to_bytes(4, "little")) for number in numbers]
+
+
+def test_producers_still_exit_after_the_logger_died_under_them(logger: DataLogger) -> None:
+    context = multiprocessing.get_context("spawn")
+    logger.start()
+    pid = logger._logger_process.pid
+    os.kill(pid, signal.SIGSTOP)  # the pipe fills up and the producer's feeder blocks on it
+    done = context.Event()
+    producer = context.Process(target=produce_and_report, args=(logger.input_queue, 100, done))
+    producer.start()
+    assert done.wait(WAIT)
+    os.kill(pid, signal.SIGKILL)
+    producer.join(WAIT)
+    assert producer.exitcode == 0  # its exit did not hang on the messages the dead logger will never take
+    with pytest.raises(ChildProcessError, match="SIGKILL"):
+        logger.stop()

@@ -223,6 +223,7 @@ class DataLogger:
         if final is not None and final[0] == "stopped" and process.exitcode == 0:
             return
         self._input_queue.set_logger_state(FAILED)
+        self._input_queue.discard_unread()
         if not self._stopping:
             _log.error("%s", self._failure_message())
 

@@ -20,9 +20,11 @@ pickle PROTO opcode 0x80). On Windows the standard feeder pickles (source_id, ti
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import multiprocessing.queues
+import os
 import pickle
 import struct
 import sys
@@ -135,12 +137,13 @@ class LoggerQueue(multiprocessing.queues.Queue):  # type: ignore[type-arg]
 
     def _check_logger_state(self) -> None:
         state = self._logger_state.value
+        internals: Any = self
         if state == FAILED:
+            self.cancel_join_thread()  # nobody will take what this process still holds: do not wait for it at exit
             raise ChildProcessError(
                 f"DataLogger '{self._logger_name}': the logger process is no longer running (it exited "
                 f"unexpectedly), so the message was not logged"
             )
-        internals: Any = self
         if state == STOPPED and not internals._joincancelled:
             # The message is kept for a restart, as the reference does; if none comes before this process exits, the
             # exit must not wait forever for the feeder, which holds messages while the logger is stopped.
@@ -175,6 +178,22 @@ class LoggerQueue(multiprocessing.queues.Queue):  # type: ignore[type-arg]
         """Returns the read end of the queue's pipe (the logger process is its only reader)."""
         internals: Any = self
         return internals._reader
+
+    def discard_unread(self) -> None:
+        """Reads and drops what is left in the pipe of a dead logger, for as long as this process runs.
+
+        Producers whose feeder threads were blocked on a full pipe when the logger died can then finish and exit.
+        """
+        if sys.platform == "win32":
+            return
+        fd = self.reader.fileno()
+
+        def drain() -> None:  # raw reads: the logger may have died in the middle of a message
+            with contextlib.suppress(OSError):
+                while os.read(fd, _PIPE_SIZE):
+                    pass
+
+        threading.Thread(target=drain, name="DataLogger-dead-queue-drain", daemon=True).start()
 
     def set_logger_state(self, state: int) -> None:
         """Records the state of the logger for every process holding the queue; FAILED makes put() raise."""
@@ -239,6 +258,8 @@ def _feed_in_batches(
             batch = batch[: batch.index(sentinel)]
         while logger_state.value == STOPPED and batch:
             time.sleep(_STOPPED_RECHECK_INTERVAL)
+        if logger_state.value == FAILED:  # the logger died: nothing reads these, and writing could block forever
+            batch = []
         try:
             _send(_encode(batch), fd, write_lock)
         except Exception:
