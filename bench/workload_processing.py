@@ -1,6 +1,6 @@
 """One processing workload, run under either package (see bench_processing.py); prints one JSON line.
 
-Usage: python workload_processing.py {checksum|transfer|interpolate|delete|delete_and_rmtree} SCRATCH_DIR
+Usage: python workload_processing.py {checksum|transfer|interpolate|delete_and_rmtree} SCRATCH_DIR
 """
 
 from __future__ import annotations
@@ -96,12 +96,6 @@ def make_deletion_tree(target: Path) -> Path:
     return target
 
 
-def delete(scratch: Path) -> dict[str, float]:
-    doomed = make_deletion_tree(scratch / "doomed")
-    os.sync()
-    return {"delete_s": best_of(lambda: delete_directory(doomed), 1)}
-
-
 def delete_and_rmtree(scratch: Path) -> dict[str, float]:
     # Both trees exist before either is timed, so neither deletion is followed by mass file creation (see transfer).
     doomed, control = make_deletion_tree(scratch / "doomed"), make_deletion_tree(scratch / "control")
@@ -137,7 +131,6 @@ def main() -> None:
         "checksum": checksum,
         "transfer": transfer,
         "interpolate": interpolate,
-        "delete": delete,
         "delete_and_rmtree": delete_and_rmtree,
     }
     result = jobs[job](scratch)
