@@ -5,9 +5,10 @@ by source, to the writer threads (logger_writers). Receiving never waits for the
 logger's memory, not the producers' latency.
 
 Shutdown: the parent sends a StopLogging marker behind everything it put. Messages other processes put before
-stop() may still be in flight behind the marker, so after the marker the logger keeps receiving until the pipe
-has stayed empty for QUIET_PERIOD (at most MAX_DRAIN seconds while messages keep arriving), then writes everything,
-fsyncs and closes each file. The same happens if the parent process dies.
+stop() may still be in flight behind the marker, so after the marker the logger keeps receiving until the queue's
+in-flight counters say no running process holds a message it put and the pipe is empty (where the counters cannot
+tell, until the pipe has stayed empty for QUIET_PERIOD; at most MAX_DRAIN seconds while messages keep coming), then
+writes everything, fsyncs and closes each file. The same happens if the parent process dies.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from .logger_receiver import Receiver, make_receiver
 from .logger_writers import Record, WriterPool
 
 QUIET_PERIOD = 0.1
-"""After the stop marker, the logger finishes once no message has arrived for this many seconds."""
+"""After the stop marker, when the queue cannot count in-flight messages, the logger finishes once no message has
+arrived for this many seconds."""
 MAX_DRAIN = 5.0
 """After the stop marker, the logger finishes after this many seconds even if messages keep arriving."""
 NO_MARKER_TIMEOUT = 10.0
@@ -144,7 +146,7 @@ class _LoggerSession:
             else:
                 now = time.monotonic()
             if stop_seen_at is not None:
-                if now - last_data >= QUIET_PERIOD and not receiver.holds_partial_message:
+                if not receiver.holds_partial_message and self._all_received(receiver, now - last_data):
                     return
                 if now - stop_seen_at >= MAX_DRAIN:
                     self._drain_cut = True
@@ -156,6 +158,18 @@ class _LoggerSession:
                     or (self._stop_event.is_set() and now - last_data >= NO_MARKER_TIMEOUT)
                 ):
                     stop_seen_at = now  # finish as after a stop marker: drain what is in flight, then close
+
+    def _all_received(self, receiver: Receiver, quiet_for: float) -> bool:
+        """Returns True when every message put before the stop marker has been received.
+
+        With the queue's in-flight counters, that is when no running process holds a message it put and the pipe is
+        empty (in this order: once the counters say everything was written, an empty pipe means it was all read).
+        Without them (too many processes, Windows), it is when no message arrived for QUIET_PERIOD.
+        """
+        in_flight = self._queue.in_flight()
+        if in_flight is None:
+            return quiet_for >= QUIET_PERIOD
+        return in_flight == 0 and not receiver.wait(0)
 
     def _dispatch(self, messages: list[Any], pool: WriterPool) -> bool:
         """Hands the received packages to the writers; returns True if the stop marker was among the messages."""

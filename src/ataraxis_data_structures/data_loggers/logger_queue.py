@@ -68,6 +68,77 @@ NOT_STARTED, RUNNING, STOPPED, FAILED = range(4)
 """The states of the logger a queue feeds, as the parent sets them; every process holding the queue sees them."""
 
 
+_COUNTER_SLOTS = 1024
+"""How many processes a queue counts in-flight messages for; more make the logger fall back to its quiet period."""
+
+_fork_generation = 0
+"""Counts the forks this process came out of: a forked child must count its messages in a slot of its own."""
+
+
+def _after_fork_in_child() -> None:
+    global _fork_generation
+    _fork_generation += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class InFlightCounters:
+    """Counts, for every process using a queue, the messages it put and the messages its feeder wrote to the pipe.
+
+    Each process has a slot of three numbers: messages put, messages written to the pipe, and its pid. Each number
+    has one writer, so counting needs no lock. When no running process has a message in flight and the pipe is
+    empty, the logger has received everything put so far: stop() can end then, instead of waiting for the queue to
+    stay quiet for a while (and missing a producer that the machine's load delays for longer than that).
+
+    Args:
+        context: The multiprocessing context that creates the shared memory.
+    """
+
+    def __init__(self, context: BaseContext) -> None:
+        self.counts: Any = context.RawArray(ctypes.c_int64, 3 * _COUNTER_SLOTS)
+        self._claimed: Any = context.RawValue(ctypes.c_uint32, 0)
+        self._lock: Any = context.Lock()
+
+    def claim(self) -> int:
+        """Returns the first counter of a slot of its own for the calling process, or -1 when none is left."""
+        if sys.platform == "win32":  # the standard feeder Windows uses does not count what it sends
+            self._claimed.value = _COUNTER_SLOTS + 1
+            return -1
+        with self._lock:
+            slot = int(self._claimed.value)
+            self._claimed.value = min(slot + 1, _COUNTER_SLOTS + 1)
+        if slot >= _COUNTER_SLOTS:
+            return -1
+        self.counts[3 * slot + 2] = os.getpid()
+        return 3 * slot
+
+    def in_flight(self) -> int | None:
+        """Returns the messages running processes put and did not yet write to the pipe, or None if not known."""
+        claimed = self._claimed.value
+        if claimed > _COUNTER_SLOTS:
+            return None
+        counts = self.counts
+        pending = 0
+        for first in range(0, 3 * claimed, 3):
+            waiting = counts[first] - counts[first + 1]
+            if waiting and _running(counts[first + 2]):  # a dead process's messages will never come
+                pending += waiting
+        return pending
+
+
+def _running(pid: int) -> bool:
+    """Returns True if a process with the pid exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. it belongs to another user
+        return True
+    return True
+
+
 class StopLogging:
     """The marker the parent puts last into the queue to ask the logger process to finish."""
 
@@ -101,14 +172,25 @@ class LoggerQueue(multiprocessing.queues.Queue):  # type: ignore[type-arg]
         self._logger_name = logger_name
         # The state of the logger (NOT_STARTED, RUNNING, ...), set by the parent, shared with every process.
         self._logger_state: Any = context.RawValue(ctypes.c_ubyte, NOT_STARTED)
+        self._in_flight = InFlightCounters(context)
+        self._forget_slot()
         _enlarge_pipe(internals._reader.fileno())
 
     def __getstate__(self) -> Any:
-        return super().__getstate__(), self._logger_name, self._logger_state
+        return super().__getstate__(), self._logger_name, self._logger_state, self._in_flight
 
     def __setstate__(self, state: Any) -> None:
-        base, self._logger_name, self._logger_state = state
+        base, self._logger_name, self._logger_state, self._in_flight = state
+        self._forget_slot()
         super().__setstate__(base)
+
+    def _forget_slot(self) -> None:
+        self._slot = -1
+        self._slot_generation = -1  # never the current one: the first put() claims a slot
+
+    def _claim_slot(self) -> None:
+        self._slot = self._in_flight.claim()
+        self._slot_generation = _fork_generation
 
     def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
         """Sends a LogPackage to the logger process; returns at once without waiting for the logger.
@@ -133,7 +215,12 @@ class LoggerQueue(multiprocessing.queues.Queue):  # type: ignore[type-arg]
             raise ValueError(f"LogPackage source_id must be in 0..255 (a uint8), got {obj.source_id}")
         if not 0 <= timestamp <= _MAX_TIMESTAMP:
             raise ValueError(f"LogPackage acquisition_time must be a uint64, got {obj.acquisition_time}")
-        super().put((source_id, timestamp, payload_bytes(obj.serialized_data)), block, timeout)
+        payload = payload_bytes(obj.serialized_data)
+        if self._slot_generation != _fork_generation:
+            self._claim_slot()
+        if self._slot >= 0:
+            self._in_flight.counts[self._slot] += 1  # counted before the feeder can see it
+        super().put((source_id, timestamp, payload), block, timeout)
 
     def _check_logger_state(self) -> None:
         state = self._logger_state.value
@@ -195,6 +282,10 @@ class LoggerQueue(multiprocessing.queues.Queue):  # type: ignore[type-arg]
 
         threading.Thread(target=drain, name="DataLogger-dead-queue-drain", daemon=True).start()
 
+    def in_flight(self) -> int | None:
+        """Returns the messages put into the queue and not yet written to its pipe, or None when not known."""
+        return self._in_flight.in_flight()
+
     def set_logger_state(self, state: int) -> None:
         """Records the state of the logger for every process holding the queue; FAILED makes put() raise."""
         self._logger_state.value = state
@@ -218,6 +309,7 @@ class LoggerQueue(multiprocessing.queues.Queue):  # type: ignore[type-arg]
                 internals._notempty,
                 (internals._reader, internals._writer, internals._wlock),
                 self._logger_state,
+                (self._in_flight.counts, self._slot + 1) if self._slot >= 0 else None,
             ),
             name="QueueFeederThread",
             daemon=True,
@@ -237,7 +329,11 @@ class LoggerQueue(multiprocessing.queues.Queue):  # type: ignore[type-arg]
 
 
 def _feed_in_batches(
-    buffer: deque[Any], notempty: threading.Condition, pipe: tuple[Any, Any, Any], logger_state: Any
+    buffer: deque[Any],
+    notempty: threading.Condition,
+    pipe: tuple[Any, Any, Any],
+    logger_state: Any,
+    sent_counter: tuple[Any, int] | None,
 ) -> None:
     """Moves messages from the process's buffer to the pipe, many per write.
 
@@ -253,6 +349,7 @@ def _feed_in_batches(
             while not buffer:
                 notempty.wait()
             batch = [buffer.popleft() for _ in range(min(len(buffer), _BATCH_MESSAGES))]
+        taken = batch
         finished = sentinel in batch
         if finished:
             batch = batch[: batch.index(sentinel)]
@@ -266,6 +363,9 @@ def _feed_in_batches(
             if is_exiting():
                 return
             _log.exception("the DataLogger queue could not send %d messages to the logger process", len(batch))
+        if sent_counter is not None:
+            counts, index = sent_counter
+            counts[index] += sum(1 for item in taken if type(item) is tuple)
         if finished:  # the queue was closed in this process
             reader.close()
             writer.close()
