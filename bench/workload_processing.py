@@ -69,12 +69,16 @@ def transfer(scratch: Path) -> dict[str, float]:
     source = scratch / "tree"
     size = make_mixed_tree(source)
     warm(source)
+    # ext4 without a journal (this VM's root) skips inodes freed in the last 5 s (300 s while their inode table
+    # block is dirty) one by one when it creates a file: after mass deletions (an earlier run's cleanup, other
+    # jobs), every file creation costs up to a millisecond. Writing dirty blocks back and waiting 6 s ends that.
+    os.sync()
+    time.sleep(6)
     runs = iter(range(REPEATS))
 
     def reset() -> None:
         # Each run starts from a source without ax_checksum.txt, like a first transfer. Every run writes to a new
-        # destination: deleting thousands of files just before creating new ones makes ext4 without a journal
-        # (this machine) skip the recently freed inodes one by one, which would time the filesystem, not the copy.
+        # destination, because deleting the previous copy would slow file creation down (see above).
         (source / "ax_checksum.txt").unlink(missing_ok=True)
         shutil.rmtree(source / ".ax_checksum_manifest", ignore_errors=True)
         os.sync()
