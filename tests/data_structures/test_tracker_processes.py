@@ -44,7 +44,6 @@ READER = textwrap.dedent(
     import sys
     from pathlib import Path
     from ataraxis_data_structures import ProcessingStatus, ProcessingTracker
-from ataraxis_data_structures.data_structures.tracker_lock import hold_tracker_lock
     tracker = ProcessingTracker(file_path=Path(sys.argv[1]), lock_timeout=120)
     total = int(sys.argv[2])
     print("ready", flush=True)
