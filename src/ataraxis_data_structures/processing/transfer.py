@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import logging
 import os
 import stat
@@ -115,6 +116,25 @@ def _copy_file(
         reason = "no space left on the destination" if error.errno == errno.ENOSPC else (error.strerror or str(error))
         raise OSError(error.errno, f"Unable to copy {entry.path} to {target}: {reason}") from error
     return hasher.digest() if hasher is not None else None
+
+
+_LARGE_FILE = 1 << 20
+"""Files at least this large are copied first, largest first; smaller ones follow, spread across folders."""
+
+
+def _copy_order(files: list[TreeEntry]) -> list[TreeEntry]:
+    """Returns the order in which the threads take files: large files first, then small files round-robin by folder.
+
+    Large files first spread a few long copies evenly over the threads. Small files are dominated by file creation,
+    which the kernel serializes per folder, so consecutive small files come from different folders.
+    """
+    large = sorted((entry for entry in files if entry.status.st_size >= _LARGE_FILE), key=lambda e: -e.status.st_size)
+    by_folder: dict[str, list[TreeEntry]] = {}
+    for entry in files:
+        if entry.status.st_size < _LARGE_FILE:
+            by_folder.setdefault(os.path.dirname(entry.relative), []).append(entry)
+    small = [entry for batch in itertools.zip_longest(*by_folder.values()) for entry in batch if entry is not None]
+    return large + small
 
 
 def _check_locations(source: Path, destination: Path) -> None:
@@ -314,8 +334,7 @@ def transfer_directory(
         destination_digest = hash_file(target, entry.relative) if verify_integrity and in_checksum else None
         return _CopyOutcome(source_digest, destination_digest, copied)
 
-    # Largest files first, so a few large files and many small ones spread evenly over the threads.
-    ordered = sorted(tree.files, key=lambda entry: -entry.status.st_size)
+    ordered = _copy_order(tree.files)
     with byte_progress(tree.total_bytes, "Transferring", enabled=progress) as on_bytes:
         outcomes = run_parallel(transfer_one, ordered, workers)
     by_name = {entry.relative: outcome for entry, outcome in zip(ordered, outcomes, strict=True)}
