@@ -38,7 +38,7 @@ NO_MARKER_TIMEOUT = 10.0
 a producer was killed while holding the queue's write lock) and the logger finishes."""
 SYNC_INTERVAL = 1.0
 """The longest time written data stays without fsync (with SYNC_BYTES, bounds what a power loss can take)."""
-SYNC_BYTES = 32 << 20
+SYNC_BYTES = 8 << 20
 """The most bytes a file takes without fsync; also bounds the work left for the final fsync at stop."""
 HOUSEKEEPING_INTERVAL = 0.25
 """How often the logger checks for a dead parent and a lost stop marker."""

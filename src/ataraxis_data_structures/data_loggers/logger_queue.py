@@ -218,9 +218,17 @@ class LoggerQueue(multiprocessing.queues.Queue):  # type: ignore[type-arg]
         payload = payload_bytes(obj.serialized_data)
         if self._slot_generation != _fork_generation:
             self._claim_slot()
-        if self._slot >= 0:
-            self._in_flight.counts[self._slot] += 1  # counted before the feeder can see it
-        super().put((source_id, timestamp, payload), block, timeout)
+        slot = self._slot
+        if slot < 0:
+            super().put((source_id, timestamp, payload), block, timeout)
+            return
+        counts = self._in_flight.counts
+        counts[slot] += 1  # counted before the feeder can see it, so the count of in-flight messages never dips
+        try:
+            super().put((source_id, timestamp, payload), block, timeout)
+        except BaseException:
+            counts[slot] -= 1
+            raise
 
     def _check_logger_state(self) -> None:
         state = self._logger_state.value
