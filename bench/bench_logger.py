@@ -4,7 +4,7 @@ Run: ``.venv/bin/python bench/bench_logger.py`` (about 1-2 minutes, most of it t
 (bench/workload_logger.py), each timed from the first put() to the return of stop():
 - 20,000 messages of 64 bytes from one producer (the main process); target >= 30x the reference;
 - 40,000 messages of 64 bytes from four producer processes together; target >= 30x;
-- 300 messages of 1 MiB from one producer, best of three runs; target >= 2x.
+- 300 messages of 1 MiB from one producer, median of three runs; target >= 2x.
 It also prints the peak RSS of the largest child process (the logger; for the reference also its Manager process)
 and checks that every message reached the disk.
 """

@@ -5,7 +5,7 @@ Jobs (every one times from the first put() to the return of stop(), so everythin
 - small4: four producer processes (spawn, started and imported before the clock starts) put 10,000 messages of
   64 bytes each; the main process joins them, then calls stop();
 - large: the main process puts 300 messages of 1 MiB, then calls stop(); three runs (each with a fresh logger),
-  the fastest counts, as this one is short and the most sensitive to other work on the machine.
+  the median counts, as this one is short and the most sensitive to other work on the machine.
 Prints one JSON line: the rate, the number of messages found on disk afterwards (.npy files for the reference,
 whole records of the live log files for ours), and the peak RSS of the largest child process (the logger; for the
 reference also its Manager process) in MiB.
@@ -80,7 +80,7 @@ def run_in_producers(logger: DataLogger, producers: int, count: int, size: int) 
 def main() -> None:
     job, root = sys.argv[1], Path(sys.argv[2])
     runs = 3 if job == "large" else 1
-    elapsed = float("inf")
+    times = []
     on_disk = 0
     for _ in range(runs):
         shutil.rmtree(root, ignore_errors=True)
@@ -98,9 +98,10 @@ def main() -> None:
             seconds = run_in_main(logger, count, size)
         else:
             sys.exit(f"unknown job {job!r}")
-        elapsed = min(elapsed, seconds)
+        times.append(seconds)
         on_disk = messages_on_disk(logger.output_directory)
         shutil.rmtree(root, ignore_errors=True)
+    elapsed = sorted(times)[len(times) // 2]
     peak_rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
         json.dumps(
