@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 import xxhash
 
 
@@ -91,3 +94,38 @@ def test_transfer_errors_are_one_line(tmp_path: Path) -> None:
     assert "does not exist" in missing.stderr
     usage = axds("transfer", tree)
     assert usage.returncode == 2
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_interrupted_transfer_exits_130_and_leaves_only_complete_files(tmp_path: Path, threads: str) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    for index in range(16):
+        (source / f"part_{index:02d}.bin").write_bytes(bytes([index]) * (8 << 20))
+    destination = tmp_path / "destination"
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ataraxis_data_structures.cli",
+            "transfer",
+            "-q",
+            "--threads",
+            threads,
+            str(source),
+            str(destination),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    while child.poll() is None and not (destination.exists() and any(destination.iterdir())):
+        time.sleep(0.001)
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 130, stderr
+    assert "interrupted" in stderr
+    names = sorted(path.name for path in destination.iterdir())
+    assert len(names) < 16
+    assert not [name for name in names if name.endswith(".axds-partial")]
+    for name in names:
+        assert (destination / name).read_bytes() == (source / name).read_bytes()

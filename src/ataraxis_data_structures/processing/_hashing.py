@@ -108,8 +108,13 @@ def run_parallel(function: Callable[[Item], Result], items: Sequence[Item], work
 
     with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
         futures = [pool.submit(work) for _ in range(min(workers, len(items)))]
-    for future in futures:
-        future.result()
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            # A failure or Ctrl+C: the threads finish the item in hand (no half-written file is left) and stop.
+            failed.set()
+            raise
     return results  # type: ignore[return-value]
 
 

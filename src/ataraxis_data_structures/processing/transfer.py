@@ -110,9 +110,11 @@ def _copy_file(
         os.chmod(partial, stat.S_IMODE(entry.status.st_mode))
         os.utime(partial, ns=(entry.status.st_atime_ns, entry.status.st_mtime_ns))
         os.replace(partial, target)
-    except OSError as error:
+    except BaseException as error:  # Also on Ctrl+C: leave no partial file behind.
         with contextlib.suppress(OSError):
             os.unlink(partial)
+        if not isinstance(error, OSError):
+            raise
         reason = "no space left on the destination" if error.errno == errno.ENOSPC else (error.strerror or str(error))
         raise OSError(error.errno, f"Unable to copy {entry.path} to {target}: {reason}") from error
     return hasher.digest() if hasher is not None else None
