@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -100,8 +101,8 @@ def test_transfer_errors_are_one_line(tmp_path: Path) -> None:
 def test_interrupted_transfer_exits_130_and_leaves_only_complete_files(tmp_path: Path, threads: str) -> None:
     source = tmp_path / "source"
     source.mkdir()
-    for index in range(16):
-        (source / f"part_{index:02d}.bin").write_bytes(bytes([index]) * (8 << 20))
+    for index in range(32):
+        (source / f"part_{index:02d}.bin").write_bytes(bytes([index]) * (4 << 20))
     destination = tmp_path / "destination"
     child = subprocess.Popen(
         [
@@ -118,6 +119,7 @@ def test_interrupted_transfer_exits_130_and_leaves_only_complete_files(tmp_path:
         stderr=subprocess.PIPE,
         text=True,
     )
+    os.setpriority(os.PRIO_PROCESS, child.pid, 19)  # keeps the child slower than this watcher on a busy machine
     while child.poll() is None and not (destination.exists() and any(destination.iterdir())):
         time.sleep(0.001)
     child.send_signal(signal.SIGINT)
@@ -125,7 +127,7 @@ def test_interrupted_transfer_exits_130_and_leaves_only_complete_files(tmp_path:
     assert child.returncode == 130, stderr
     assert "interrupted" in stderr
     names = sorted(path.name for path in destination.iterdir())
-    assert len(names) < 16
+    assert len(names) < 32
     assert not [name for name in names if name.endswith(".axds-partial")]
     for name in names:
         assert (destination / name).read_bytes() == (source / name).read_bytes()

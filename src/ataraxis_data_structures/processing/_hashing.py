@@ -107,8 +107,8 @@ def run_parallel(function: Callable[[Item], Result], items: Sequence[Item], work
                 raise
 
     with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
-        futures = [pool.submit(work) for _ in range(min(workers, len(items)))]
         try:
+            futures = [pool.submit(work) for _ in range(min(workers, len(items)))]
             for future in futures:
                 future.result()
         except BaseException:
