@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_yaml_config_models import SessionConfig
 
-from ataraxis_data_structures.data_structures.yaml_atomic_write import write_text_atomically
+from ataraxis_data_structures._durable_files import write_text_atomically
 
 HERE = Path(__file__).resolve().parent
 

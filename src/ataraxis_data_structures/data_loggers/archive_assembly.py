@@ -33,6 +33,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
+from .._durable_files import fsync_directory
 from .archive_format import (
     MESSAGE_PREFIX,
     ArchiveIndex,
@@ -491,7 +492,7 @@ class _SourceAssembly:
         """Moves the finished archive into place, then removes the consolidated sources."""
         directory = self.options.directory
         os.replace(temporary, directory / archive_name(self.files.source_id))
-        _fsync_directory(directory)
+        fsync_directory(directory)
 
     def remove_sources(self) -> None:
         # Not fsynced: a removal that a power loss undoes only leaves sources the next run recognises as archived.
@@ -543,12 +544,3 @@ def _unlink_all(paths: list[Path | str]) -> list[None]:
         with suppress(FileNotFoundError):
             os.unlink(path)
     return [None] * len(paths)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Makes renames and removals in a directory durable."""
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

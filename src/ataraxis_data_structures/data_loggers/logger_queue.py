@@ -36,8 +36,8 @@ from multiprocessing.context import BaseContext
 from multiprocessing.util import Finalize, is_exiting
 from typing import Any
 
+from .._durable_files import write_all
 from .log_package import LogPackage, payload_bytes
-from .logger_io import write_all
 
 _log = logging.getLogger(__name__)
 

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import os
 import queue
-import sys
 import threading
 import time
 from pathlib import Path
 
+from .._durable_files import fsync_directory, write_all
 from . import log_format
-from .logger_io import write_all
 
 _OPEN_FLAGS = (
     os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -194,10 +193,4 @@ class WriterPool:
     def _sync_directory(self) -> None:
         """Makes the names of newly created files durable (POSIX; Windows has no directory fsync)."""
         self._directory_dirty = False
-        if sys.platform == "win32":
-            return
-        fd = os.open(self._directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_directory(self._directory)

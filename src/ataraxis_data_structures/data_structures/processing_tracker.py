@@ -19,9 +19,9 @@ from typing import Self
 
 import xxhash
 
+from .._durable_files import write_text_atomically
 from . import tracker_store
 from .tracker_format import JobRecord, job_block, parse_tracker, record_from_mapping, render_tracker
-from .yaml_atomic_write import write_text_atomically
 from .yaml_config import YamlConfig
 
 __all__ = ["DEFAULT_LOCK_TIMEOUT", "JobState", "ProcessingStatus", "ProcessingTracker"]

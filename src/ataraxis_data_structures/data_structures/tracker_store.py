@@ -17,11 +17,11 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
+from .._durable_files import replace_file_atomically
 from .tracker_format import EMPTY_TRACKER_TEXT, JobRecord, job_block, parse_tracker, render_tracker
 from .tracker_lock import LockFileUnavailableError, hold_tracker_lock
 
@@ -74,37 +74,6 @@ def _read_file(path: Path) -> bytes | None:
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
     finally:
         os.close(descriptor)
-
-
-# fdatasync flushes the data and what is needed to read it back (the size), skipping timestamps: all a file that is
-# renamed into place needs. Platforms without it (macOS) use fsync.
-_flush_to_disk = getattr(os, "fdatasync", os.fsync)
-
-
-def _replace_file(path: Path, data: bytes) -> None:
-    """Atomically replaces the file with data: temporary file, flush to disk, rename; the file keeps its mode bits."""
-    temporary = str(path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(descriptor, view) :]
-            mode = _modes.get(str(path))
-            if mode is not None and hasattr(os, "fchmod"):
-                os.fchmod(descriptor, mode)
-            _flush_to_disk(descriptor)
-        finally:
-            os.close(descriptor)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 def read_unlocked(path: Path) -> TrackerSnapshot:
@@ -214,7 +183,7 @@ def update_tracker(path: Path, lock_path: str, timeout: float, change: Change[T]
             blocks[job_id] = job_block(job_id, record)
             records[job_id] = record
         data = render_tracker(blocks.values()).encode("utf-8")
-        _replace_file(path, data)
+        replace_file_atomically(path, data, mode=_modes.get(str(path)), sync_directory=False)
         snapshot = TrackerSnapshot(data, blocks, records, snapshot.records, tuple(changed))
         _remember(str(path), snapshot)
         return snapshot, result
@@ -236,7 +205,7 @@ def reset_tracker(path: Path, lock_path: str, timeout: float) -> TrackerSnapshot
     """
     with hold_tracker_lock(path, lock_path, timeout):
         data = EMPTY_TRACKER_TEXT.encode("utf-8")
-        _replace_file(path, data)
+        replace_file_atomically(path, data, mode=_modes.get(str(path)), sync_directory=False)
         snapshot = TrackerSnapshot(data, {}, {})
         _remember(str(path), snapshot)
         return snapshot

@@ -9,7 +9,7 @@ from typing import Any, Self
 
 import yaml
 
-from .yaml_atomic_write import write_text_atomically
+from .._durable_files import write_text_atomically
 from .yaml_converter import get_converter
 from .yaml_errors import YamlConfigError, not_a_mapping, structure_error, syntax_error
 from .yaml_text import dump_document, load_document

@@ -18,7 +18,7 @@ import json
 import re
 from pathlib import Path
 
-from ..data_structures.yaml_atomic_write import write_text_atomically
+from .._durable_files import write_text_atomically
 
 CHECKSUM_FILE_NAME = "ax_checksum.txt"
 MANIFEST_FOLDER_NAME = ".ax_checksum_manifest"

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._durable_files import fsync_directory, write_fully
 from ._hashing import chunk_buffer, directory_digest, hash_file, new_file_hasher, run_parallel, worker_count
 from ._manifest import CHECKSUM_FILE_NAME, read_manifest, read_stored_checksum, write_checksum
 from ._tree import DirectoryTree, TreeEntry, scan_tree
@@ -65,13 +66,6 @@ def _flush_file(path: str) -> None:
         os.close(descriptor)
 
 
-def _write_all(descriptor: int, data: memoryview) -> None:
-    """Writes every byte of data (a single write may accept fewer bytes)."""
-    while data:
-        written = os.write(descriptor, data)
-        data = data[written:]
-
-
 def _copy_file(
     entry: TreeEntry,
     target: str,
@@ -100,7 +94,7 @@ def _copy_file(
                     chunk = view[:count]
                     if hasher is not None:
                         hasher.update(chunk)
-                    _write_all(descriptor, chunk)
+                    write_fully(descriptor, chunk)
                     if on_bytes is not None:
                         on_bytes(count)
                 if durable:
@@ -173,14 +167,8 @@ def _copy_folder_times(tree: DirectoryTree, destination: Path) -> None:
 
 def _sync_folders(tree: DirectoryTree, destination: Path) -> None:
     """Flushes every destination folder, so the renames that placed the files survive a power loss."""
-    if os.name == "nt":  # Windows cannot open folders as files; NTFS journals the renames itself.
-        return
     for folder in [destination, *(destination / item.relative for item in tree.folders)]:
-        descriptor = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+        fsync_directory(folder)
 
 
 def _verify(
