@@ -9,9 +9,23 @@ import pytest
 import ataraxis_data_structures as axds
 
 PUBLIC = {
-    "data_structures": ["JobState", "ProcessingStatus", "ProcessingTracker", "YamlConfig"],
-    "data_loggers": ["DataLogger", "LogArchiveReader", "LogMessage", "LogPackage", "assemble_log_archives"],
-    "processing": ["calculate_directory_checksum", "delete_directory", "interpolate_data", "transfer_directory"],
+    "data_structures": ["JobState", "ProcessingStatus", "ProcessingTracker", "YamlConfig", "YamlConfigError"],
+    "data_loggers": [
+        "DataLogger",
+        "LogArchiveReader",
+        "LogMessage",
+        "LogPackage",
+        "TornLogWarning",
+        "assemble_log_archives",
+    ],
+    "processing": [
+        "ChecksumVerification",
+        "calculate_directory_checksum",
+        "delete_directory",
+        "interpolate_data",
+        "transfer_directory",
+        "verify_directory_checksum",
+    ],
 }
 
 

@@ -9,10 +9,12 @@ from .data_loggers import (
     LogArchiveReader,
     LogMessage,
     LogPackage,
+    TornLogWarning,
     assemble_log_archives,
 )
-from .data_structures import JobState, ProcessingStatus, ProcessingTracker, YamlConfig
+from .data_structures import JobState, ProcessingStatus, ProcessingTracker, YamlConfig, YamlConfigError
 from .processing import (
+    ChecksumVerification,
     calculate_directory_checksum,
     delete_directory,
     interpolate_data,
@@ -21,6 +23,7 @@ from .processing import (
 )
 
 __all__ = [
+    "ChecksumVerification",
     "DataLogger",
     "JobState",
     "LogArchiveReader",
@@ -28,7 +31,9 @@ __all__ = [
     "LogPackage",
     "ProcessingStatus",
     "ProcessingTracker",
+    "TornLogWarning",
     "YamlConfig",
+    "YamlConfigError",
     "assemble_log_archives",
     "calculate_directory_checksum",
     "delete_directory",

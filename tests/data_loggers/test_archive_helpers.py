@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from ataraxis_data_structures.data_loggers import log_format
+from reference_release import REFERENCE_PYTHON
 
-REFERENCE_PYTHON = Path("/tmp/axds-reference/bin/python")
 ONSET_US = 1_700_000_000_000_000
 
 Message = tuple[int, bytes]

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 from ataraxis_data_structures import ProcessingStatus, ProcessingTracker
+from reference_release import REFERENCE_PYTHON, needs_reference
 
-REFERENCE_PYTHON = os.environ.get("REF_PY", "/tmp/axds-reference/bin/python")
-pytestmark = pytest.mark.skipif(not Path(REFERENCE_PYTHON).exists(), reason="the reference release is not installed")
+pytestmark = needs_reference
 
 JOBS = [("é ü", "日本"), ("word " * 45 + "end", "x" * 250), ("123", "true"), ("a'b", "-x"), ("plain", ""), ("a", "b")]
 

@@ -17,14 +17,14 @@ from test_yaml_config_models import Camera, Codec, Priority, SessionConfig, Stag
 
 from ataraxis_data_structures import YamlConfig
 from ataraxis_data_structures.data_structures.yaml_errors import YamlConfigError
+from reference_release import REFERENCE_PYTHON
 
 HERE = Path(__file__).resolve().parent
 
 
 def reference_python() -> str | None:
     """Returns the reference release's python if it is installed here (the tests never install it)."""
-    candidate = os.environ.get("REF_PY") or "/tmp/axds-reference/bin/python"
-    return candidate if Path(candidate).exists() else None
+    return str(REFERENCE_PYTHON) if REFERENCE_PYTHON.exists() else None
 
 
 def run_python(python: str, code: str) -> subprocess.CompletedProcess[str]:

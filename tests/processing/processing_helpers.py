@@ -9,8 +9,7 @@ from pathlib import Path
 
 import xxhash
 
-REFERENCE_PYTHON = Path(os.environ.get("REF_PY", "/tmp/axds-reference/bin/python"))
-"""The reference release (6.2.0), run as a black box in its own interpreter when it is installed."""
+from reference_release import REFERENCE_PYTHON
 
 
 def build_tree(root: Path) -> Path:

@@ -1,8 +1,8 @@
 """Assets for logging serialized data to disk and reading the consolidated log archives back."""
 
-from .archive_assembly import assemble_log_archives
+from .archive_assembly import TornLogWarning, assemble_log_archives
 from .archive_reader import LogArchiveReader, LogMessage
 from .data_logger import DataLogger
 from .log_package import LogPackage
 
-__all__ = ["DataLogger", "LogArchiveReader", "LogMessage", "LogPackage", "assemble_log_archives"]
+__all__ = ["DataLogger", "LogArchiveReader", "LogMessage", "LogPackage", "TornLogWarning", "assemble_log_archives"]

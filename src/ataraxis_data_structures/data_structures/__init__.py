@@ -2,5 +2,6 @@
 
 from .processing_tracker import JobState, ProcessingStatus, ProcessingTracker
 from .yaml_config import YamlConfig
+from .yaml_errors import YamlConfigError
 
-__all__ = ["JobState", "ProcessingStatus", "ProcessingTracker", "YamlConfig"]
+__all__ = ["JobState", "ProcessingStatus", "ProcessingTracker", "YamlConfig", "YamlConfigError"]
