@@ -64,6 +64,7 @@ class WriterPool:
         self._files: dict[int, _SourceFile] = {}
         self._directory_dirty = False  # a file was created since the directory was last fsynced
         self._closing = threading.Event()
+        self._sync_due = threading.Event()  # set by a writer once a file holds sync_bytes unsynced bytes
         self.error: BaseException | None = None
         """The first error a writer or the sync thread met; the pool stops writing once it is set."""
         self.queued_bytes = 0
@@ -103,6 +104,7 @@ class WriterPool:
         for thread in self._threads:
             thread.join()
         self._closing.set()
+        self._sync_due.set()
         self._sync_thread.join()
         for source in self._files.values():
             if source.fd is None:
@@ -151,9 +153,16 @@ class WriterPool:
                 source.unsynced_bytes += sum(len(buffer) for buffer in buffers)
                 self.queued_bytes -= size
                 self.written_records += len(records)
+                due = source.unsynced_bytes >= self._sync_bytes
+            if due:  # start the fsync now, so the disk works while the next records arrive
+                self._sync_due.set()
 
     def _sync_periodically(self) -> None:
-        while not self._closing.wait(_SYNC_CHECK_INTERVAL):
+        while True:
+            self._sync_due.wait(_SYNC_CHECK_INTERVAL)
+            self._sync_due.clear()
+            if self._closing.is_set():
+                return
             now = time.monotonic()
             with self._lock:
                 due = [
