@@ -261,6 +261,33 @@ def test_to_yaml_and_from_yaml(tracker: ProcessingTracker, tmp_path: Path) -> No
         ProcessingTracker.from_yaml(tmp_path / "copy.json")
 
 
+def test_a_tracker_file_without_a_yaml_extension_is_refused_like_the_reference(tmp_path: Path) -> None:
+    # The reference refuses to read or write a tracker whose file does not end in .yaml/.yml; silently writing a
+    # tracker.txt would let the same pipeline behave differently under the two libraries.
+    tracker = ProcessingTracker(file_path=tmp_path / "tracker.txt")
+    for operation in (
+        lambda: tracker.initialize_jobs([("a", "")]),
+        tracker.get_summary,
+        tracker.reset,
+        tracker.retry_failed_jobs,
+        lambda: tracker.complete_job("0123456789abcdef"),
+    ):
+        with pytest.raises(ValueError, match=r"tracker\.txt.*'\.yaml' or '\.yml'"):
+            operation()
+    assert sorted(path.name for path in tmp_path.iterdir()) == []
+
+
+def test_a_directory_given_as_the_tracker_file_is_named_in_the_error(tmp_path: Path) -> None:
+    folder = tmp_path / "jobs.yaml"
+    folder.mkdir()
+    tracker = ProcessingTracker(file_path=folder)
+    with pytest.raises(IsADirectoryError, match=r"jobs\.yaml"):
+        tracker.get_summary()
+    with pytest.raises(IsADirectoryError, match=r"jobs\.yaml"):
+        tracker.initialize_jobs([("a", "")])
+    assert folder.is_dir() and not any(folder.iterdir())
+
+
 def test_a_tracker_pickles_for_worker_processes(tracker: ProcessingTracker) -> None:
     (job_id,) = tracker.initialize_jobs([("a", "")])
     clone = pickle.loads(pickle.dumps(tracker))

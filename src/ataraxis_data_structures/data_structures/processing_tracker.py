@@ -163,6 +163,10 @@ class ProcessingTracker(YamlConfig):
 
     # ------------------------------------------------------------------ file access
 
+    def _tracker_file(self) -> Path:
+        """Returns file_path, or raises ValueError if it does not end in .yaml or .yml (as the reference does)."""
+        return _require_yaml_suffix(self.file_path)
+
     def _adopt(self, snapshot: tracker_store.TrackerSnapshot) -> None:
         """Makes jobs reflect the snapshot, building JobState objects only for the jobs that changed."""
         key = str(self.file_path)
@@ -185,7 +189,7 @@ class ProcessingTracker(YamlConfig):
 
     def _read(self) -> dict[str, JobRecord]:
         """Reads the tracker file under its lock and returns its records."""
-        snapshot = tracker_store.locked_read(self.file_path, self.lock_path, self._lock_timeout)
+        snapshot = tracker_store.locked_read(self._tracker_file(), self.lock_path, self._lock_timeout)
         self._adopt(snapshot)
         return snapshot.records
 
@@ -195,7 +199,7 @@ class ProcessingTracker(YamlConfig):
         def change(records: Mapping[str, JobRecord]) -> tuple[dict[str, JobRecord], None]:
             return {job_id: new_record(self._require(records, job_id, action))}, None
 
-        snapshot, _ = tracker_store.update_tracker(self.file_path, self.lock_path, self._lock_timeout, change)
+        snapshot, _ = tracker_store.update_tracker(self._tracker_file(), self.lock_path, self._lock_timeout, change)
         self._adopt(snapshot)
 
     def _require(self, records: Mapping[str, JobRecord], job_id: str, action: str) -> JobRecord:
@@ -274,7 +278,7 @@ class ProcessingTracker(YamlConfig):
                     added[job_id] = (name, specifier, int(ProcessingStatus.SCHEDULED), None, None, None, None)
             return added, None
 
-        snapshot, _ = tracker_store.update_tracker(self.file_path, self.lock_path, self._lock_timeout, change)
+        snapshot, _ = tracker_store.update_tracker(self._tracker_file(), self.lock_path, self._lock_timeout, change)
         self._adopt(snapshot)
         return [job_id for job_id, _, _ in entries]
 
@@ -355,7 +359,9 @@ class ProcessingTracker(YamlConfig):
             }
             return retried, list(retried)
 
-        snapshot, retried = tracker_store.update_tracker(self.file_path, self.lock_path, self._lock_timeout, change)
+        snapshot, retried = tracker_store.update_tracker(
+            self._tracker_file(), self.lock_path, self._lock_timeout, change
+        )
         self._adopt(snapshot)
         return retried
 
@@ -365,7 +371,7 @@ class ProcessingTracker(YamlConfig):
         Raises:
             TimeoutError: If the .LOCK file for the tracker .YAML file cannot be acquired within the timeout period.
         """
-        self._adopt(tracker_store.reset_tracker(self.file_path, self.lock_path, self._lock_timeout))
+        self._adopt(tracker_store.reset_tracker(self._tracker_file(), self.lock_path, self._lock_timeout))
 
     # ------------------------------------------------------------------ queries
 

@@ -15,6 +15,7 @@ already seen.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 from collections.abc import Callable, Mapping
@@ -62,6 +63,8 @@ def _read_file(path: Path) -> bytes | None:
         return None
     try:
         info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "Unable to use a directory as a processing tracker file", str(path))
         _modes[str(path)] = stat.S_IMODE(info.st_mode)
         chunks = []
         remaining = info.st_size + 1  # One byte more, so a file that grew meanwhile is still read to its end.
