@@ -79,6 +79,8 @@ def test_failures_are_one_line_and_exit_1(tmp_path: Path, capsys: pytest.Capture
     assert "not a ZIP" in capsys.readouterr().err
     assert main(["assemble", str(tmp_path / "missing")]) == 1
     assert "is not a directory" in capsys.readouterr().err
+    assert main(["inspect", str(tmp_path)]) == 1  # the log directory instead of an archive in it
+    assert capsys.readouterr().err.strip() == f"axds inspect: {tmp_path} is a directory, not a .npz log archive"
 
 
 def test_installed_entry_point_runs(tmp_path: Path) -> None:

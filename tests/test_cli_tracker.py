@@ -76,6 +76,12 @@ def test_show_reports_a_missing_or_corrupt_file_in_one_line(tmp_path: Path) -> N
     assert str(corrupt) in result.stderr and "not valid YAML" in result.stderr
 
 
+def test_show_says_a_directory_is_not_a_tracker_file(tmp_path: Path) -> None:
+    result = axds("tracker", "show", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"axds tracker: {tmp_path} is a directory, not a tracker file"
+
+
 def test_tracker_help_lists_show() -> None:
     result = axds("tracker", "--help")
     assert result.returncode == 0

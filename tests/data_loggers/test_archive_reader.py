@@ -100,6 +100,8 @@ def test_archive_with_only_an_onset_has_no_messages_and_no_batches(tmp_path: Pat
 def test_errors_name_the_file_and_the_problem(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="missing"):
         LogArchiveReader(tmp_path / "missing_log.npz")
+    with pytest.raises(IsADirectoryError, match=r"is a directory, not a \.npz archive"):
+        LogArchiveReader(tmp_path)
     (tmp_path / "bad.npz").write_bytes(b"not a zip at all")
     with pytest.raises(ValueError, match="not a ZIP"):
         _ = LogArchiveReader(tmp_path / "bad.npz").message_count

@@ -75,6 +75,8 @@ def _assemble(args: argparse.Namespace) -> int:
 
 def _inspect(args: argparse.Namespace) -> int:
     path: Path = args.archive
+    if path.is_dir():
+        raise CommandError(f"{path} is a directory, not a .npz log archive")
     if not path.is_file():
         raise CommandError(f"{path}: no such archive")
     summary = summarize_archive(path)

@@ -46,6 +46,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 def _show(args: argparse.Namespace) -> int:
     """Prints the table of one tracker file."""
     path: Path = args.file
+    if path.is_dir():
+        raise CommandError(f"{path} is a directory, not a tracker file")
     if not path.is_file():
         raise CommandError(f"no tracker file at {path}")
     wanted = ProcessingStatus[args.status.upper()] if args.status else None

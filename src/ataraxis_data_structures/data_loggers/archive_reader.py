@@ -53,10 +53,16 @@ class LogArchiveReader:
 
     Raises:
         FileNotFoundError: If the specified archive file does not exist.
+        IsADirectoryError: If the path is a directory (for example, the log directory instead of an archive in it).
     """
 
     def __init__(self, archive_path: Path, onset_us: np.uint64 | int | None = None) -> None:
         self._archive_path = Path(archive_path)
+        if self._archive_path.is_dir():
+            raise IsADirectoryError(
+                f"Unable to open log archive {self._archive_path}: it is a directory, not a .npz archive (the "
+                f"archives are the {{source_id}}_log.npz files inside the log directory)."
+            )
         if not self._archive_path.is_file():
             raise FileNotFoundError(
                 f"Unable to open log archive. The file does not exist at the expected path: {self._archive_path}."
