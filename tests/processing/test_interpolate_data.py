@@ -74,10 +74,25 @@ def test_bad_input_is_named() -> None:
         interpolate_data(np.array([]), np.array([]), good, is_discrete=True)
     with pytest.raises(ValueError, match=r"monotonically increasing.*element 1"):
         interpolate_data(np.array([3, 1, 2]), good, good, is_discrete=False)
-    with pytest.raises(ValueError, match="'target_coordinates' to be one-dimensional"):
-        interpolate_data(good, good, np.ones((2, 2)), is_discrete=False)
+    with pytest.raises(ValueError, match="'source_coordinates' to be one-dimensional"):
+        interpolate_data(np.ones((3, 1)), good, good, is_discrete=False)
     with pytest.raises(ValueError, match="'source_values' to be one-dimensional"):
         interpolate_data(good, np.ones((3, 1)), good, is_discrete=True)
+
+
+def test_targets_of_any_shape_give_a_result_of_that_shape_like_the_reference() -> None:
+    # Users look up one timestamp (a LogMessage's np.uint64) or a grid of them; the reference accepts both.
+    coordinates = np.array([1_764_100_000_000_000, 1_764_100_000_001_000], dtype=np.uint64)
+    values = np.array([10, 20], dtype=np.int16)
+    single = interpolate_data(coordinates, values, coordinates[0] + np.uint64(250), is_discrete=False)
+    assert isinstance(single, np.float64) and single == 12.5
+    held = interpolate_data(coordinates, values, coordinates[1], is_discrete=True)
+    assert held.shape == () and held.dtype == np.int16 and held == 20
+    grid = np.array([[coordinates[0], coordinates[1]], [coordinates[0] + np.uint64(500), coordinates[0]]])
+    assert interpolate_data(coordinates, values, grid, is_discrete=False).tolist() == [[10.0, 20.0], [15.0, 10.0]]
+    assert interpolate_data(coordinates, values, grid, is_discrete=True).tolist() == [[10, 20], [10, 10]]
+    nanoseconds = coordinates * np.uint64(1000)  # beyond 2**53: the offset path
+    assert interpolate_data(nanoseconds, values, nanoseconds.reshape(2, 1), is_discrete=False).shape == (2, 1)
 
 
 def test_empty_targets_and_inputs_unchanged() -> None:

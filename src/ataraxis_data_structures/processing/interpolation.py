@@ -143,15 +143,19 @@ def interpolate_data(
         is_discrete: Determines whether the interpolated data is discrete or continuous.
 
     Returns:
-        A one-dimensional NumPy array with the same length as 'target_coordinates' that stores the interpolated data.
+        A NumPy array with the shape of 'target_coordinates' that stores the interpolated data (for a single target
+        coordinate: a float64 scalar for continuous data, a zero-dimensional array for discrete data).
 
     Raises:
-        ValueError: If an input is not one-dimensional, the source is empty, the source coordinates and values differ
-            in length, or the source coordinates are not monotonically increasing.
+        ValueError: If a source array is not one-dimensional, the source is empty, the source coordinates and values
+            differ in length, or the source coordinates are not monotonically increasing.
     """
     coordinates = _one_dimensional("source_coordinates", source_coordinates)
     values = _one_dimensional("source_values", source_values)
-    targets = _one_dimensional("target_coordinates", target_coordinates)
+    # Targets of any shape (a single np.uint64 timestamp, a 2-D grid) are accepted, as by the reference: the work is
+    # done on the flat view and the result takes the targets' shape.
+    target_array = np.asarray(target_coordinates)
+    targets = target_array.ravel()
     if coordinates.size == 0:
         raise ValueError("interpolate_data needs at least one source point, but 'source_coordinates' is empty.")
     if coordinates.size != values.size:
@@ -172,13 +176,16 @@ def interpolate_data(
             indices = np.searchsorted(coordinates, targets, side="right")
         indices -= 1
         discrete: NDArray[np.number[Any]] = np.take(values, indices, mode="clip")  # "clip" maps -1 to 0.
-        return discrete
+        return discrete.reshape(target_array.shape)
 
+    continuous: NDArray[np.number[Any]]
     if _blockwise_ready(coordinates, targets) and not _needs_offsets(coordinates, targets):
-        return _interpolate_blockwise(coordinates, values, targets)
-    if _needs_offsets(coordinates, targets):
-        origin = coordinates[:1]
-        targets = _offsets(targets, origin)
-        coordinates = _offsets(coordinates, origin)
-    continuous: NDArray[np.number[Any]] = np.interp(targets, coordinates, values).astype(np.float64, copy=False)
-    return continuous
+        continuous = _interpolate_blockwise(coordinates, values, targets)
+    else:
+        if _needs_offsets(coordinates, targets):
+            origin = coordinates[:1]
+            targets = _offsets(targets, origin)
+            coordinates = _offsets(coordinates, origin)
+        continuous = np.interp(targets, coordinates, values).astype(np.float64, copy=False)
+    # A single target gives a float64 scalar, like np.interp (and the reference) do.
+    return continuous.reshape(target_array.shape) if target_array.ndim else continuous[0]
