@@ -134,6 +134,11 @@ def test_bad_locations(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="inside the destination"):
         transfer_directory(source, tmp_path)
     assert not (source / "a" / "copy").exists()
+    occupied = tmp_path / "notes.txt"
+    occupied.write_text("not a folder")
+    with pytest.raises(FileExistsError, match=r"notes\.txt: the destination exists and is not a directory"):
+        transfer_directory(source, occupied)
+    assert occupied.read_text() == "not a folder"
 
 
 def test_symlinks_are_copied_as_files_and_folder_links_skipped(tmp_path: Path) -> None:

@@ -139,6 +139,11 @@ def _check_locations(source: Path, destination: Path) -> None:
         raise FileNotFoundError(f"Unable to transfer the source directory {source}, as it does not exist.")
     if not source.is_dir():
         raise NotADirectoryError(f"Unable to transfer {source}, as it is not a directory.")
+    if destination.exists() and not destination.is_dir():
+        # The reference raises FileExistsError too, but only with the bare errno text.
+        raise FileExistsError(
+            f"Unable to transfer {source} to {destination}: the destination exists and is not a directory."
+        )
     resolved_source = source.resolve()
     resolved_destination = destination.resolve()
     if resolved_source == resolved_destination:
@@ -281,6 +286,7 @@ def transfer_directory(
     Raises:
         FileNotFoundError: If the source directory does not exist.
         NotADirectoryError: If the source is not a directory.
+        FileExistsError: If the destination exists and is not a directory.
         ValueError: If the source and destination are the same or one lies inside the other.
         OSError: If a file cannot be copied (for example, no space left); the message names the file, and no partial
             file is left under its final name.
