@@ -373,6 +373,22 @@ def test_a_producer_may_reuse_its_array_right_after_put(logger: DataLogger) -> N
     assert read_log(logger.output_directory)[1] == [(number, bytes([number % 256]) * 32) for number in range(3000)]
 
 
+def test_a_large_array_reused_right_after_put_and_arrays_of_any_layout_log_their_bytes(logger: DataLogger) -> None:
+    logger.start()
+    large = np.zeros(300_000, dtype=np.uint8)  # large payloads take another copy path at put()
+    for number in range(20):
+        large[:] = number
+        logger.input_queue.put(LogPackage(np.uint8(1), np.uint64(number), large))
+    strided = np.arange(400_000, dtype=np.uint8)[::3]
+    wide = np.arange(50_000, dtype=">f8").reshape(500, 100).T  # not C-contiguous, not uint8
+    for number, array in enumerate((strided, wide)):
+        logger.input_queue.put(LogPackage(np.uint8(2), np.uint64(number), array))  # type: ignore[arg-type]
+    logger.stop()
+    log = read_log(logger.output_directory)
+    assert log[1] == [(number, bytes([number]) * 300_000) for number in range(20)]
+    assert log[2] == [(0, strided.tobytes()), (1, wide.tobytes())]
+
+
 def test_messages_put_before_start_and_after_stop_are_kept_for_the_next_session(logger: DataLogger) -> None:
     logger.input_queue.put(package(1, 1, b"before start"))
     logger.start()

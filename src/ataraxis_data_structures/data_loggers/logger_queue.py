@@ -36,6 +36,8 @@ from multiprocessing.context import BaseContext
 from multiprocessing.util import Finalize, is_exiting
 from typing import Any
 
+import numpy as np
+
 from .._durable_files import write_all
 from .log_package import LogPackage, payload_bytes
 
@@ -60,6 +62,8 @@ _BATCH_MESSAGES = 512
 """The most messages the feeder thread takes from the buffer at a time."""
 _BATCH_BYTES = 1 << 20
 """The feeder thread writes out what it holds once it reaches this many bytes."""
+_GIL_FREE_COPY_BYTES = 64 * 1024
+"""Payloads of at least this size are copied at put() without holding the GIL."""
 _STOPPED_RECHECK_INTERVAL = 0.05
 """How often a feeder holding messages while the logger is stopped checks whether it runs again."""
 
@@ -215,7 +219,7 @@ class LoggerQueue(multiprocessing.queues.Queue):  # type: ignore[type-arg]
             raise ValueError(f"LogPackage source_id must be in 0..255 (a uint8), got {obj.source_id}")
         if not 0 <= timestamp <= _MAX_TIMESTAMP:
             raise ValueError(f"LogPackage acquisition_time must be a uint64, got {obj.acquisition_time}")
-        payload = payload_bytes(obj.serialized_data)
+        payload = _snapshot(obj.serialized_data)
         if self._slot_generation != _fork_generation:
             self._claim_slot()
         slot = self._slot
@@ -334,6 +338,23 @@ class LoggerQueue(multiprocessing.queues.Queue):  # type: ignore[type-arg]
         internals._close = Finalize(
             self, base._finalize_close, [internals._buffer, internals._notempty], exitpriority=10
         )
+
+
+def _snapshot(data: Any) -> bytes | memoryview:
+    """Returns a copy of a payload's raw bytes for the feeder thread to send.
+
+    A large NumPy payload is copied with NumPy, which lets go of the GIL while it copies, so the feeder thread keeps
+    writing earlier messages to the pipe meanwhile (bytes(), tobytes() hold it). Windows's standard feeder pickles
+    what it sends, and a memoryview does not pickle: there, and for small payloads, a bytes copy.
+    """
+    if (
+        type(data) is np.ndarray
+        and data.nbytes >= _GIL_FREE_COPY_BYTES
+        and not data.dtype.hasobject
+        and sys.platform != "win32"
+    ):
+        return np.array(data, order="C", copy=True).reshape(-1).view(np.uint8).data
+    return payload_bytes(data)
 
 
 def _feed_in_batches(
