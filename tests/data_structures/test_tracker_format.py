@@ -219,7 +219,11 @@ def test_hand_edited_layouts_are_read_as_libyaml_reads_them(text: str) -> None:
         ("jobs:\n  abc:\n    job_name: a\n    colour: red\n", "job abc has unknown field.*colour"),
         ("jobs:\n  abc:\n    specifier: a\n", "job abc has no job_name"),
         ("jobs:\n  abc:\n    job_name: a\n    status: 9\n", r"job abc: status must be one of 0 \(SCHEDULED\)"),
-        ("jobs:\n  abc:\n    job_name: a\n    status: RUNNING\n", "job abc: status must be int, got 'RUNNING'"),
+        (  # A hand edit that names the status is told the codes, not just "must be int".
+            "jobs:\n  abc:\n    job_name: a\n    status: RUNNING\n",
+            r"job abc: status must be one of 0 \(SCHEDULED\), 1 \(RUNNING\).*got 'RUNNING' \(str\)",
+        ),
+        ("jobs:\n  abc:\n    job_name: a\n    status: true\n", r"job abc: status must be one of .*got True \(bool\)"),
         ("jobs:\n  abc:\n    job_name: a\n    started_at: soon\n", "job abc: started_at must be int or null"),
         ("jobs:\n  abc:\n    job_name: [a]\n", r"job abc: job_name must be str, got \['a'\]"),
         ("jobs:\n  abc: 5\n", "job abc must be a mapping of fields"),

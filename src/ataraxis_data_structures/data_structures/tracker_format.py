@@ -420,17 +420,22 @@ def record_from_mapping(job_id: str, fields: Mapping[Any, Any], source: str) -> 
     record = (
         _checked(fields["job_name"], str, False, where, "job_name"),
         _checked(fields.get("specifier", ""), str, False, where, "specifier"),
-        _checked(fields.get("status", 0), int, False, where, "status"),
+        _checked_status(fields.get("status", 0), where),
         _checked(fields.get("executor_id"), str, True, where, "executor_id"),
         _checked(fields.get("error_message"), str, True, where, "error_message"),
         _checked(fields.get("started_at"), int, True, where, "started_at"),
         _checked(fields.get("completed_at"), int, True, where, "completed_at"),
     )
-    if record[2] not in STATUS_VALUES:
-        raise ValueError(
-            f"{where}: status must be one of 0 (SCHEDULED), 1 (RUNNING), 2 (SUCCEEDED), 3 (FAILED), got {record[2]}."
-        )
     return record
+
+
+def _checked_status(value: Any, where: str) -> int:
+    """Returns value if it is a status code, else raises ValueError listing the codes (hand edits write names)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value in STATUS_VALUES:
+        return value
+    raise ValueError(
+        f"{where}: status must be one of 0 (SCHEDULED), 1 (RUNNING), 2 (SUCCEEDED), 3 (FAILED), got {_show(value)}."
+    )
 
 
 def _checked(value: Any, kind: type, nullable: bool, where: str, name: str) -> Any:
