@@ -49,3 +49,20 @@ def test_missing_directory_is_not_an_error_and_files_are_refused(tmp_path: Path)
     with pytest.raises(NotADirectoryError, match=r"file\.txt"):
         delete_directory(tmp_path / "file.txt")
     assert (tmp_path / "file.txt").exists()
+
+
+def test_the_working_directory_given_as_dot_is_deleted_without_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # os.rmdir('.') fails with EINVAL, so this used to empty the folder and then raise.
+    session = tmp_path / "session"
+    build_tree(session)
+    (tmp_path / "keep.txt").write_text("outside")
+    monkeypatch.chdir(session)
+    delete_directory(Path("."))
+    assert not session.exists()
+    assert (tmp_path / "keep.txt").read_text() == "outside"
+    monkeypatch.chdir(tmp_path)
+    build_tree(session)
+    delete_directory(session / "a" / "..")
+    assert not session.exists()

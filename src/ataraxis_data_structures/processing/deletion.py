@@ -36,7 +36,9 @@ def delete_directory(directory_path: Path) -> None:
         NotADirectoryError: If the path exists but is a file.
         OSError: If an entry cannot be removed (for example, for lack of permission); the message names it.
     """
-    path = os.fspath(directory_path)
+    # An absolute, normalized path: os.rmdir refuses '.' (EINVAL) even after emptying it, so deleting the working
+    # directory (a transfer of '.' with remove_source) would fail at the very end. abspath does not follow links.
+    path = os.path.abspath(directory_path)
     try:
         status = os.lstat(path)
     except FileNotFoundError:
