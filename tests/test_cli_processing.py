@@ -97,6 +97,40 @@ def test_transfer_errors_are_one_line(tmp_path: Path) -> None:
     assert usage.returncode == 2
 
 
+def test_an_empty_path_argument_is_a_usage_error_not_the_working_directory(tmp_path: Path) -> None:
+    # axds transfer "$SESSION" dst --move with SESSION unset would otherwise move (and empty) the working directory.
+    work = make_tree(tmp_path / "work")
+    result = subprocess.run(
+        [sys.executable, "-m", "ataraxis_data_structures.cli", "transfer", "-q", "--move", "", str(tmp_path / "dst")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=work,
+    )
+    assert result.returncode == 2
+    assert "argument SRC: the path is empty" in result.stderr
+    assert (work / "notes.txt").read_text() == "recording notes" and not (tmp_path / "dst").exists()
+    for command in (("checksum", ""), ("verify", ""), ("assemble", ""), ("inspect", ""), ("tracker", "show", "")):
+        assert axds(*command).returncode == 2
+    assert not (work / "ax_checksum.txt").exists()
+
+
+def test_moving_the_working_directory_given_as_dot_succeeds(tmp_path: Path) -> None:
+    work = make_tree(tmp_path / "work")
+    result = subprocess.run(
+        [sys.executable, "-m", "ataraxis_data_structures.cli", "transfer", "-q", "--move", ".", str(tmp_path / "dst")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=work,
+    )
+    assert result.returncode == 0, result.stderr  # it failed with "[Errno 22] Invalid argument: '.'" after the copy
+    assert not work.exists()
+    assert (tmp_path / "dst" / "notes.txt").read_text() == "recording notes"
+
+
 @pytest.mark.parametrize("threads", ["1", "2"])
 def test_interrupted_transfer_exits_130_and_leaves_only_complete_files(tmp_path: Path, threads: str) -> None:
     source = tmp_path / "source"

@@ -12,6 +12,7 @@ from typing import Any
 from ..data_loggers.archive_assembly import assemble_log_archives
 from ..data_loggers.archive_format import parse_archive_name
 from ..data_loggers.archive_summary import ArchiveSummary, summarize_archive
+from .arguments import path_argument
 from .errors import CommandError
 
 
@@ -23,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         description="Consolidates the live .axlog files (and reference-style .npy files) of a log directory into "
         "one {source_id}_log.npz archive per source. Rerunning it after an interruption finishes the job.",
     )
-    assemble.add_argument("log_directory", metavar="LOGDIR", type=Path, help="the DataLogger output directory")
+    assemble.add_argument("log_directory", metavar="LOGDIR", type=path_argument, help="the DataLogger output directory")
     assemble.add_argument("--keep-sources", action="store_true", help="keep the source files after archiving")
     assemble.add_argument(
         "--verify", action="store_true", help="compare every archived message with its source before removing any"
@@ -37,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "messages and payload size range of a log archive, and checks every member's CRC-32 (exit 1 on a "
         "corrupt member).",
     )
-    inspect.add_argument("archive", metavar="ARCHIVE", type=Path, help="a {source_id}_log.npz archive")
+    inspect.add_argument("archive", metavar="ARCHIVE", type=path_argument, help="a {source_id}_log.npz archive")
     inspect.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     inspect.set_defaults(handler=_inspect)
 

@@ -7,10 +7,10 @@ on stderr otherwise. Progress bars go to stderr, results to stdout, so scripts c
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from ..processing import calculate_directory_checksum, transfer_directory, verify_directory_checksum
+from .arguments import path_argument
 from .errors import CommandError
 
 
@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         description="Prints the directory's xxHash3-128 checksum (the one the reference release computes) and saves "
         "it, with a per-file manifest, to DIR/ax_checksum.txt.",
     )
-    checksum.add_argument("directory", type=Path, metavar="DIR")
+    checksum.add_argument("directory", type=path_argument, metavar="DIR")
     checksum.add_argument("--no-save", action="store_true", help="only print the checksum, write nothing")
     verify = subparsers.add_parser(
         "verify",
@@ -63,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         description="Exits 0 if DIR still matches DIR/ax_checksum.txt; otherwise exits 1 and names the files that "
         "differ (when the checksum was saved with a per-file manifest).",
     )
-    verify.add_argument("directory", type=Path, metavar="DIR")
+    verify.add_argument("directory", type=path_argument, metavar="DIR")
     for command in (checksum, verify):
         command.add_argument(
             "--processes", type=int, default=None, metavar="N", help="parallel workers (default: all cores)"
@@ -74,8 +74,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         description="Copies SRC into DST (files appear only when complete; a rerun resumes). With --verify, DST is "
         "checked against SRC's checksum; with --move, SRC is removed once everything is copied (and verified).",
     )
-    transfer.add_argument("source", type=Path, metavar="SRC")
-    transfer.add_argument("destination", type=Path, metavar="DST")
+    transfer.add_argument("source", type=path_argument, metavar="SRC")
+    transfer.add_argument("destination", type=path_argument, metavar="DST")
     transfer.add_argument("--verify", action="store_true", help="verify the copy against the source checksum")
     transfer.add_argument("--move", action="store_true", help="remove SRC after a complete (verified) copy")
     transfer.add_argument(

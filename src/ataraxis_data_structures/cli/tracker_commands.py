@@ -16,6 +16,7 @@ from typing import Any
 from ..data_structures.processing_tracker import ProcessingStatus
 from ..data_structures.tracker_format import JobRecord
 from ..data_structures.tracker_store import read_unlocked
+from .arguments import path_argument
 from .errors import CommandError
 
 __all__ = ["format_tracker_table", "register"]
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="print a table of a tracker's jobs and the count per status",
         description="Prints the jobs of a processing tracker file and the number of jobs per status.",
     )
-    show.add_argument("file", type=Path, metavar="FILE", help="the tracker .yaml file")
+    show.add_argument("file", type=path_argument, metavar="FILE", help="the tracker .yaml file")
     show.add_argument(
         "--status",
         choices=[status.name.lower() for status in ProcessingStatus],
