@@ -86,3 +86,12 @@ def test_tracker_help_lists_show() -> None:
     result = axds("tracker", "--help")
     assert result.returncode == 0
     assert "show" in result.stdout
+
+
+def test_show_lists_a_job_whose_start_time_no_date_can_hold(tmp_path: Path) -> None:
+    # A hand-edited or corrupt started_at failed the whole table with "[Errno 75] Value too large".
+    path = tmp_path / "tracker.yaml"
+    path.write_text("jobs:\n  abc:\n    job_name: a\n    status: 2\n    started_at: 99999999999999999999999\n")
+    result = axds("tracker", "show", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "99999999999999999999999 us?" in result.stdout and "SUCCEEDED 1" in result.stdout

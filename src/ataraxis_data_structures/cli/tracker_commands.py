@@ -91,7 +91,7 @@ def _row(job_id: str, record: JobRecord, now: int) -> tuple[str, ...]:
     if started_at is None:
         start = duration = "-"
     else:
-        start = datetime.fromtimestamp(started_at / 1e6, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+        start = _format_time(started_at)
         end = completed_at if completed_at is not None else now
         duration = _format_duration((end - started_at) / 1e6)
         if completed_at is None and status == ProcessingStatus.RUNNING:
@@ -107,6 +107,14 @@ def _row(job_id: str, record: JobRecord, now: int) -> tuple[str, ...]:
         duration,
         _clip(error, _WIDEST_ERROR),
     )
+
+
+def _format_time(microseconds: int) -> str:
+    """Returns a UTC epoch in microseconds as 'YYYY-mm-dd HH:MM:SS', or the raw number if no date can show it."""
+    try:
+        return datetime.fromtimestamp(microseconds / 1e6, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, OSError, ValueError):  # a hand-edited or corrupt value: show it rather than fail the table
+        return f"{microseconds} us?"
 
 
 def _format_duration(seconds: float) -> str:
