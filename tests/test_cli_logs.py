@@ -118,3 +118,23 @@ def test_assemble_lists_an_archive_without_onset_instead_of_failing(
     assert "8_log.npz: Unable to discover onset timestamp" in captured.out
     assert "9_log.npz: 5 messages" in captured.out
     assert "no onset message" in captured.err
+
+
+def test_inspect_shows_an_onset_that_is_no_date_instead_of_failing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A corrupt or foreign onset failed inspect with a bare "year 586524 is out of range".
+    def message(timestamp: int, payload: bytes) -> np.ndarray:
+        return np.frombuffer(bytes([4]) + np.uint64(timestamp).tobytes() + payload, dtype=np.uint8)
+
+    archive = tmp_path / "4_log.npz"
+    np.savez(
+        archive,
+        **{
+            "004_00000000000000000000": message(0, np.uint64(2**64 - 1).tobytes()),
+            "004_00000000000000001000": message(1_000, b"x"),
+        },
+    )
+    assert main(["inspect", str(archive)]) == 0
+    out = capsys.readouterr().out
+    assert "not a date (18446744073709551615 us since the epoch)" in out and "messages:      1" in out

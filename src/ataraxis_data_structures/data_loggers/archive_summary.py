@@ -45,6 +45,14 @@ class ArchiveSummary:
         return asdict(self)
 
 
+def _utc_text(microseconds: int) -> str:
+    """Returns a UTC epoch in microseconds in ISO format, or says it is no date (a corrupt or foreign onset)."""
+    try:
+        return datetime.fromtimestamp(microseconds / 1e6, tz=UTC).isoformat(timespec="microseconds")
+    except (OverflowError, OSError, ValueError):
+        return f"not a date ({microseconds} us since the epoch)"
+
+
 def summarize_archive(path: Path) -> ArchiveSummary:
     """Returns the summary of a log archive.
 
@@ -59,7 +67,7 @@ def summarize_archive(path: Path) -> ArchiveSummary:
     timestamps = index.timestamps[first:].astype(np.int64)
     payload_sizes = index.message_sizes[first:] - 9
     count = len(timestamps)
-    onset_utc = datetime.fromtimestamp(onset / 1e6, tz=UTC).isoformat(timespec="microseconds")
+    onset_utc = _utc_text(onset)
     failed = index.check_crcs()
     corrupt = index.member_name(failed) if failed is not None else None
     if count == 0:
