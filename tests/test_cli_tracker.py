@@ -95,3 +95,20 @@ def test_show_lists_a_job_whose_start_time_no_date_can_hold(tmp_path: Path) -> N
     result = axds("tracker", "show", str(path))
     assert result.returncode == 0, result.stderr
     assert "99999999999999999999999 us?" in result.stdout and "SUCCEEDED 1" in result.stdout
+
+
+def test_a_reader_that_stops_early_ends_show_quietly(tmp_path: Path) -> None:
+    # `axds tracker show big.yaml | head` printed "axds tracker: [Errno 32] Broken pipe" and exited 1.
+    tracker = ProcessingTracker(file_path=tmp_path / "big.yaml")
+    tracker.initialize_jobs([("job", str(index)) for index in range(5000)])
+    child = subprocess.Popen(
+        [sys.executable, "-m", "ataraxis_data_structures.cli", "tracker", "show", str(tracker.file_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    assert child.stdout.readline().startswith(b"Processing tracker")
+    child.stdout.close()
+    errors = child.stderr.read()
+    assert child.wait(timeout=60) == 141
+    assert errors == b""
