@@ -127,6 +127,24 @@ def test_torn_tail_is_reported_and_every_whole_record_kept(tmp_path: Path, cut: 
     assert archived(tmp_path / "9_log.npz") == expected_sequence(messages[:-1])
 
 
+def test_damage_inside_a_live_log_costs_only_the_damaged_records(tmp_path: Path) -> None:
+    messages = sample_messages(100, seed=11)
+    path = write_live_log(tmp_path, 4, messages)
+    data = bytearray(path.read_bytes())
+    from ataraxis_data_structures.data_loggers import log_format
+
+    index = log_format.scan_records(bytes(data))
+    data[int(index.payload_offsets[50]) - log_format.RECORD_HEADER_SIZE] ^= 0x55  # the length field of record 50
+    path.write_bytes(bytes(data))
+    with pytest.warns(TornLogWarning, match=r"004-0000\.axlog: damaged region at byte offset \d+"):
+        assemble_log_archives(tmp_path, verify_integrity=True)
+    assert archived(tmp_path / "4_log.npz") == expected_sequence(messages[:50] + messages[51:])
+    assert path.exists()  # kept for inspection
+    with pytest.warns(TornLogWarning):
+        assemble_log_archives(tmp_path)  # reported again, archived once
+    assert archived(tmp_path / "4_log.npz") == expected_sequence(messages[:50] + messages[51:])
+
+
 def test_reference_style_npy_directory_is_consolidated(tmp_path: Path) -> None:
     messages = sample_messages(700, duplicates=False)  # more than one chunk of the threaded reader
     paths = write_npy_directory(tmp_path, 12, messages)

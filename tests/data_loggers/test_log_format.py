@@ -43,14 +43,56 @@ def test_torn_tail_keeps_whole_records_and_reports_the_rest(cut: int) -> None:
     assert index.defect.reason in {"truncated header", "truncated payload"}
 
 
-def test_flipped_payload_byte_is_a_checksum_mismatch() -> None:
+def test_flipped_payload_byte_costs_only_its_record() -> None:
     data = bytearray(build_file(RECORDS))
     index = fmt.scan_records(bytes(data))
     data[int(index.payload_offsets[1])] ^= 0xFF
     damaged = fmt.scan_records(bytes(data))
-    assert len(damaged) == 1
-    assert damaged.defect is not None and damaged.defect.reason == "checksum mismatch"
+    assert damaged.timestamps.tolist() == [0, 5, 9]  # the record after the damaged one is recovered
+    assert damaged.defect is None
+    assert len(damaged.damaged) == 1
+    region = damaged.damaged[0]
+    assert region.reason == "checksum mismatch"
+    assert region.offset == int(index.payload_offsets[1]) - fmt.RECORD_HEADER_SIZE
+    assert region.offset + region.size == int(index.payload_offsets[2]) - fmt.RECORD_HEADER_SIZE
     assert len(fmt.scan_records(bytes(data), verify=False)) == len(RECORDS)
+
+
+def test_damaged_length_field_resynchronizes_on_the_next_valid_record() -> None:
+    records = [(t, bytes([t % 256]) * (t % 50)) for t in range(200)]
+    data = bytearray(build_file(records))
+    index = fmt.scan_records(bytes(data))
+    damaged_at = int(index.payload_offsets[100]) - fmt.RECORD_HEADER_SIZE
+    data[damaged_at : damaged_at + 4] = (0x7FFFFFF0).to_bytes(4, "little")  # a length past the end of the file
+    recovered = fmt.scan_records(bytes(data))
+    assert recovered.timestamps.tolist() == [t for t, _ in records if t != 100]
+    assert recovered.defect is None
+    assert [(r.offset, r.reason) for r in recovered.damaged] == [(damaged_at, "truncated payload")]
+
+
+def test_a_zeroed_block_inside_the_file_loses_only_the_records_it_covers() -> None:
+    records = [(t, np.uint64(t).tobytes() * 4) for t in range(1, 301)]  # 48-byte records
+    data = bytearray(build_file(records))
+    index = fmt.scan_records(bytes(data))
+    block = slice(4096, 8192)  # a page a power loss left unwritten
+    data[block] = bytes(4096)
+    recovered = fmt.scan_records(bytes(data))
+    record_starts = index.payload_offsets - fmt.RECORD_HEADER_SIZE
+    record_ends = index.payload_offsets + index.payload_sizes
+    untouched = [t for (t, _), a, b in zip(records, record_starts, record_ends, strict=True) if b <= 4096 or a >= 8192]
+    assert recovered.timestamps.tolist() == untouched
+    assert recovered.defect is None and len(recovered.damaged) == 1
+
+
+def test_garbage_after_a_damaged_record_is_a_tail_not_a_region() -> None:
+    data = bytearray(build_file(RECORDS))
+    index = fmt.scan_records(bytes(data))
+    data[int(index.payload_offsets[1])] ^= 0xFF
+    cut = int(index.payload_offsets[2]) - 3  # the following record is torn too: nothing valid after the damage
+    recovered = fmt.scan_records(bytes(data[:cut]))
+    assert recovered.timestamps.tolist() == [0]
+    assert recovered.damaged == ()
+    assert recovered.defect is not None and recovered.defect.reason == "checksum mismatch"
 
 
 def test_bad_header_names_the_file() -> None:

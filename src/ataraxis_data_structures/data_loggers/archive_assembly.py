@@ -306,7 +306,14 @@ class _SourceAssembly:
                 TornLogWarning,
                 stacklevel=4,
             )
-        elif self.options.remove_sources:
+        for region in index.damaged:
+            warnings.warn(
+                f"{path}: damaged region at byte offset {region.offset}: {region.size} bytes ({region.reason}) are "
+                f"not archived; the records before and after it are, and the file is kept for inspection",
+                TornLogWarning,
+                stacklevel=4,
+            )
+        if index.defect is None and not index.damaged and self.options.remove_sources:
             self.removable.append(path)
         previous = self.manifest.get(path.name)
         start = FILE_HEADER.size

@@ -26,8 +26,11 @@ the first 12 bytes of the record header followed by the payload, so a torn or co
 payload is detected. Records are appended in arrival order; a record is whole only when its checksum matches.
 
 A process that dies mid-write can leave a torn tail: a partial header, a partial payload, or (after a power loss)
-bytes that never reached the disk. Readers recover every whole record before the first one that fails to validate
-and report the rest as a :class:`TailDefect` instead of hiding it.
+bytes that never reached the disk. Readers recover every whole record and report the rest as a :class:`TailDefect`
+instead of hiding it. Damage inside a file (a flipped bit on the disk, a block of zeros a power loss left) costs only
+the damaged bytes: the reader looks for the next record that validates after them (first where the damaged
+record's own length points, then byte by byte), recovers everything from there on, and reports the skipped region.
+A false resynchronization needs a random 32-bit CRC to match and is not a practical concern.
 """
 
 from __future__ import annotations
@@ -163,12 +166,12 @@ def encode_records(records: Iterable[tuple[int, bytes]]) -> list[bytes]:
 
 @dataclass(frozen=True, slots=True)
 class TailDefect:
-    """Describes the bytes at the end of a log file that do not form whole, valid records."""
+    """Describes bytes of a log file that do not form whole, valid records: its tail, or a damaged region."""
 
     offset: int
     """The file offset where the first invalid or incomplete record starts."""
     size: int
-    """The number of bytes from that offset to the end of the file."""
+    """The number of bytes skipped from that offset: to the end of the file for a tail, else to the next record."""
     reason: str
     """Why the bytes were not accepted: 'truncated header', 'truncated payload' or 'checksum mismatch'."""
 
@@ -186,6 +189,8 @@ class RecordIndex:
     """The size of each record's payload in bytes."""
     defect: TailDefect | None
     """What was wrong with the tail of the file, or None when the file ends on a whole record."""
+    damaged: tuple[TailDefect, ...] = ()
+    """The damaged regions inside the file that were skipped; the records after each one were recovered."""
 
     def __len__(self) -> int:
         return len(self.timestamps)
@@ -200,7 +205,7 @@ def scan_records(data: bytes | memoryview, path: Path | str = "<buffer>", *, ver
         verify: Determines whether each record's checksum is checked. Without it, only the framing is checked.
 
     Returns:
-        The index of every whole record before the first one that is truncated or fails its checksum.
+        The index of every whole record, the damaged regions skipped inside the file, and the torn tail.
 
     Raises:
         ValueError: If the file header is missing or invalid.
@@ -216,6 +221,7 @@ def scan_records(data: bytes | memoryview, path: Path | str = "<buffer>", *, ver
     crc32 = zlib.crc32
     position = FILE_HEADER.size
     defect: TailDefect | None = None
+    damaged: list[TailDefect] = []
     while position < total:
         if total - position < RECORD_HEADER_SIZE:
             defect = TailDefect(position, total - position, "truncated header")
@@ -223,14 +229,21 @@ def scan_records(data: bytes | memoryview, path: Path | str = "<buffer>", *, ver
         length, timestamp = unpack_prefix(view, position)
         start = position + RECORD_HEADER_SIZE
         end = start + length
+        reason = ""
         if end > total:
-            defect = TailDefect(position, total - position, "truncated payload")
-            break
-        if verify:
+            reason = "truncated payload"
+        elif verify:
             (stored,) = unpack_crc(view, position + 12)
             if crc32(view[start:end], crc32(view[position : position + 12])) != stored:
-                defect = TailDefect(position, total - position, "checksum mismatch")
+                reason = "checksum mismatch"
+        if reason:
+            resumed = _next_valid_record(view, position, end) if verify else None
+            if resumed is None:
+                defect = TailDefect(position, total - position, reason)
                 break
+            damaged.append(TailDefect(position, resumed - position, reason))
+            position = resumed
+            continue
         timestamps.append(timestamp)
         offsets.append(start)
         sizes.append(length)
@@ -241,4 +254,49 @@ def scan_records(data: bytes | memoryview, path: Path | str = "<buffer>", *, ver
         payload_offsets=np.asarray(offsets, dtype=np.int64),
         payload_sizes=np.asarray(sizes, dtype=np.int64),
         defect=defect,
+        damaged=tuple(damaged),
     )
+
+
+def _is_valid_record(view: memoryview, position: int) -> bool:
+    """Returns True if a whole record whose checksum matches starts at position."""
+    total = len(view)
+    if total - position < RECORD_HEADER_SIZE:
+        return False
+    length, _ = _RECORD_PREFIX.unpack_from(view, position)
+    start = position + RECORD_HEADER_SIZE
+    if start + length > total:
+        return False
+    (stored,) = _RECORD_CRC.unpack_from(view, position + 12)
+    return bool(zlib.crc32(view[start : start + length], zlib.crc32(view[position : position + 12])) == stored)
+
+
+_RESYNC_WINDOW = 1 << 20
+"""How many candidate offsets one vectorized resynchronization step screens."""
+
+
+def _next_valid_record(view: memoryview, damaged_at: int, claimed_end: int) -> int | None:
+    """Returns the offset of the first valid record after a damaged one, or None when no valid record follows.
+
+    The damaged record's own length is tried first (a flipped payload bit leaves the framing intact); otherwise every
+    later offset whose length field fits in the file is checked, screened with numpy a window at a time.
+    """
+    total = len(view)
+    if damaged_at < claimed_end < total and _is_valid_record(view, claimed_end):
+        return claimed_end
+    raw = np.frombuffer(view, dtype=np.uint8)
+    first = damaged_at + 1
+    last = total - RECORD_HEADER_SIZE  # the last offset where a header still fits
+    while first <= last:
+        stop = min(first + _RESYNC_WINDOW, last + 1)
+        count = stop - first
+        lengths = raw[first : first + count].astype(np.uint64)
+        for shift in (1, 2, 3):
+            lengths |= raw[first + shift : first + shift + count].astype(np.uint64) << np.uint64(8 * shift)
+        candidates = np.arange(first, stop, dtype=np.uint64)
+        fits = candidates + np.uint64(RECORD_HEADER_SIZE) + lengths <= np.uint64(total)
+        for candidate in np.flatnonzero(fits):
+            if _is_valid_record(view, first + int(candidate)):
+                return first + int(candidate)
+        first = stop
+    return None
