@@ -20,6 +20,7 @@ import pytest
 from ataraxis_data_structures.data_loggers import DataLogger, LogPackage
 from ataraxis_data_structures.data_loggers import log_format as fmt
 from ataraxis_data_structures.data_loggers.logger_lock import LOCK_FILE_NAME
+from ataraxis_data_structures.file_locks import is_locked
 
 WAIT = 60.0  # generous deadline for waits on other processes; never an assertion about speed
 # Instance names are unique among a user's running loggers: a suffix keeps concurrent test runs apart.
@@ -111,7 +112,7 @@ def test_everything_put_before_stop_is_on_disk_including_duplicates(logger: Data
     records = read_log(logger.output_directory)
     assert records[7] == sent
     assert records[8] == [(5, b"another source")]
-    assert not (logger.output_directory / LOCK_FILE_NAME).exists()
+    assert not is_locked(logger.output_directory / LOCK_FILE_NAME)
 
 
 def test_lifecycle_is_idempotent_and_reports_alive(tmp_path: Path) -> None:
@@ -259,7 +260,7 @@ def test_a_forgotten_stop_runs_at_interpreter_exit(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     directory = tmp_path / f"forgotten_{SUFFIX}_data_log"
     assert read_log(directory)[2] == [(number, bytes([2]) * 32) for number in range(5000)]
-    assert not (directory / LOCK_FILE_NAME).exists()
+    assert not is_locked(directory / LOCK_FILE_NAME)
 
 
 def test_the_logger_finishes_its_work_when_the_parent_is_killed(tmp_path: Path) -> None:
@@ -282,7 +283,7 @@ def test_the_logger_finishes_its_work_when_the_parent_is_killed(tmp_path: Path) 
 
     wait_until(gone, "the orphaned logger process exits")
     directory = tmp_path / f"orphan_{SUFFIX}_data_log"
-    wait_until(lambda: not (directory / LOCK_FILE_NAME).exists(), "the orphaned logger releases its directory")
+    wait_until(lambda: not is_locked(directory / LOCK_FILE_NAME), "the orphaned logger releases its directory")
     # Everything that had left the parent before it died was received, written and closed by the orphaned logger.
     assert read_log(directory)[3] == [(number, bytes([3]) * 32) for number in range(5000)]
 

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from ataraxis_data_structures import ProcessingStatus, ProcessingTracker
-from ataraxis_data_structures.data_structures.tracker_lock import hold_tracker_lock
+from ataraxis_data_structures.data_structures.tracker_store import hold_tracker_lock
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGKILL")
 
@@ -63,7 +63,7 @@ LOCK_HOLDER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from ataraxis_data_structures.data_structures.tracker_lock import hold_tracker_lock
+    from ataraxis_data_structures.data_structures.tracker_store import hold_tracker_lock
     with hold_tracker_lock(Path(sys.argv[1]), sys.argv[1] + ".lock", 10):
         print("holding", flush=True)
         time.sleep(600)

@@ -28,12 +28,8 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
-
 from .._durable_files import fsync_directory
+from ..file_locks import LockHeldError, is_locked, try_lock
 from .archive_format import (
     MESSAGE_PREFIX,
     ArchiveIndex,
@@ -151,41 +147,53 @@ def assemble_log_archives(
         if max_workers == 1 or len(sources) <= 1:
             for position, group in enumerate(sources):
                 _assemble_source(group, options, position)
-            return
-        with ThreadPoolExecutor(max_workers=min(max_workers, len(sources))) as pool:
-            futures = [
-                pool.submit(_assemble_source, group, options, position) for position, group in enumerate(sources)
-            ]
-            errors = [error for future in futures if (error := future.exception()) is not None]
-        if errors:
-            raise errors[0]
+        else:
+            with ThreadPoolExecutor(max_workers=min(max_workers, len(sources))) as pool:
+                futures = [
+                    pool.submit(_assemble_source, group, options, position) for position, group in enumerate(sources)
+                ]
+                errors = [error for future in futures if (error := future.exception()) is not None]
+            if errors:
+                raise errors[0]
+        if remove_sources:
+            _remove_idle_logger_lock(directory)
+
+
+def _remove_idle_logger_lock(directory: Path) -> None:
+    """Removes the lock file a stopped DataLogger left in the directory, so only the archives remain.
+
+    The file is removed while this process holds its lock, so a logger that starts meanwhile either fails to lock
+    it (and reports the directory busy) or creates a fresh one.
+    """
+    lock_path = directory / LOCK_FILE_NAME
+    if not lock_path.exists():
+        return
+    try:
+        with try_lock(lock_path):
+            lock_path.unlink(missing_ok=True)
+    except LockHeldError:  # a logger started meanwhile: the file is in use again
+        pass
 
 
 @contextmanager
 def _exclusive(directory: Path) -> Iterator[None]:
-    """Holds an exclusive flock on the log directory itself, so two assemblies never share partial archives.
+    """Holds an exclusive lock on the log directory itself, so two assemblies never share partial archives.
 
     Locking the directory (not a lock file in it) leaves the directory's contents, and so its checksum, unchanged.
     """
-    if fcntl is None:  # pragma: no cover - Windows: no flock; concurrent assemblies are the caller's to avoid
-        yield
-        return
-    descriptor = os.open(directory, os.O_RDONLY)
     try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RuntimeError(
-                f"Unable to assemble log archives in {directory}: another assembly of this directory is running."
-            ) from None
-        if _logger_is_running(directory):
+        held = try_lock(directory, directory=True)
+    except LockHeldError:
+        raise RuntimeError(
+            f"Unable to assemble log archives in {directory}: another assembly of this directory is running."
+        ) from None
+    with held:
+        if is_locked(directory / LOCK_FILE_NAME):
             raise RuntimeError(
                 f"Unable to assemble log archives in {directory}: a DataLogger is still writing to it "
                 f"(it holds {LOCK_FILE_NAME}); stop the logger first."
             )
         yield
-    finally:
-        os.close(descriptor)
 
 
 @dataclass(frozen=True)
@@ -195,22 +203,6 @@ class _Options:
     memory_mapping: bool
     verbose: bool
     verify_integrity: bool
-
-
-def _logger_is_running(directory: Path) -> bool:
-    """Returns True when a running DataLogger holds the lock file of the log directory."""
-    assert fcntl is not None
-    try:
-        descriptor = os.open(directory / LOCK_FILE_NAME, os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(descriptor)  # closing also drops the shared lock taken to probe
-    return False
 
 
 def _discover(directory: Path) -> dict[int, _SourceFiles]:

@@ -1,10 +1,10 @@
 """The locks that make a running logger's instance name and log directory its own.
 
-The logger process holds two OS locks (flock, or msvcrt.locking on Windows) for as long as it runs: one on a file
+The logger process holds two OS locks (taken through ``file_locks``) for as long as it runs: one on a file
 named after the instance in a per-user folder of the system's temporary directory (instance names are unique among
 running loggers, as the reference requires), and one on a lock file in the log directory (no two loggers ever write
 one directory). The OS drops a lock when its process ends in any way, so a killed logger never leaves a stale lock
-behind; a clean stop also removes the files.
+behind. The lock files stay after a stop (deleting a lock file on release races with the next locker).
 """
 
 from __future__ import annotations
@@ -12,16 +12,17 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import sys
 import tempfile
 from pathlib import Path
+
+from ..file_locks import HeldLock, LockHeldError, try_lock
 
 LOCK_FILE_NAME = ".axds_logger.lock"
 """The name of the lock file inside a log directory; it is not part of the log."""
 
 
 class ExclusiveLock:
-    """An exclusive, non-blocking lock held through a lock file.
+    """An exclusive, non-blocking lock held through a lock file (see :mod:`ataraxis_data_structures.file_locks`).
 
     Args:
         path: The lock file.
@@ -33,7 +34,7 @@ class ExclusiveLock:
         self._path = path
         self._owner = owner
         self._conflict = conflict
-        self._fd: int | None = None
+        self._held: HeldLock | None = None
 
     def acquire(self) -> None:
         """Takes the lock.
@@ -41,56 +42,18 @@ class ExclusiveLock:
         Raises:
             RuntimeError: If another running logger holds the lock.
         """
-        while True:
-            fd = os.open(self._path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
-            if not _try_lock(fd):
-                holder = os.read(fd, 512).decode(errors="replace").strip() or "logger"
-                os.close(fd)
-                raise RuntimeError(self._conflict.format(holder=holder))
-            # A releasing holder unlinks the file before unlocking it: the lock is ours only if the file we locked
-            # is still the one at the path.
-            try:
-                current = os.stat(self._path)
-            except FileNotFoundError:
-                os.close(fd)
-                continue
-            if os.path.samestat(os.fstat(fd), current):
-                break
-            os.close(fd)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{self._owner} (logger pid {os.getpid()})".encode())
-        self._fd = fd
+        try:
+            held = try_lock(self._path)
+        except LockHeldError as error:
+            raise RuntimeError(self._conflict.format(holder=error.holder or "logger")) from None
+        held.write_owner(f"{self._owner} (logger pid {os.getpid()})")
+        self._held = held
 
     def release(self) -> None:
-        """Removes the lock file and releases the lock."""
-        if self._fd is None:
-            return
-        try:
-            self._path.unlink(missing_ok=True)
-        except OSError:  # Windows cannot remove an open file; the OS lock is what counts
-            pass
-        finally:
-            os.close(self._fd)  # closing the descriptor releases the OS lock
-            self._fd = None
-
-
-def _try_lock(fd: int) -> bool:
-    """Returns True if the exclusive lock on the open file was taken, False if another process holds it."""
-    if sys.platform == "win32":
-        import msvcrt
-
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    import fcntl
-
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
+        """Releases the lock. The lock file stays: deleting it would let two loggers lock two files of one name."""
+        if self._held is not None:
+            self._held.release()
+            self._held = None
 
 
 def directory_lock(directory: Path, instance_name: str) -> ExclusiveLock:

@@ -1,6 +1,6 @@
 """Locked, crash-safe reads and read-modify-writes of tracker files, re-parsing only what changed on disk.
 
-Every operation takes the tracker's lock (see ``tracker_lock``), reads the file, applies one change, writes the new
+Every operation takes the tracker's lock (:func:`hold_tracker_lock`), reads the file, applies one change, writes the new
 text atomically and releases the lock. The new text goes to a temporary file in the same directory, which is flushed
 to disk (fdatasync) and then renamed over the tracker, so a process killed at any moment (or a power loss) leaves
 either the old or the new complete file, never a torn one. The directory is not fsynced after the rename: that would
@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 from .._durable_files import replace_file_atomically
+from ..file_locks import LockFileUnavailableError, hold_lock
 from .tracker_format import EMPTY_TRACKER_TEXT, JobRecord, job_block, parse_tracker, render_tracker
-from .tracker_lock import LockFileUnavailableError, hold_tracker_lock
 
-__all__ = ["TrackerSnapshot", "locked_read", "read_unlocked", "reset_tracker", "update_tracker"]
+__all__ = ["TrackerSnapshot", "hold_tracker_lock", "locked_read", "read_unlocked", "reset_tracker", "update_tracker"]
 
 T = TypeVar("T")
 
@@ -34,6 +34,22 @@ Change = Callable[[Mapping[str, JobRecord]], tuple[dict[str, JobRecord], T]]
 """Receives the current records and returns (records to add or replace, result for the caller)."""
 
 _SNAPSHOTS_KEPT = 16
+
+
+def hold_tracker_lock(tracker_path: Path, lock_path: str, timeout: float) -> contextlib.AbstractContextManager[None]:
+    """Holds the tracker's lock (an exclusive flock on ``lock_path``) for the duration of a ``with`` block.
+
+    Raises:
+        TimeoutError: If the lock cannot be acquired within ``timeout`` seconds; the message names both files.
+    """
+
+    def timeout_error() -> TimeoutError:
+        return TimeoutError(
+            f"Unable to acquire the lock file {lock_path} of the processing tracker {tracker_path} within {timeout} "
+            f"s: another process holds it (a holder that dies releases it automatically)."
+        )
+
+    return hold_lock(lock_path, timeout, timeout_error)
 
 
 class TrackerSnapshot(NamedTuple):

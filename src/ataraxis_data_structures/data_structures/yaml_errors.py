@@ -19,12 +19,13 @@ from cattrs.errors import (
     IterableValidationError,
 )
 
+from ..errors import AxdsError
 from .yaml_converter import KEY_NOTE_TEXT
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class YamlConfigError(ValueError):
+class YamlConfigError(AxdsError, ValueError):
     """Raised when a YAML file cannot be loaded into a YamlConfig dataclass; the message lists every problem.
 
     Attributes:

@@ -1,0 +1,47 @@
+"""The library's exception family: every error it raises on purpose derives from :class:`AxdsError`.
+
+Each class also derives from the built-in exception it replaces, so code written against the reference release
+(``except ValueError``, ``except RuntimeError``) keeps working, while code that wants to tell the library's own,
+explained errors apart from bugs catches :class:`AxdsError` (the ``axds`` command line does exactly that and shows a
+traceback for anything else).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArchiveFormatError",
+    "AxdsError",
+    "LogFormatError",
+    "LoggerFailedError",
+    "TrackerFormatError",
+    "TransferVerificationError",
+    "UnsafePathError",
+]
+
+
+class AxdsError(Exception):
+    """The base of every error this library raises deliberately, with a message that names what is at fault."""
+
+
+class LogFormatError(AxdsError, ValueError):
+    """A live log file (``.axlog``) is not one, or holds damage that cannot be read past."""
+
+
+class ArchiveFormatError(AxdsError, ValueError):
+    """A log archive (``.npz``) is damaged, truncated, or not laid out as a log archive."""
+
+
+class TrackerFormatError(AxdsError, ValueError):
+    """A processing tracker's YAML file cannot be read as a tracker (syntax, wrong field, status out of range)."""
+
+
+class LoggerFailedError(AxdsError, ChildProcessError):
+    """A DataLogger's process died or failed; the message names the logger and what is known of the cause."""
+
+
+class TransferVerificationError(AxdsError, RuntimeError):
+    """Files at a transfer's destination differ from the source; the message names them."""
+
+
+class UnsafePathError(AxdsError, ValueError):
+    """A destructive call was given a path it refuses to act on (empty, the working directory, a root)."""
