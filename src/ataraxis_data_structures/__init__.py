@@ -4,6 +4,8 @@ Every public name is importable from here and from its documented subpackage: ``
 ``data_loggers`` and ``processing``.
 """
 
+import importlib.metadata as _metadata
+
 from .data_loggers import (
     DataLogger,
     LogArchiveReader,
@@ -21,6 +23,13 @@ from .processing import (
     transfer_directory,
     verify_directory_checksum,
 )
+
+try:
+    # The installed distribution's version is the one truth (pyproject.toml sets it); a source tree that was never
+    # installed has none, and says so rather than guessing.
+    __version__: str = _metadata.version("ataraxis-data-structures")
+except _metadata.PackageNotFoundError:  # pragma: no cover - only a bare source checkout on sys.path gets here
+    __version__ = "0+unknown"
 
 __all__ = [
     "ChecksumVerification",
