@@ -1,1 +1,54 @@
-"""Test-suite setup: this file's folder is put on sys.path, so every test imports ``reference_release`` from here."""
+"""Test-suite setup: puts ``tests/`` and ``tests/golden`` on sys.path (``reference_release``, ``make_golden`` and
+``golden_inputs`` import from there) and enforces the rule for side-by-side tests with the original releases: a
+``reference``-marked test whose release is missing is skipped with a clear reason, and in CI it fails instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Generator
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+for folder in (TESTS / "golden", TESTS):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+from reference_release import IN_CI, RELEASES, missing_reason  # noqa: E402
+
+
+def pytest_report_header() -> list[str]:
+    lines = []
+    for version, python in RELEASES.items():
+        reason = missing_reason(version)
+        lines.append(f"original {version}: {python}" if reason is None else f"original {version}: MISSING - {reason}")
+    if IN_CI:
+        lines.append("CI=true: a test that needs a missing original release fails instead of skipping")
+    return lines
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("reference"):
+        versions = mark.args or tuple(RELEASES)
+        for version in versions:
+            reason = missing_reason(version)
+            if reason is None:
+                continue
+            if IN_CI:
+                pytest.fail(f"CI needs {reason}", pytrace=False)
+            pytest.skip(reason)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, None, None]:
+    """In CI, a test that skipped itself because a reference release is missing (its own ``skipif``) fails."""
+    outcome = yield
+    report = outcome.get_result()
+    if not (IN_CI and report.skipped and isinstance(report.longrepr, tuple)):
+        return
+    reason = str(report.longrepr[2]).lower()
+    if "reference" in reason or ("original" in reason and "release" in reason):
+        report.outcome = "failed"
+        report.longrepr = f"CI must run the side-by-side tests, but: {report.longrepr[2]}"
