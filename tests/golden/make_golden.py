@@ -113,9 +113,8 @@ def describe_api() -> dict[str, Any]:
 
 
 def _write_trackers(folder: Path) -> None:
-    from golden_inputs import TRACKER_JOBS
-
     from ataraxis_data_structures import ProcessingTracker
+    from golden_inputs import TRACKER_JOBS
 
     path = folder / "tracker.yaml"
     tracker = ProcessingTracker(file_path=path)
@@ -146,18 +145,17 @@ def _write_trackers(folder: Path) -> None:
 
 
 def _write_config(folder: Path) -> None:
-    from golden_inputs import config_instance
-
     from ataraxis_data_structures import YamlConfig
+    from golden_inputs import config_instance
 
     config_instance(YamlConfig).to_yaml(folder / "config.yaml")
 
 
 def _write_log(folder: Path) -> None:
     import numpy as np
-    from golden_inputs import LOG_MESSAGES, ONSET_US
 
     from ataraxis_data_structures import DataLogger, LogArchiveReader, LogPackage, assemble_log_archives
+    from golden_inputs import LOG_MESSAGES, ONSET_US
 
     work = folder / "logger-run"
     work.mkdir()
@@ -187,9 +185,8 @@ def _write_log(folder: Path) -> None:
 
 
 def _write_checksum(folder: Path) -> None:
-    from golden_inputs import CHECKSUM_TREE
-
     from ataraxis_data_structures import calculate_directory_checksum
+    from golden_inputs import CHECKSUM_TREE
 
     root = folder / "checksum"
     for relative, content in CHECKSUM_TREE.items():
