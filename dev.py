@@ -1,65 +1,205 @@
 #!/usr/bin/env python3
-"""Runs the project's jobs in a local virtual environment that this script creates and keeps up to date.
+"""Runs the project's jobs in local virtual environments that this script creates and keeps up to date.
 
-Usage: ``python3 dev.py demo`` (the end-to-end demo) or ``python3 dev.py test`` (ruff, mypy and the test suite).
-Only a Python 3.11+ interpreter is needed; everything else is installed into ``.venv``.
+Usage:
+  python3 dev.py demo                 the end-to-end demo
+  python3 dev.py test [PYTEST ARGS]   everything a change must pass:
+      ruff check, ruff format --check, mypy --strict (src and the tests' *_children.py modules), a build check (the
+      wheel builds and its metadata validates), then the suite under every Python 3.11-3.13 found on this machine:
+      the interpreter running dev.py with coverage (subprocesses and multiprocessing children included, total
+      printed), the others without
+  python3 dev.py test --quick [ARGS]  ruff, format check, mypy and the suite without slow tests, one interpreter
+  python3 dev.py test --python 3.11,3.13 [ARGS]   only these interpreters (CI uses this)
+
+Only a Python 3.11+ interpreter is needed; everything else is installed into ``.venv`` (the interpreter running
+dev.py) and ``.venv-3.X`` (the others).
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-VENV = ROOT / ".venv"
-BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-PY = BIN / ("python.exe" if os.name == "nt" else "python")
-STAMP = VENV / ".installed"
+VERSIONS = ("3.11", "3.12", "3.13")
+LINTED = ("src", "tests", "bench", "demo", "dev.py")
 
 
-def ensure_venv() -> None:
-    """Creates .venv and installs the package with its test extras whenever pyproject.toml changed."""
-    if sys.version_info < (3, 11):
-        sys.exit(f"dev.py needs Python 3.11 or newer, this is {sys.version.split()[0]}")
-    if not PY.exists():
-        venv.EnvBuilder(with_pip=True).create(VENV)
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == wanted:
-        return
-    subprocess.run([PY, "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
-    subprocess.run([PY, "-m", "pip", "install", "-q", "-e", f"{ROOT}[test]"], check=True)
-    STAMP.write_text(wanted)
+def _version_of(python: str | Path) -> str | None:
+    """The 'X.Y' of an interpreter, or None when it does not run (a pyenv shim of an unselected version fails)."""
+    try:
+        result = subprocess.run(
+            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except OSError:
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
 
 
-def run(*args: str | Path) -> int:
+def find_interpreters() -> dict[str, str]:
+    """Maps each of VERSIONS present on this machine to an interpreter (the running one first, then PATH, pyenv)."""
+    found = {f"{sys.version_info[0]}.{sys.version_info[1]}": sys.executable}
+    pyenv_root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    for version in VERSIONS:
+        if version in found:
+            continue
+        pyenv_builds = sorted(glob.glob(f"{pyenv_root}/versions/{version}.*/bin/python"), reverse=True)
+        candidates = [shutil.which(f"python{version}"), *pyenv_builds]
+        for candidate in filter(None, candidates):
+            if _version_of(candidate) == version:
+                found[version] = candidate
+                break
+    return found
+
+
+class Env:
+    """One virtual environment of the project: ``.venv`` for the running interpreter, ``.venv-X.Y`` for others."""
+
+    def __init__(self, version: str, base_python: str, primary: bool) -> None:
+        self.version = version
+        self.base_python = base_python
+        self.path = ROOT / (".venv" if primary else f".venv-{version}")
+        scripts, name = ("Scripts", "python.exe") if os.name == "nt" else ("bin", "python")
+        self.python = self.path / scripts / name
+
+    def ensure(self) -> None:
+        """Creates the venv and installs the package with its test extras whenever pyproject.toml changed."""
+        stamp = self.path / ".installed"
+        if not self.python.exists():
+            if self.base_python == sys.executable:
+                venv.EnvBuilder(with_pip=True).create(self.path)
+            else:
+                subprocess.run([self.base_python, "-m", "venv", self.path], check=True)
+        wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+        if stamp.exists() and stamp.read_text() == wanted:
+            return
+        subprocess.run([self.python, "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
+        subprocess.run([self.python, "-m", "pip", "install", "-q", "-e", f"{ROOT}[test]"], check=True)
+        stamp.write_text(wanted)
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> int:
     """Runs one command in the project root and returns its exit code."""
     print("+", " ".join(str(a) for a in args), flush=True)
-    return subprocess.run(list(args), cwd=ROOT, check=False).returncode
+    return subprocess.run(list(args), cwd=ROOT, check=False, env=env).returncode
+
+
+def build_check(python: Path) -> int:
+    """Builds the wheel and validates what an index would check (a 'twine check' without twine)."""
+    with tempfile.TemporaryDirectory() as folder:
+        code = run(python, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", folder, ROOT)
+        if code != 0:
+            return code
+        check = (
+            "import sys, zipfile, pathlib\n"
+            "from packaging.metadata import Metadata\n"
+            "(wheel,) = pathlib.Path(sys.argv[1]).glob('*.whl')\n"
+            "names = zipfile.ZipFile(wheel).namelist()\n"
+            "meta = [n for n in names if n.endswith('.dist-info/METADATA')][0]\n"
+            "m = Metadata.from_email(zipfile.ZipFile(wheel).read(meta), validate=True)\n"
+            "assert m.license_expression and any('/licenses/' in n for n in names), 'license missing'\n"
+            "assert m.description and m.description_content_type == 'text/markdown', 'readme missing'\n"
+            "assert any(n.endswith('/py.typed') for n in names), 'py.typed missing'\n"
+            "print(f'build check: {wheel.name} ({m.version}, {m.license_expression}) metadata valid')\n"
+        )
+        return run(python, "-c", check, folder)
+
+
+def coverage_env() -> dict[str, str]:
+    """The environment for a measured run: coverage reads pyproject.toml from every process it follows."""
+    env = dict(os.environ)
+    env["COVERAGE_RCFILE"] = str(ROOT / "pyproject.toml")
+    return env
+
+
+def test(extra: list[str]) -> int:
+    """Runs the 'test' job; returns the first non-zero exit code, or 0."""
+    quick = "--quick" in extra
+    extra = [arg for arg in extra if arg != "--quick"]
+    wanted: tuple[str, ...] = VERSIONS
+    if "--python" in extra:
+        index = extra.index("--python")
+        wanted = tuple(extra[index + 1].split(","))
+        del extra[index : index + 2]
+    interpreters = find_interpreters()
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    order = [running] + [v for v in VERSIONS if v != running]
+    chosen = [v for v in order if v in interpreters and (v in wanted or (v == running and quick))]
+    if quick:
+        chosen = chosen[:1]
+    if not chosen:
+        print(f"dev.py: none of the Pythons {', '.join(wanted)} is on this machine", file=sys.stderr)
+        return 2
+    missing = [v for v in wanted if v not in interpreters]
+    if missing and not quick:
+        print(f"dev.py: Python {', '.join(missing)} not found on this machine; testing {', '.join(chosen)}")
+    envs = [Env(v, interpreters[v], primary=v == running) for v in chosen]
+    first = envs[0]
+    first.ensure()
+    children = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").rglob("*_children.py"))
+    steps: list[tuple[str | Path, ...]] = [
+        (first.python, "-m", "ruff", "check", *LINTED),
+        (first.python, "-m", "ruff", "format", "--check", *LINTED),
+        (first.python, "-m", "mypy", "src", *children),
+    ]
+    for step in steps:
+        code = run(*step)
+        if code != 0:
+            return code
+    if quick:
+        return run(first.python, "-m", "pytest", "-m", "not slow", *extra)
+    code = build_check(first.python)
+    if code != 0:
+        return code
+    results: list[tuple[str, int]] = []
+    for env in envs:
+        env.ensure()
+        if env is first:  # measured once; the other interpreters only have to pass
+            for stale in ROOT.glob(".coverage*"):
+                stale.unlink()
+            code = run(env.python, "-m", "coverage", "run", "-m", "pytest", *extra, env=coverage_env())
+            if run(env.python, "-m", "coverage", "combine", "--quiet", env=coverage_env()) == 0:
+                total = subprocess.run(
+                    [env.python, "-m", "coverage", "report", "--format=total"],
+                    cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                    env=coverage_env(),
+                    check=False,
+                ).stdout.strip()
+                print(f"coverage (Python {env.version}, with subprocesses and multiprocessing children): {total}%")
+        else:
+            code = run(env.python, "-m", "pytest", *extra)
+        results.append((env.version, code))
+    print("suite results: " + ", ".join(f"Python {v}: {'passed' if c == 0 else f'FAILED ({c})'}" for v, c in results))
+    return next((c for _, c in results if c != 0), 0)
 
 
 def main() -> int:
     """Dispatches the 'demo' and 'test' jobs."""
     job = sys.argv[1] if len(sys.argv) > 1 else ""
     extra = sys.argv[2:]
-    if job not in {"demo", "test"}:
-        print(__doc__)
-        return 2
-    ensure_venv()
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py is started by whatever python3 the user has
+        sys.exit(f"dev.py needs Python 3.11 or newer, this is {sys.version.split()[0]}")
     if job == "demo":
-        return run(PY, ROOT / "demo" / "demo.py", *extra)
-    for step in (
-        (PY, "-m", "ruff", "check", "src", "tests", "bench", "demo"),
-        (PY, "-m", "mypy"),
-        (PY, "-m", "pytest", *extra),
-    ):
-        code = run(*step)
-        if code != 0:
-            return code
-    return 0
+        env = Env(f"{sys.version_info[0]}.{sys.version_info[1]}", sys.executable, primary=True)
+        env.ensure()
+        return run(env.python, ROOT / "demo" / "demo.py", *extra)
+    if job == "test":
+        return test(extra)
+    print(__doc__)
+    return 2
 
 
 if __name__ == "__main__":

@@ -50,3 +50,53 @@ def test_cli_help_lists_the_command_groups() -> None:
     )
     assert result.returncode == 0
     assert "axds" in result.stdout
+
+
+def test_lazy_exports_agree_with_all_and_with_what_type_checkers_see() -> None:
+    """Each public name is in ``__all__``, in ``_EXPORTS`` (what is imported on first use) and in the TYPE_CHECKING
+    block (what mypy and IDEs see), and the subpackage it names really defines it."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(axds.__file__).read_text())
+    checked: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for statement in node.body:
+                if isinstance(statement, ast.ImportFrom) and statement.level == 1:
+                    for alias in statement.names:
+                        checked.add(alias.name)
+                        assert axds._EXPORTS.get(alias.name) == statement.module, alias.name
+    assert checked == set(axds._EXPORTS) == set(axds.__all__)
+    assert axds.__all__ == sorted(axds.__all__)
+    for name in axds.__all__:
+        assert getattr(axds, name) is getattr(
+            importlib.import_module(f"ataraxis_data_structures.{axds._EXPORTS[name]}"), name
+        )
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchName'"):
+        axds.NoSuchName  # noqa: B018
+
+
+def test_importing_the_package_imports_no_dependency_until_a_name_is_used() -> None:
+    code = (
+        "import sys, ataraxis_data_structures as a, ataraxis_data_structures.cli;"
+        "heavy = [m for m in ('numpy', 'yaml', 'cattrs', 'xxhash', 'tqdm') if m in sys.modules];"
+        "assert not heavy, heavy;"
+        "a.ProcessingTracker;"
+        "assert 'yaml' in sys.modules"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_version_is_the_installed_distribution_s() -> None:
+    from importlib.metadata import version
+
+    assert axds.__version__ == version("ataraxis-data-structures")
+    assert "__version__" in dir(axds)
+
+
+def test_subpackages_are_attributes_without_importing_them_first() -> None:
+    code = "import ataraxis_data_structures as a; print(a.processing.calculate_directory_checksum.__name__)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "calculate_directory_checksum", result.stderr

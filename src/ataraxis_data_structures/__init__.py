@@ -2,34 +2,67 @@
 
 Every public name is importable from here and from its documented subpackage: ``data_structures``,
 ``data_loggers`` and ``processing``.
+
+Names are imported on first use (PEP 562): ``import ataraxis_data_structures`` costs almost nothing, so the ``axds``
+command line answers Ctrl+C at once and a program that uses one subpackage does not pay for the others (NumPy,
+PyYAML, cattrs). To export a name, add it to the ``TYPE_CHECKING`` block (what type checkers see), to ``_EXPORTS``
+and to ``__all__``; ``tests/test_package.py`` checks that the three agree.
 """
 
-import importlib.metadata as _metadata
+from __future__ import annotations
 
-from .data_loggers import (
-    DataLogger,
-    LogArchiveReader,
-    LogMessage,
-    LogPackage,
-    TornLogWarning,
-    assemble_log_archives,
-)
-from .data_structures import JobState, ProcessingStatus, ProcessingTracker, YamlConfig, YamlConfigError
-from .processing import (
-    ChecksumVerification,
-    calculate_directory_checksum,
-    delete_directory,
-    interpolate_data,
-    transfer_directory,
-    verify_directory_checksum,
-)
+# Not `from typing import TYPE_CHECKING`: importing typing alone costs more than the rest of this module, and this
+# module's import is the window in which a Ctrl+C of `axds` could still print a traceback. Type checkers read this
+# spelling the same way.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-try:
-    # The installed distribution's version is the one truth (pyproject.toml sets it); a source tree that was never
-    # installed has none, and says so rather than guessing.
-    __version__: str = _metadata.version("ataraxis-data-structures")
-except _metadata.PackageNotFoundError:  # pragma: no cover - only a bare source checkout on sys.path gets here
-    __version__ = "0+unknown"
+    from .data_loggers import (
+        DataLogger,
+        LogArchiveReader,
+        LogMessage,
+        LogPackage,
+        TornLogWarning,
+        assemble_log_archives,
+    )
+    from .data_structures import JobState, ProcessingStatus, ProcessingTracker, YamlConfig, YamlConfigError
+    from .processing import (
+        ChecksumVerification,
+        calculate_directory_checksum,
+        delete_directory,
+        interpolate_data,
+        transfer_directory,
+        verify_directory_checksum,
+    )
+
+    __version__: str
+
+_EXPORTS: dict[str, str] = {
+    "ChecksumVerification": "processing",
+    "DataLogger": "data_loggers",
+    "JobState": "data_structures",
+    "LogArchiveReader": "data_loggers",
+    "LogMessage": "data_loggers",
+    "LogPackage": "data_loggers",
+    "ProcessingStatus": "data_structures",
+    "ProcessingTracker": "data_structures",
+    "TornLogWarning": "data_loggers",
+    "YamlConfig": "data_structures",
+    "YamlConfigError": "data_structures",
+    "assemble_log_archives": "data_loggers",
+    "calculate_directory_checksum": "processing",
+    "delete_directory": "processing",
+    "interpolate_data": "processing",
+    "transfer_directory": "processing",
+    "verify_directory_checksum": "processing",
+}
+"""Public name -> the subpackage that defines it."""
+
+_SUBMODULES = frozenset(
+    {"cli", "data_loggers", "data_structures", "errors", "file_locks", "processing", "shared_memory"}
+)
+"""Submodules reachable as attributes (``ataraxis_data_structures.processing``) without importing them first."""
 
 __all__ = [
     "ChecksumVerification",
@@ -50,3 +83,35 @@ __all__ = [
     "transfer_directory",
     "verify_directory_checksum",
 ]
+
+
+def _version() -> str:
+    import importlib.metadata
+
+    try:
+        # The installed distribution's version is the one truth (pyproject.toml sets it); a source tree that was
+        # never installed has none, and says so rather than guessing.
+        return importlib.metadata.version("ataraxis-data-structures")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - only a bare source checkout gets here
+        return "0+unknown"
+
+
+def __getattr__(name: str) -> Any:
+    """Imports a public name (or ``__version__``) on first access and keeps it as a module attribute."""
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _EXPORTS or name in _SUBMODULES:
+        import importlib
+
+        if name in _SUBMODULES:
+            value = importlib.import_module(f".{name}", __name__)
+        else:
+            value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, "__version__"})
