@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import venv
 from pathlib import Path
 
@@ -166,9 +167,10 @@ def test(extra: list[str]) -> int:
     if sys.platform == "linux" and slurm_setup.exists():
         # The SLURM tests' one-node cluster needs slurm-wlm and munge; the script is quiet and never fails.
         subprocess.run(["bash", slurm_setup], check=False)
-    results: list[tuple[str, int]] = []
+    results: list[tuple[str, int, float]] = []
     for env in envs:
         env.ensure()
+        started = time.monotonic()
         if env is first:  # measured once; the other interpreters only have to pass
             for stale in ROOT.glob(".coverage*"):
                 stale.unlink()
@@ -185,9 +187,12 @@ def test(extra: list[str]) -> int:
                 print(f"coverage (Python {env.version}, with subprocesses and multiprocessing children): {total}%")
         else:
             code = run(env.python, "-m", "pytest", *extra)
-        results.append((env.version, code))
-    print("suite results: " + ", ".join(f"Python {v}: {'passed' if c == 0 else f'FAILED ({c})'}" for v, c in results))
-    return next((c for _, c in results if c != 0), 0)
+        results.append((env.version, code, time.monotonic() - started))
+    print(
+        "suite results: "
+        + ", ".join(f"Python {v}: {'passed' if c == 0 else f'FAILED ({c})'} in {t:.0f} s" for v, c, t in results)
+    )
+    return next((c for _, c, _ in results if c != 0), 0)
 
 
 def main() -> int:
