@@ -131,6 +131,9 @@ def test(extra: list[str]) -> int:
     wanted: tuple[str, ...] = VERSIONS
     if "--python" in extra:
         index = extra.index("--python")
+        if index + 1 == len(extra):
+            print("dev.py: --python needs a list of versions, e.g. --python 3.11,3.13", file=sys.stderr)
+            return 2
         wanted = tuple(extra[index + 1].split(","))
         del extra[index : index + 2]
     interpreters = find_interpreters()
