@@ -176,7 +176,12 @@ class _Changed:
 def test_committed_api_is_what_the_installed_7_2_0_reports() -> None:
     """The golden list is still true to the release, and ours matches the live release as well."""
     live = subprocess.run(
-        [str(REFERENCE7_PYTHON), make_golden.__file__, "api"], capture_output=True, text=True, timeout=120, check=True
+        [str(REFERENCE7_PYTHON), make_golden.__file__, "api"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env=make_golden.release_environment(),
     )
     modules = json.loads(live.stdout)["modules"]
     assert modules == EXPECTED, "tests/golden/api-7.2.0.json is stale: run tests/golden/make_golden.py regenerate"

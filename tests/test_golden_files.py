@@ -88,10 +88,13 @@ def test_tracker_written_by_the_release_reads_as_the_release_reads_it(release: s
 @pending_issue_8  # ours writes the absolute file_path/lock_path (6.x wrote '.' and '', 7.x neither)
 @pytest.mark.parametrize("release", RELEASES)
 def test_tracker_loaded_and_saved_by_us_is_byte_identical(release: str, tmp_path: Path) -> None:
-    golden = GOLDEN / release / "tracker.yaml"
+    """``to_yaml`` writes a new file, and a new file gets the 7.x layout (issue 8), so what 6.2.0 wrote comes back
+    without its ``file_path: .`` / ``lock_path: ''`` lines and otherwise byte for byte (both releases read either)."""
+    golden = (GOLDEN / release / "tracker.yaml").read_text()
+    expected = golden.replace("\nfile_path: .\n", "\n").replace("\nlock_path: ''\n", "\n")
     saved = tmp_path / "saved.yaml"
     ProcessingTracker.from_yaml(_copy(release, "tracker.yaml", tmp_path)).to_yaml(saved)
-    assert saved.read_text() == golden.read_text()
+    assert saved.read_text() == expected
 
 
 @pytest.mark.parametrize("release", RELEASES_7X_LAYOUT_PENDING)

@@ -208,13 +208,20 @@ def write_files(destination: Path) -> Path:
     return folder
 
 
+def release_environment() -> dict[str, str]:
+    """The environment to run an original release in: without PYTHONPATH, which could put our library first."""
+    return {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+
+
 def regenerate() -> None:
     """Runs this script in both releases' interpreters and rewrites every golden file."""
     ref6 = os.environ.get("REF_PY") or "/tmp/axds-reference/bin/python"
     ref7 = os.environ.get("REF7_PY") or "/tmp/axds-reference-7/bin/python"
     for python in (ref6, ref7):
-        subprocess.run([python, __file__, "files", str(HERE)], check=True, cwd=HERE)
-    api = subprocess.run([ref7, __file__, "api"], check=True, cwd=HERE, capture_output=True, text=True).stdout
+        subprocess.run([python, __file__, "files", str(HERE)], check=True, cwd=HERE, env=release_environment())
+    api = subprocess.run(
+        [ref7, __file__, "api"], check=True, cwd=HERE, capture_output=True, text=True, env=release_environment()
+    ).stdout
     (HERE / "api-7.2.0.json").write_text(api)
 
 
