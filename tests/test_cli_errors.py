@@ -102,3 +102,33 @@ def test_main_leaves_the_sigint_handler_as_it_found_it() -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_without_the_transitional_list_a_plain_value_error_is_a_bug_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What axds does once the lead empties ``_STILL_PLAIN``: only AxdsError and OSError are one-line errors."""
+    import ataraxis_data_structures.cli as cli
+
+    def plain_value_error(args: object) -> int:
+        raise ValueError("bad input reported with a built-in")
+
+    monkeypatch.setattr(cli, "_STILL_PLAIN", ())
+    monkeypatch.setattr(tracker_commands, "_show", plain_value_error)
+    assert main(["tracker", "show", str(tmp_path / "x.yaml")]) == 1
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("Traceback (most recent call last):"), stderr
+    assert "ValueError: bad input reported with a built-in" in stderr
+
+
+def test_an_axds_error_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ataraxis_data_structures.errors import TrackerFormatError
+
+    def bad_file(args: object) -> int:
+        raise TrackerFormatError("tracker.yaml: job 'x' has status 9 (valid: 0..3)")
+
+    monkeypatch.setattr(tracker_commands, "_show", bad_file)
+    assert main(["tracker", "show", str(tmp_path / "x.yaml")]) == 1
+    assert capsys.readouterr().err == "axds tracker: tracker.yaml: job 'x' has status 9 (valid: 0..3)\n"

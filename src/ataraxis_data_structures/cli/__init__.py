@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CommandError", "build_parser", "main"]
 
-_STILL_PLAIN: tuple[type[Exception], ...] = (ValueError,)
+_STILL_PLAIN: tuple[type[Exception], ...] = (ValueError, RuntimeError)
 """Transitional: built-in errors that some library paths still raise for bad input instead of an AxdsError (issue 11
 converts them on other branches). Reported in one line like the family until then; the lead empties this tuple once
 the conversions are merged, and from then on only AxdsError and OSError are, and a plain ValueError is a bug."""
