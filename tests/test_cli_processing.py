@@ -116,19 +116,26 @@ def test_an_empty_path_argument_is_a_usage_error_not_the_working_directory(tmp_p
     assert not (work / "ax_checksum.txt").exists()
 
 
-def test_moving_the_working_directory_given_as_dot_succeeds(tmp_path: Path) -> None:
+def test_moving_the_working_directory_given_as_dot_is_refused_but_absolute_works(tmp_path: Path) -> None:
+    # '.' is what Path("") becomes: moving it is refused; the same folder given absolutely is a deliberate choice.
     work = make_tree(tmp_path / "work")
-    result = subprocess.run(
-        [sys.executable, "-m", "ataraxis_data_structures.cli", "transfer", "-q", "--move", ".", str(tmp_path / "dst")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=work,
-    )
-    assert result.returncode == 0, result.stderr  # it failed with "[Errno 22] Invalid argument: '.'" after the copy
+    for spelling in (".", str(work)):
+        result = subprocess.run(
+            [sys.executable, "-m", "ataraxis_data_structures.cli", "transfer", "--move", spelling, tmp_path / "d"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            cwd=work,
+        )
+        if spelling == ".":
+            assert result.returncode == 1
+            assert "source='.'" in result.stderr and "working directory" in result.stderr
+            assert (work / "notes.txt").exists() and not (tmp_path / "d").exists()
+        else:
+            assert result.returncode == 0, result.stderr
     assert not work.exists()
-    assert (tmp_path / "dst" / "notes.txt").read_text() == "recording notes"
+    assert (tmp_path / "d" / "notes.txt").read_text() == "recording notes"
 
 
 @pytest.mark.parametrize("threads", ["1", "2"])

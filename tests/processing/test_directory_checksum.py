@@ -52,10 +52,14 @@ def test_excluded_files_and_worker_counts(tmp_path: Path) -> None:
 
 
 def test_empty_directory_and_bad_paths(tmp_path: Path) -> None:
-    (tmp_path / "empty").mkdir()
-    assert calculate_directory_checksum(tmp_path / "empty", save_checksum=False) == independent_checksum(
-        tmp_path / "empty"
-    )
+    # As 7.2.0: a folder with no file to cover has no checksum (a digest of nothing would certify a failed recording).
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    (tmp_path / "empty" / "ax_checksum.txt").write_text("0" * 32)
+    with pytest.raises(ValueError, match=r"empty.*holds no file"):
+        calculate_directory_checksum(tmp_path / "empty")
+    with pytest.raises(ValueError, match=r"empty.*holds no file"):
+        verify_directory_checksum(tmp_path / "empty")
+    assert not (tmp_path / "empty" / ".ax_checksum_manifest").exists()
     with pytest.raises(FileNotFoundError, match="missing"):
         calculate_directory_checksum(tmp_path / "missing")
     (tmp_path / "file").write_text("x")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ._hashing import directory_digest, hash_entries, worker_count
+from ._hashing import directory_digest, hash_entries, require_utf8_names, worker_count
 from ._manifest import CHECKSUM_FILE_NAME, read_manifest, read_stored_checksum, write_checksum
 from ._tree import DirectoryTree, scan_tree
 
@@ -43,6 +43,13 @@ def _scan_for_checksum(directory: Path, excluded_files: set[str] | None) -> Dire
         raise NotADirectoryError(f"Unable to calculate the checksum of {directory}, as it is not a directory.")
     excluded = frozenset({CHECKSUM_FILE_NAME} if excluded_files is None else excluded_files)
     tree = scan_tree(directory, excluded)
+    if not tree.files:
+        # As 7.2.0: a digest of nothing would certify an empty (or failed, unmounted) recording as complete.
+        raise ValueError(
+            f"Unable to calculate the checksum of {directory}: it holds no file the checksum can cover "
+            f"(excluded names: {', '.join(sorted(excluded)) or 'none'})."
+        )
+    require_utf8_names(tree.files, directory)
     if tree.skipped_links:
         logger.warning(
             "The checksum of %s leaves out %d symbolic link(s) to folders or to missing targets: %s",
@@ -94,6 +101,8 @@ def calculate_directory_checksum(
     Raises:
         FileNotFoundError: If the directory does not exist.
         NotADirectoryError: If the path is not a directory.
+        ValueError: If the directory holds no file the checksum can cover (as 7.2.0).
+        FileNameEncodingError: A ValueError, if a file name is not valid UTF-8; it names the file.
     """
     directory = Path(directory)
     tree = _scan_for_checksum(directory, excluded_files)
@@ -196,7 +205,8 @@ def verify_directory_checksum(
 
     Raises:
         FileNotFoundError: If the directory or its ax_checksum.txt does not exist.
-        ValueError: If ax_checksum.txt does not hold a checksum.
+        ValueError: If ax_checksum.txt does not hold a checksum, or the directory holds no file to verify.
+        FileNameEncodingError: A ValueError, if a file name is not valid UTF-8; it names the file.
     """
     directory = Path(directory)
     tree = _scan_for_checksum(directory, excluded_files)
