@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "ArchiveFormatError",
     "AxdsError",
+    "ChecksumError",
     "FileNameEncodingError",
     "LogFormatError",
     "LoggerFailedError",
@@ -60,3 +61,7 @@ class TransferRefusedError(AxdsError, RuntimeError):
 
 class FileNameEncodingError(AxdsError, ValueError):
     """A file name is not valid UTF-8, so no checksum can hash it; the message names the file."""
+
+
+class ChecksumError(AxdsError, ValueError):
+    """A directory has no checksum to compute or verify: no file to cover, or an ax_checksum.txt holding no digest."""

@@ -86,5 +86,6 @@ def scan_tree(directory: Path, excluded_files: frozenset[str] = frozenset()) -> 
     tree.files.sort(key=lambda item: item.relative)
     tree.folders.sort(key=lambda item: item.relative)
     tree.links.sort()
+    tree.skipped_links.sort()
     tree.special.sort()
     return tree

@@ -19,9 +19,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .._durable_files import fsync_directory, write_fully
-from ..errors import TransferRefusedError, TransferSourceChangedError, TransferVerificationError
+from ..errors import TransferRefusedError, TransferSourceChangedError, TransferVerificationError, UnsafePathError
 from ._hashing import (
     chunk_buffer,
     directory_digest,
@@ -112,6 +113,16 @@ def _flush_file(path: str) -> None:
         os.close(descriptor)
 
 
+class _ReadResult(NamedTuple):
+    """What copying one file learned about its source."""
+
+    digest: bytes | None
+    """The digest of the bytes read (when asked for)."""
+    changed: bool
+    """Whether the source changed since the scan: while it was read, or replaced or removed by the time its copy
+    was placed."""
+
+
 def _copy_file(
     entry: TreeEntry,
     target: str,
@@ -119,12 +130,8 @@ def _copy_file(
     hash_source: bool,
     durable: bool,
     on_bytes: Callable[[int], None] | None,
-) -> tuple[bytes | None, bool]:
+) -> _ReadResult:
     """Copies one file to a temporary name, then renames it to target.
-
-    Returns:
-        The digest of the bytes read from the source (when hash_source) and whether the source changed since the
-        scan: while it was read (seen on the open file) or replaced or removed by the time the copy was placed.
 
     Raises:
         OSError: If reading or writing fails (for example, the disk is full); the partial file is removed and the
@@ -163,7 +170,7 @@ def _copy_file(
         reason = "no space left on the destination" if error.errno == errno.ENOSPC else (error.strerror or str(error))
         raise OSError(error.errno, f"Unable to copy {entry.path} to {target}: {reason}") from error
     changed = not same_file_state(entry.status, read_state) or not _unchanged_since_scan(entry)
-    return (hasher.digest() if hasher is not None else None), changed
+    return _ReadResult(hasher.digest() if hasher is not None else None, changed)
 
 
 _LARGE_FILE = 1 << 20
@@ -204,11 +211,13 @@ def _check_locations(source: Path, destination: Path) -> None:
     resolved_source = source.resolve()
     resolved_destination = destination.resolve()
     if resolved_source == resolved_destination:
-        raise ValueError(f"Unable to transfer {source} to {destination}: the source and the destination are the same.")
+        raise UnsafePathError(
+            f"Unable to transfer {source} to {destination}: the source and the destination are the same."
+        )
     if resolved_destination.is_relative_to(resolved_source):
-        raise ValueError(f"Unable to transfer {source} to {destination}: the destination is inside the source.")
+        raise UnsafePathError(f"Unable to transfer {source} to {destination}: the destination is inside the source.")
     if resolved_source.is_relative_to(resolved_destination):
-        raise ValueError(f"Unable to transfer {source} to {destination}: the source is inside the destination.")
+        raise UnsafePathError(f"Unable to transfer {source} to {destination}: the source is inside the destination.")
 
 
 def _check_source_entries(source: Path, tree: DirectoryTree) -> None:
@@ -265,7 +274,16 @@ def _clean_destination(source: Path, destination: Path, tree: DirectoryTree, *, 
     logger.info("Removed %d file(s) the source does not have from %s: %s", len(dirty), destination, list_names(dirty))
 
 
-def _source_changes(source: Path, tree: DirectoryTree, changed_while_copied: list[str]) -> tuple[list[str], list[str]]:
+class _SourceChanges(NamedTuple):
+    """What happened to a transfer's source after its scan, by relative path, each sorted."""
+
+    changed: list[str]
+    """Files that changed or vanished."""
+    appeared: list[str]
+    """Files, links, special files and folders (with a trailing separator) that were created."""
+
+
+def _source_changes(source: Path, tree: DirectoryTree, changed_while_copied: list[str]) -> _SourceChanges:
     """Returns the source files that changed (or vanished) and the entries that appeared since the scan.
 
     A second scan catches files created after the first one and changes made after a file's copy was placed.
@@ -286,7 +304,7 @@ def _source_changes(source: Path, tree: DirectoryTree, changed_while_copied: lis
     old_folders = {folder.relative for folder in tree.folders}
     appeared.extend(folder.relative + os.sep for folder in now.folders if folder.relative not in old_folders)
     appeared.extend(name for name in (*now.skipped_links, *now.special) if name not in seen)
-    return sorted(changed), sorted(appeared)
+    return _SourceChanges(sorted(changed), sorted(appeared))
 
 
 def _report_source_changes(
@@ -388,9 +406,9 @@ def _verify(
     if unexpected:
         problems.append(f"{len(unexpected)} file(s) at the destination are not in the source: {list_names(unexpected)}")
     if recorded is not None:
-        changed, added, missing = compare_file_digests(recorded, {**copied, **source_now})
-        if changed or added or missing:
-            names = list_names([*changed, *added, *missing])
+        differences = compare_file_digests(recorded, {**copied, **source_now})
+        if differences.changed or differences.added or differences.missing:
+            names = list_names([*differences.changed, *differences.added, *differences.missing])
             problems.append(f"the source itself changed since its {CHECKSUM_FILE_NAME} was written: {names}")
     elif (
         actual != expected
@@ -524,7 +542,7 @@ def transfer_directory(
         FileNotFoundError: If the source directory does not exist.
         NotADirectoryError: If the source is not a directory.
         FileExistsError: If the destination exists and is not a directory.
-        ValueError: If the source and destination are the same or one lies inside the other.
+        UnsafePathError: A ValueError, also if the source and destination are the same or one lies inside the other.
         FileNameEncodingError: A ValueError, if verify_integrity is set and a file name is not valid UTF-8.
         TransferRefusedError: A RuntimeError, if the source is or holds a symbolic link or a special file, if
             verify_integrity is set and the source holds no file to verify, or if the destination holds files the
@@ -566,9 +584,10 @@ def transfer_directory(
         copied = not _is_complete_copy(target, entry.status)
         source_digest: bytes | None = None
         if copied:
-            source_digest, changed = _copy_file(
+            read = _copy_file(
                 entry, target, hash_source=hash_source and in_checksum, durable=remove_source, on_bytes=on_bytes
             )
+            source_digest, changed = read.digest, read.changed
         else:
             if remove_source:  # An earlier run may have left it unflushed; the source is about to go.
                 _flush_file(target)
@@ -588,9 +607,11 @@ def transfer_directory(
     if skipped:
         logger.info("%d file(s) were already complete at %s and were not copied again", skipped, destination)
 
-    changed, appeared = _source_changes(source, tree, [name for name, outcome in by_name.items() if outcome.changed])
-    if changed or appeared:
-        _report_source_changes(source, destination, changed, appeared, fail=verify_integrity or remove_source)
+    changes = _source_changes(source, tree, [name for name, outcome in by_name.items() if outcome.changed])
+    if changes.changed or changes.appeared:
+        _report_source_changes(
+            source, destination, changes.changed, changes.appeared, fail=verify_integrity or remove_source
+        )
     if verify_integrity:
         checked_entries = [entry for entry in tree.files if entry.relative in checked]
         _verify(
