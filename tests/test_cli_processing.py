@@ -97,6 +97,22 @@ def test_transfer_errors_are_one_line(tmp_path: Path) -> None:
     assert usage.returncode == 2
 
 
+def test_a_dirty_destination_fails_naming_the_file_unless_reset(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path / "tree")
+    destination = tmp_path / "server"
+    destination.mkdir()
+    (destination / "other_session.bin").write_bytes(b"another recording")
+    refused = axds("transfer", "-q", "--verify", tree, destination)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("axds transfer: ") and refused.stderr.count("\n") == 1
+    assert "other_session.bin" in refused.stderr and "reset_dirty_destination" in refused.stderr
+    assert not (destination / "notes.txt").exists()
+    reset = axds("transfer", "-q", "--verify", "--reset-dirty", tree, destination)
+    assert reset.returncode == 0, reset.stderr
+    assert not (destination / "other_session.bin").exists()
+    assert (destination / "notes.txt").read_text() == "recording notes"
+
+
 def test_an_empty_path_argument_is_a_usage_error_not_the_working_directory(tmp_path: Path) -> None:
     # axds transfer "$SESSION" dst --move with SESSION unset would otherwise move (and empty) the working directory.
     work = make_tree(tmp_path / "work")
