@@ -126,3 +126,28 @@ def test_a_plain_copy_of_a_changing_source_warns_at_the_callers_line(tmp_path: P
     source = Path(str(outcome["source"]))
     present = content_of(source)
     assert {name: present.get(name) for name in report} == report
+
+
+def test_removal_keeps_a_file_changed_after_the_last_scan_and_anything_new(tmp_path: Path) -> None:
+    # The instant between the second scan and the removal cannot be hit from outside on purpose, so the removal
+    # step itself is given a scan that a file and a folder have since outgrown.
+    from ataraxis_data_structures.errors import TransferSourceChangedError
+    from ataraxis_data_structures.processing._tree import scan_tree
+    from ataraxis_data_structures.processing.transfer import _remove_source
+
+    source = tmp_path / "source"
+    for folder in ("a", "b", "c/d"):
+        (source / folder).mkdir(parents=True)
+        for index in range(300):
+            (source / folder / f"{index}.bin").write_bytes(b"x")
+    tree = scan_tree(source)
+    with open(source / "b" / "7.bin", "ab") as stream:  # a recorder appends right before the removal
+        stream.write(b"late")
+    (source / "c" / "d" / "new.bin").write_bytes(b"new")
+    with pytest.raises(TransferSourceChangedError) as error:
+        _remove_source(source, tmp_path / "destination", tree)
+    message = str(error.value)
+    assert "1 file(s) changed right before their removal and were kept: b/7.bin" in message
+    assert "c/d/new.bin" in message and "Errno" not in message
+    assert (source / "b" / "7.bin").read_bytes() == b"xlate" and (source / "c" / "d" / "new.bin").exists()
+    assert sorted(str(p.relative_to(source)) for p in source.rglob("*")) == ["b", "b/7.bin", "c", "c/d", "c/d/new.bin"]
