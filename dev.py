@@ -102,19 +102,37 @@ def build_check(python: Path) -> int:
         code = run(python, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", folder, ROOT)
         if code != 0:
             return code
-        check = (
-            "import sys, zipfile, pathlib\n"
-            "from packaging.metadata import Metadata\n"
-            "(wheel,) = pathlib.Path(sys.argv[1]).glob('*.whl')\n"
-            "names = zipfile.ZipFile(wheel).namelist()\n"
-            "meta = [n for n in names if n.endswith('.dist-info/METADATA')][0]\n"
-            "m = Metadata.from_email(zipfile.ZipFile(wheel).read(meta), validate=True)\n"
-            "assert m.license_expression and any('/licenses/' in n for n in names), 'license missing'\n"
-            "assert m.description and m.description_content_type == 'text/markdown', 'readme missing'\n"
-            "assert any(n.endswith('/py.typed') for n in names), 'py.typed missing'\n"
-            "print(f'build check: {wheel.name} ({m.version}, {m.license_expression}) metadata valid')\n"
+        return run(python, __file__, "check-wheel", folder)  # in the venv, where `packaging` is installed
+
+
+def check_wheel(folder: str) -> int:
+    """Validates the one wheel in ``folder`` as an index would: METADATA, license file, README, ``py.typed``.
+
+    Runs in a project venv, where ``packaging`` is installed (pytest depends on it).
+    """
+    import zipfile
+
+    from packaging.metadata import Metadata
+
+    (wheel,) = Path(folder).glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        (meta_name,) = [name for name in names if name.endswith(".dist-info/METADATA")]
+        meta = Metadata.from_email(archive.read(meta_name), validate=True)
+    problems = [
+        problem
+        for problem, failed in (
+            ("no license expression or license file", not meta.license_expression or "/licenses/" not in str(names)),
+            ("no README description", not meta.description or meta.description_content_type != "text/markdown"),
+            ("no py.typed", not any(name.endswith("/py.typed") for name in names)),
         )
-        return run(python, "-c", check, folder)
+        if failed
+    ]
+    if problems:
+        print(f"build check: {wheel.name}: {'; '.join(problems)}", file=sys.stderr)
+        return 1
+    print(f"build check: {wheel.name} ({meta.version}, {meta.license_expression}) metadata valid")
+    return 0
 
 
 def coverage_env() -> dict[str, str]:
@@ -210,6 +228,8 @@ def main() -> int:
         return run(env.python, ROOT / "demo" / "demo.py", *extra)
     if job == "test":
         return test(extra)
+    if job == "check-wheel" and len(extra) == 1:
+        return check_wheel(extra[0])
     print(__doc__)
     return 2
 

@@ -128,12 +128,7 @@ def test_pip_keeps_ours_when_a_package_pinning_the_original_is_installed(wheelho
     assert "ataraxis_data_structures" not in installed_now, install.stdout  # ours was kept, not replaced
 
     probe = subprocess.run(
-        [
-            python,
-            "-c",
-            "import json, importlib.metadata as m, tiny_lab_package, ataraxis_data_structures as a;"
-            "print(json.dumps([m.version('ataraxis-data-structures'), a.__version__, a.__file__]))",
-        ],
+        [python, Path(__file__).with_name("package_children.py"), "installed-probe"],
         capture_output=True,
         text=True,
         timeout=120,
