@@ -10,7 +10,7 @@ from typing import Any, Self
 import yaml
 
 from .._durable_files import write_text_atomically
-from .yaml_converter import get_converter
+from .yaml_converter import UNION_RULE, LossyValue, describe_type, find_lossy_value, get_converter
 from .yaml_errors import YamlConfigError, not_a_mapping, structure_error, syntax_error
 from .yaml_text import dump_document, load_document
 
@@ -47,10 +47,14 @@ class YamlConfig:
         """
         path = _checked_path(file_path, "write the dataclass instance to")
         _require_dataclass(type(self))
+        converter = get_converter(forbid_extra_keys=True, detailed=False)
         try:
-            data = get_converter(forbid_extra_keys=True, detailed=False).unstructure(self)
+            data = converter.unstructure(self)
+            lossy = find_lossy_value(self, converter)
         except NameError as error:
             raise _unresolved_annotation(type(self), error) from error
+        if lossy is not None:
+            raise _lossy(path, lossy)
         try:
             text = dump_document(data)
         except yaml.YAMLError as error:
@@ -130,6 +134,21 @@ def _unresolved_annotation(cls: type, error: NameError) -> TypeError:
     message = (
         f"Unable to resolve the field annotations of {cls.__name__} ({error}). With 'from __future__ import "
         f"annotations', every class named in an annotation must be importable from the module's global scope."
+    )
+    return TypeError(message)
+
+
+def _lossy(path: Path, lossy: LossyValue) -> TypeError:
+    """Returns the error for a union field value that would not load back as itself."""
+    union = describe_type(lossy.annotation)
+    held = f"field '{lossy.where}' holds {lossy.value!r} ({type(lossy.value).__name__})"
+    if lossy.error is not None:
+        outcome = f"which would not load back as {union} ({lossy.error})"
+    else:
+        outcome = f"which would load back as {lossy.read_back!r} ({type(lossy.read_back).__name__})"
+    message = (
+        f"Unable to write {path}: {held}, {outcome}: {UNION_RULE}. Store a value of the type the file reads back, "
+        f"or change the annotation."
     )
     return TypeError(message)
 

@@ -11,6 +11,7 @@ never depends on the fast path covering every YAML feature. The tests compare bo
 
 from __future__ import annotations
 
+import datetime
 import enum
 import math
 import re
@@ -161,6 +162,10 @@ def _scalar(value: Any) -> str:
         return _float_text(value)
     if value is None:
         return "null"
+    if value_type is datetime.datetime:  # PyYAML's safe representer writes both as plain YAML timestamps
+        return value.isoformat(" ")  # type: ignore[no-any-return]
+    if value_type is datetime.date:
+        return value.isoformat()  # type: ignore[no-any-return]
     raise _OutsideFastPathError
 
 
