@@ -12,7 +12,14 @@ from .data_loggers import (
     TornLogWarning,
     assemble_log_archives,
 )
-from .data_structures import JobState, ProcessingStatus, ProcessingTracker, YamlConfig, YamlConfigError
+from .data_structures import (
+    YAML_EXCLUDE_METADATA,
+    JobState,
+    ProcessingStatus,
+    ProcessingTracker,
+    YamlConfig,
+    YamlConfigError,
+)
 from .processing import (
     ChecksumVerification,
     calculate_directory_checksum,
@@ -23,6 +30,7 @@ from .processing import (
 )
 
 __all__ = [
+    "YAML_EXCLUDE_METADATA",
     "ChecksumVerification",
     "DataLogger",
     "JobState",

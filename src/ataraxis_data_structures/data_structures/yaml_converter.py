@@ -26,7 +26,7 @@ from typing import Any, Literal, NamedTuple
 
 from cattrs import Converter
 from cattrs.errors import IterableValidationError, IterableValidationNote
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 _SCALAR_NAMES: dict[type, str] = {int: "int", float: "float", str: "str", bool: "bool"}
 _ISO_DATE_LENGTH = 10  # YYYY-MM-DD
@@ -108,6 +108,8 @@ def _structure_path(value: Any, annotation: Any) -> PurePath:
     """Builds a Path (or the annotated PurePath subclass) from a YAML string."""
     if type(value) is str:
         return annotation(value)  # type: ignore[no-any-return]
+    if isinstance(value, annotation):  # supplied by a restore_excluded_fields hook
+        return typing.cast(PurePath, value)
     raise _wrong_value(f"a path string ({annotation.__name__})", value)
 
 
@@ -228,6 +230,15 @@ def _is_specific(annotation: Any) -> bool:
     )
 
 
+EXCLUDE_KEY = "yaml_exclude"
+"""The dataclass field metadata key that keeps a field out of the YAML file (see YAML_EXCLUDE_METADATA)."""
+
+
+def excluded_fields(cls: type) -> tuple[str, ...]:
+    """Returns the names of the dataclass's fields whose metadata excludes them from the YAML file."""
+    return tuple(field.name for field in dataclasses.fields(cls) if field.metadata.get(EXCLUDE_KEY))
+
+
 def _origin(annotation: Any) -> Any:
     return typing.get_origin(annotation) or annotation
 
@@ -256,6 +267,8 @@ class _Factories:
 
         def structure_dataclass(value: Any, _: Any) -> Any:
             if type(value) is not dict:
+                if type(value) is annotation:  # supplied by a restore_excluded_fields hook
+                    return value
                 raise _wrong_value(expected, value)
             return generated(value, annotation)
 
@@ -479,7 +492,13 @@ def _build(*, forbid_extra_keys: bool, detailed: bool) -> Converter:
     converter.register_structure_hook_factory(_is_dataclass, factories.dataclass)
     converter.register_structure_hook_factory(_is_literal, _literal_hook)
     converter.register_unstructure_hook_factory(
-        _is_dataclass, lambda cls: make_dict_unstructure_fn(cls, converter, _cattrs_include_init_false=True)
+        _is_dataclass,
+        lambda cls: make_dict_unstructure_fn(
+            cls,
+            converter,
+            _cattrs_include_init_false=True,
+            **{name: override(omit=True) for name in excluded_fields(cls)},  # type: ignore[arg-type]
+        ),
     )
     # cattrs registers Path itself by class, which beats PurePath for Path annotations: register both.
     converter.register_structure_hook(PurePath, _structure_path)
@@ -565,7 +584,9 @@ def _field_hints(cls: type) -> dict[str, Any]:
     hints = _HINTS.get(cls)
     if hints is None:
         resolved = typing.get_type_hints(cls)
-        hints = _HINTS[cls] = {field.name: resolved[field.name] for field in dataclasses.fields(cls)}
+        fields = dataclasses.fields(cls)
+        kept = [field.name for field in fields if not field.metadata.get(EXCLUDE_KEY)]
+        hints = _HINTS[cls] = {name: resolved[name] for name in kept}
     return hints
 
 
@@ -663,10 +684,12 @@ def get_converter(*, forbid_extra_keys: bool, detailed: bool) -> Converter:
 
 
 __all__ = [
+    "EXCLUDE_KEY",
     "KEY_NOTE_TEXT",
     "UNION_RULE",
     "LossyValue",
     "describe_type",
+    "excluded_fields",
     "find_lossy_value",
     "get_converter",
     "same_exactly",
