@@ -22,8 +22,10 @@ from .data_structures import (
 )
 from .processing import (
     ChecksumVerification,
+    atomic_write,
     calculate_directory_checksum,
     delete_directory,
+    direct_write,
     interpolate_data,
     transfer_directory,
     verify_directory_checksum,
@@ -43,8 +45,10 @@ __all__ = [
     "YamlConfig",
     "YamlConfigError",
     "assemble_log_archives",
+    "atomic_write",
     "calculate_directory_checksum",
     "delete_directory",
+    "direct_write",
     "interpolate_data",
     "transfer_directory",
     "verify_directory_checksum",

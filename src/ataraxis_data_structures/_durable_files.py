@@ -13,6 +13,7 @@ import logging
 import os
 import stat
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 _MAX_BUFFERS_PER_WRITE = 1024
@@ -69,12 +70,7 @@ def replace_file_atomically(
 
     Missing parent directories are created. A symbolic link is followed: the file it points to is replaced and the
     link stays. If anything fails before the rename, the temporary file is removed and the old file is untouched.
-
-    A replaced file keeps its permission bits, its group and its owner wherever the writer may set them: root keeps
-    both; another account keeps the group if it belongs to it and becomes the owner itself (logged once per file),
-    provided it may write the file (as rewriting it in place would require). Where the group cannot be kept, the
-    file is rewritten in place instead, as the reference releases always do, so the group never loses its access:
-    that rewrite keeps everything about the file but is not atomic (logged once per file).
+    Owner, group and mode are kept as :func:`replacing_file` describes.
 
     Args:
         path: The file to create or replace.
@@ -88,6 +84,39 @@ def replace_file_atomically(
         OSError: If the directory cannot be created or the file cannot be written or replaced; the error names the
             file (a full disk or an exceeded quota included) and the old file is then untouched.
     """
+    with replacing_file(path, mode=mode, sync_directory=sync_directory) as descriptor:
+        write_fully(descriptor, data)
+
+
+@contextlib.contextmanager
+def replacing_file(path: Path | str, *, mode: int | None = None, sync_directory: bool = True) -> Iterator[int]:
+    """Yields the descriptor of a temporary file that replaces the file at path when the block ends without error.
+
+    The temporary file is in the target's directory (missing parents are created), so the rename never crosses
+    filesystems; its data is flushed to disk before the rename, and the directory after it when ``sync_directory``
+    is set. If the block raises, or anything fails, the temporary file is removed and the target is untouched. A
+    symbolic link is followed: the file it points to is replaced and the link stays.
+
+    A replaced file keeps its permission bits, its group and its owner wherever the writer may set them: root keeps
+    both; another account keeps the group if it belongs to it and becomes the owner itself (logged once per file),
+    provided it may write the file (as rewriting it in place would require). Where the group cannot be kept, the
+    new content is copied into the file in place instead, as the reference releases always write, so the group never
+    loses its access: that rewrite keeps everything about the file but is not atomic (logged once per file).
+
+    Args:
+        path: The file to create or replace.
+        mode: The permission bits of the new file. None keeps those of the file being replaced (a new file gets the
+            default mode filtered by the umask, as open() gives it).
+        sync_directory: Determines whether the directory is flushed after the rename.
+
+    Yields:
+        A descriptor open for writing (and reading) at the start of the empty temporary file.
+
+    Raises:
+        OSError: If the directory cannot be created or the file cannot be written or replaced; the error names the
+            file (a full disk or an exceeded quota included) and the old file is then untouched.
+        PermissionError: If the file belongs to another account and this one may not write it.
+    """
     target = Path(path)
     if target.is_symlink():  # replace the file the link points to, as open(path, "w") would, not the link itself
         target = target.resolve()
@@ -97,7 +126,7 @@ def replace_file_atomically(
         existing = None
     directory = target.parent
     temporary = str(directory / f".{target.name}.{uuid.uuid4().hex}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     try:
         try:
             descriptor = os.open(temporary, flags, 0o666)
@@ -108,29 +137,29 @@ def replace_file_atomically(
         raise _naming(error, target) from error
     try:
         try:
-            if existing is not None and not _take_ownership(descriptor, existing, target):
-                os.close(descriptor)
-                descriptor = -1
-                os.unlink(temporary)
-                _rewrite_in_place(target, data)
-                return
-            write_fully(descriptor, data)
-            if mode is None and existing is not None:
-                mode = stat.S_IMODE(existing.st_mode)
-            if mode is not None:  # after fchown, which may clear the setgid bit
-                os.chmod(temporary, mode)
-            sync_data(descriptor)
+            in_place = existing is not None and not _take_ownership(descriptor, existing, target)
+            yield descriptor
+            if in_place:
+                _copy_in_place(descriptor, target)
+            else:
+                if mode is None and existing is not None:
+                    mode = stat.S_IMODE(existing.st_mode)
+                if mode is not None:  # after fchown, which may clear the setgid bit
+                    os.chmod(temporary, mode)
+                sync_data(descriptor)
         finally:
-            if descriptor >= 0:
-                os.close(descriptor)
-        os.replace(temporary, target)
+            os.close(descriptor)
+        if not in_place:
+            os.replace(temporary, target)
     except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         if isinstance(error, OSError):
             raise _naming(error, target) from error
         raise
-    if sync_directory:
+    if in_place:
+        os.unlink(temporary)
+    elif sync_directory:
         fsync_directory(directory)
 
 
@@ -188,12 +217,19 @@ def _take_ownership(descriptor: int, existing: os.stat_result, target: Path) -> 
     return True
 
 
-def _rewrite_in_place(target: Path, data: bytes | memoryview) -> None:
-    """Overwrites the file's content in place, keeping its inode and so its owner, group, mode and ACLs."""
+def _copy_in_place(source: int, target: Path) -> None:
+    """Copies the temporary file's content over the target's, keeping its inode (owner, group, mode and ACLs)."""
+    size = os.fstat(source).st_size
     descriptor = os.open(target, os.O_WRONLY | getattr(os, "O_BINARY", 0))
     try:
-        write_fully(descriptor, data)
-        os.ftruncate(descriptor, len(data))
+        offset = 0
+        while offset < size:
+            chunk = os.pread(source, min(size - offset, 1 << 20), offset)
+            if not chunk:
+                break
+            write_fully(descriptor, chunk)
+            offset += len(chunk)
+        os.ftruncate(descriptor, size)
         sync_data(descriptor)
     finally:
         os.close(descriptor)

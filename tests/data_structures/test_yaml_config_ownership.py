@@ -84,6 +84,7 @@ def test_a_writer_outside_the_group_rewrites_in_place_so_the_group_keeps_access(
     assert path.stat().st_ino == inode
     assert "in place" in done.stderr
     assert SharedConfig.from_yaml(path).note == f"by {OUTSIDER}"
+    assert sorted(item.name for item in shared_dir.iterdir()) == ["config.yaml"]
 
 
 @needs_root
