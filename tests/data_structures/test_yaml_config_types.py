@@ -138,10 +138,8 @@ _EVERYTHING = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(config=_EVERYTHING)
-def test_every_value_round_trips_exactly_or_is_refused_naming_its_field(tmp_path: Path, config: Everything) -> None:
-    path = tmp_path / "config.yaml"
+def _round_trip_or_refusal(path: Path, config: Everything) -> None:
+    """Checks that config comes back from path exactly, or that to_yaml refused it, naming a field, for a reason."""
     try:
         config.to_yaml(path)
     except TypeError as error:
@@ -157,6 +155,19 @@ def test_every_value_round_trips_exactly_or_is_refused_naming_its_field(tmp_path
         return
     loaded = Everything.from_yaml(path)
     assert same_exactly(loaded, config), (path.read_text(), loaded, config)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(config=_EVERYTHING)
+def test_every_value_round_trips_exactly_or_is_refused_naming_its_field(tmp_path: Path, config: Everything) -> None:
+    _round_trip_or_refusal(tmp_path / "config.yaml", config)
+
+
+@pytest.mark.slow
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(config=_EVERYTHING)
+def test_every_value_round_trips_exactly_or_is_refused_many_examples(tmp_path: Path, config: Everything) -> None:
+    _round_trip_or_refusal(tmp_path / "config.yaml", config)
 
 
 @pytest.mark.parametrize(
@@ -218,6 +229,7 @@ _RELEASES = {"6.2.0": Path("/tmp/axds-reference/bin/python"), "7.2.0": Path("/tm
 
 
 @pytest.mark.reference
+@pytest.mark.slow
 @pytest.mark.parametrize("release", sorted(_RELEASES))
 def test_union_and_date_files_are_interchangeable_with_the_releases(tmp_path: Path, release: str) -> None:
     if not _RELEASES[release].exists():

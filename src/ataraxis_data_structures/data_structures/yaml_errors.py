@@ -21,8 +21,9 @@ from cattrs.errors import (
 
 from ..errors import AxdsError
 from .yaml_converter import KEY_NOTE_TEXT, excluded_fields
+from .yaml_scalars import SAFE_LOADER
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Loader = SAFE_LOADER
 
 
 class YamlConfigError(AxdsError, ValueError):
