@@ -105,6 +105,9 @@ class YamlConfig:
             data = load_document(text)
         except yaml.YAMLError as error:
             raise syntax_error(path, error) from error
+        except ValueError as error:  # the loader constructs 2024-13-45 as a date and fails outside YAMLError
+            problem = f"a value that YAML reads as a date or timestamp is not a valid one ({error})"
+            raise YamlConfigError(f"Unable to load {path}: {problem}.", path, [problem]) from error
         if type(data) is not dict:
             raise not_a_mapping(path, data, cls.__name__)
         data = cls.restore_excluded_fields(data, path)

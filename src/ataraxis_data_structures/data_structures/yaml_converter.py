@@ -554,13 +554,17 @@ def find_lossy_value(instance: Any, converter: Converter) -> LossyValue | None:
     return _walk(instance, type(instance), "", converter)
 
 
-_HAS_UNION: dict[type, bool] = {}
+_HAS_UNION: dict[Any, bool] = {}
 
 
-def _has_ambiguous_union(cls: type) -> bool:
-    known = _HAS_UNION.get(cls)
+def _has_ambiguous_union(annotation: Any) -> bool:
+    """Returns whether the annotation holds, at any depth, a union of two or more types besides None (cached)."""
+    try:
+        known = _HAS_UNION.get(annotation)
+    except TypeError:  # an unhashable annotation (a Literal of a list, say): just compute it
+        return _annotation_has_union(annotation, set())
     if known is None:
-        known = _HAS_UNION[cls] = _annotation_has_union(cls, set())
+        known = _HAS_UNION[annotation] = _annotation_has_union(annotation, set())
     return known
 
 
@@ -573,7 +577,19 @@ def _annotation_has_union(annotation: Any, seen: set[Any]) -> bool:
             return False
         seen.add(annotation)
         return any(_annotation_has_union(hint, seen) for hint in _field_hints(annotation).values())
-    return any(_annotation_has_union(argument, seen) for argument in typing.get_args(annotation))
+    return any(_annotation_has_union(argument, seen) for argument in members)
+
+
+_UNION_FIELDS: dict[type, tuple[tuple[str, Any], ...]] = {}
+
+
+def _union_fields(cls: type) -> tuple[tuple[str, Any], ...]:
+    """Returns the (name, annotation) of the written fields whose annotation holds an ambiguous union (cached)."""
+    fields = _UNION_FIELDS.get(cls)
+    if fields is None:
+        hints = _field_hints(cls).items()
+        fields = _UNION_FIELDS[cls] = tuple((name, hint) for name, hint in hints if _has_ambiguous_union(hint))
+    return fields
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
@@ -592,7 +608,7 @@ def _field_hints(cls: type) -> dict[str, Any]:
 
 def _walk(value: Any, annotation: Any, where: str, converter: Converter) -> LossyValue | None:
     """Checks every union position under value (typed by annotation), depth first, in the order they are written."""
-    if value is None:
+    if value is None or not _has_ambiguous_union(annotation):  # nothing below can change type
         return None
     if _is_union(annotation):
         members = [member for member in typing.get_args(annotation) if member is not type(None)]
@@ -600,8 +616,7 @@ def _walk(value: Any, annotation: Any, where: str, converter: Converter) -> Loss
             return _check_union_value(value, annotation, where, converter)
         annotation = members[0]
     if _is_dataclass(annotation) and dataclasses.is_dataclass(value):
-        hints = _field_hints(type(value))
-        for name, hint in hints.items():
+        for name, hint in _union_fields(type(value)):
             found = _walk(getattr(value, name), hint, f"{where}.{name}" if where else name, converter)
             if found is not None:
                 return found
@@ -645,10 +660,15 @@ def _check_union_value(value: Any, annotation: Any, where: str, converter: Conve
     return LossyValue(where, value, read_back, annotation)
 
 
+_PLAIN_TYPES = frozenset((str, int, float, bool, type(None)))
+
+
 def same_exactly(first: Any, second: Any) -> bool:
     """Returns whether two values are equal and of exactly the same types, recursively (NaN equals NaN)."""
     if type(first) is not type(second):
         return False
+    if type(first) in _PLAIN_TYPES:
+        return bool(first == second or (first != first and second != second))  # noqa: PLR0124 - NaN equals NaN here
     if isinstance(first, (list, tuple)):
         return len(first) == len(second) and all(same_exactly(a, b) for a, b in zip(first, second, strict=True))
     if isinstance(first, dict):

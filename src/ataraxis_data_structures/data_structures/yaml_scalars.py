@@ -88,6 +88,7 @@ _BOOLEANS = {"yes": True, "no": False, "true": True, "false": False, "on": True,
 _RESOLVERS: dict[str, list[tuple[str, re.Pattern[str]]]] = SAFE_LOADER.yaml_implicit_resolvers
 _STR_TAG = "tag:yaml.org,2002:str"
 
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _plain_verdicts: dict[str, bool] = {}
 _VERDICT_CACHE_LIMIT = 100_000
 
@@ -227,4 +228,9 @@ def _read_other_scalar(text: str) -> Any:
         return _BOOLEANS[text.lower()]
     if kind == "null":
         return None
-    raise OutsideFastPathError  # octal, hexadecimal, sexagesimal, underscores, timestamps, merge keys: PyYAML's job
+    if kind == "timestamp":  # the loaders construct timestamps in Python too: the same constructor gives the same value
+        try:
+            return _CONSTRUCTOR.construct_yaml_timestamp(yaml.ScalarNode(tag, text))
+        except ValueError:  # 2024-13-45: let the loader report it
+            raise OutsideFastPathError from None
+    raise OutsideFastPathError  # octal, hexadecimal, sexagesimal, underscores, merge keys: PyYAML's job
