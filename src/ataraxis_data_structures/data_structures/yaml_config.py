@@ -130,7 +130,6 @@ class YamlConfig:
             raise structure_error(path, text, error, cls.__name__) from error
         return instance
 
-
     @classmethod
     def restore_excluded_fields(cls, data: dict[Any, Any], file_path: Path) -> dict[Any, Any]:
         """Returns the loaded mapping extended with the values of the fields this class keeps out of the file.
