@@ -100,10 +100,12 @@ def test_the_reading_rules_are_what_the_safe_loader_reads(text: str) -> None:
 def test_tracker_blocks_built_on_the_shared_rules_are_what_pyyaml_writes(
     name: str, specifier: str, message: str | None
 ) -> None:
-    record = (name, specifier, 3, None, message, 1, 2)
+    values = (name, specifier, 3, None, message, 1, 2)
+    # JobRecord is a plain tuple type on main and a NamedTuple on the tracker branch: build it either way.
+    record = tracker_format.JobRecord(*values) if hasattr(tracker_format.JobRecord, "_fields") else values
     job_id = "k"
     document = yaml.dump(
-        {"file_path": ".", "jobs": {job_id: dict(zip(FIELD_NAMES, record, strict=True))}, "lock_path": ""},
+        {"file_path": ".", "jobs": {job_id: dict(zip(FIELD_NAMES, values, strict=True))}, "lock_path": ""},
         **tracker_format._DUMP_OPTIONS,
     )
     block = job_block(job_id, record)  # type: ignore[arg-type]
