@@ -12,7 +12,15 @@ from .data_loggers import (
     TornLogWarning,
     assemble_log_archives,
 )
-from .data_structures import JobState, ProcessingStatus, ProcessingTracker, YamlConfig, YamlConfigError
+from .data_structures import (
+    JobState,
+    ProcessingStatus,
+    ProcessingTracker,
+    StaleJob,
+    TrackerStatus,
+    YamlConfig,
+    YamlConfigError,
+)
 from .processing import (
     ChecksumVerification,
     calculate_directory_checksum,
@@ -31,7 +39,9 @@ __all__ = [
     "LogPackage",
     "ProcessingStatus",
     "ProcessingTracker",
+    "StaleJob",
     "TornLogWarning",
+    "TrackerStatus",
     "YamlConfig",
     "YamlConfigError",
     "assemble_log_archives",

@@ -71,10 +71,12 @@ def format_tracker_table(path: Path, status: ProcessingStatus | None = None) -> 
     """
     records = read_unlocked(path).records
     now = time.time_ns() // 1000
-    rows = [_row(job_id, record, now) for job_id, record in records.items() if status is None or record[2] == status]
+    rows = [
+        _row(job_id, record, now) for job_id, record in records.items() if status is None or record.status == status
+    ]
     counts = {member: 0 for member in ProcessingStatus}
     for record in records.values():
-        counts[ProcessingStatus(record[2])] += 1
+        counts[ProcessingStatus(record.status)] += 1
     shown = f"{len(rows)} of {len(records)}" if status is not None else str(len(records))
     lines = [f"Processing tracker {path}: {shown} job(s)"]
     if rows:
@@ -87,7 +89,12 @@ def format_tracker_table(path: Path, status: ProcessingStatus | None = None) -> 
 
 def _row(job_id: str, record: JobRecord, now: int) -> tuple[str, ...]:
     """Returns the table cells of one job."""
-    name, specifier, status, executor_id, error_message, started_at, completed_at = record
+    status, error_message, started_at, completed_at = (
+        record.status,
+        record.error_message,
+        record.started_at,
+        record.completed_at,
+    )
     if started_at is None:
         start = duration = "-"
     else:
@@ -99,10 +106,10 @@ def _row(job_id: str, record: JobRecord, now: int) -> tuple[str, ...]:
     error = (error_message or "").strip().splitlines()[0] if error_message and error_message.strip() else ""
     return (
         job_id,
-        _clip(name, _WIDEST_CELL),
-        _clip(specifier, _WIDEST_CELL),
+        _clip(record.job_name, _WIDEST_CELL),
+        _clip(record.specifier, _WIDEST_CELL),
         ProcessingStatus(status).name,
-        _clip(executor_id or "-", _WIDEST_CELL),
+        _clip(record.executor_id or "-", _WIDEST_CELL),
         start,
         duration,
         _clip(error, _WIDEST_ERROR),
