@@ -414,8 +414,8 @@ class ProcessingTracker(YamlConfig):
         ]
         if outside:
             raise ValueError(
-                f"Unable to align the processing tracker {self.file_path}: every requested job must be part of the "
-                f"universe, but {len(outside)} are not: {', '.join(outside)}."
+                f"Unable to align the processing tracker {self.file_path}: the requested job(s) {', '.join(outside)} "
+                f"are not part of the job universe ({len(allowed_ids)} job(s)); every requested job must be."
             )
 
         def change(records: Mapping[str, JobRecord]) -> tuple[dict[str, JobRecord | None], list[str]]:

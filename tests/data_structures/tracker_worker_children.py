@@ -1,0 +1,46 @@
+"""Child processes of the tracker worker tests (claims, stale jobs); run as a script.
+
+Usage:
+    python tracker_worker_children.py drain PATH NAME      # claims and completes jobs until none is left,
+                                                          # appending each claimed ID to PATH.NAME.log
+    python tracker_worker_children.py claim-and-hang PATH  # claims one job, prints its ID, then sleeps until killed
+    python tracker_worker_children.py claim PATH           # claims one job, prints its ID (or None) and exits
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from ataraxis_data_structures import ProcessingTracker
+
+
+def drain(path: Path, name: str) -> None:
+    """Runs the worker loop of the README: claim, run, repeat until no job is left."""
+    tracker = ProcessingTracker(file_path=path, lock_timeout=120)
+    with open(f"{path}.{name}.log", "a", encoding="utf-8") as log:
+        while (job_id := tracker.claim_job()) is not None:
+            with tracker.run_job(job_id):
+                log.write(job_id + "\n")
+                log.flush()
+
+
+def main(argv: list[str]) -> None:
+    """Runs the command named by argv[0]."""
+    command, path = argv[0], Path(argv[1])
+    tracker = ProcessingTracker(file_path=path)
+    if command == "drain":
+        drain(path, argv[2])
+    elif command == "claim-and-hang":
+        print(tracker.claim_job(), flush=True)
+        while True:
+            time.sleep(60)
+    elif command == "claim":
+        print(tracker.claim_job(), flush=True)
+    else:
+        raise SystemExit(f"unknown command {command!r}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
