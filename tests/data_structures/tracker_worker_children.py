@@ -5,10 +5,14 @@ Usage:
                                                           # appending each claimed ID to PATH.NAME.log
     python tracker_worker_children.py claim-and-hang PATH  # claims one job, prints its ID, then sleeps until killed
     python tracker_worker_children.py claim PATH           # claims one job, prints its ID (or None) and exits
+    python tracker_worker_children.py resume-or-hang PATH LOG  # claims a job and appends "<restart count> <ID>" to
+                                                          # LOG; in a SLURM job's first run it then sleeps until
+                                                          # killed, in a requeued run it completes the job
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -38,6 +42,18 @@ def main(argv: list[str]) -> None:
             time.sleep(60)
     elif command == "claim":
         print(tracker.claim_job(), flush=True)
+    elif command == "resume-or-hang":
+        job_id = tracker.claim_job()
+        restarts = os.environ.get("SLURM_RESTART_COUNT", "0")
+        with open(argv[2], "a", encoding="utf-8") as log:
+            log.write(f"{restarts} {job_id}\n")
+        if job_id is None:
+            return
+        if restarts == "0":
+            while True:
+                time.sleep(60)
+        with tracker.run_job(job_id):
+            pass
     else:
         raise SystemExit(f"unknown command {command!r}")
 
