@@ -70,29 +70,42 @@ def test_a_job_array_of_4_workers_drains_200_jobs_each_exactly_once(
 
 
 @pytest.mark.slow
-def test_a_cancelled_worker_fails_exactly_its_job_naming_cancelled_and_a_retry_completes(
+def test_a_cancelled_array_worker_fails_exactly_its_job_naming_cancelled_and_a_retry_completes(
     slurm_cluster: SlurmCluster, tmp_path: Path
 ) -> None:
     tracker = ProcessingTracker(file_path=tmp_path / "tracker.yaml")
-    ids = tracker.initialize_jobs([("job", str(index)) for index in range(3)])
-    job = slurm_cluster.sbatch(worker_script("claim-and-hang", str(tracker.file_path)))
-    held = running_job(tracker)
-    assert tracker.get_job_info(held).executor_id == f"slurm:{job}"
+    ids = tracker.initialize_jobs([("job", f"{index:02d}") for index in range(12)])
+    hanging = ProcessingTracker.generate_job_id("job", "07")
+    script = worker_script("drain", str(tracker.file_path), "task$SLURM_ARRAY_TASK_ID", "07")
+    array = slurm_cluster.sbatch(
+        script.replace("'task$SLURM_ARRAY_TASK_ID'", '"task$SLURM_ARRAY_TASK_ID"'),
+        "--array=0-3",
+        f"--output={tmp_path / 'slurm-%A_%a.out'}",
+    )
+    # Every job but the hanging one ends; its worker is still in the middle of it.
+    wait_until(lambda: tracker.get_summary()[ProcessingStatus.SUCCEEDED] == len(ids) - 1)
+    info = tracker.get_job_info(hanging)
+    assert info.status is ProcessingStatus.RUNNING and info.executor_id is not None
+    worker = info.executor_id.partition(":")[2]
     assert tracker.find_stale_jobs() == []  # running: never stale
-    slurm_cluster.run("scancel", job)
-    slurm_cluster.wait_for_state(job, {"CANCELLED"})
+    # scancel takes an array task as <array>_<index> (given the task's own job ID, SLURM 22.05 cancels nothing).
+    task = slurm_cluster.job(worker)
+    assert task is not None and task.fields["ArrayJobId"] == array
+    slurm_cluster.run("scancel", f"{array}_{task.fields['ArrayTaskId']}")
+    slurm_cluster.wait_for_state(worker, {"CANCELLED"})
     (stale,) = wait_until(tracker.find_stale_jobs)
-    assert stale == StaleJob(held, "job", stale.specifier, f"slurm:{job}", stale.reason)
-    assert stale.reason.startswith(f"executor slurm:{job} ended with CANCELLED")
+    assert stale == StaleJob(hanging, "job", "07", f"slurm:{worker}", stale.reason)
+    assert stale.reason.startswith(f"executor slurm:{worker} ended with CANCELLED")
     assert tracker.recover_stale_jobs() == [stale]
-    assert tracker.get_jobs_by_status(ProcessingStatus.FAILED) == [held]
-    assert tracker.get_job_info(held).error_message == stale.reason
-    # The retry pass: failed jobs back to SCHEDULED, one worker drains them all.
-    assert tracker.retry_failed_jobs() == [held]
-    drain = slurm_cluster.sbatch(worker_script("drain", str(tracker.file_path), "retry"))
-    slurm_cluster.wait_for_state(drain, {"COMPLETED", "FAILED"})
+    assert tracker.get_jobs_by_status(ProcessingStatus.FAILED) == [hanging]  # exactly that job
+    assert tracker.get_job_info(hanging).error_message == stale.reason
+    # The retry pass: failed jobs back to SCHEDULED, one worker drains them.
+    Path(f"{tracker.file_path}.fixed").touch()
+    assert tracker.retry_failed_jobs() == [hanging]
+    retry = slurm_cluster.sbatch(worker_script("drain", str(tracker.file_path), "retry"))
+    slurm_cluster.wait_for_state(retry, {"COMPLETED", "FAILED"})
     assert tracker.complete
-    assert sorted((tmp_path / "tracker.yaml.retry.log").read_text().split()) == sorted(ids)
+    assert (tmp_path / "tracker.yaml.retry.log").read_text().split() == [hanging]
 
 
 @pytest.mark.slow

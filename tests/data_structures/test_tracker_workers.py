@@ -203,31 +203,36 @@ def fake_slurm(directory: Path, squeue: str, sacct: str = "exit 1", scontrol: st
     return f"{directory}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
+INVALID = "echo 'slurm_load_jobs error: Invalid job id specified' >&2; exit 1"
 SLURM_CASES = [
-    # (squeue, sacct, scontrol, expected reason or None for "not stale")
-    ("echo TIMEOUT", "exit 1", "exit 1", "ended with TIMEOUT (per squeue)"),
-    ("echo RUNNING", "echo TIMEOUT", "exit 1", None),
-    ("echo PENDING", "exit 1", "exit 1", None),
-    ("echo COMPLETING", "exit 1", "exit 1", None),
-    (
-        "echo 'slurm_load_jobs error: Invalid job id specified' >&2; exit 1",
-        "echo 'CANCELLED by 1000'",
-        "exit 1",
-        "ended with CANCELLED (per sacct)",
-    ),
-    ("", "echo OUT_OF_MEMORY", "exit 1", "ended with OUT_OF_MEMORY (per sacct)"),
+    # (squeue, sacct, scontrol, expected reason or None for "not stale"); the job is slurm:42.
+    ("echo '42 TIMEOUT'", "exit 1", "exit 1", "ended with TIMEOUT (per squeue)"),
+    ("echo '42 RUNNING'", "echo '42|TIMEOUT'", "exit 1", None),
+    ("echo '42 PENDING'", "exit 1", "exit 1", None),
+    ("echo '42 COMPLETING'", "exit 1", "exit 1", None),
+    # 42 is also the ID of an array whose other tasks ended: only the line of job 42 counts.
+    ("printf '43 COMPLETED\\n42 RUNNING\\n44 CANCELLED\\n'", "exit 1", "exit 1", None),
+    ("printf '42 CANCELLED\\n43 RUNNING\\n'", "exit 1", "exit 1", "ended with CANCELLED (per squeue)"),
+    (INVALID, "echo '42|CANCELLED by 1000'", "exit 1", "ended with CANCELLED (per sacct)"),
+    ("", "printf '42|OUT_OF_MEMORY\\n42.batch|OUT_OF_MEMORY\\n'", "exit 1", "ended with OUT_OF_MEMORY (per sacct)"),
     (
         "",
         "echo 'sacct: error: Slurm accounting storage is disabled' >&2; exit 1",
-        "echo 'JobId=42 JobName=w JobState=NODE_FAIL Reason=NodeDown'",
+        "echo 'JobId=43 JobState=RUNNING'; echo 'JobId=42 JobName=w JobState=NODE_FAIL Reason=NodeDown'",
         "ended with NODE_FAIL (per scontrol)",
     ),
-    ("", "exit 1", "echo 'slurm_load_jobs error: Invalid job id specified' >&2; exit 1", "unrecorded state"),
+    ("", "exit 1", INVALID, "unrecorded state"),
     # Doubt: the controller cannot be reached, or answers nothing usable.
-    ("echo 'slurm_load_jobs error: Unable to contact slurm controller' >&2; exit 1", "echo TIMEOUT", "exit 1", None),
+    (
+        "echo 'slurm_load_jobs error: Unable to contact slurm controller' >&2; exit 1",
+        "echo '42|TIMEOUT'",
+        "exit 1",
+        None,
+    ),
     ("", "exit 1", "echo 'Unable to contact slurm controller' >&2; exit 1", None),
-    ("", "echo RUNNING", "exit 1", None),
+    ("", "echo '42|RUNNING'", "exit 1", None),
     ("", "exit 1", "echo 'JobId=42 JobState=RUNNING'", None),
+    ("echo '43 TIMEOUT'", "echo '43|TIMEOUT'", "echo 'JobId=43 JobState=TIMEOUT'", None),
 ]
 
 
@@ -261,7 +266,7 @@ def test_slurm_evidence_and_doubt(
 def test_the_failure_message_names_the_executor_and_the_final_state(
     tracker: ProcessingTracker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PATH", fake_slurm(tmp_path / "bin", "echo TIMEOUT"))
+    monkeypatch.setenv("PATH", fake_slurm(tmp_path / "bin", "echo '1234 TIMEOUT'"))
     (a,) = tracker.initialize_jobs([("a", "")])
     tracker.start_job(a, "slurm:1234")
     tracker.recover_stale_jobs()
@@ -285,7 +290,7 @@ def test_a_job_that_changed_after_it_was_found_stale_is_left_alone(
 ) -> None:
     # squeue answers slowly, and meanwhile another process restarts the job under a new executor.
     marker = tmp_path / "asked"
-    monkeypatch.setenv("PATH", fake_slurm(tmp_path / "bin", f"touch {marker}; sleep 1; echo TIMEOUT"))
+    monkeypatch.setenv("PATH", fake_slurm(tmp_path / "bin", f"touch {marker}; sleep 1; echo '77 TIMEOUT'"))
     (a,) = tracker.initialize_jobs([("a", "")])
     tracker.start_job(a, "slurm:77")
     other = ProcessingTracker(file_path=tracker.file_path)

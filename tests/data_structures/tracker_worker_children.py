@@ -3,6 +3,8 @@
 Usage:
     python tracker_worker_children.py drain PATH NAME      # claims and completes jobs until none is left,
                                                           # appending each claimed ID to PATH.NAME.log
+    python tracker_worker_children.py drain PATH NAME SPEC # the same, but the job with specifier SPEC hangs (until
+                                                          # the file PATH.fixed exists)
     python tracker_worker_children.py claim-and-hang PATH  # claims one job, prints its ID, then sleeps until killed
     python tracker_worker_children.py claim PATH           # claims one job, prints its ID (or None) and exits
     python tracker_worker_children.py resume-or-hang PATH LOG  # claims a job and appends "<restart count> <ID>" to
@@ -20,12 +22,15 @@ from pathlib import Path
 from ataraxis_data_structures import ProcessingTracker
 
 
-def drain(path: Path, name: str) -> None:
+def drain(path: Path, name: str, hanging: str | None = None) -> None:
     """Runs the worker loop of the README: claim, run, repeat until no job is left."""
     tracker = ProcessingTracker(file_path=path, lock_timeout=120)
+    fixed = Path(f"{path}.fixed")
     with open(f"{path}.{name}.log", "a", encoding="utf-8") as log:
         while (job_id := tracker.claim_job()) is not None:
             with tracker.run_job(job_id):
+                while tracker.get_job_info(job_id).specifier == hanging and not fixed.exists():
+                    time.sleep(1)
                 log.write(job_id + "\n")
                 log.flush()
 
@@ -35,7 +40,7 @@ def main(argv: list[str]) -> None:
     command, path = argv[0], Path(argv[1])
     tracker = ProcessingTracker(file_path=path)
     if command == "drain":
-        drain(path, argv[2])
+        drain(path, argv[2], argv[3] if len(argv) > 3 else None)
     elif command == "claim-and-hang":
         print(tracker.claim_job(), flush=True)
         while True:

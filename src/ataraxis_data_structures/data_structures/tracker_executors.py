@@ -65,7 +65,7 @@ SLURM_ENDED_STATES = frozenset(
 """SLURM job states that mean the job no longer runs and will not run again under that ID by itself."""
 
 _SCHEDULER_TIMEOUT = 20.0  # Seconds a squeue/sacct/scontrol call may take before its answer counts as unknown.
-_SLURM_JOB_ID = re.compile(r"[0-9]+(?:_[0-9]+)?")  # a job, or an array task as <array job>_<task>
+_SLURM_JOB_ID = re.compile(r"[0-9]+")  # SLURM_JOB_ID: a job's own ID, unique per array task
 _PID_START_MARGIN_S = 2.0  # /proc start times are coarse (boot time in whole seconds): only a clear gap proves reuse.
 
 
@@ -222,10 +222,19 @@ def _invalid_job(answer: _Answer) -> bool:
     return not answer.ok and "invalid job id" in answer.problem.lower()
 
 
-def _state_word(text: str) -> str:
-    """Returns the state of the last non-empty line of a state listing ('CANCELLED by 1000' -> 'CANCELLED')."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1].split()[0].rstrip("+").upper() if lines else ""
+def _state_of(text: str, ident: str, separator: str | None) -> str:
+    """Returns the state of the job ident in a '<job ID><separator><state>' listing, or '' if it is not listed.
+
+    Asked for the ID of an array's first task, SLURM lists every task of the array (that ID is also the array's):
+    only the line of the job itself counts. The last such line wins (a requeued job's latest run).
+    """
+    state = ""
+    for line in text.splitlines():
+        job, _, rest = line.strip().partition(separator) if separator else line.strip().partition(" ")
+        words = rest.split()
+        if job == ident and words:
+            state = words[0].rstrip("+").upper()  # 'CANCELLED by 1000' -> 'CANCELLED'
+    return state
 
 
 def _check_slurm(executor_id: str, ident: str) -> ExecutorCheck:
@@ -236,9 +245,10 @@ def _check_slurm(executor_id: str, ident: str) -> ExecutorCheck:
     def ended(state: str, source: str) -> ExecutorCheck:
         return ExecutorCheck(Liveness.GONE, f"executor {executor_id} ended with {state} (per {source})")
 
-    queue = _run(["squeue", "--noheader", "--states=all", "--jobs", ident, "--format=%T"])
+    # %A is the job's own ID (unique per array task), %T its state.
+    queue = _run(["squeue", "--noheader", "--states=all", "--jobs", ident, "--format=%A %T"])
     if queue.ok:
-        state = _state_word(queue.stdout)
+        state = _state_of(queue.stdout, ident, None)
         if state in SLURM_ENDED_STATES:
             return ended(state, "squeue")
         if state:
@@ -246,22 +256,26 @@ def _check_slurm(executor_id: str, ident: str) -> ExecutorCheck:
     elif not _invalid_job(queue):
         return ExecutorCheck(Liveness.UNKNOWN, f"executor {executor_id}: {queue.problem}")
     # Not in the controller's memory (or listed with no state): ask the accounting database, then the controller.
-    accounting = _run(["sacct", "--noheader", "--parsable2", "--allocations", "--jobs", ident, "--format=State"])
+    accounting = _run(
+        ["sacct", "--noheader", "--parsable2", "--allocations", "--jobs", ident, "--format=JobIDRaw,State"]
+    )
     if accounting.ok:
-        state = _state_word(accounting.stdout)
+        state = _state_of(accounting.stdout, ident, "|")
         if state in SLURM_ENDED_STATES:
             return ended(state, "sacct")
         if state:  # Accounting says pending or running while squeue did not list it: that is doubt.
             return ExecutorCheck(Liveness.UNKNOWN, f"executor {executor_id}: sacct says {state}")
     control = _run(["scontrol", "--oneliner", "show", "job", ident])
     if control.ok:
-        for token in control.stdout.split():
-            if token.startswith("JobState="):
-                state = token.partition("=")[2].upper()
-                if state in SLURM_ENDED_STATES:
-                    return ended(state, "scontrol")
-                return ExecutorCheck(Liveness.UNKNOWN, f"executor {executor_id}: scontrol says {state}")
-        return ExecutorCheck(Liveness.UNKNOWN, f"executor {executor_id}: scontrol shows no JobState")
+        for line in control.stdout.splitlines():  # One line per job; an array's first task lists the whole array.
+            tokens = dict(token.partition("=")[::2] for token in line.split() if "=" in token)
+            if tokens.get("JobId") != ident or "JobState" not in tokens:
+                continue
+            state = tokens["JobState"].upper()
+            if state in SLURM_ENDED_STATES:
+                return ended(state, "scontrol")
+            return ExecutorCheck(Liveness.UNKNOWN, f"executor {executor_id}: scontrol says {state}")
+        return ExecutorCheck(Liveness.UNKNOWN, f"executor {executor_id}: scontrol does not list the job's state")
     if _invalid_job(control) and (queue.ok or _invalid_job(queue)):
         return ExecutorCheck(
             Liveness.GONE,
