@@ -13,6 +13,7 @@ from .data_loggers import (
     assemble_log_archives,
 )
 from .data_structures import (
+    YAML_EXCLUDE_METADATA,
     JobState,
     ProcessingStatus,
     ProcessingTracker,
@@ -23,14 +24,17 @@ from .data_structures import (
 )
 from .processing import (
     ChecksumVerification,
+    atomic_write,
     calculate_directory_checksum,
     delete_directory,
+    direct_write,
     interpolate_data,
     transfer_directory,
     verify_directory_checksum,
 )
 
 __all__ = [
+    "YAML_EXCLUDE_METADATA",
     "ChecksumVerification",
     "DataLogger",
     "JobState",
@@ -45,8 +49,10 @@ __all__ = [
     "YamlConfig",
     "YamlConfigError",
     "assemble_log_archives",
+    "atomic_write",
     "calculate_directory_checksum",
     "delete_directory",
+    "direct_write",
     "interpolate_data",
     "transfer_directory",
     "verify_directory_checksum",

@@ -4,11 +4,14 @@ from .checksum import ChecksumVerification, calculate_directory_checksum, verify
 from .deletion import delete_directory
 from .interpolation import interpolate_data
 from .transfer import transfer_directory
+from .write_tools import atomic_write, direct_write
 
 __all__ = [
     "ChecksumVerification",
+    "atomic_write",
     "calculate_directory_checksum",
     "delete_directory",
+    "direct_write",
     "interpolate_data",
     "transfer_directory",
     "verify_directory_checksum",
