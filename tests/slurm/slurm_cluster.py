@@ -90,9 +90,7 @@ class SlurmCluster:
     # ----- client commands -----
     def run(self, *args: str, check: bool = True, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         """Runs one SLURM client command against this cluster and returns its completed process."""
-        result = subprocess.run(
-            list(args), env=self.env, capture_output=True, text=True, timeout=timeout, check=False
-        )
+        result = subprocess.run(list(args), env=self.env, capture_output=True, text=True, timeout=timeout, check=False)
         if check and result.returncode != 0:
             raise RuntimeError(
                 f"{' '.join(args)} exited {result.returncode}: {result.stderr.strip() or result.stdout.strip()}"
