@@ -50,7 +50,7 @@ def lock_after_holder_died(array: SharedMemoryArray, queue: Queue[Any]) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         value = int(array[0])
-    queue.put({"value": value, "warnings": [type(w.message).__name__ for w in caught]})
+    queue.put({"value": value, "warnings": [(type(w.message).__name__, Path(w.filename).name) for w in caught]})
 
 
 def create_and_wait(name: str) -> None:

@@ -196,6 +196,42 @@ def test_a_held_view_outlives_disconnect_safely(buffer_name: str) -> None:
     del kept
 
 
+def test_an_exception_in_a_locked_block_releases_the_lock(buffer_name: str) -> None:
+    array = SharedMemoryArray.create_array(buffer_name, np.zeros(2))
+    try:
+        with pytest.raises(KeyError), array.array() as data:
+            data[0] = 1.0
+            raise KeyError("boom")
+        assert array[0] == 1.0  # would raise "already holds the lock" if the block had kept it
+    finally:
+        array.destroy()
+
+
+def test_without_robust_mutexes_a_multiprocessing_lock_is_used(
+    buffer_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The path of platforms without robust pthread mutexes (macOS, Windows), run here by hiding them; forked
+    # children inherit the patched module, as the lock itself is inherited.
+    from ataraxis_data_structures.shared_memory import shared_memory_array as module
+
+    monkeypatch.setattr(module, "_PTHREAD", None)
+    context = multiprocessing.get_context("fork")
+    array = SharedMemoryArray.create_array(buffer_name, np.zeros(2, dtype=np.int64))
+    try:
+        assert array._mutex is None and array._fallback_lock is not None
+        start = context.Event()
+        workers = [context.Process(target=children.increment, args=(array, 500, start)) for _ in range(3)]
+        for worker in workers:
+            worker.start()
+        start.set()
+        for worker in workers:
+            worker.join(120)
+        assert [worker.exitcode for worker in workers] == [0, 0, 0]
+        assert array[0] == 1500
+    finally:
+        array.destroy()
+
+
 def test_locked_access_inside_a_locked_block_is_an_error_not_a_deadlock(buffer_name: str) -> None:
     array = SharedMemoryArray.create_array(buffer_name, np.zeros(2))
     try:
@@ -335,7 +371,8 @@ def test_a_child_killed_while_holding_the_lock_does_not_wedge_or_leak(buffer_nam
         reader.start()
         seen = queue.get(timeout=60)
         reader.join(60)
-        assert seen == {"value": 123, "warnings": ["SharedMemoryLockWarning"]}
+        # The warning points at the line that read (warnings are shown with their caller's line).
+        assert seen == {"value": 123, "warnings": [("SharedMemoryLockWarning", "shared_memory_children.py")]}
         # Then the lock works as before, without warnings, for this process too.
         with warnings.catch_warnings():
             warnings.simplefilter("error", SharedMemoryLockWarning)
