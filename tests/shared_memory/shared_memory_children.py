@@ -63,7 +63,58 @@ def create_and_wait(name: str) -> None:
     time.sleep(600)
 
 
+def behaviour(name: str) -> dict[str, Any]:
+    """Run as a script under any release: what the public API does, as JSON-ready values and error type names."""
+    import numpy as np
+
+    report: dict[str, Any] = {}
+
+    def attempt(label: str, action: Any) -> None:
+        try:
+            value = action()
+            report[label] = value.tolist() if isinstance(value, np.ndarray | np.generic) else value
+        except Exception as error:
+            report[label] = f"raises {type(error).__name__}"
+
+    array = SharedMemoryArray.create_array(name, np.zeros(4, dtype=np.int32))
+    if not array.is_connected:  # 6.2 connects the creator explicitly
+        array.connect()
+    report["repr"] = repr(array)
+    report["properties"] = [array.name, list(array.shape), str(array.datatype), array.is_connected]
+    array[0] = 5
+    array[1:3] = [7.9, 8.2]
+    array[3] = -1.5
+    report["values"] = array[:].tolist()
+    report["scalar type"] = type(array[0]).__name__
+    report["slice type"] = type(array[0:2]).__name__
+    attempt("read out of bounds", lambda: array[10])
+    attempt("write out of bounds", lambda: array.__setitem__(10, 1))
+    attempt("write overflow", lambda: array.__setitem__(0, 2**40))
+    attempt("write None", lambda: array.__setitem__(0, None))
+    attempt("write wrong shape", lambda: array.__setitem__(slice(0, 2), [1, 2, 3]))
+    attempt("create duplicate", lambda: SharedMemoryArray.create_array(name, np.zeros(2)))
+    attempt("create from list", lambda: SharedMemoryArray.create_array(name + "x", [1, 2]))  # type: ignore[arg-type]
+    attempt("create empty", lambda: SharedMemoryArray.create_array(name + "y", np.array([])))
+    with array.array() as data:
+        data[:] += 1
+        report["array() type"] = type(data).__name__
+    report["after block"] = array[:].tolist()
+    array.disconnect()
+    report["after disconnect"] = [array.is_connected, repr(array)]
+    attempt("read disconnected", lambda: array[0])
+    array.connect()
+    report["reconnected"] = array[:].tolist()
+    array.destroy()
+    report["after destroy"] = [array.is_connected, (SHM / name).exists()]
+    attempt("connect destroyed", array.connect)
+    return report
+
+
 if __name__ == "__main__":
+    import json
     import sys
 
-    create_and_wait(sys.argv[1])
+    if sys.argv[1] == "behaviour":
+        print(json.dumps(behaviour(sys.argv[2])))
+    else:
+        create_and_wait(sys.argv[2])

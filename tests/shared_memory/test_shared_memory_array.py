@@ -386,7 +386,7 @@ def test_a_killed_creator_leaves_no_buffer(buffer_name: str) -> None:
     # The creator's resource tracker outlives it and removes what it created when it dies without destroying it.
     script = Path(children.__file__)
     creator = subprocess.Popen(
-        [sys.executable, str(script), buffer_name], stdout=subprocess.PIPE, text=True, cwd=script.parent
+        [sys.executable, str(script), "create", buffer_name], stdout=subprocess.PIPE, text=True, cwd=script.parent
     )
     try:
         assert creator.stdout is not None and creator.stdout.readline().strip() == "created"
