@@ -54,10 +54,16 @@ def missing_programs() -> list[str]:
     return [name for name in _REQUIRED if shutil.which(name, path=_SEARCH_PATH) is None]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def _free_ports(count: int) -> list[int]:
+    """Returns ``count`` distinct TCP ports that are free now (all bound at once, so none is picked twice)."""
+    probes = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def _die_with_parent() -> None:
@@ -335,7 +341,7 @@ def start_cluster(root: Path | None = None, start_timeout: float = 60.0) -> Slur
     os.chmod(root, 0o700)
     os.chmod(root / "munge", 0o700)
     host = socket.gethostname().split(".")[0]
-    conf = _write_conf(root, host, _free_port(), _free_port())
+    conf = _write_conf(root, host, *_free_ports(2))
     env = dict(os.environ)
     env["PATH"] = _SEARCH_PATH
     env["SLURM_CONF"] = str(conf)
