@@ -45,6 +45,12 @@ def hold_lock(array: SharedMemoryArray, locked: multiprocessing.synchronize.Even
         time.sleep(600)
 
 
+def wait_for_lock(array: SharedMemoryArray, waiting: multiprocessing.synchronize.Event) -> None:
+    """Says it is about to lock, then blocks on the lock another process holds (until interrupted)."""
+    waiting.set()
+    array[0]
+
+
 def lock_after_holder_died(array: SharedMemoryArray, queue: Queue[Any]) -> None:
     """Reads under the lock that a killed process held, and reports the warning it got."""
     with warnings.catch_warnings(record=True) as caught:

@@ -382,6 +382,37 @@ def test_a_child_killed_while_holding_the_lock_does_not_wedge_or_leak(buffer_nam
         array.destroy()
 
 
+def test_a_process_blocked_on_the_lock_still_answers_ctrl_c(buffer_name: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    array = SharedMemoryArray.create_array(buffer_name, np.zeros(2, dtype=np.int64))
+    holder = waiter = None
+    try:
+        locked, waiting = context.Event(), context.Event()
+        holder = context.Process(target=children.hold_lock, args=(array, locked))
+        holder.start()
+        assert locked.wait(60)
+        waiter = context.Process(target=children.wait_for_lock, args=(array, waiting))
+        waiter.start()
+        assert waiting.wait(60)
+        # Let it block in the kernel's futex wait (a lock call that ignored signals would then never return).
+        wchan = Path(f"/proc/{waiter.pid}/wchan")
+        deadline = time.monotonic() + 30
+        while "futex" not in wchan.read_text() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(waiter.pid, signal.SIGINT)  # type: ignore[arg-type]
+        waiter.join(30)
+        assert waiter.exitcode == 1  # ended by an uncaught KeyboardInterrupt, not still waiting (None)
+        # A block without the lock does not wait for the holder.
+        with array.array(with_lock=False) as data:
+            assert data[0] == 123
+    finally:
+        for process in (holder, waiter):
+            if process is not None and process.is_alive():
+                process.kill()
+                process.join(60)
+        array.destroy()
+
+
 def test_a_killed_creator_leaves_no_buffer(buffer_name: str) -> None:
     # The creator's resource tracker outlives it and removes what it created when it dies without destroying it.
     script = Path(children.__file__)
