@@ -1,7 +1,7 @@
 """Data structures, crash-safe data loggers and integrity-checked data movement for neuroscience pipelines.
 
 Every public name is importable from here and from its documented subpackage: ``data_structures``,
-``data_loggers`` and ``processing``.
+``data_loggers``, ``processing`` and ``shared_memory``.
 """
 
 from .data_loggers import (
@@ -32,6 +32,7 @@ from .processing import (
     transfer_directory,
     verify_directory_checksum,
 )
+from .shared_memory import SharedMemoryArray, SharedMemoryFormatError, SharedMemoryLockWarning
 
 __all__ = [
     "YAML_EXCLUDE_METADATA",
@@ -43,6 +44,9 @@ __all__ = [
     "LogPackage",
     "ProcessingStatus",
     "ProcessingTracker",
+    "SharedMemoryArray",
+    "SharedMemoryFormatError",
+    "SharedMemoryLockWarning",
     "StaleJob",
     "TornLogWarning",
     "TrackerStatus",

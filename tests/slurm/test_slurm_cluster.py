@@ -112,12 +112,25 @@ if [ -z "$SLURM_RESTART_COUNT" ]; then echo started > {first}; sleep 600; fi
 
 
 @pytest.mark.slow
-def test_time_limit_kill_is_timeout(slurm_cluster: SlurmCluster) -> None:
-    # One minute is SLURM's smallest limit and the controller checks limits every 30 s: this takes 60 to 100 s.
-    job_id = slurm_cluster.sbatch("#!/bin/bash\nsleep 600\n", "--time=1")
-    info = slurm_cluster.wait_for_state(job_id, {"TIMEOUT", "COMPLETED", "FAILED", "CANCELLED"}, timeout=240)
+def test_time_limit_kill_is_timeout(slurm_cluster: SlurmCluster, tmp_path: Path) -> None:
+    # One minute is SLURM's smallest limit and the controller checks limits every 30 s: --time=1 ends after 60 to
+    # 100 s. The second job has its limit cut to 0 while running (the fixture's quick way): TIMEOUT within 30 s.
+    started = tmp_path / "started.txt"
+    natural = slurm_cluster.sbatch("#!/bin/bash\nsleep 600\n", "--time=1")
+    cut = slurm_cluster.sbatch(f"#!/bin/bash\nsleep 600 &\necho $! > {started}\nwait\n", "--time=10")
+    sleeper = int(_wait_for_file(started))
+    slurm_cluster.expire_time_limit(cut)
+    ended = {"TIMEOUT", "COMPLETED", "FAILED", "CANCELLED"}
+    info = slurm_cluster.wait_for_state(cut, ended, timeout=120)
     assert (info.state, info.reason) == ("TIMEOUT", "TimeLimit")
-    assert slurm_cluster.completion_states(job_id) == ["TIMEOUT"]
+    deadline = time.monotonic() + 30
+    while _alive(sleeper) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(sleeper), "the timed-out job's process is still running"
+    info = slurm_cluster.wait_for_state(natural, ended, timeout=240)
+    assert (info.state, info.reason) == ("TIMEOUT", "TimeLimit")
+    assert slurm_cluster.completion_states(natural) == ["TIMEOUT"]
+    assert slurm_cluster.completion_states(cut) == ["TIMEOUT"]
 
 
 def test_stop_leaves_no_process_of_the_cluster(tmp_path: Path) -> None:

@@ -452,7 +452,7 @@ def record_from_mapping(job_id: str, fields: Mapping[Any, Any], source: str) -> 
 
 
 def _checked_status(value: Any, where: str) -> int:
-    """Returns value if it is a status code, else raises TrackerFormatError listing the codes (hand edits write names)."""
+    """Returns value if it is a status code, else raises TrackerFormatError listing the valid codes."""
     if isinstance(value, int) and not isinstance(value, bool) and value in STATUS_VALUES:
         return value
     raise TrackerFormatError(
