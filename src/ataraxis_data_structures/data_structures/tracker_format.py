@@ -183,6 +183,8 @@ def job_block(job_id: str, record: JobRecord) -> str:
     Returns:
         The block exactly as PyYAML writes it inside a tracker document.
     """
+    if type(record) is not JobRecord:  # a plain (job_name, specifier, status, ...) tuple: name its fields
+        record = JobRecord(*record)
     block = _emit_block(job_id, record)
     # Remember what the block stands for: another process's next write carries it over unchanged, and reading that
     # file back then needs no parsing of this job.
