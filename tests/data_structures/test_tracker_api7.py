@@ -14,6 +14,7 @@ from ataraxis_data_structures import JobState, ProcessingStatus, ProcessingTrack
 from ataraxis_data_structures.data_structures import TrackerStatus as SubpackageTrackerStatus
 
 REFERENCE_PYTHON_7 = Path(os.environ.get("REF_PY7") or "/tmp/axds-reference-7/bin/python")
+CHILDREN = Path(__file__).with_name("tracker_worker_children.py")
 
 
 @pytest.fixture
@@ -232,15 +233,32 @@ def test_discover_finds_every_tracker_sorted_without_reading_or_following_links(
         ProcessingTracker.discover(tmp_path / "c" / "other.yaml", "tracker.yaml")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
-def test_discover_reports_an_unreadable_folder(tmp_path: Path) -> None:
-    (tmp_path / "locked").mkdir()
-    (tmp_path / "locked").chmod(0)
-    try:
-        with pytest.raises(PermissionError):
-            ProcessingTracker.discover(tmp_path, "tracker.yaml")
-    finally:
-        (tmp_path / "locked").chmod(0o755)
+def test_discover_reports_an_unreadable_folder_instead_of_skipping_it() -> None:
+    # Root reads every folder, so the search runs as 'nobody' when the tests run as root.
+    import sys
+    import tempfile
+
+    nobody = 65534 if os.geteuid() == 0 else None
+    with tempfile.TemporaryDirectory(dir="/tmp") as scratch:
+        root = Path(scratch)
+        root.chmod(0o755)
+        (root / "open").mkdir(mode=0o755)
+        (root / "open" / "tracker.yaml").write_text("")
+        (root / "locked").mkdir(mode=0o700 if nobody is not None else 0)
+        try:
+            result = subprocess.run(
+                [sys.executable, CHILDREN, "discover", str(root), "tracker.yaml"],
+                capture_output=True,
+                text=True,
+                user=nobody,
+                group=nobody,
+                check=False,
+                timeout=120,
+            )
+        finally:
+            (root / "locked").chmod(0o755)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("PermissionError:") and str(root / "locked") in result.stdout
 
 
 @pytest.mark.reference

@@ -7,6 +7,7 @@ Usage:
                                                           # the file PATH.fixed exists)
     python tracker_worker_children.py claim-and-hang PATH  # claims one job, prints its ID, then sleeps until killed
     python tracker_worker_children.py claim PATH           # claims one job, prints its ID (or None) and exits
+    python tracker_worker_children.py discover ROOT NAME  # prints the trackers discover() finds, or its error
     python tracker_worker_children.py resume-or-hang PATH LOG  # claims a job and appends "<restart count> <ID>" to
                                                           # LOG; in a SLURM job's first run it then sleeps until
                                                           # killed, in a requeued run it completes the job
@@ -38,6 +39,12 @@ def drain(path: Path, name: str, hanging: str | None = None) -> None:
 def main(argv: list[str]) -> None:
     """Runs the command named by argv[0]."""
     command, path = argv[0], Path(argv[1])
+    if command == "discover":
+        try:
+            print("\n".join(str(found.file_path) for found in ProcessingTracker.discover(path, argv[2])))
+        except OSError as error:
+            print(f"{type(error).__name__}: {error}")
+        return
     tracker = ProcessingTracker(file_path=path)
     if command == "drain":
         drain(path, argv[2], argv[3] if len(argv) > 3 else None)

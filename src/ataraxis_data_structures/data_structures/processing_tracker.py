@@ -618,7 +618,9 @@ class ProcessingTracker(YamlConfig):
         for job_id, record in records.items():
             if record.status != ProcessingStatus.RUNNING:
                 continue
-            key = (record.executor_id, record.started_at)
+            # A scheduler job is asked about once; a pid's answer depends on when the job started (pid reuse).
+            pid = record.executor_id is not None and record.executor_id.startswith("pid:")
+            key = (record.executor_id, record.started_at if pid else None)
             check = checks.get(key)
             if check is None:
                 check = checks[key] = check_executor(record.executor_id, record.started_at)
