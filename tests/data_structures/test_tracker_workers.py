@@ -307,3 +307,18 @@ def test_a_job_that_changed_after_it_was_found_stale_is_left_alone(
     assert recovered == []
     info = tracker.get_job_info(a)
     assert (info.status, info.executor_id) == (ProcessingStatus.RUNNING, "slurm:78")
+
+
+def test_a_scheduler_that_does_not_answer_in_time_means_unknown(
+    tracker: ProcessingTracker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ataraxis_data_structures.data_structures import tracker_executors
+
+    monkeypatch.setattr(tracker_executors, "_SCHEDULER_TIMEOUT", 0.5)  # the real limit is 20 s
+    monkeypatch.setenv("PATH", fake_slurm(tmp_path / "bin", "sleep 60; echo '42 TIMEOUT'", "echo '42|TIMEOUT'"))
+    (a,) = tracker.initialize_jobs([("a", "")])
+    tracker.start_job(a, "slurm:42")
+    started = time.monotonic()
+    assert tracker.find_stale_jobs() == []
+    assert time.monotonic() - started < 30  # the hanging command (and its children) was ended, not waited for
+    assert tracker.get_job_status(a) is ProcessingStatus.RUNNING

@@ -13,10 +13,12 @@ scheduler command that fails, times out or answers something unexpected is unkno
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -206,15 +208,24 @@ def _run(command: list[str]) -> _Answer:
     if shutil.which(command[0]) is None:
         return _Answer(False, "", f"{command[0]} is not installed here")
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=_SCHEDULER_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:
-        return _Answer(False, "", f"{command[0]} did not answer within {_SCHEDULER_TIMEOUT:g} s")
+        # A session of its own, so that a command that hangs is ended with everything it started (a wrapper
+        # script's children would otherwise keep the output pipes, and this call, open).
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
     except OSError as error:
         return _Answer(False, "", f"{command[0]} could not run: {error}")
-    if done.returncode != 0:
-        message = " ".join((done.stderr or done.stdout).split())[:200]
-        return _Answer(False, done.stdout, f"{command[0]} failed ({done.returncode}): {message}")
-    return _Answer(True, done.stdout, "")
+    try:
+        stdout, stderr = process.communicate(timeout=_SCHEDULER_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        return _Answer(False, "", f"{command[0]} did not answer within {_SCHEDULER_TIMEOUT:g} s")
+    if process.returncode != 0:
+        message = " ".join((stderr or stdout).split())[:200]
+        return _Answer(False, stdout, f"{command[0]} failed ({process.returncode}): {message}")
+    return _Answer(True, stdout, "")
 
 
 def _invalid_job(answer: _Answer) -> bool:
