@@ -106,3 +106,13 @@ def test_the_written_file_is_what_release_7_writes(tmp_path: Path) -> None:
     subprocess.run([str(RELEASE_7), str(CHILD), str(theirs)], check=True, timeout=120)
     subprocess.run([sys.executable, str(CHILD), str(ours)], check=True, timeout=120)
     assert ours.read_bytes() == theirs.read_bytes() == EXPECTED.encode()
+
+
+def test_the_golden_file_of_release_7_is_what_we_write_and_loads(tmp_path: Path) -> None:
+    """yaml_golden/excluded-7.2.0.yaml was written by 7.2.0 running yaml_exclude_children.py."""
+    golden = Path(__file__).with_name("yaml_golden") / "excluded-7.2.0.yaml"
+    assert golden.read_text() == EXPECTED
+    copy = tmp_path / "session.yaml"
+    copy.write_bytes(golden.read_bytes())
+    loaded = Session.from_yaml(copy)
+    assert loaded.location == tmp_path and loaded.label == "t" and loaded.part == Part()

@@ -22,8 +22,33 @@ _UNLIMITED = 2**31 - 1
 
 # Strings made of the characters that decide YAML's quoting and typing, so the interesting cases come up often.
 _TRICKY = st.text(st.sampled_from(list("aZ09_-.:#'\" ?,[]{}&*!|>%@`~+=<\\/\t\nye\u00e9TtNn")), max_size=10)
-_WORDS = st.sampled_from(["yes", "No", "TRUE", "null", "~", "1:30", "0x1f", "0o17", "1_000", "2024-01-01", ".inf",
-                          "-.NaN", "1e3", "1.0e+3", "<<", "=", "---", "...", "- a", "? a", "a: b", "a #b", "a#b"])
+_WORDS = st.sampled_from(
+    [
+        "yes",
+        "No",
+        "TRUE",
+        "null",
+        "~",
+        "1:30",
+        "0x1f",
+        "0o17",
+        "1_000",
+        "2024-01-01",
+        ".inf",
+        "-.NaN",
+        "1e3",
+        "1.0e+3",
+        "<<",
+        "=",
+        "---",
+        "...",
+        "- a",
+        "? a",
+        "a: b",
+        "a #b",
+        "a#b",
+    ]
+)
 _STRINGS = st.one_of(_TRICKY, _WORDS, st.text(max_size=8))
 
 
@@ -75,10 +100,12 @@ def test_the_reading_rules_are_what_the_safe_loader_reads(text: str) -> None:
 def test_tracker_blocks_built_on_the_shared_rules_are_what_pyyaml_writes(
     name: str, specifier: str, message: str | None
 ) -> None:
-    record = (name, specifier, 3, None, message, 1, 2)
+    values = (name, specifier, 3, None, message, 1, 2)
+    # JobRecord is a plain tuple type on main and a NamedTuple on the tracker branch: build it either way.
+    record = tracker_format.JobRecord(*values) if hasattr(tracker_format.JobRecord, "_fields") else values
     job_id = "k"
     document = yaml.dump(
-        {"file_path": ".", "jobs": {job_id: dict(zip(FIELD_NAMES, record, strict=True))}, "lock_path": ""},
+        {"file_path": ".", "jobs": {job_id: dict(zip(FIELD_NAMES, values, strict=True))}, "lock_path": ""},
         **tracker_format._DUMP_OPTIONS,
     )
     block = job_block(job_id, record)  # type: ignore[arg-type]
@@ -92,7 +119,11 @@ def test_files_are_the_same_without_libyaml(mode: str) -> None:
         pytest.skip("PyYAML here has no libyaml to compare against")
     runs = [
         subprocess.run(
-            [sys.executable, str(CHILD), run_mode], capture_output=True, text=True, timeout=120, check=False,
+            [sys.executable, str(CHILD), run_mode],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
             cwd=CHILD.parent,
         )
         for run_mode in ("with-libyaml", mode)

@@ -244,3 +244,20 @@ def test_union_and_date_files_are_interchangeable_with_the_releases(tmp_path: Pa
         for file in (ours, theirs):
             done = subprocess.run([reader, script, "read", str(file)], capture_output=True, text=True, timeout=120)
             assert done.stdout.strip() == "ok", done.stderr
+
+
+# ------------------------------------------------------------------------- golden files written by both releases
+_GOLDEN = Path(__file__).with_name("yaml_golden")
+
+
+@pytest.mark.parametrize("release", ["6.2.0", "7.2.0"])
+def test_golden_union_files_of_the_releases_load_and_match_what_we_write(tmp_path: Path, release: str) -> None:
+    """yaml_golden/unions-<release>.yaml was written by that release running yaml_types_children.py."""
+    golden = _GOLDEN / f"unions-{release}.yaml"
+    ours = tmp_path / "ours.yaml"
+    subprocess.run([sys.executable, str(_CHILD), "write", str(ours)], check=True, timeout=120)
+    assert ours.read_bytes() == golden.read_bytes()
+    done = subprocess.run(
+        [sys.executable, str(_CHILD), "read", str(golden)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.stdout.strip() == "ok", done.stderr

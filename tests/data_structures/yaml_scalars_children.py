@@ -16,7 +16,7 @@ def _hide_libyaml() -> None:
     for name in ("CSafeLoader", "CSafeDumper", "CLoader", "CDumper", "CFullLoader", "CUnsafeLoader", "CBaseLoader"):
         if hasattr(yaml, name):
             delattr(yaml, name)
-    yaml.__with_libyaml__ = False
+    yaml.__with_libyaml__ = False  # type: ignore[misc]
 
 
 def main() -> None:

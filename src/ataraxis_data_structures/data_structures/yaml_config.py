@@ -53,7 +53,10 @@ class YamlConfig:
 
         Raises:
             ValueError: If the file_path does not point to a file with a '.yaml' or '.yml' extension.
-            TypeError: If the instance is not a dataclass or a field holds a value that has no YAML form.
+            TypeError: If the instance is not a dataclass, a field holds a value that has no YAML form, or a union
+                field holds a value that would load back as another type (the message names the field).
+            OSError: If the file cannot be written (a full disk or quota included); the message names the file and
+                the previous file is intact.
         """
         path = _checked_path(file_path, "write the dataclass instance to")
         _require_dataclass(type(self))
@@ -129,7 +132,6 @@ class YamlConfig:
         except (ExceptionGroup, ValueError, KeyError, TypeError) as error:
             raise structure_error(path, text, error, cls.__name__) from error
         return instance
-
 
     @classmethod
     def restore_excluded_fields(cls, data: dict[Any, Any], file_path: Path) -> dict[Any, Any]:

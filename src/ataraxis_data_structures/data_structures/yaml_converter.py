@@ -225,9 +225,7 @@ def _is_specific(annotation: Any) -> bool:
     """Returns whether a union member is one that a plain YAML scalar stands for (Enum, Path, date, time, Literal)."""
     if typing.get_origin(annotation) is Literal:
         return True
-    return isinstance(annotation, type) and issubclass(
-        annotation, (enum.Enum, PurePath, datetime.date, datetime.time)
-    )
+    return isinstance(annotation, type) and issubclass(annotation, (enum.Enum, PurePath, datetime.date, datetime.time))
 
 
 EXCLUDE_KEY = "yaml_exclude"

@@ -1,7 +1,9 @@
 """Turns YAML-native data (dicts, lists, scalars) into the text of a YamlConfig file and back.
 
 Both directions have a fast path written for the shape of config files (block mappings, lists of scalars, one-line
-scalars) and fall back to PyYAML's libyaml dumper and loader for anything else. The fast paths are exact, not
+scalars) and fall back to PyYAML's safe dumper and loader for anything else. The scalar rules (which strings are
+plain, how others are quoted, how one-line scalars read back) and the choice of libyaml or pure-Python classes come
+from ``yaml_scalars``, shared with the tracker format. The fast paths are exact, not
 approximate: the emitter produces byte for byte what ``yaml.dump`` produces with the settings below (and what the
 reference release writes), and the reader returns what ``yaml.load`` with the safe loader returns (comments
 included). Whenever either meets something outside the shapes it knows (a multi-line or double-quoted string, a
@@ -23,7 +25,7 @@ _Loader = SAFE_LOADER
 
 
 class _Dumper(SAFE_DUMPER):  # type: ignore[misc,valid-type]
-    """The libyaml safe dumper that also writes Enum members as their values.
+    """The safe dumper (libyaml's where available) that also writes Enum members as their values.
 
     cattrs passes members of ``class X(str, Enum)`` through as plain strings, so the dumper must handle them.
     """
