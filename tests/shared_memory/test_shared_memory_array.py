@@ -142,6 +142,20 @@ def test_existing_name_is_refused_unless_exists_ok(buffer_name: str) -> None:
         second.destroy()
 
 
+def test_exists_ok_replaces_a_leftover_of_another_program(buffer_name: str) -> None:
+    leftover = SharedMemory(buffer_name, create=True, size=64)
+    leftover.close()
+    try:
+        with pytest.raises(FileExistsError, match="exists_ok"):
+            SharedMemoryArray.create_array(buffer_name, np.zeros(2))
+        array = SharedMemoryArray.create_array(buffer_name, np.arange(3), exists_ok=True)
+        assert array[:].tolist() == [0, 1, 2]
+        array.destroy()
+    finally:
+        if (SHM / buffer_name).exists():
+            leftover.unlink()
+
+
 # ----- lifecycle -----
 def test_disconnect_connect_destroy(buffer_name: str) -> None:
     array = SharedMemoryArray.create_array(buffer_name, np.zeros(3, dtype=np.uint8))

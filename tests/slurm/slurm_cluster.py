@@ -32,6 +32,10 @@ _REQUIRED = ("munged", "mungekey", "slurmctld", "slurmd", "slurmstepd", "sbatch"
 
 NODE_NAME = "axds-node"
 PARTITION = "axds"
+PARTITION_CANCEL = "axds-cancel"
+"""Jobs here end as PREEMPTED when a PARTITION_HIGH job needs their CPUs (PARTITION's jobs are requeued instead)."""
+PARTITION_HIGH = "axds-high"
+"""Jobs here preempt the other partitions' jobs."""
 NODE_CPUS = 8
 """CPUs the node declares (SlurmdParameters=config_overrides lets it claim more than the 2 cores it has), so that a
 job array of several single-CPU workers runs at once."""
@@ -185,6 +189,10 @@ class SlurmCluster:
         job ID, ``SLURM_RESTART_COUNT`` set) within seconds.
         """
         self.run("scontrol", "requeue", job_id)
+        self.release_requeued(job_id, timeout)
+
+    def release_requeued(self, job_id: str, timeout: float = 60.0) -> None:
+        """Waits until a requeued job (by ``scontrol requeue`` or by preemption) is PENDING, then lets it start now."""
         self.wait_for_state(job_id, {"PENDING"}, timeout)
         self.run("scontrol", "update", f"JobId={job_id}", "StartTime=now")
 
@@ -241,7 +249,7 @@ class SlurmCluster:
     def stop(self) -> list[int]:
         """Cancels all jobs, stops the daemons by PID, ends leftovers by PID; returns PIDs that would not die."""
         if self.processes.get("slurmctld") is not None and self.processes["slurmctld"].poll() is None:
-            self.run("scancel", "--full", f"--partition={PARTITION}", check=False)
+            self.run("scancel", "--full", check=False)
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
                 try:
@@ -301,7 +309,10 @@ def _write_conf(root: Path, host: str, ctld_port: int, slurmd_port: int) -> Path
         "SelectType=select/cons_tres",
         "SelectTypeParameters=CR_CPU",
         "SchedulerType=sched/backfill",
-        "PreemptType=preempt/none",
+        # Partition priority tiers: a job of PARTITION_HIGH preempts jobs of the others when the node is full;
+        # PARTITION's jobs are then requeued, PARTITION_CANCEL's end as PREEMPTED.
+        "PreemptType=preempt/partition_prio",
+        "PreemptMode=REQUEUE",
         "MpiDefault=none",
         "SwitchType=switch/none",
         "LaunchParameters=use_interactive_step",
@@ -323,7 +334,10 @@ def _write_conf(root: Path, host: str, ctld_port: int, slurmd_port: int) -> Path
         "MessageTimeout=20",
         "MailProg=/bin/true",
         f"NodeName={NODE_NAME} NodeHostname={host} NodeAddr=127.0.0.1 CPUs={NODE_CPUS} RealMemory=4096 State=UNKNOWN",
-        f"PartitionName={PARTITION} Nodes={NODE_NAME} Default=YES MaxTime=INFINITE State=UP",
+        f"PartitionName={PARTITION} Nodes={NODE_NAME} Default=YES MaxTime=INFINITE State=UP PriorityTier=1",
+        f"PartitionName={PARTITION_CANCEL} Nodes={NODE_NAME} MaxTime=INFINITE State=UP PriorityTier=1 "
+        "PreemptMode=CANCEL",
+        f"PartitionName={PARTITION_HIGH} Nodes={NODE_NAME} MaxTime=INFINITE State=UP PriorityTier=2 PreemptMode=OFF",
     ]
     conf.write_text("\n".join(lines) + "\n")
     return conf

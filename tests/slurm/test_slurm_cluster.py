@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from slurm_cluster import SlurmCluster
+from slurm_cluster import PARTITION_CANCEL, PARTITION_HIGH, SlurmCluster
 
 pytestmark = pytest.mark.slurm
 
@@ -109,6 +109,41 @@ if [ -z "$SLURM_RESTART_COUNT" ]; then echo started > {first}; sleep 600; fi
     assert runs.read_text().split("\n")[:2] == [f"{job_id} unset", f"{job_id} 1"]
     # The completion log records the requeue (as PENDING) and then the restarted run's end.
     assert slurm_cluster.completion_states(job_id) == ["PENDING", "COMPLETED"]
+
+
+def test_preemption_in_the_cancel_partition_is_preempted(slurm_cluster: SlurmCluster, tmp_path: Path) -> None:
+    started = tmp_path / "started.txt"
+    low = slurm_cluster.sbatch(
+        f"#!/bin/bash\nsleep 600 &\necho $! > {started}\nwait\n", f"--partition={PARTITION_CANCEL}", "--exclusive"
+    )
+    sleeper = int(_wait_for_file(started, timeout=120))
+    high = slurm_cluster.sbatch("#!/bin/bash\ntrue\n", f"--partition={PARTITION_HIGH}", "--exclusive")
+    info = slurm_cluster.wait_for_state(low, {"PREEMPTED", "CANCELLED", "COMPLETED", "FAILED"})
+    assert info.state == "PREEMPTED"
+    assert slurm_cluster.wait_for_state(high, {"COMPLETED", "FAILED"}).state == "COMPLETED"
+    deadline = time.monotonic() + 30
+    while _alive(sleeper) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(sleeper)
+    assert slurm_cluster.completion_states(low) == ["PREEMPTED"]
+
+
+def test_preemption_in_the_default_partition_requeues(slurm_cluster: SlurmCluster, tmp_path: Path) -> None:
+    runs = tmp_path / "runs.txt"
+    first = tmp_path / "first.txt"
+    script = f"""#!/bin/bash
+echo "$SLURM_JOB_ID ${{SLURM_RESTART_COUNT:-unset}}" >> {runs}
+if [ -z "$SLURM_RESTART_COUNT" ]; then echo started > {first}; sleep 600; fi
+"""
+    low = slurm_cluster.sbatch(script, "--exclusive")
+    _wait_for_file(first, timeout=120)
+    high = slurm_cluster.sbatch("#!/bin/bash\ntrue\n", f"--partition={PARTITION_HIGH}", "--exclusive")
+    slurm_cluster.release_requeued(low)
+    info = slurm_cluster.wait_for_state(low, {"COMPLETED", "FAILED", "CANCELLED"})
+    assert (info.state, info.restart_count) == ("COMPLETED", 1)
+    assert slurm_cluster.job(high).state == "COMPLETED"  # type: ignore[union-attr]
+    assert runs.read_text().split("\n")[:2] == [f"{low} unset", f"{low} 1"]
+    assert slurm_cluster.completion_states(low) == ["PREEMPTED", "COMPLETED"]
 
 
 @pytest.mark.slow

@@ -233,15 +233,19 @@ def _tracker_running() -> bool:
     return getattr(resource_tracker._resource_tracker, "_fd", None) is not None
 
 
-def _unlink_by_name(name: str) -> None:
-    """Removes a segment's name; the resource tracker, where there is one, forgets it so it never unlinks it later."""
+def _unlink_by_name(name: str, *, forget: bool = True) -> None:
+    """Removes a segment's name; with ``forget``, the resource tracker (where there is one) forgets it too.
+
+    The tracker of the creator is shared by its multiprocessing children, so a copy that destroys the buffer makes
+    it forget the name, and it never removes a later buffer of that name when the creator ends.
+    """
     if _posixshmem is None:  # pragma: no cover - Windows
         segment = SharedMemory(name)
         segment.close()
         segment.unlink()
         return
     _posixshmem.shm_unlink("/" + name)
-    if _tracker_running():
+    if forget and _tracker_running():
         resource_tracker.unregister("/" + name, "shared_memory")
 
 
@@ -369,7 +373,9 @@ class SharedMemoryArray:
             previous = cls._owners.get(name)
             if previous is not None:
                 previous._owner_pid = None
-            _unlink_by_name(name)
+            # Not "forget": a leftover of another run is unknown to this tracker (it would print a KeyError), and
+            # the new buffer registers the same name again anyway.
+            _unlink_by_name(name, forget=False)
             try:
                 segment = _Segment(name, create=True, size=_DATA_OFFSET + nbytes)
             except FileExistsError:
