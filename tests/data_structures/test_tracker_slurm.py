@@ -112,8 +112,11 @@ def test_a_cancelled_array_worker_fails_exactly_its_job_naming_cancelled_and_a_r
 def test_a_worker_killed_by_its_time_limit_is_reported_as_timeout(slurm_cluster: SlurmCluster, tmp_path: Path) -> None:
     tracker = ProcessingTracker(file_path=tmp_path / "tracker.yaml")
     tracker.initialize_jobs([("long", "")])
-    job = slurm_cluster.sbatch(worker_script("claim-and-hang", str(tracker.file_path)), "--time=1")
+    job = slurm_cluster.sbatch(worker_script("claim-and-hang", str(tracker.file_path)), "--time=10")
     held = running_job(tracker)
+    # The limit cut to 0 while it runs: the controller kills it as TIMEOUT at its next check, as it does when a
+    # --time limit runs out (the fixture's smoke tests check that both end the same way), in a third of the time.
+    slurm_cluster.expire_time_limit(job)
     slurm_cluster.wait_for_state(job, {"TIMEOUT"}, timeout=240)
     (stale,) = wait_until(tracker.find_stale_jobs)
     assert stale.job_id == held
@@ -137,3 +140,40 @@ def test_a_requeued_worker_finishes_its_own_job(slurm_cluster: SlurmCluster, tmp
     assert tracker.get_job_status(first) is ProcessingStatus.SUCCEEDED
     assert tracker.get_job_status(second) is ProcessingStatus.SCHEDULED  # nobody else's job was taken
     assert tracker.get_job_info(first).executor_id == f"slurm:{job}"
+
+
+@pytest.mark.slow
+def test_a_preempted_worker_is_reported_as_preempted(slurm_cluster: SlurmCluster, tmp_path: Path) -> None:
+    from slurm_cluster import PARTITION_CANCEL, PARTITION_HIGH
+
+    tracker = ProcessingTracker(file_path=tmp_path / "tracker.yaml")
+    tracker.initialize_jobs([("low", ""), ("other", "")])
+    low = slurm_cluster.sbatch(
+        worker_script("claim-and-hang", str(tracker.file_path)), f"--partition={PARTITION_CANCEL}", "--exclusive"
+    )
+    held = running_job(tracker)
+    slurm_cluster.sbatch("#!/bin/bash\ntrue\n", f"--partition={PARTITION_HIGH}", "--exclusive")
+    slurm_cluster.wait_for_state(low, {"PREEMPTED"})
+    (stale,) = wait_until(tracker.find_stale_jobs)
+    assert stale.job_id == held and stale.reason.startswith(f"executor slurm:{low} ended with PREEMPTED")
+    assert tracker.recover_stale_jobs() == [stale]
+    assert tracker.get_jobs_by_status(ProcessingStatus.FAILED) == [held]
+
+
+@pytest.mark.slow
+def test_a_worker_preempted_and_requeued_finishes_its_own_job(slurm_cluster: SlurmCluster, tmp_path: Path) -> None:
+    from slurm_cluster import PARTITION_HIGH
+
+    tracker = ProcessingTracker(file_path=tmp_path / "tracker.yaml")
+    first, second = tracker.initialize_jobs([("a", ""), ("b", "")])
+    log = tmp_path / "runs.log"
+    low = slurm_cluster.sbatch(worker_script("resume-or-hang", str(tracker.file_path), str(log)), "--exclusive")
+    assert running_job(tracker) == first
+    slurm_cluster.sbatch("#!/bin/bash\ntrue\n", f"--partition={PARTITION_HIGH}", "--exclusive")
+    slurm_cluster.release_requeued(low)
+    assert tracker.find_stale_jobs() == []  # requeued under the same ID: not gone
+    info = slurm_cluster.wait_for_state(low, {"COMPLETED", "FAILED", "CANCELLED"}, timeout=180)
+    assert (info.state, info.restart_count) == ("COMPLETED", 1)
+    assert log.read_text().split("\n")[:2] == ["0 " + first, "1 " + first]
+    assert tracker.get_job_status(first) is ProcessingStatus.SUCCEEDED
+    assert tracker.get_job_status(second) is ProcessingStatus.SCHEDULED
