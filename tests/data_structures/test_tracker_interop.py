@@ -137,6 +137,7 @@ def test_a_new_file_written_by_ours_is_byte_for_byte_what_7_2_0_writes(tmp_path:
     assert text == theirs.read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("release", RELEASES)
 def test_our_processes_and_release_processes_share_one_tracker_without_losing_updates(
     tmp_path: Path, release: int
@@ -157,6 +158,7 @@ def test_our_processes_and_release_processes_share_one_tracker_without_losing_up
         assert info.executor_id == ("release" if index % 2 == 0 else "ours")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("release", RELEASES)
 def test_a_file_holding_leases_and_claims_is_read_and_updated_by_a_release(tmp_path: Path, release: int) -> None:
     path = new_tracker_file(tmp_path / "tracker.yaml", release)

@@ -57,6 +57,7 @@ def test_claim_job_takes_scheduled_jobs_in_order_then_returns_none(tracker: Proc
     assert info.started_at is not None
 
 
+@pytest.mark.slow
 def test_workers_drain_a_tracker_with_every_job_done_exactly_once(tracker: ProcessingTracker, tmp_path: Path) -> None:
     ids = tracker.initialize_jobs([("job", str(index)) for index in range(80)])
     workers = [
