@@ -27,6 +27,7 @@ from test_archive_helpers import (
 from ataraxis_data_structures.data_loggers import LogArchiveReader, assemble_log_archives
 from ataraxis_data_structures.data_loggers import archive_format as fmt
 from ataraxis_data_structures.data_loggers.archive_assembly import TornLogWarning
+from ataraxis_data_structures.errors import LogFormatError
 
 
 def archived(archive: Path) -> list[tuple[int, bytes]]:
@@ -287,8 +288,8 @@ def test_sources_assemble_in_parallel_threads(tmp_path: Path) -> None:
 def test_an_error_in_one_source_is_raised_after_the_others_finish(tmp_path: Path) -> None:
     write_live_log(tmp_path, 1, sample_messages(50))
     bad = write_live_log(tmp_path, 2, sample_messages(50))
-    bad.write_bytes(b"NOTALOG!" + bad.read_bytes()[8:])
-    with pytest.raises(ValueError, match=r"002-0000\.axlog: not a live log file"):
+    bad.write_bytes(bad.read_bytes().replace(b"AXDSLOG\x00\x01\x00\x02", b"AXDSLOG\x00\x01\x00\x03", 1))
+    with pytest.raises(LogFormatError, match=r"002-0000\.axlog: the file header names source 3, but the file name"):
         assemble_log_archives(tmp_path, max_workers=2)
     assert (tmp_path / "1_log.npz").exists() and bad.exists()
 
