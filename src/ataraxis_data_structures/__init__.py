@@ -9,8 +9,10 @@ from .data_loggers import (
     LogArchiveReader,
     LogMessage,
     LogPackage,
+    LogSession,
     TornLogWarning,
     assemble_log_archives,
+    read_archive_sessions,
 )
 from .data_structures import JobState, ProcessingStatus, ProcessingTracker, YamlConfig, YamlConfigError
 from .processing import (
@@ -29,6 +31,7 @@ __all__ = [
     "LogArchiveReader",
     "LogMessage",
     "LogPackage",
+    "LogSession",
     "ProcessingStatus",
     "ProcessingTracker",
     "TornLogWarning",
@@ -38,6 +41,7 @@ __all__ = [
     "calculate_directory_checksum",
     "delete_directory",
     "interpolate_data",
+    "read_archive_sessions",
     "transfer_directory",
     "verify_directory_checksum",
 ]
