@@ -31,23 +31,18 @@ from tqdm import tqdm
 from .._durable_files import fsync_directory
 from ..file_locks import LockHeldError, is_locked, try_lock
 from .archive_format import (
-    MESSAGE_PREFIX,
-    ArchiveIndex,
-    ArchiveWriter,
     SourceRecord,
-    archive_name,
     decode_manifest,
     encode_manifest,
     fingerprint,
-    member_names,
-    member_stem,
     npy_array_bytes,
-    open_mapped,
-    parse_archive_name,
     repeat_counts,
 )
+from .archive_layout import MESSAGE_PREFIX, archive_name, member_stem, parse_archive_name
 from .log_format import FILE_HEADER, RECORD_HEADER_SIZE, parse_log_file_name, scan_records
 from .logger_lock import LOCK_FILE_NAME
+from .zip_index import ArchiveIndex, open_mapped
+from .zip_writer import ArchiveWriter, member_names
 
 _NPY_SOURCE = re.compile(r"^(\d{3})_(\d{20})\.npy$")
 _PARTIAL_SUFFIX = ".partial"
@@ -346,7 +341,7 @@ class _SourceAssembly:
                 warnings.warn(f"{path}: unreadable ({raw}); skipped and kept", TornLogWarning, stacklevel=5)
                 continue
             message = npy_array_bytes(raw)
-            if message is None or len(message) < 9 or message[0] != self.files.source_id:
+            if message is None or len(message) < MESSAGE_PREFIX.size or message[0] != self.files.source_id:
                 warnings.warn(
                     f"{path}: not a whole 1-D uint8 .npy log message of source {self.files.source_id} "
                     f"({len(raw)} bytes); skipped and kept for inspection",
