@@ -28,7 +28,7 @@ from test_archive_helpers import (
 )
 
 from ataraxis_data_structures.data_loggers import LogArchiveReader, assemble_log_archives
-from ataraxis_data_structures.data_loggers import archive_format as fmt
+from ataraxis_data_structures.data_loggers import zip_writer as fmt
 from ataraxis_data_structures.data_loggers.archive_assembly import LogSession, TornLogWarning, read_archive_sessions
 from ataraxis_data_structures.errors import ArchiveFormatError, LogFormatError, UnsafePathError
 

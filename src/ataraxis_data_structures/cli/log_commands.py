@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data_loggers.archive_assembly import assemble_log_archives
-from ..data_loggers.archive_format import parse_archive_name
+from ..data_loggers.archive_layout import parse_archive_name
 from ..data_loggers.archive_summary import ArchiveSummary, summarize_archive
 from .arguments import path_argument
 from .errors import CommandError

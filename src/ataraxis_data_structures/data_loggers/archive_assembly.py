@@ -32,30 +32,34 @@ from .._durable_files import fsync_directory
 from ..errors import ArchiveFormatError, UnsafePathError
 from ..file_locks import LockHeldError, is_locked, try_lock
 from .archive_format import (
-    MESSAGE_PREFIX,
-    ArchiveIndex,
-    ArchiveWriter,
     SourceRecord,
-    archive_name,
     decode_manifest,
     encode_manifest,
     fingerprint,
-    member_names,
-    member_stem,
     npy_array_bytes,
-    open_mapped,
-    parse_archive_name,
     repeat_counts,
+)
+from .archive_layout import (
+    MEMBER_SUFFIX,
+    MESSAGE_PREFIX,
+    ONSET_MESSAGE_SIZE,
+    ONSET_PAYLOAD,
+    ONSET_TIMESTAMP,
+    archive_name,
+    member_stem,
+    parse_archive_name,
 )
 from .log_format import DAMAGED_HEADER, FILE_HEADER, RECORD_HEADER_SIZE, parse_log_file_name, scan_records
 from .logger_lock import LOCK_FILE_NAME
+from .zip_index import ArchiveIndex, open_mapped
+from .zip_writer import ArchiveWriter, member_names
 
-_NPY_SOURCE = re.compile(r"^(\d{3})_(\d{20})\.npy$")
+_NPY_SOURCE = re.compile(r"^(\d{3})_(\d{20})" + re.escape(MEMBER_SUFFIX) + "$")
 _PARTIAL_SUFFIX = ".partial"
-_MESSAGE_HEAD = np.dtype([("source", "u1"), ("timestamp", "<u8")])
+_MESSAGE_HEAD = MESSAGE_PREFIX.dtype
 _BATCH = 32768
 _MAX_REPEAT = 1_000_000
-_ONSET_PAYLOAD_SIZE = 8  # the onset message's payload: the UTC epoch in microseconds as a uint64
+_ONSET_PAYLOAD_SIZE = ONSET_PAYLOAD.size  # the UTC epoch in microseconds as a uint64
 _SESSION_LINE = "@session"
 _MAX_NOTES = 20  # problems listed in one source's warning; the rest are counted
 
@@ -102,7 +106,7 @@ class _Chunk:
     timestamps: NDArray[np.uint64]
     """The elapsed timestamp of each message as it will be archived (rebased onto the archive's onset)."""
     heads: NDArray[np.uint8]
-    """The first 9 bytes of each message (source ID, timestamp) as rows."""
+    """The MESSAGE_PREFIX of each message (source ID, timestamp) as rows."""
     offsets: NDArray[np.int64]
     """Where each message's payload starts in the buffer."""
     sizes: NDArray[np.int64]
@@ -190,11 +194,11 @@ def read_archive_sessions(archive_path: Path) -> list[LogSession]:
 
 def _archive_onset(index: ArchiveIndex) -> tuple[int, int] | None:
     """Returns the position and value of an archive's onset member (its first with timestamp 0), or None."""
-    zeros = np.flatnonzero(index.timestamps == 0)
+    zeros = np.flatnonzero(index.timestamps == ONSET_TIMESTAMP)
     if len(zeros) == 0:
         return None
     position = int(zeros[0])
-    if int(index.message_sizes[position]) != MESSAGE_PREFIX.size + _ONSET_PAYLOAD_SIZE:
+    if int(index.message_sizes[position]) != ONSET_MESSAGE_SIZE:
         return None
     value = _onset_values(index.buffer, index.message_offsets[position : position + 1] + MESSAGE_PREFIX.size)
     return position, int(value[0])
@@ -353,7 +357,7 @@ def _discover(directory: Path) -> dict[int, _SourceFiles]:
     with os.scandir(directory) as entries:
         for entry in entries:
             name = entry.name
-            if name.endswith(".npy"):
+            if name.endswith(MEMBER_SUFFIX):
                 match = _NPY_SOURCE.match(name)
                 if match is not None:
                     group(int(match.group(1))).npy_files.append(entry.path)
@@ -507,7 +511,7 @@ class _SourceAssembly:
             start = previous.consumed  # records before this offset are already in the archive
         self.records.append(SourceRecord(path.name, consumed, fingerprint(view, consumed)))
         count = len(index)
-        is_onset = (index.timestamps == 0) & (index.payload_sizes == _ONSET_PAYLOAD_SIZE)
+        is_onset = (index.timestamps == ONSET_TIMESTAMP) & (index.payload_sizes == _ONSET_PAYLOAD_SIZE)
         onset_positions = np.flatnonzero(is_onset)
         onset_values = _onset_values(data, index.payload_offsets[onset_positions])
         fresh = index.payload_offsets - RECORD_HEADER_SIZE >= start
@@ -527,7 +531,7 @@ class _SourceAssembly:
         self.new_messages += int(np.count_nonzero(keep))
         timestamps = index.timestamps[keep]
         heads = np.zeros(len(timestamps), dtype=_MESSAGE_HEAD)
-        heads["source"] = self.files.source_id
+        heads["source_id"] = self.files.source_id
         heads["timestamp"] = timestamps
         self.chunks.append(
             _Chunk(
@@ -547,7 +551,6 @@ class _SourceAssembly:
         if self.existing is not None:
             existing_positions = {stem: position for position, stem in enumerate(self.existing.stems)}
         messages: list[bytes] = []
-        onset_size = MESSAGE_PREFIX.size + _ONSET_PAYLOAD_SIZE
         for path, raw in zip(self.files.npy_files, _read_files(self.files.npy_files), strict=True):
             if isinstance(raw, OSError):
                 self.note(f"{path}: unreadable ({raw}); skipped and kept")
@@ -561,14 +564,14 @@ class _SourceAssembly:
                 continue
             if self.options.remove_sources:
                 self.removable.append(path)
-            position = existing_positions.get(os.path.basename(path).removesuffix(".npy"))
+            position = existing_positions.get(os.path.basename(path).removesuffix(MEMBER_SUFFIX))
             if (
                 position is not None
                 and self.existing is not None
                 and self.existing.message(position).tobytes() == message
             ):
                 continue  # consolidated by an earlier run interrupted before it removed this file
-            if len(message) == onset_size and message[1 : MESSAGE_PREFIX.size] == bytes(8):  # timestamp 0
+            if len(message) == ONSET_MESSAGE_SIZE and MESSAGE_PREFIX.unpack(message).timestamp == ONSET_TIMESTAMP:
                 value = int.from_bytes(message[MESSAGE_PREFIX.size :], "little")
                 if value not in self.known_onsets and value not in self.new_onsets:
                     self.new_onsets.append(value)
@@ -608,7 +611,7 @@ class _SourceAssembly:
         if base != self.archive_onset:
             self.new_messages += 1  # the onset member changes
         head = np.zeros(1, dtype=_MESSAGE_HEAD)
-        head["source"] = self.files.source_id
+        head["source_id"] = self.files.source_id
         payload = np.frombuffer(np.uint64(base).astype("<u8").tobytes(), dtype=np.uint8)
         onset_chunk = _Chunk(
             "the archive's onset (the earliest session's)",

@@ -12,7 +12,7 @@ import numpy as np
 from .archive_reader import LogArchiveReader
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ArchiveSummary:
     """The timing and size figures of one log archive's data messages (the onset message excluded)."""
 
@@ -62,24 +62,35 @@ def summarize_archive(path: Path) -> ArchiveSummary:
     """
     reader = LogArchiveReader(path)
     onset = int(reader.onset_timestamp_us)
-    index = reader._index
-    first = reader._data_start
-    timestamps = index.timestamps[first:].astype(np.int64)
-    payload_sizes = index.message_sizes[first:] - 9
+    timestamps = reader.elapsed_timestamps().astype(np.int64)
+    payload_sizes = reader.payload_sizes()
     count = len(timestamps)
     onset_utc = _utc_text(onset)
-    failed = index.check_crcs()
-    corrupt = index.member_name(failed) if failed is not None else None
+    corrupt = reader.find_corrupt_member()
     if count == 0:
         return ArchiveSummary(
-            str(path), None, onset, onset_utc, 0, None, None, 0.0, None, None, None, None, None, 0, corrupt
-        )  # fmt: skip
+            path=str(path),
+            source_id=None,
+            onset_us=onset,
+            onset_utc=onset_utc,
+            message_count=0,
+            first_elapsed_us=None,
+            last_elapsed_us=None,
+            span_s=0.0,
+            mean_rate_hz=None,
+            largest_gap_us=None,
+            largest_gap_at_us=None,
+            payload_min_bytes=None,
+            payload_max_bytes=None,
+            payload_total_bytes=0,
+            first_corrupt_member=corrupt,
+        )
     span_us = int(timestamps.max() - timestamps.min())
     gaps = np.diff(timestamps)
     gap_index = int(np.argmax(gaps)) if len(gaps) else None
     return ArchiveSummary(
         path=str(path),
-        source_id=int(index.source_ids[first]),
+        source_id=reader.source_id,
         onset_us=onset,
         onset_utc=onset_utc,
         message_count=count,
