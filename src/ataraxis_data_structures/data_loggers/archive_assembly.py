@@ -49,7 +49,14 @@ from .archive_layout import (
     member_stem,
     parse_archive_name,
 )
-from .log_format import DAMAGED_HEADER, FILE_HEADER, RECORD_HEADER_SIZE, parse_log_file_name, scan_records
+from .log_format import (
+    DAMAGED_HEADER,
+    FILE_HEADER,
+    RECORD_HEADER_SIZE,
+    RecordIndex,
+    iter_record_windows,
+    parse_log_file_name,
+)
 from .logger_lock import LOCK_FILE_NAME
 from .zip_index import ArchiveIndex, open_mapped
 from .zip_writer import ArchiveWriter, member_names
@@ -475,19 +482,55 @@ class _SourceAssembly:
         self.chunks.append(chunk)
 
     def _collect_live_log(self, path: Path) -> None:
+        self.chunks.extend(chunk for chunk in self._live_log_chunks(path, window=0) if len(chunk.timestamps))
+
+    def _live_log_chunks(self, path: Path, window: int) -> Iterator[_Chunk]:
+        """Yields the new records of a live log, a window of records at a time (0: all in one chunk).
+
+        Notes the file's damage, records it in the manifest, tracks its sessions (each chunk's onsets say which
+        session every record belongs to) and marks it removable when it is whole.
+        """
         data = _read(path, self.options.memory_mapping)
         view = memoryview(data)  # type: ignore[arg-type]
         if len(data) < FILE_HEADER.size:  # created by a logger that died before its header reached the disk
             self.note(f"{path}: torn file header: {len(data)} bytes, no records; skipped and kept for inspection")
             return
-        index = scan_records(view, path, expected_source_id=self.files.source_id)
-        consumed = index.defect.offset if index.defect is not None else len(data)
+        previous = self.manifest.get(path.name)
+        start = FILE_HEADER.size
+        if (
+            previous is not None
+            and previous.consumed <= len(data)
+            and fingerprint(view, previous.consumed) == previous.fingerprint
+        ):
+            start = previous.consumed  # records before this offset are already in the archive
+        whole = True
+        consumed = len(data)
+        count_so_far = 0
+        for index in iter_record_windows(view, path, expected_source_id=self.files.source_id, window=window):
+            count_so_far += len(index)
+            whole = self._note_damage(path, index, count_so_far) and whole
+            if index.defect is not None:
+                consumed = index.defect.offset
+            yield self._live_chunk(path, data, index, start)
+        self.records.append(SourceRecord(path.name, consumed, fingerprint(view, consumed)))
+        if whole and self.options.remove_sources:
+            self.removable.append(path)
+
+    def _note_damage(self, path: Path, index: RecordIndex, whole_records: int) -> bool:
+        """Notes the torn tail and damaged regions of a window of records; returns True when there are none."""
         if index.defect is not None:
             defect = index.defect
-            self.note(
-                f"{path}: torn tail at byte offset {defect.offset}: {defect.size} bytes ({defect.reason}) are not "
-                f"archived; the {len(index)} whole records before them are, and the file is kept for inspection"
-            )
+            if defect.reason == DAMAGED_HEADER:
+                self.note(
+                    f"{path}: damaged file header and no valid record after it: {defect.size} bytes are not "
+                    "archived; the file is kept for inspection"
+                )
+            else:
+                self.note(
+                    f"{path}: torn tail at byte offset {defect.offset}: {defect.size} bytes ({defect.reason}) are "
+                    f"not archived; the {whole_records} whole records before them are, and the file is kept for "
+                    "inspection"
+                )
         for region in index.damaged:
             if region.reason == DAMAGED_HEADER:
                 self.note(
@@ -499,17 +542,10 @@ class _SourceAssembly:
                 f"{path}: damaged region at byte offset {region.offset}: {region.size} bytes ({region.reason}) are "
                 "not archived; the records before and after it are, and the file is kept for inspection"
             )
-        if index.defect is None and not index.damaged and self.options.remove_sources:
-            self.removable.append(path)
-        previous = self.manifest.get(path.name)
-        start = FILE_HEADER.size
-        if (
-            previous is not None
-            and previous.consumed <= len(data)
-            and fingerprint(view, previous.consumed) == previous.fingerprint
-        ):
-            start = previous.consumed  # records before this offset are already in the archive
-        self.records.append(SourceRecord(path.name, consumed, fingerprint(view, consumed)))
+        return index.defect is None and not index.damaged
+
+    def _live_chunk(self, path: Path, data: NDArray[np.uint8], index: RecordIndex, start: int) -> _Chunk:
+        """Returns the chunk of a window's records not yet archived, each with the onset it is timed from."""
         count = len(index)
         is_onset = (index.timestamps == ONSET_TIMESTAMP) & (index.payload_sizes == _ONSET_PAYLOAD_SIZE)
         onset_positions = np.flatnonzero(is_onset)
@@ -526,23 +562,19 @@ class _SourceAssembly:
         if len(onset_values):
             self.current_onset = int(onset_values[-1])
         keep = fresh & ~is_onset
-        if not np.any(keep):
-            return
         self.new_messages += int(np.count_nonzero(keep))
         timestamps = index.timestamps[keep]
         heads = np.zeros(len(timestamps), dtype=_MESSAGE_HEAD)
         heads["source_id"] = self.files.source_id
         heads["timestamp"] = timestamps
-        self.chunks.append(
-            _Chunk(
-                str(path),
-                data,
-                timestamps,
-                heads.view(np.uint8).reshape(-1, MESSAGE_PREFIX.size),
-                index.payload_offsets[keep],
-                index.payload_sizes[keep],
-                onsets[keep].astype(np.uint64),
-            )
+        return _Chunk(
+            str(path),
+            data,
+            timestamps,
+            heads.view(np.uint8).reshape(-1, MESSAGE_PREFIX.size),
+            index.payload_offsets[keep],
+            index.payload_sizes[keep],
+            onsets[keep].astype(np.uint64),
         )
 
     def _collect_npy_files(self) -> None:

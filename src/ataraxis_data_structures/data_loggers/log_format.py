@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -240,6 +240,24 @@ def scan_records(
             expected_source_id) has the wrong magic; or if its intact header names another source than
             expected_source_id.
     """
+    windows = iter_record_windows(data, path, verify=verify, expected_source_id=expected_source_id, window=0)
+    return next(windows)
+
+
+def iter_record_windows(
+    data: bytes | memoryview,
+    path: Path | str = "<buffer>",
+    *,
+    verify: bool = True,
+    expected_source_id: int | None = None,
+    window: int = 65536,
+) -> Iterator[RecordIndex]:
+    """Indexes the whole records of a live log file a window at a time, so the index never holds the whole file.
+
+    Takes the arguments of scan_records and yields RecordIndex windows of at most ``window`` records (0: one window
+    for the whole file), in file order. Each window lists the damaged regions found while scanning it; only the
+    last window carries the torn tail (``defect``). The header is validated before the first window is yielded.
+    """
     view = memoryview(data)
     total = len(view)
     damaged: list[TailDefect] = []
@@ -249,9 +267,10 @@ def scan_records(
         resumed = _next_valid_record(view, FILE_HEADER.size - 1, FILE_HEADER.size)
         if resumed is None:
             empty = np.zeros(0, dtype=np.int64)
-            return RecordIndex(
+            yield RecordIndex(
                 source_id, empty.astype(np.uint64), empty, empty.copy(), TailDefect(0, total, DAMAGED_HEADER)
             )
+            return
         damaged.append(TailDefect(0, resumed, DAMAGED_HEADER))
         position = resumed
     else:
@@ -262,47 +281,53 @@ def scan_records(
                 f"{expected_source_id}; refusing to guess which is right (rename the file after its header if it "
                 "was misnamed)"
             )
-    timestamps: list[int] = []
-    offsets: list[int] = []
-    sizes: list[int] = []
+    limit = window if window > 0 else total
     unpack_prefix = _RECORD_PREFIX.unpack_from
     unpack_crc = _RECORD_CRC.unpack_from
     crc32 = zlib.crc32
     defect: TailDefect | None = None
-    while position < total:
-        if total - position < RECORD_HEADER_SIZE:
-            defect = TailDefect(position, total - position, "truncated header")
-            break
-        length, timestamp = unpack_prefix(view, position)
-        start = position + RECORD_HEADER_SIZE
-        end = start + length
-        reason = ""
-        if end > total:
-            reason = "truncated payload"
-        elif verify:
-            (stored,) = unpack_crc(view, position + 12)
-            if crc32(view[start:end], crc32(view[position : position + 12])) != stored:
-                reason = "checksum mismatch"
-        if reason:
-            resumed = _next_valid_record(view, position, end) if verify else None
-            if resumed is None:
-                defect = TailDefect(position, total - position, reason)
+    while True:
+        timestamps: list[int] = []
+        offsets: list[int] = []
+        sizes: list[int] = []
+        while position < total and len(timestamps) < limit:
+            if total - position < RECORD_HEADER_SIZE:
+                defect = TailDefect(position, total - position, "truncated header")
                 break
-            damaged.append(TailDefect(position, resumed - position, reason))
-            position = resumed
-            continue
-        timestamps.append(timestamp)
-        offsets.append(start)
-        sizes.append(length)
-        position = end
-    return RecordIndex(
-        source_id=source_id,
-        timestamps=np.asarray(timestamps, dtype=np.uint64),
-        payload_offsets=np.asarray(offsets, dtype=np.int64),
-        payload_sizes=np.asarray(sizes, dtype=np.int64),
-        defect=defect,
-        damaged=tuple(damaged),
-    )
+            length, timestamp = unpack_prefix(view, position)
+            start = position + RECORD_HEADER_SIZE
+            end = start + length
+            reason = ""
+            if end > total:
+                reason = "truncated payload"
+            elif verify:
+                (stored,) = unpack_crc(view, position + 12)
+                if crc32(view[start:end], crc32(view[position : position + 12])) != stored:
+                    reason = "checksum mismatch"
+            if reason:
+                resumed = _next_valid_record(view, position, end) if verify else None
+                if resumed is None:
+                    defect = TailDefect(position, total - position, reason)
+                    break
+                damaged.append(TailDefect(position, resumed - position, reason))
+                position = resumed
+                continue
+            timestamps.append(timestamp)
+            offsets.append(start)
+            sizes.append(length)
+            position = end
+        finished = defect is not None or position >= total
+        yield RecordIndex(
+            source_id=source_id,
+            timestamps=np.asarray(timestamps, dtype=np.uint64),
+            payload_offsets=np.asarray(offsets, dtype=np.int64),
+            payload_sizes=np.asarray(sizes, dtype=np.int64),
+            defect=defect if finished else None,
+            damaged=tuple(damaged),
+        )
+        if finished:
+            return
+        damaged = []
 
 
 def _is_valid_record(view: memoryview, position: int) -> bool:
