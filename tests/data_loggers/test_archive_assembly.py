@@ -516,3 +516,35 @@ def test_a_single_session_archive_lists_no_sessions_and_reruns_change_nothing(tm
     assert {name: (tmp_path / name).read_bytes() for name in before} == before
     sessions = read_archive_sessions(tmp_path / "5_log.npz")
     assert sessions == [LogSession(ONSET_US, 0), LogSession(ONSET_US + 10**9, 10**9)]
+
+
+def large_recording(directory: Path, shuffle: bool) -> None:
+    """Two segments and two sessions of one source, with runs of equal timestamps across window boundaries."""
+    rng = np.random.default_rng(41)
+    elapsed = np.sort(rng.integers(1, 50_000, 150_000)).astype(int)  # ~3 messages per timestamp
+    elapsed[65_000:67_000] = elapsed[65_000]  # a run of 2,000 equal timestamps across the 65,536-record window
+    if shuffle:
+        rng.shuffle(elapsed[1000:1100])  # out of order: the streaming pass must hand over to the in-memory one
+    payloads = [bytes([number % 251]) * (number % 13) for number in range(len(elapsed))]
+    messages = list(zip(elapsed.tolist(), payloads, strict=True))
+    first = [(0, np.uint64(ONSET_US).tobytes()), *messages[:100_000]]
+    second = messages[100_000:]  # no onset: the same session
+    restarted = [(0, np.uint64(ONSET_US + 10**8).tobytes()), *second[:5_000]]  # a new session
+    write_live_log(directory, 9, first, segment=0)
+    write_live_log(directory, 9, second + restarted, segment=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shuffle", [False, True], ids=["in order", "out of order"])
+def test_the_streaming_pass_writes_what_the_in_memory_pass_writes(tmp_path: Path, shuffle: bool) -> None:
+    large_recording(tmp_path / "streamed", shuffle)
+    large_recording(tmp_path / "in_memory", shuffle)
+    assemble_log_archives(tmp_path / "streamed")
+    assemble_log_archives(tmp_path / "in_memory", verify_integrity=True)  # verification needs the in-memory plan
+    streamed = (tmp_path / "streamed" / "9_log.npz").read_bytes()
+    assert streamed == (tmp_path / "in_memory" / "9_log.npz").read_bytes()
+    timestamps, _ = LogArchiveReader(tmp_path / "streamed" / "9_log.npz").read_all_messages()
+    assert len(timestamps) == 155_000
+    assert np.all(np.diff(timestamps.astype(np.int64)) >= 0)
+    sessions = read_archive_sessions(tmp_path / "streamed" / "9_log.npz")
+    assert sessions == [LogSession(ONSET_US, 0), LogSession(ONSET_US + 10**8, 10**8)]

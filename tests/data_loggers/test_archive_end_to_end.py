@@ -116,9 +116,12 @@ print(json.dumps([int(reader.onset_timestamp_us), [int(t) for t in timestamps], 
 """
 
 
+RESTART_NAME = f"restart{os.getpid()}"  # instance names are unique per user: other test runs may share the machine
+
+
 def record_two_sessions(directory: Path) -> tuple[list[int], dict[int, list[tuple[int, bytes]]]]:
     """Runs one DataLogger twice (start, stop, start again) in one directory; returns onsets and absolute times."""
-    logger = DataLogger(directory, "restart")
+    logger = DataLogger(directory, RESTART_NAME)
     onsets: list[int] = []
     expected: dict[int, list[tuple[int, bytes]]] = {1: [], 2: []}
     for session in range(2):
@@ -143,7 +146,7 @@ def record_two_sessions(directory: Path) -> tuple[list[int], dict[int, list[tupl
 
 def test_a_restarted_logger_records_a_new_session_with_exact_absolute_times(tmp_path: Path) -> None:
     onsets, expected = record_two_sessions(tmp_path)
-    directory = tmp_path / "restart_data_log"
+    directory = tmp_path / f"{RESTART_NAME}_data_log"
     assert sorted(p.name for p in directory.glob("*.axlog")) == [
         "001-0000.axlog", "001-0001.axlog", "002-0000.axlog", "002-0001.axlog"
     ]  # fmt: skip
@@ -168,7 +171,7 @@ def test_both_original_releases_read_a_two_session_archive_with_exact_times(tmp_
     if not interpreter.exists():
         pytest.skip(f"the original release is not installed at {interpreter}")
     onsets, expected = record_two_sessions(tmp_path)
-    directory = tmp_path / "restart_data_log"
+    directory = tmp_path / f"{RESTART_NAME}_data_log"
     assemble_log_archives(directory)
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     for source in (1, 2):

@@ -14,8 +14,11 @@ without losing or repeating a message:
 
 from __future__ import annotations
 
+import itertools
+import mmap
 import os
 import re
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -439,6 +442,22 @@ class _SourceAssembly:
         return f"source {self.files.source_id} in {self.options.directory}:\n{lines}{suffix}"
 
     def run(self, position: int) -> None:
+        """Assembles the source: in one streaming pass when its records are already in archive order, else in memory."""
+        if not self.files.npy_files and not self.options.verify_integrity:
+            trial = _SourceAssembly(self.files, self.options)
+            streamed = False
+            try:
+                trial.stream(position)
+                streamed = True
+            except _NotInOrderError:
+                pass
+            finally:
+                if streamed or sys.exc_info()[0] not in (None, _NotInOrderError):
+                    self.notes = trial.notes
+            if streamed:
+                if self.options.remove_sources:
+                    trial.remove_sources()
+                return
         self.collect()
         if self.new_messages:
             self.commit(self.write(position))
@@ -446,6 +465,40 @@ class _SourceAssembly:
         self.existing = None
         if self.options.remove_sources:
             self.remove_sources()
+
+    def stream(self, position: int) -> None:
+        """Writes the archive in one pass over the sources, a window of records at a time.
+
+        Memory does not grow with the number of messages. This is the usual case: each session's records arrive in
+        timestamp order, and sessions follow each other.
+
+        Raises:
+            _NotInOrderError: If a record would go before one already written (out-of-order timestamps, or a
+                session whose onset precedes the archive's), or a record comes before any onset: the caller then
+                assembles in memory.
+        """
+        windows: list[Iterator[_Chunk]] = []
+        if self.files.archive is not None:
+            self._collect_archive(self.files.archive)
+            if self.existing is not None:  # its CRC check read every page: they need not stay resident
+                _PageReleaser().release(self.existing.buffer, len(self.existing.buffer))
+            windows.append(_windows_of(self.chunks.pop()))
+        windows.extend(self._live_log_chunks(live_log.path, _WINDOW) for live_log in self.files.live_logs)
+        temporary = self.options.directory / _partial_name(self.files.source_id)
+        with _naming_disk_errors(self.files.source_id, temporary):
+            output = _StreamWriter(self, temporary, position)
+            try:
+                for chunk in itertools.chain.from_iterable(windows):
+                    output.put(chunk)
+                if not self.new_messages:
+                    output.abort()
+                    return
+                output.finish()
+            except BaseException:
+                output.abort()
+                raise
+        self.existing = None
+        self.commit(temporary)
 
     def collect(self) -> None:
         if self.files.archive is not None:
@@ -659,16 +712,8 @@ class _SourceAssembly:
     def write(self, position: int) -> Path:
         """Writes every collected message, ordered by timestamp then arrival, into a temporary archive."""
         temporary = self.options.directory / _partial_name(self.files.source_id)
-        try:
+        with _naming_disk_errors(self.files.source_id, temporary):
             self._write(temporary, position)
-        except OSError as error:
-            temporary.unlink(missing_ok=True)
-            raise OSError(
-                error.errno,
-                f"Unable to write the log archive of source {self.files.source_id} to {temporary}: "
-                f"{error.strerror or error}; the sources and any earlier archive are untouched",
-                str(temporary),
-            ) from error
         if self.options.verify_integrity and self.plan is not None:
             self._verify(temporary, self.plan)
         return temporary
@@ -782,6 +827,163 @@ class _SourceAssembly:
     def remove_sources(self) -> None:
         # Not fsynced: a removal that a power loss undoes only leaves sources the next run recognises as archived.
         _in_threads(_unlink_all, self.removable)
+
+
+class _NotInOrderError(Exception):
+    """The source's records are not in archive order as they are read: it is assembled in memory instead."""
+
+
+_WINDOW = 65536
+"""Records per window of the streaming pass: large enough that numpy does the work, small enough to stay cheap."""
+
+
+@contextmanager
+def _naming_disk_errors(source_id: int, temporary: Path) -> Iterator[None]:
+    """Turns an I/O error while writing an archive (a full disk) into one naming the file; removes the partial."""
+    try:
+        yield
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise OSError(
+            error.errno,
+            f"Unable to write the log archive of source {source_id} to {temporary}: {error.strerror or error}; "
+            "the sources and any earlier archive are untouched",
+            str(temporary),
+        ) from error
+
+
+def _windows_of(chunk: _Chunk) -> Iterator[_Chunk]:
+    """Yields a chunk as consecutive windows of _WINDOW messages."""
+    for first in range(0, len(chunk.timestamps), _WINDOW):
+        window = slice(first, first + _WINDOW)
+        onsets = chunk.onsets[window] if chunk.onsets is not None else None
+        yield _Chunk(
+            chunk.origin,
+            chunk.buffer,
+            chunk.timestamps[window],
+            chunk.heads[window],
+            chunk.offsets[window],
+            chunk.sizes[window],
+            onsets,
+        )
+
+
+def _mapped_file(array: NDArray[np.uint8]) -> mmap.mmap | None:
+    """Returns the memory map an array views, or None when it views memory of its own."""
+    base: object = array
+    while base is not None:
+        if isinstance(base, mmap.mmap):
+            return base
+        base = base.obj if isinstance(base, memoryview) else getattr(base, "base", None)
+    return None
+
+
+class _PageReleaser:
+    """Drops the pages of memory-mapped sources behind the streaming pass, so they stop counting as resident."""
+
+    def __init__(self) -> None:
+        self._released: dict[int, int] = {}
+
+    def release(self, array: NDArray[np.uint8], end: int) -> None:
+        mapped = _mapped_file(array)
+        if mapped is None or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        aligned = end - end % mmap.PAGESIZE
+        start = self._released.get(id(mapped), 0)
+        if aligned > start:
+            # A private, read-only use of the map: dropped pages are read again from the file if touched.
+            mapped.madvise(mmap.MADV_DONTNEED, start, aligned - start)
+            self._released[id(mapped)] = aligned
+
+
+class _StreamWriter:
+    """Appends windows of one source's messages to its archive in order, carrying names across windows."""
+
+    def __init__(self, assembly: _SourceAssembly, path: Path, position: int) -> None:
+        self.assembly = assembly
+        self.source_id = assembly.files.source_id
+        self.writer = ArchiveWriter(path)
+        self.releaser = _PageReleaser()
+        self.base: int | None = None
+        self.last_timestamp = -1
+        self.last_run = 0
+        self.progress = tqdm(
+            desc=f"Assembling source {self.source_id}",
+            unit="msg",
+            disable=not assembly.options.verbose,
+            position=position,
+            leave=True,
+        )
+
+    def _start(self) -> None:
+        """Fixes the archive's onset (the archive's own, else the first session's) and writes its member first."""
+        assembly = self.assembly
+        base = assembly.archive_onset if assembly.archive_onset is not None else None
+        if base is None and assembly.new_onsets:
+            base = assembly.new_onsets[0]
+        if base is None:
+            raise _NotInOrderError  # records before any onset: the in-memory pass times them from the first one found
+        self.base = base
+        head = MESSAGE_PREFIX.pack(MESSAGE_PREFIX.record(self.source_id, ONSET_TIMESTAMP))
+        self.writer.add(member_stem(self.source_id, ONSET_TIMESTAMP), head, ONSET_PAYLOAD.pack(base))
+        self.last_timestamp, self.last_run = ONSET_TIMESTAMP, 1
+
+    def put(self, chunk: _Chunk) -> None:
+        count = len(chunk.timestamps)
+        if count:
+            self._put(chunk)
+            self.releaser.release(chunk.buffer, int(chunk.offsets[-1] + chunk.sizes[-1]))
+            self.progress.update(count)
+
+    def _put(self, chunk: _Chunk) -> None:
+        if self.base is None:
+            self._start()
+        base = np.uint64(self.base or 0)
+        onsets = chunk.onsets if chunk.onsets is not None else np.full(len(chunk.timestamps), base, np.uint64)
+        if np.any(onsets == _UNKNOWN_ONSET) or np.any(onsets < base):
+            raise _NotInOrderError
+        chunk.rebase(onsets - base)
+        timestamps = chunk.timestamps
+        if int(timestamps[0]) < self.last_timestamp or np.any(timestamps[1:] < timestamps[:-1]):
+            raise _NotInOrderError
+        repeats = repeat_counts(timestamps)
+        repeats[: int(np.count_nonzero(timestamps == self.last_timestamp))] += self.last_run
+        self.last_timestamp, self.last_run = int(timestamps[-1]), int(repeats[-1]) + 1
+        view = memoryview(chunk.buffer)  # type: ignore[arg-type]
+        ends = chunk.offsets + chunk.sizes
+        for first in range(0, len(timestamps), _BATCH):
+            last = min(first + _BATCH, len(timestamps))
+            bodies = [
+                view[start:end]
+                for start, end in zip(chunk.offsets[first:last].tolist(), ends[first:last].tolist(), strict=True)
+            ]
+            batch_repeats = repeats[first:last]
+            if int(batch_repeats.max()) < _MAX_REPEAT:
+                names, name_lengths = member_names(self.source_id, timestamps[first:last], batch_repeats)
+                self.writer.add_batch(names, name_lengths, chunk.heads[first:last], bodies)
+            else:  # a million messages at one timestamp: names outgrow the fixed-width layout
+                for row, body in enumerate(bodies):
+                    stem = member_stem(self.source_id, int(timestamps[first + row]), int(batch_repeats[row]))
+                    self.writer.add(stem, chunk.heads[first + row].tobytes(), body)
+
+    def finish(self) -> None:
+        """Writes the onset of a source without data messages, checks the sessions, and closes the archive."""
+        assembly = self.assembly
+        onsets = assembly.known_onsets | set(assembly.new_onsets)
+        onsets.discard(_UNKNOWN_ONSET)
+        if self.base is None:
+            self._start()
+        if min(onsets) != self.base:
+            raise _NotInOrderError  # a session found after the last window began before the archive's onset
+        base = int(self.base) if self.base is not None else 0
+        assembly.sessions = [LogSession(onset, onset - base) for onset in sorted(onsets)]
+        self.writer.close(encode_manifest(assembly.records) + encode_sessions(assembly.sessions))
+        self.progress.close()
+
+    def abort(self) -> None:
+        self.progress.close()
+        with suppress(OSError):  # closing flushes the buffer, which fails again on a full disk
+            self.writer.abort()
 
 
 _IO_THREADS = 4  # file opens, reads and unlinks wait on the filesystem, not the CPU: threads overlap the waits
