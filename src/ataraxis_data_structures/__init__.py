@@ -5,12 +5,20 @@ Every public name is importable from here and from its documented subpackage: ``
 """
 
 from .data_loggers import (
+    LOG_ARCHIVE_SUFFIX,
+    LOG_DIRECTORY_SUFFIX,
+    PARALLEL_PROCESSING_THRESHOLD,
     DataLogger,
     LogArchiveReader,
     LogMessage,
     LogPackage,
+    MessageColumns,
     TornLogWarning,
     assemble_log_archives,
+    discover_log_archives,
+    find_log_archive,
+    find_log_archives,
+    read_archive_message_count,
 )
 from .data_structures import JobState, ProcessingStatus, ProcessingTracker, YamlConfig, YamlConfigError
 from .processing import (
@@ -23,12 +31,16 @@ from .processing import (
 )
 
 __all__ = [
+    "LOG_ARCHIVE_SUFFIX",
+    "LOG_DIRECTORY_SUFFIX",
+    "PARALLEL_PROCESSING_THRESHOLD",
     "ChecksumVerification",
     "DataLogger",
     "JobState",
     "LogArchiveReader",
     "LogMessage",
     "LogPackage",
+    "MessageColumns",
     "ProcessingStatus",
     "ProcessingTracker",
     "TornLogWarning",
@@ -37,7 +49,11 @@ __all__ = [
     "assemble_log_archives",
     "calculate_directory_checksum",
     "delete_directory",
+    "discover_log_archives",
+    "find_log_archive",
+    "find_log_archives",
     "interpolate_data",
+    "read_archive_message_count",
     "transfer_directory",
     "verify_directory_checksum",
 ]

@@ -30,6 +30,7 @@ import zipfile
 import zlib
 from functools import cached_property
 from pathlib import Path
+from tokenize import TokenError
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -607,7 +608,7 @@ class ArchiveIndex:
                 shape, _fortran, dtype = np.lib.format.read_array_header_1_0(stream)
             else:
                 shape, _fortran, dtype = np.lib.format.read_array_header_2_0(stream)
-        except (ValueError, OSError, SyntaxError) as error:
+        except (ValueError, OSError, SyntaxError, EOFError, TokenError) as error:  # numpy parses the header text
             raise self._fail(f"member {name!r} is not a valid .npy array ({error})") from None
         if dtype != np.uint8 or len(shape) != 1:
             raise self._fail(f"member {name!r} holds a {dtype} array of shape {shape}, expected a 1-D uint8 array")
