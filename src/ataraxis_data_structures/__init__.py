@@ -5,13 +5,21 @@ Every public name is importable from here and from its documented subpackage: ``
 """
 
 from .data_loggers import (
+    LOG_ARCHIVE_SUFFIX,
+    LOG_DIRECTORY_SUFFIX,
+    PARALLEL_PROCESSING_THRESHOLD,
     DataLogger,
     LogArchiveReader,
     LogMessage,
     LogPackage,
     LogSession,
+    MessageColumns,
     TornLogWarning,
     assemble_log_archives,
+    discover_log_archives,
+    find_log_archive,
+    find_log_archives,
+    read_archive_message_count,
     read_archive_sessions,
 )
 from .data_structures import JobState, ProcessingStatus, ProcessingTracker, YamlConfig, YamlConfigError
@@ -25,6 +33,9 @@ from .processing import (
 )
 
 __all__ = [
+    "LOG_ARCHIVE_SUFFIX",
+    "LOG_DIRECTORY_SUFFIX",
+    "PARALLEL_PROCESSING_THRESHOLD",
     "ChecksumVerification",
     "DataLogger",
     "JobState",
@@ -32,6 +43,7 @@ __all__ = [
     "LogMessage",
     "LogPackage",
     "LogSession",
+    "MessageColumns",
     "ProcessingStatus",
     "ProcessingTracker",
     "TornLogWarning",
@@ -40,7 +52,11 @@ __all__ = [
     "assemble_log_archives",
     "calculate_directory_checksum",
     "delete_directory",
+    "discover_log_archives",
+    "find_log_archive",
+    "find_log_archives",
     "interpolate_data",
+    "read_archive_message_count",
     "read_archive_sessions",
     "transfer_directory",
     "verify_directory_checksum",
