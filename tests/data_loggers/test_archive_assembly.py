@@ -30,7 +30,13 @@ from test_archive_helpers import (
 from ataraxis_data_structures.data_loggers import LogArchiveReader, assemble_log_archives
 from ataraxis_data_structures.data_loggers import zip_writer as fmt
 from ataraxis_data_structures.data_loggers.archive_assembly import LogSession, TornLogWarning, read_archive_sessions
-from ataraxis_data_structures.errors import ArchiveFormatError, LogFormatError, UnsafePathError
+from ataraxis_data_structures.errors import (
+    ArchiveFormatError,
+    ArchiveVerificationError,
+    DirectoryBusyError,
+    LogFormatError,
+    UnsafePathError,
+)
 
 
 def archived(archive: Path) -> list[tuple[int, bytes]]:
@@ -177,7 +183,7 @@ def test_verification_catches_a_corrupted_archive_and_keeps_the_sources(
             file.write(bytes([data[position] ^ 0x01]))
 
     monkeypatch.setattr(fmt.ArchiveWriter, "close", close_then_rot_a_byte)
-    with pytest.raises(RuntimeError, match=r"4_log\.npz"):
+    with pytest.raises(ArchiveVerificationError, match=r"4_log\.npz"):  # a RuntimeError, as in the original
         assemble_log_archives(tmp_path, verify_integrity=True)
     assert source.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["004-0000.axlog"]
@@ -304,7 +310,7 @@ def test_a_second_assembly_of_the_same_directory_is_refused(tmp_path: Path) -> N
     descriptor = os.open(tmp_path, os.O_RDONLY)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)  # what a running assembly holds
-        with pytest.raises(RuntimeError, match="another assembly"):
+        with pytest.raises(DirectoryBusyError, match="another assembly"):
             assemble_log_archives(tmp_path)
     finally:
         os.close(descriptor)
@@ -332,7 +338,7 @@ def test_a_directory_a_running_logger_writes_is_refused(tmp_path: Path) -> None:
     descriptor = os.open(lock, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)  # what the logger process holds while it runs
-        with pytest.raises(RuntimeError, match="DataLogger is still writing"):
+        with pytest.raises(DirectoryBusyError, match="DataLogger is still writing"):
             assemble_log_archives(tmp_path)
     finally:
         os.close(descriptor)

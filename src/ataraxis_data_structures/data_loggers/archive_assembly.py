@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from .._durable_files import fsync_directory
-from ..errors import ArchiveFormatError, UnsafePathError
+from ..errors import ArchiveFormatError, ArchiveVerificationError, DirectoryBusyError, UnsafePathError
 from ..file_locks import LockHeldError, is_locked, try_lock
 from .archive_format import (
     SourceRecord,
@@ -199,11 +199,18 @@ def read_archive_sessions(archive_path: Path) -> list[LogSession]:
     if listed:
         return listed
     onset = _archive_onset(index)
-    return [] if onset is None else [LogSession(onset[1], 0)]
+    return [] if onset is None else [LogSession(onset.onset_us, 0)]
 
 
-def _archive_onset(index: ArchiveIndex) -> tuple[int, int] | None:
-    """Returns the position and value of an archive's onset member (its first with timestamp 0), or None."""
+class _OnsetMember(NamedTuple):
+    position: int
+    """The member's position in the archive."""
+    onset_us: int
+    """The onset it holds: UTC epoch microseconds."""
+
+
+def _archive_onset(index: ArchiveIndex) -> _OnsetMember | None:
+    """Returns an archive's onset member (its first with timestamp 0, as the readers take it), or None."""
     zeros = np.flatnonzero(index.timestamps == ONSET_TIMESTAMP)
     if len(zeros) == 0:
         return None
@@ -211,7 +218,7 @@ def _archive_onset(index: ArchiveIndex) -> tuple[int, int] | None:
     if int(index.message_sizes[position]) != ONSET_MESSAGE_SIZE:
         return None
     value = _onset_values(index.buffer, index.message_offsets[position : position + 1] + MESSAGE_PREFIX.size)
-    return position, int(value[0])
+    return _OnsetMember(position, int(value[0]))
 
 
 def assemble_log_archives(
@@ -255,8 +262,10 @@ def assemble_log_archives(
             unsupported format version.
         ArchiveFormatError: If an existing archive is malformed or one of its members fails its CRC-32 check.
         OSError: If the archive cannot be written (a full disk, for example); the message names the file.
-        RuntimeError: If integrity verification finds an archived message that differs from its source, another
-            assembly of the directory is running, or a running DataLogger still writes to it.
+        ArchiveVerificationError: If integrity verification finds an archived message that differs from its source
+            (a RuntimeError).
+        DirectoryBusyError: If another assembly of the directory is running, or a running DataLogger still writes
+            to it (a RuntimeError).
     """
     if remove_sources and os.fspath(log_directory) in ("", "."):
         raise UnsafePathError(
@@ -332,12 +341,12 @@ def _exclusive(directory: Path) -> Iterator[None]:
     try:
         held = try_lock(directory, directory=True)
     except LockHeldError:
-        raise RuntimeError(
+        raise DirectoryBusyError(
             f"Unable to assemble log archives in {directory}: another assembly of this directory is running."
         ) from None
     with held:
         if is_locked(directory / LOCK_FILE_NAME):
-            raise RuntimeError(
+            raise DirectoryBusyError(
                 f"Unable to assemble log archives in {directory}: a DataLogger is still writing to it "
                 f"(it holds {LOCK_FILE_NAME}); stop the logger first."
             )
@@ -523,7 +532,7 @@ class _SourceAssembly:
         onset = _archive_onset(index)
         offsets, sizes = index.message_offsets, index.message_sizes
         if onset is not None:
-            position, self.archive_onset = onset
+            position, self.archive_onset = onset.position, onset.onset_us
             self.current_onset = self.archive_onset
             self.known_onsets = {session.onset_us for session in decode_sessions(index.comment)}
             self.known_onsets.add(self.archive_onset)
@@ -775,12 +784,16 @@ class _SourceAssembly:
             try:
                 written = ArchiveIndex(temporary, memory_mapping=True)
             except ValueError as error:
-                raise RuntimeError(f"integrity verification failed: {error}") from None
+                raise ArchiveVerificationError(f"integrity verification failed: {error}") from None
             if len(written) != len(plan.chunk_ids):
-                raise RuntimeError(f"{temporary}: holds {len(written)} messages, expected {len(plan.chunk_ids)}")
+                raise ArchiveVerificationError(
+                    f"{temporary}: holds {len(written)} messages, expected {len(plan.chunk_ids)}"
+                )
             failed = written.check_crcs()
             if failed is not None:
-                raise RuntimeError(f"{temporary}: member {written.member_name(failed)!r} fails its CRC-32 check")
+                raise ArchiveVerificationError(
+                    f"{temporary}: member {written.member_name(failed)!r} fails its CRC-32 check"
+                )
             views = [memoryview(chunk.buffer) for chunk in self.chunks]  # type: ignore[arg-type]
             archived = memoryview(written.buffer)  # type: ignore[arg-type]
             heads = memoryview(np.ascontiguousarray(plan.heads).tobytes())
@@ -802,7 +815,7 @@ class _SourceAssembly:
                     or archived[at:body] != head
                     or archived[body : at + size] != views[chunk][start:end]
                 ):
-                    raise RuntimeError(
+                    raise ArchiveVerificationError(
                         f"{temporary}: archived message {written.member_name(number)!r} differs from its source "
                         f"({self.chunks[chunk].origin}, bytes {start}..{end})"
                     )
