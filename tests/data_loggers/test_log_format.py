@@ -173,3 +173,20 @@ def test_an_unknown_version_is_refused_even_when_the_source_is_known() -> None:
     data[8] = 9
     with pytest.raises(LogFormatError, match="unsupported log format version 9"):
         fmt.scan_records(bytes(data), "007-0000.axlog", expected_source_id=7)
+
+
+@pytest.mark.parametrize("window", [1, 2, 3, 64])
+def test_windows_of_records_add_up_to_the_whole_scan(window: int) -> None:
+    records = [(number, bytes([number % 256]) * (number % 11)) for number in range(200)]
+    data = bytearray(build_file(records))
+    index = fmt.scan_records(bytes(data))
+    data[int(index.payload_offsets[70])] ^= 0x01  # a damaged region
+    data = data[:-5]  # and a torn tail
+    whole = fmt.scan_records(bytes(data), expected_source_id=7)
+    windows = list(fmt.iter_record_windows(bytes(data), expected_source_id=7, window=window))
+    assert all(len(part) <= window for part in windows)
+    assert np.concatenate([part.timestamps for part in windows]).tolist() == whole.timestamps.tolist()
+    assert np.concatenate([part.payload_offsets for part in windows]).tolist() == whole.payload_offsets.tolist()
+    assert [region for part in windows for region in part.damaged] == list(whole.damaged)
+    assert [part.defect for part in windows[:-1]] == [None] * (len(windows) - 1)
+    assert windows[-1].defect == whole.defect is not None
