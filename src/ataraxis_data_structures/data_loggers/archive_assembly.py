@@ -20,6 +20,7 @@ import os
 import re
 import sys
 import warnings
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -50,6 +51,7 @@ from .archive_layout import (
     ONSET_TIMESTAMP,
     archive_name,
     member_stem,
+    npy_header,
     parse_archive_name,
 )
 from .log_format import (
@@ -546,7 +548,8 @@ class _SourceAssembly:
         self.chunks.append(chunk)
 
     def _collect_live_log(self, path: Path) -> None:
-        self.chunks.extend(chunk for chunk in self._live_log_chunks(path, window=0) if len(chunk.timestamps))
+        # Windows keep the scan's Python lists small; their numpy index is what the in-memory pass holds.
+        self.chunks.extend(chunk for chunk in self._live_log_chunks(path, window=_WINDOW) if len(chunk.timestamps))
 
     def _archived_whole(self, path: Path) -> bool:
         """Returns True if the archive's manifest holds every byte of a live log file as it is now."""
@@ -789,49 +792,78 @@ class _SourceAssembly:
             progress.close()
 
     def _verify(self, temporary: Path, plan: _Plan) -> None:
-        """Re-reads the written archive and compares every member's CRC and message bytes against the sources."""
+        """Re-reads the written archive and checks every member's CRC-32 and message bytes against the sources.
+
+        Works a window of members at a time and drops the archive's pages behind it, so the check does not hold the
+        whole archive in memory.
+        """
         try:
             try:
-                written = ArchiveIndex(temporary, memory_mapping=True)
+                written = ArchiveIndex(temporary, memory_mapping=True, lazy=True)
             except ValueError as error:
                 raise ArchiveVerificationError(f"integrity verification failed: {error}") from None
             if len(written) != len(plan.chunk_ids):
                 raise ArchiveVerificationError(
                     f"{temporary}: holds {len(written)} messages, expected {len(plan.chunk_ids)}"
                 )
-            failed = written.check_crcs()
-            if failed is not None:
-                raise ArchiveVerificationError(
-                    f"{temporary}: member {written.member_name(failed)!r} fails its CRC-32 check"
-                )
             views = [memoryview(chunk.buffer) for chunk in self.chunks]  # type: ignore[arg-type]
-            archived = memoryview(written.buffer)  # type: ignore[arg-type]
             heads = memoryview(np.ascontiguousarray(plan.heads).tobytes())
-            width = MESSAGE_PREFIX.size
-            for number, (chunk, start, end, at, size) in enumerate(
-                zip(
-                    plan.chunk_ids.tolist(),
-                    plan.offsets.tolist(),
-                    plan.ends.tolist(),
-                    written.message_offsets.tolist(),
-                    written.message_sizes.tolist(),
-                    strict=True,
-                )
-            ):
-                head = heads[number * width : (number + 1) * width]
-                body = at + width
-                if (
-                    size != width + end - start
-                    or archived[at:body] != head
-                    or archived[body : at + size] != views[chunk][start:end]
-                ):
-                    raise ArchiveVerificationError(
-                        f"{temporary}: archived message {written.member_name(number)!r} differs from its source "
-                        f"({self.chunks[chunk].origin}, bytes {start}..{end})"
-                    )
+            releaser = _PageReleaser()
+            for first in range(0, len(written), _WINDOW):
+                last = min(first + _WINDOW, len(written))
+                try:
+                    offsets, sizes = written.message_layout(np.arange(first, last, dtype=np.int64))
+                except ValueError as error:
+                    raise ArchiveVerificationError(f"integrity verification failed: {error}") from None
+                self._verify_window(written, first, offsets, sizes, plan, views, heads)
+                releaser.release(written.buffer, int(offsets[-1] + sizes[-1]))
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
+
+    def _verify_window(  # noqa: PLR0917 - one call site, the arrays of one window
+        self,
+        written: ArchiveIndex,
+        first: int,
+        offsets: NDArray[np.int64],
+        sizes: NDArray[np.int64],
+        plan: _Plan,
+        views: list[memoryview],
+        heads: memoryview,
+    ) -> None:
+        archived = memoryview(written.buffer)  # type: ignore[arg-type]
+        width = MESSAGE_PREFIX.size
+        last = first + len(offsets)
+        crc32 = zlib.crc32
+        for number, (chunk, start, end, at, size, crc) in enumerate(
+            zip(
+                plan.chunk_ids[first:last].tolist(),
+                plan.offsets[first:last].tolist(),
+                plan.ends[first:last].tolist(),
+                offsets.tolist(),
+                sizes.tolist(),
+                written.crcs[first:last].tolist(),
+                strict=True,
+            ),
+            start=first,
+        ):
+            header = npy_header(size)
+            member = archived[at - len(header) : at + size]
+            body = at + width
+            if crc32(member) != crc:
+                raise ArchiveVerificationError(
+                    f"{written.path}: member {written.member_name(number)!r} fails its CRC-32 check"
+                )
+            if (
+                member[: len(header)] != header
+                or size != width + end - start
+                or archived[at:body] != heads[number * width : (number + 1) * width]
+                or archived[body : at + size] != views[chunk][start:end]
+            ):
+                raise ArchiveVerificationError(
+                    f"{written.path}: archived message {written.member_name(number)!r} differs from its "
+                    f"source ({self.chunks[chunk].origin}, bytes {start}..{end})"
+                )
 
     def commit(self, temporary: Path) -> None:
         """Moves the finished archive into place (replacing the old one) and fsyncs the directory."""
