@@ -165,11 +165,14 @@ def test_reference_style_npy_directory_is_consolidated(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["012_00000000000099999999.npy", "12_log.npz"]
 
 
+@pytest.mark.parametrize("in_order", [True, False], ids=["streamed", "in memory"])
 @pytest.mark.parametrize("where", ["npy header", "payload"])
 def test_verification_catches_a_corrupted_archive_and_keeps_the_sources(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str, in_order: bool
 ) -> None:
     messages = sample_messages(100)
+    if not in_order:  # a record that arrived late: the streaming pass hands over to the in-memory one
+        messages[10], messages[11] = messages[11], messages[10]
     source = write_live_log(tmp_path, 4, messages)
     original_close = fmt.ArchiveWriter.close
     payload = max((p for _, p in messages[1:]), key=len)
@@ -524,8 +527,11 @@ def test_a_single_session_archive_lists_no_sessions_and_reruns_change_nothing(tm
     assert sessions == [LogSession(ONSET_US, 0), LogSession(ONSET_US + 10**9, 10**9)]
 
 
-def large_recording(directory: Path, shuffle: bool) -> None:
-    """Two segments and two sessions of one source, with runs of equal timestamps across window boundaries."""
+def large_recording(directory: Path, shuffle: bool) -> list[tuple[str, bytes]]:
+    """Writes two segments and two sessions of one source, with runs of equal timestamps across window boundaries.
+
+    Returns the members (key, message bytes) the archive must hold, built independently of assembly.
+    """
     rng = np.random.default_rng(41)
     elapsed = np.sort(rng.integers(1, 50_000, 150_000)).astype(int)  # ~3 messages per timestamp
     elapsed[65_000:67_000] = elapsed[65_000]  # a run of 2,000 equal timestamps across the 65,536-record window
@@ -533,24 +539,33 @@ def large_recording(directory: Path, shuffle: bool) -> None:
         rng.shuffle(elapsed[1000:1100])  # out of order: the streaming pass must hand over to the in-memory one
     payloads = [bytes([number % 251]) * (number % 13) for number in range(len(elapsed))]
     messages = list(zip(elapsed.tolist(), payloads, strict=True))
+    later_onset = ONSET_US + 10**8
     first = [(0, np.uint64(ONSET_US).tobytes()), *messages[:100_000]]
     second = messages[100_000:]  # no onset: the same session
-    restarted = [(0, np.uint64(ONSET_US + 10**8).tobytes()), *second[:5_000]]  # a new session
+    restarted = [(0, np.uint64(later_onset).tobytes()), *second[:5_000]]  # a new session
     write_live_log(directory, 9, first, segment=0)
     write_live_log(directory, 9, second + restarted, segment=1)
+    rebased = [*messages, *((t + 10**8, p) for t, p in second[:5_000])]
+    ordered = sorted(enumerate(rebased), key=lambda item: (item[1][0], item[0]))
+    members = [("009_" + "0" * 20, bytes([9]) + bytes(8) + np.uint64(ONSET_US).tobytes())]
+    seen: dict[int, int] = {0: 1}
+    for _, (timestamp, payload) in ordered:
+        repeat = seen.get(timestamp, 0)
+        seen[timestamp] = repeat + 1
+        key = f"009_{timestamp:020d}" + (f"_{repeat:06d}" if repeat else "")
+        members.append((key, bytes([9]) + np.uint64(timestamp).tobytes() + payload))
+    return members
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("verify", [False, True], ids=["unverified", "verified"])
 @pytest.mark.parametrize("shuffle", [False, True], ids=["in order", "out of order"])
-def test_the_streaming_pass_writes_what_the_in_memory_pass_writes(tmp_path: Path, shuffle: bool) -> None:
-    large_recording(tmp_path / "streamed", shuffle)
-    large_recording(tmp_path / "in_memory", shuffle)
-    assemble_log_archives(tmp_path / "streamed")
-    assemble_log_archives(tmp_path / "in_memory", verify_integrity=True)  # verification needs the in-memory plan
-    streamed = (tmp_path / "streamed" / "9_log.npz").read_bytes()
-    assert streamed == (tmp_path / "in_memory" / "9_log.npz").read_bytes()
-    timestamps, _ = LogArchiveReader(tmp_path / "streamed" / "9_log.npz").read_all_messages()
-    assert len(timestamps) == 155_000
-    assert np.all(np.diff(timestamps.astype(np.int64)) >= 0)
-    sessions = read_archive_sessions(tmp_path / "streamed" / "9_log.npz")
+def test_large_recordings_hold_every_message_in_order_in_both_passes(
+    tmp_path: Path, shuffle: bool, verify: bool
+) -> None:
+    expected = large_recording(tmp_path, shuffle)
+    assemble_log_archives(tmp_path, verify_integrity=verify)
+    archive = tmp_path / "9_log.npz"
+    assert read_with_numpy(archive) == expected
+    sessions = read_archive_sessions(archive)
     assert sessions == [LogSession(ONSET_US, 0), LogSession(ONSET_US + 10**8, 10**8)]

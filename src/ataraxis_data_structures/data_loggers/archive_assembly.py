@@ -14,7 +14,6 @@ without losing or repeating a message:
 
 from __future__ import annotations
 
-import itertools
 import mmap
 import os
 import re
@@ -24,7 +23,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
@@ -454,7 +453,7 @@ class _SourceAssembly:
 
     def run(self, position: int) -> None:
         """Assembles the source: in one streaming pass when its records are already in archive order, else in memory."""
-        if not self.files.npy_files and not self.options.verify_integrity:
+        if not self.files.npy_files:
             trial = _SourceAssembly(self.files, self.options)
             streamed = False
             try:
@@ -488,20 +487,11 @@ class _SourceAssembly:
                 session whose onset precedes the archive's), or a record comes before any onset: the caller then
                 assembles in memory.
         """
-        windows: list[Iterator[_Chunk]] = []
-        if self.files.archive is not None:
-            self._collect_archive(self.files.archive)
-            if self.existing is not None:  # its CRC check read every page: they need not stay resident
-                _PageReleaser().release(self.existing.buffer, len(self.existing.buffer))
-            if all(self._archived_whole(live_log.path) for live_log in self.files.live_logs):
-                raise _NotInOrderError  # a rerun with nothing new: the in-memory pass checks it without copying
-            windows.append(_windows_of(self.chunks.pop()))
-        windows.extend(self._live_log_chunks(live_log.path, _WINDOW) for live_log in self.files.live_logs)
         temporary = self.options.directory / _partial_name(self.files.source_id)
         with _naming_disk_errors(self.files.source_id, temporary):
             output = _StreamWriter(self, temporary, position)
             try:
-                for chunk in itertools.chain.from_iterable(windows):
+                for chunk in self._stream_windows(check_archive=True):
                     output.put(chunk)
                 if not self.new_messages:
                     output.abort()
@@ -511,7 +501,37 @@ class _SourceAssembly:
                 output.abort()
                 raise
         self.existing = None
+        if self.options.verify_integrity:
+            try:
+                self._verify_streamed(temporary)
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise
         self.commit(temporary)
+
+    def _stream_windows(self, *, check_archive: bool) -> Iterator[_Chunk]:
+        """Yields the source's messages in arrival order, a window at a time: the archive's first, then new ones."""
+        if self.files.archive is not None:
+            self._collect_archive(self.files.archive, check=check_archive)
+            if self.existing is not None:  # its CRC check read every page: they need not stay resident
+                _PageReleaser().release(self.existing.buffer, len(self.existing.buffer))
+            if check_archive and all(self._archived_whole(live_log.path) for live_log in self.files.live_logs):
+                raise _NotInOrderError  # a rerun with nothing new: the in-memory pass checks it without copying
+            yield from _windows_of(self.chunks.pop())
+        for live_log in self.files.live_logs:
+            yield from self._live_log_chunks(live_log.path, _WINDOW)
+
+    def _verify_streamed(self, temporary: Path) -> None:
+        """Reads the sources again, in the same windows, and compares each message with its member in the archive."""
+        try:
+            written = ArchiveIndex(temporary, memory_mapping=True, lazy=True)
+        except ValueError as error:
+            raise ArchiveVerificationError(f"integrity verification failed: {error}") from None
+        again = _SourceAssembly(self.files, replace(self.options, remove_sources=False))
+        verifier = _StreamVerifier(again, written)
+        for chunk in again._stream_windows(check_archive=False):
+            verifier.put(chunk)
+        verifier.finish()
 
     def collect(self) -> None:
         if self.files.archive is not None:
@@ -522,9 +542,9 @@ class _SourceAssembly:
             self._collect_live_log(live_log.path)
         self._rebase_sessions()
 
-    def _collect_archive(self, path: Path) -> None:
+    def _collect_archive(self, path: Path, *, check: bool = True) -> None:
         self.existing = index = ArchiveIndex(path, memory_mapping=self.options.memory_mapping)
-        failed = index.check_crcs()
+        failed = index.check_crcs() if check else None
         if failed is not None:
             raise ArchiveFormatError(
                 f"Unable to merge new messages into the log archive {path}: its member {index.member_name(failed)!r} "
@@ -951,27 +971,22 @@ class _PageReleaser:
             self._released[id(mapped)] = aligned
 
 
-class _StreamWriter:
-    """Appends windows of one source's messages to its archive in order, carrying names across windows."""
+class _StreamOrder:
+    """Puts windows of one source's messages in archive order; subclasses write or verify the members.
 
-    def __init__(self, assembly: _SourceAssembly, path: Path, position: int) -> None:
+    Fixes the onset, rebases sessions onto it, checks the order and numbers repeated timestamps across windows.
+    """
+
+    def __init__(self, assembly: _SourceAssembly) -> None:
         self.assembly = assembly
         self.source_id = assembly.files.source_id
-        self.writer = ArchiveWriter(path)
         self.releaser = _PageReleaser()
         self.base: int | None = None
         self.last_timestamp = -1
         self.last_run = 0
-        self.progress = tqdm(
-            desc=f"Assembling source {self.source_id}",
-            unit="msg",
-            disable=not assembly.options.verbose,
-            position=position,
-            leave=True,
-        )
 
     def _start(self) -> None:
-        """Fixes the archive's onset (the archive's own, else the first session's) and writes its member first."""
+        """Fixes the archive's onset (the archive's own, else the first session's); its member comes first."""
         assembly = self.assembly
         base = assembly.archive_onset if assembly.archive_onset is not None else None
         if base is None and assembly.new_onsets:
@@ -980,21 +995,18 @@ class _StreamWriter:
             raise _NotInOrderError  # records before any onset: the in-memory pass times them from the first one found
         self.base = base
         head = MESSAGE_PREFIX.pack(MESSAGE_PREFIX.record(self.source_id, ONSET_TIMESTAMP))
-        self.writer.add(member_stem(self.source_id, ONSET_TIMESTAMP), head, ONSET_PAYLOAD.pack(base))
+        self._onset(head, ONSET_PAYLOAD.pack(base))
         self.last_timestamp, self.last_run = ONSET_TIMESTAMP, 1
 
     def put(self, chunk: _Chunk) -> None:
+        """Takes the next window of messages (in arrival order, with their onsets)."""
         count = len(chunk.timestamps)
-        if count:
-            self._put(chunk)
-            self.releaser.release(chunk.buffer, int(chunk.offsets[-1] + chunk.sizes[-1]))
-            self.progress.update(count)
-
-    def _put(self, chunk: _Chunk) -> None:
+        if count == 0:
+            return
         if self.base is None:
             self._start()
         base = np.uint64(self.base or 0)
-        onsets = chunk.onsets if chunk.onsets is not None else np.full(len(chunk.timestamps), base, np.uint64)
+        onsets = chunk.onsets if chunk.onsets is not None else np.full(count, base, np.uint64)
         if np.any(onsets == _UNKNOWN_ONSET) or np.any(onsets < base):
             raise _NotInOrderError
         chunk.rebase(onsets - base)
@@ -1004,6 +1016,47 @@ class _StreamWriter:
         repeats = repeat_counts(timestamps)
         repeats[: int(np.count_nonzero(timestamps == self.last_timestamp))] += self.last_run
         self.last_timestamp, self.last_run = int(timestamps[-1]), int(repeats[-1]) + 1
+        self._members(chunk, repeats)
+        self.releaser.release(chunk.buffer, int(chunk.offsets[-1] + chunk.sizes[-1]))
+
+    def check_sessions(self) -> int:
+        """Returns the archive's onset once every window is in, after checking no session began before it."""
+        assembly = self.assembly
+        onsets = assembly.known_onsets | set(assembly.new_onsets)
+        onsets.discard(_UNKNOWN_ONSET)
+        if self.base is None:
+            self._start()
+        if min(onsets) != self.base:
+            raise _NotInOrderError  # a session found after the last window began before the archive's onset
+        assembly.sessions = [LogSession(onset, onset - int(self.base)) for onset in sorted(onsets)]
+        return int(self.base)
+
+    def _onset(self, head: bytes, payload: bytes) -> None:
+        raise NotImplementedError
+
+    def _members(self, chunk: _Chunk, repeats: NDArray[np.int64]) -> None:
+        raise NotImplementedError
+
+
+class _StreamWriter(_StreamOrder):
+    """Appends windows of one source's messages to its archive in order, carrying names across windows."""
+
+    def __init__(self, assembly: _SourceAssembly, path: Path, position: int) -> None:
+        super().__init__(assembly)
+        self.writer = ArchiveWriter(path)
+        self.progress = tqdm(
+            desc=f"Assembling source {self.source_id}",
+            unit="msg",
+            disable=not assembly.options.verbose,
+            position=position,
+            leave=True,
+        )
+
+    def _onset(self, head: bytes, payload: bytes) -> None:
+        self.writer.add(member_stem(self.source_id, ONSET_TIMESTAMP), head, payload)
+
+    def _members(self, chunk: _Chunk, repeats: NDArray[np.int64]) -> None:
+        timestamps = chunk.timestamps
         view = memoryview(chunk.buffer)  # type: ignore[arg-type]
         ends = chunk.offsets + chunk.sizes
         for first in range(0, len(timestamps), _BATCH):
@@ -1020,18 +1073,12 @@ class _StreamWriter:
                 for row, body in enumerate(bodies):
                     stem = member_stem(self.source_id, int(timestamps[first + row]), int(batch_repeats[row]))
                     self.writer.add(stem, chunk.heads[first + row].tobytes(), body)
+        self.progress.update(len(timestamps))
 
     def finish(self) -> None:
         """Writes the onset of a source without data messages, checks the sessions, and closes the archive."""
+        self.check_sessions()
         assembly = self.assembly
-        onsets = assembly.known_onsets | set(assembly.new_onsets)
-        onsets.discard(_UNKNOWN_ONSET)
-        if self.base is None:
-            self._start()
-        if min(onsets) != self.base:
-            raise _NotInOrderError  # a session found after the last window began before the archive's onset
-        base = int(self.base) if self.base is not None else 0
-        assembly.sessions = [LogSession(onset, onset - base) for onset in sorted(onsets)]
         self.writer.close(encode_manifest(assembly.records) + encode_sessions(assembly.sessions))
         self.progress.close()
 
@@ -1039,6 +1086,74 @@ class _StreamWriter:
         self.progress.close()
         with suppress(OSError):  # closing flushes the buffer, which fails again on a full disk
             self.writer.abort()
+
+
+class _StreamVerifier(_StreamOrder):
+    """Reads the sources again in the same order and compares each with the member written for it."""
+
+    def __init__(self, assembly: _SourceAssembly, written: ArchiveIndex) -> None:
+        super().__init__(assembly)
+        self.written = written
+        self.next_member = 0
+
+    def _onset(self, head: bytes, payload: bytes) -> None:
+        buffer = np.frombuffer(payload, dtype=np.uint8)
+        chunk = _Chunk("the archive's onset", buffer, np.zeros(1, np.uint64), np.frombuffer(head, np.uint8)[None, :],
+                       np.zeros(1, np.int64), np.full(1, len(payload), np.int64))  # fmt: skip
+        self._members(chunk, np.zeros(1, dtype=np.int64))
+
+    def _members(self, chunk: _Chunk, repeats: NDArray[np.int64]) -> None:
+        del repeats  # names are not verified: the bytes and CRCs are
+        written = self.written
+        first = self.next_member
+        count = len(chunk.timestamps)
+        if first + count > len(written):
+            raise ArchiveVerificationError(f"{written.path}: holds {len(written)} messages, fewer than its sources")
+        try:
+            offsets, sizes = written.message_layout(np.arange(first, first + count, dtype=np.int64))
+        except ValueError as error:
+            raise ArchiveVerificationError(f"integrity verification failed: {error}") from None
+        archived = memoryview(written.buffer)  # type: ignore[arg-type]
+        source = memoryview(chunk.buffer)  # type: ignore[arg-type]
+        heads = memoryview(np.ascontiguousarray(chunk.heads).tobytes())
+        width = MESSAGE_PREFIX.size
+        crc32 = zlib.crc32
+        for row, (start, size_in_source, at, size, crc) in enumerate(
+            zip(
+                chunk.offsets.tolist(),
+                chunk.sizes.tolist(),
+                offsets.tolist(),
+                sizes.tolist(),
+                written.crcs[first : first + count].tolist(),
+                strict=True,
+            )
+        ):
+            header = npy_header(size)
+            member = archived[at - len(header) : at + size]
+            if crc32(member) != crc:
+                raise ArchiveVerificationError(
+                    f"{written.path}: member {written.member_name(first + row)!r} fails its CRC-32 check"
+                )
+            body = at + width
+            if (
+                member[: len(header)] != header
+                or size != width + size_in_source
+                or archived[at:body] != heads[row * width : (row + 1) * width]
+                or archived[body : at + size] != source[start : start + size_in_source]
+            ):
+                raise ArchiveVerificationError(
+                    f"{written.path}: archived message {written.member_name(first + row)!r} differs from its source "
+                    f"({chunk.origin}, bytes {start}..{start + size_in_source})"
+                )
+        self.next_member = first + count
+        self.releaser.release(written.buffer, int(offsets[-1] + sizes[-1]))
+
+    def finish(self) -> None:
+        self.check_sessions()
+        if self.next_member != len(self.written):
+            raise ArchiveVerificationError(
+                f"{self.written.path}: holds {len(self.written)} messages, expected {self.next_member}"
+            )
 
 
 _IO_THREADS = 4  # file opens, reads and unlinks wait on the filesystem, not the CPU: threads overlap the waits
