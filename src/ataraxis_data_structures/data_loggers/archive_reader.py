@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from ..errors import ArchiveFormatError
 from .archive_layout import MEMBER_SUFFIX, MESSAGE_PREFIX, ONSET_MESSAGE_SIZE, ONSET_PAYLOAD, ONSET_TIMESTAMP
-from .zip_index import CHUNK_MEMBERS, ArchiveIndex, equal_stride, records_at, rows_at, shared_index
+from .zip_index import CHUNK_MEMBERS, ArchiveIndex, equal_stride, rows_at, shared_index
 
 PARALLEL_THRESHOLD = 2000
 """Archives with fewer data messages than this are returned by get_batches() as a single batch."""
@@ -361,12 +361,11 @@ class LogArchiveReader:
         positions = self._select(keys, start_us, end_us)
         index = self._index
         onset = self.onset_timestamp_us
-        buffer = index.buffer
         for first in range(0, len(positions), _BLOCK):
             block = positions[first : first + _BLOCK]
             offsets, sizes = index.message_layout(block)
             index.check_size()
-            stamps = records_at(buffer, MESSAGE_PREFIX, offsets)["timestamp"].astype(np.uint64) + onset
+            stamps = index.timestamps_at(block) + onset
             yield from map(_message, stamps, self._payload_rows(offsets, sizes))
             index.release_members(block)  # the payloads stay readable; their pages leave this process's memory
 

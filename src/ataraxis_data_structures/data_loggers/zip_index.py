@@ -120,6 +120,18 @@ def rows_at(
     return rows
 
 
+def rows_equal(rows: NDArray[np.uint8], expected: NDArray[np.uint8]) -> NDArray[np.bool_]:
+    """Returns, for each row, whether it equals ``expected`` (compared 8 bytes at a time: 10x faster on views)."""
+    width = rows.shape[1]
+    words = width // 8 * 8
+    equal = np.ones(len(rows), dtype=bool)
+    if words:
+        equal &= np.all(rows[:, :words].view(np.uint64) == expected[:words].view(np.uint64), axis=1)
+    if words < width:
+        equal &= np.all(rows[:, words:] == expected[words:], axis=1)
+    return equal
+
+
 def records_at(data: NDArray[np.uint8], layout: RecordLayout[Any], starts: NDArray[np.int64]) -> NDArray[Any]:
     """Returns the records of ``layout`` at each start as a structured array (a strided view when regular).
 
@@ -132,6 +144,9 @@ def records_at(data: NDArray[np.uint8], layout: RecordLayout[Any], starts: NDArr
             (count,), layout.dtype, buffer=data, offset=int(starts[0]), strides=(stride,)
         )
         return strided
+    if count > 2 and (rest := equal_stride(starts[1:])) is not None and rest >= layout.size:
+        # Regular but for the first record (the onset message is shorter than the data messages).
+        return np.concatenate((records_at(data, layout, starts[:1]), records_at(data, layout, starts[1:])))
     if count == 0:
         return np.zeros(0, dtype=layout.dtype)
     gathered: NDArray[Any] = data[starts[:, None] + np.arange(layout.size)].view(layout.dtype).reshape(count)
@@ -238,6 +253,7 @@ class ArchiveIndex:
         self._member_starts: NDArray[np.int64] | None = np.full(count, -1, dtype=np.int64)
         self._offsets = np.zeros(count, dtype=np.int64)
         self._sizes = np.zeros(count, dtype=np.int64)
+        self._stamps = np.zeros(count, dtype=np.uint64)
         self._validated = np.zeros((count + CHUNK_MEMBERS - 1) // CHUNK_MEMBERS, dtype=bool)
         self._next_offsets: NDArray[np.int64] | None = None
         if count and np.any(self._columns.methods != STORED):
@@ -586,6 +602,8 @@ class ArchiveIndex:
         self._member_starts[start:stop] = starts
         self._offsets[start:stop] = offsets
         self._sizes[start:stop] = lengths
+        # The timestamps are read now, while the pages are at hand, so they never have to be mapped again for them.
+        self._stamps[start:stop] = records_at(data, MESSAGE_PREFIX, offsets)["timestamp"]
         self.release_members(np.array([start, stop - 1], dtype=np.int64))
 
     def _read_local_zip64(  # noqa: PLR0917 - one call site, arrays of one chunk
@@ -642,7 +660,7 @@ class ArchiveIndex:
                 group = group[sizes[group] - len(expected) == length]
                 if len(group) == 0:
                     continue
-                matches = np.all(rows_at(data, starts[group], len(expected)) == expected, axis=1)
+                matches = rows_equal(rows_at(data, starts[group], len(expected)), expected)
                 passed = group[matches]
                 offsets[passed] = starts[passed] + len(expected)
                 lengths[passed] = length
@@ -692,6 +710,7 @@ class ArchiveIndex:
         self._data = np.frombuffer(b"".join(chunks), dtype=np.uint8) if chunks else np.zeros(0, dtype=np.uint8)
         self._mapping = None
         self._offsets, self._sizes = self._read_npy_headers(0, starts, sizes)
+        self._stamps = records_at(self._data, MESSAGE_PREFIX, self._offsets)["timestamp"].astype(np.uint64)
         self._validated[:] = True
 
     # ----------------------------------------------------------------------------------------------------------
@@ -717,14 +736,15 @@ class ArchiveIndex:
 
     def timestamps_at(self, positions: NDArray[np.int64]) -> NDArray[np.uint64]:
         """Returns the elapsed timestamp stored in the messages at the given positions."""
-        offsets, _ = self.message_layout(positions)
-        self.check_size()
-        return records_at(self._data, MESSAGE_PREFIX, offsets)["timestamp"].astype(np.uint64)
+        self.ensure(positions)
+        stamps: NDArray[np.uint64] = self._stamps[positions]
+        return stamps
 
-    @cached_property
+    @property
     def timestamps(self) -> NDArray[np.uint64]:
         """Returns the elapsed timestamp stored in each message."""
-        return self.timestamps_at(np.arange(len(self), dtype=np.int64))
+        self.ensure()
+        return self._stamps
 
     @cached_property
     def source_ids(self) -> NDArray[np.uint8]:
