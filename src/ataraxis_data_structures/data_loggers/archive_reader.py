@@ -146,17 +146,21 @@ class LogArchiveReader:
         return f"LogArchiveReader(archive_path={self._archive_path}, onset_us={onset})"
 
     def __getstate__(self) -> dict[str, Any]:
-        """Returns the picklable state: the index (a memory map) is rebuilt on first use in the receiving process."""
+        """Returns the picklable state: the index (a memory map) is rebuilt on first use in the receiving process.
+
+        The message keys are left out too: rebuilding them from the index costs less than pickling every key to
+        every worker.
+        """
         return {
             "_archive_path": self._archive_path,
             "_onset_us": self._onset_us,
             "_first_message": self._first_message,
-            "_message_keys": self._message_keys,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._index_cache = None
+        self._message_keys = None
 
     @property
     def _index(self) -> ArchiveIndex:
