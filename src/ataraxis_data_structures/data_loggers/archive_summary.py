@@ -12,31 +12,34 @@ import numpy as np
 from .archive_reader import LogArchiveReader
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ArchiveSummary:
-    """The timing and size figures of one log archive's data messages (the onset message excluded)."""
+    """The timing and size figures of one log archive's data messages (the onset message excluded).
+
+    The figures of the data messages are None (counts 0) for an archive that holds none.
+    """
 
     path: str
-    source_id: int | None
+    source_id: int | None = None
     """The source ID stored in the messages (None for an archive without data messages)."""
     onset_us: int
     """The onset: UTC epoch microseconds that elapsed timestamps are relative to."""
     onset_utc: str
     """The onset as an ISO 8601 UTC date and time."""
-    message_count: int
-    first_elapsed_us: int | None
-    last_elapsed_us: int | None
-    span_s: float
+    message_count: int = 0
+    first_elapsed_us: int | None = None
+    last_elapsed_us: int | None = None
+    span_s: float = 0.0
     """The time between the first and the last data message, in seconds."""
-    mean_rate_hz: float | None
+    mean_rate_hz: float | None = None
     """Messages per second over the span (None when the span is zero)."""
-    largest_gap_us: int | None
+    largest_gap_us: int | None = None
     """The largest time between two consecutive data messages, in microseconds."""
-    largest_gap_at_us: int | None
+    largest_gap_at_us: int | None = None
     """The elapsed timestamp of the message that ends the largest gap."""
-    payload_min_bytes: int | None
-    payload_max_bytes: int | None
-    payload_total_bytes: int
+    payload_min_bytes: int | None = None
+    payload_max_bytes: int | None = None
+    payload_total_bytes: int = 0
     first_corrupt_member: str | None = None
     """The first member whose bytes fail their CRC-32 (None when every member checks out, or when not checked)."""
     crc_checked: bool = False
@@ -74,22 +77,7 @@ def summarize_archive(path: Path, *, verify: bool = False) -> ArchiveSummary:
     corrupt = reader.find_corrupt_member() if verify else None
     if count == 0:
         return ArchiveSummary(
-            path=str(path),
-            source_id=None,
-            onset_us=onset,
-            onset_utc=onset_utc,
-            message_count=0,
-            first_elapsed_us=None,
-            last_elapsed_us=None,
-            span_s=0.0,
-            mean_rate_hz=None,
-            largest_gap_us=None,
-            largest_gap_at_us=None,
-            payload_min_bytes=None,
-            payload_max_bytes=None,
-            payload_total_bytes=0,
-            first_corrupt_member=corrupt,
-            crc_checked=verify,
+            path=str(path), onset_us=onset, onset_utc=onset_utc, first_corrupt_member=corrupt, crc_checked=verify
         )
     span_us = int(timestamps.max() - timestamps.min())
     gaps = np.diff(timestamps)
