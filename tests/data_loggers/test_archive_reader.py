@@ -11,6 +11,7 @@ import pytest
 from test_archive_helpers import (
     ONSET_US,
     REFERENCE_PYTHON,
+    RELEASES,
     expected_sequence,
     message_bytes,
     run_reference,
@@ -141,10 +142,22 @@ print(json.dumps({"onset": int(r.onset_timestamp_us), "count": r.message_count, 
 """
 
 
-@needs_reference
-def test_reference_reader_reads_our_archive_with_duplicates(tmp_path: Path) -> None:
+def each_release() -> pytest.MarkDecorator:
+    """Parametrizes a test over the original releases, skipping those not installed."""
+    return pytest.mark.parametrize(
+        "release",
+        [
+            pytest.param(python, id=name, marks=pytest.mark.skipif(not python.exists(), reason=f"{name} not installed"))
+            for name, python in RELEASES.items()
+        ],
+    )
+
+
+@pytest.mark.reference
+@each_release()
+def test_reference_reader_reads_our_archive_with_duplicates(tmp_path: Path, release: Path) -> None:
     archive, messages = assembled(tmp_path, 300)
-    result = json.loads(run_reference(READ_WITH_REFERENCE, str(archive)).splitlines()[-1])
+    result = json.loads(run_reference(READ_WITH_REFERENCE, str(archive), python=release).splitlines()[-1])
     expected = expected_sequence(messages)
     assert result["onset"] == ONSET_US
     assert result["count"] == len(expected)
@@ -174,12 +187,14 @@ if __name__ == "__main__":
 ).replace("ONSET", str(ONSET_US))
 
 
-@needs_reference
-def test_our_reader_reads_a_reference_archive(tmp_path: Path) -> None:
+@pytest.mark.reference
+@each_release()
+def test_our_reader_reads_a_reference_archive(tmp_path: Path, release: Path) -> None:
     script = tmp_path / "write.py"
     script.write_text(WRITE_WITH_REFERENCE)
     run_reference(
-        f"import runpy, sys; sys.argv = ['w', {str(tmp_path)!r}]; runpy.run_path({str(script)!r}, run_name='__main__')"
+        f"import runpy, sys; sys.argv = ['w', {str(tmp_path)!r}]; runpy.run_path({str(script)!r}, run_name='__main__')",
+        python=release,
     )
     reader = LogArchiveReader(tmp_path / "ref_data_log" / "4_log.npz")
     assert reader.onset_timestamp_us == ONSET_US
