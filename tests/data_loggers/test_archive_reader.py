@@ -20,6 +20,7 @@ from test_archive_helpers import (
 )
 
 from ataraxis_data_structures.data_loggers import LogArchiveReader, LogMessage, assemble_log_archives
+from ataraxis_data_structures.errors import ArchiveFormatError
 
 needs_reference = pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason="reference release not installed")
 
@@ -290,3 +291,20 @@ def test_columns_feed_interpolate_data(tmp_path: Path) -> None:
     sampled = interpolate_data(columns.timestamps_us, positions, frames, is_discrete=False)
     expected = ((frames - ONSET_US).astype(np.float64) / 1000) * 3 - 7
     assert np.allclose(sampled, expected)
+
+
+def test_a_reopened_archive_reflects_a_replaced_or_rewritten_file(tmp_path: Path) -> None:
+    archive, messages = assembled(tmp_path / "a", 300)
+    first = LogArchiveReader(archive)
+    assert first.message_count == 300
+    assert LogArchiveReader(archive).message_count == 300  # the index is reused while the file is unchanged
+    other, _ = assembled(tmp_path / "b", 120)
+    os.replace(other, archive)  # what assembly does when it merges: a new file under the same name
+    assert LogArchiveReader(archive).message_count == 120
+    data = archive.read_bytes()
+    with open(archive, "r+b") as file:  # rewritten in place with other bytes: size and mtime change
+        file.write(data[: len(data) // 2])
+        file.truncate()
+    with pytest.raises(ArchiveFormatError, match="truncated"):
+        _ = LogArchiveReader(archive).message_count
+    assert [m.payload.tobytes() for m in first.iter_messages()][:3] == [p for _, p in expected_sequence(messages)[:3]]

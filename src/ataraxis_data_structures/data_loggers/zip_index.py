@@ -169,8 +169,17 @@ def open_mapped(path: Path) -> tuple[NDArray[np.uint8], int]:
     return data, size
 
 
-_SHARED: dict[Path, tuple[tuple[int, int, int, int], ArchiveIndex]] = {}
+_SHARED: dict[Path, tuple[tuple[int, int, int, int] | None, ArchiveIndex]] = {}
 _SHARED_LIMIT = 2  # indexes kept per process: the archives a worker is walking right now
+
+
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    """Returns what tells a file apart from a changed or replaced one (None when it is gone)."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
 
 
 def shared_index(path: Path) -> ArchiveIndex:
@@ -180,13 +189,15 @@ def shared_index(path: Path) -> ArchiveIndex:
     each reopening the central directory and the member checks already done in this process.
     """
     key = Path(os.path.abspath(path))
-    status = os.stat(key)
-    identity = (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+    identity = _identity(key)
+    for other, (known, _) in list(_SHARED.items()):  # an archive removed or replaced since: unmap it now
+        if other != key and _identity(other) != known:
+            del _SHARED[other]
     cached = _SHARED.get(key)
     if cached is not None and cached[0] == identity:
         return cached[1]
-    index = ArchiveIndex(path, lazy=True)
     _SHARED.pop(key, None)
+    index = ArchiveIndex(path, lazy=True)
     while len(_SHARED) >= _SHARED_LIMIT:
         _SHARED.pop(next(iter(_SHARED)))
     _SHARED[key] = (identity, index)
