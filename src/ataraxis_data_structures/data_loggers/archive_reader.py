@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from ..errors import ArchiveFormatError
 from .archive_layout import MEMBER_SUFFIX, MESSAGE_PREFIX, ONSET_MESSAGE_SIZE, ONSET_PAYLOAD, ONSET_TIMESTAMP
-from .zip_index import CHUNK_MEMBERS, ArchiveIndex, equal_stride, records_at, rows_at
+from .zip_index import CHUNK_MEMBERS, ArchiveIndex, equal_stride, rows_at, shared_index
 
 PARALLEL_THRESHOLD = 2000
 """Archives with fewer data messages than this are returned by get_batches() as a single batch."""
@@ -35,6 +35,19 @@ class LogMessage:
     """The absolute UTC timestamp of when the message was logged, in microseconds since epoch."""
     payload: NDArray[np.uint8]
     """The message payload as a byte array."""
+
+
+_new_message = object.__new__
+_set_timestamp = vars(LogMessage)["timestamp_us"].__set__  # the slot descriptors, which bypass the frozen check
+_set_payload = vars(LogMessage)["payload"].__set__
+
+
+def _message(timestamp_us: np.uint64, payload: NDArray[np.uint8]) -> LogMessage:
+    """Returns LogMessage(timestamp_us, payload) without the frozen dataclass's __init__ (a quarter of its cost)."""
+    message = _new_message(LogMessage)
+    _set_timestamp(message, timestamp_us)
+    _set_payload(message, payload)
+    return message
 
 
 class MessageColumns(NamedTuple):
@@ -62,6 +75,26 @@ class MessageColumns(NamedTuple):
         assert self.buffer is not None and self.offsets is not None
         payload: NDArray[np.uint8] = self.buffer[int(self.offsets[index]) : int(self.offsets[index + 1])]
         return payload
+
+
+def _member_names(keys: list[str]) -> NDArray[np.bytes_]:
+    """Returns the member name of each key (the key with .npy appended unless it has it) as a bytes array."""
+    count = len(keys)
+    suffix = MEMBER_SUFFIX.encode("ascii")
+    lengths = np.fromiter(map(len, keys), dtype=np.int64, count=count)
+    width = int(lengths[0])
+    if int(lengths.min()) == width == int(lengths.max()) and width:
+        try:  # keys of one length (the canonical ones): one conversion and one copy, no Python object per key
+            rows = np.array(keys, dtype=f"S{width}").view(np.uint8).reshape(count, width)
+        except UnicodeEncodeError:
+            rows = None
+        if rows is not None and not np.any(np.all(rows[:, -len(suffix) :] == np.frombuffer(suffix, np.uint8), 1)):
+            names = np.empty((count, width + len(suffix)), dtype=np.uint8)
+            names[:, :width] = rows
+            names[:, width:] = np.frombuffer(suffix, dtype=np.uint8)
+            return names.view(f"S{width + len(suffix)}").reshape(count)
+    encoded = [(key if key.endswith(MEMBER_SUFFIX) else key + MEMBER_SUFFIX).encode("utf-8") for key in keys]
+    return np.array(encoded, dtype="S")
 
 
 class LogArchiveReader:
@@ -113,22 +146,26 @@ class LogArchiveReader:
         return f"LogArchiveReader(archive_path={self._archive_path}, onset_us={onset})"
 
     def __getstate__(self) -> dict[str, Any]:
-        """Returns the picklable state: the index (a memory map) is rebuilt on first use in the receiving process."""
+        """Returns the picklable state: the index (a memory map) is rebuilt on first use in the receiving process.
+
+        The message keys are left out too: rebuilding them from the index costs less than pickling every key to
+        every worker.
+        """
         return {
             "_archive_path": self._archive_path,
             "_onset_us": self._onset_us,
             "_first_message": self._first_message,
-            "_message_keys": self._message_keys,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._index_cache = None
+        self._message_keys = None
 
     @property
     def _index(self) -> ArchiveIndex:
         if self._index_cache is None:
-            self._index_cache = ArchiveIndex(self._archive_path, lazy=True)
+            self._index_cache = shared_index(self._archive_path)
         return self._index_cache
 
     def _locate_onset(self) -> int | None:
@@ -243,12 +280,7 @@ class LogArchiveReader:
         """Returns the member position of each key, found by binary search over the sorted member names."""
         if not keys:
             return np.zeros(0, dtype=np.int64)
-        names = [key if key.endswith(MEMBER_SUFFIX) else key + MEMBER_SUFFIX for key in keys]
-        try:
-            wanted = np.array(names, dtype="S")
-        except UnicodeEncodeError:  # names numpy cannot encode as ASCII: compare their UTF-8 bytes
-            wanted = np.array([name.encode("utf-8") for name in names], dtype="S")
-        positions = self._index.find_members(wanted)
+        positions = self._index.find_members(_member_names(keys))
         missing = np.flatnonzero(positions < 0)
         for number in missing.tolist():  # a key given with .npy may name a member whose name ends in .npy.npy
             key = keys[number]
@@ -333,13 +365,13 @@ class LogArchiveReader:
         positions = self._select(keys, start_us, end_us)
         index = self._index
         onset = self.onset_timestamp_us
-        buffer = index.buffer
         for first in range(0, len(positions), _BLOCK):
             block = positions[first : first + _BLOCK]
             offsets, sizes = index.message_layout(block)
             index.check_size()
-            stamps = records_at(buffer, MESSAGE_PREFIX, offsets)["timestamp"].astype(np.uint64) + onset
-            yield from map(LogMessage, stamps, self._payload_rows(offsets, sizes))
+            stamps = index.timestamps_at(block) + onset
+            yield from map(_message, stamps, self._payload_rows(offsets, sizes))
+            index.release_members(block)  # the payloads stay readable; their pages leave this process's memory
 
     def read_all_messages(self) -> tuple[NDArray[np.uint64], list[NDArray[np.uint8]]]:
         """Reads all data messages from the archive.

@@ -120,6 +120,18 @@ def rows_at(
     return rows
 
 
+def rows_equal(rows: NDArray[np.uint8], expected: NDArray[np.uint8]) -> NDArray[np.bool_]:
+    """Returns, for each row, whether it equals ``expected`` (compared 8 bytes at a time: 10x faster on views)."""
+    width = rows.shape[1]
+    words = width // 8 * 8
+    equal = np.ones(len(rows), dtype=bool)
+    if words:
+        equal &= np.all(rows[:, :words].view(np.uint64) == expected[:words].view(np.uint64), axis=1)
+    if words < width:
+        equal &= np.all(rows[:, words:] == expected[words:], axis=1)
+    return equal
+
+
 def records_at(data: NDArray[np.uint8], layout: RecordLayout[Any], starts: NDArray[np.int64]) -> NDArray[Any]:
     """Returns the records of ``layout`` at each start as a structured array (a strided view when regular).
 
@@ -132,19 +144,22 @@ def records_at(data: NDArray[np.uint8], layout: RecordLayout[Any], starts: NDArr
             (count,), layout.dtype, buffer=data, offset=int(starts[0]), strides=(stride,)
         )
         return strided
+    if count > 2 and (rest := equal_stride(starts[1:])) is not None and rest >= layout.size:
+        # Regular but for the first record (the onset message is shorter than the data messages).
+        return np.concatenate((records_at(data, layout, starts[:1]), records_at(data, layout, starts[1:])))
     if count == 0:
         return np.zeros(0, dtype=layout.dtype)
     gathered: NDArray[Any] = data[starts[:, None] + np.arange(layout.size)].view(layout.dtype).reshape(count)
     return gathered
 
 
-def _map(path: Path) -> tuple[NDArray[np.uint8], mmap.mmap | None, int]:
-    """Returns a private (copy-on-write) memory map of a file as a uint8 array, the map and the file's size."""
+def _map(path: Path, access: int = mmap.ACCESS_COPY) -> tuple[NDArray[np.uint8], mmap.mmap | None, int]:
+    """Returns a memory map of a file as a uint8 array (private and writable by default), the map and its size."""
     with open(path, "rb") as file:
         size = os.fstat(file.fileno()).st_size
         if size == 0:
             return np.zeros(0, dtype=np.uint8), None, 0
-        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_COPY)
+        mapped = mmap.mmap(file.fileno(), 0, access=access)
     return np.frombuffer(mapped, dtype=np.uint8), mapped, size
 
 
@@ -152,6 +167,41 @@ def open_mapped(path: Path) -> tuple[NDArray[np.uint8], int]:
     """Returns a private (copy-on-write) memory map of a file as a uint8 array, and the file's size."""
     data, _, size = _map(path)
     return data, size
+
+
+_SHARED: dict[Path, tuple[tuple[int, int, int, int] | None, ArchiveIndex]] = {}
+_SHARED_LIMIT = 2  # indexes kept per process: the archives a worker is walking right now
+
+
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    """Returns what tells a file apart from a changed or replaced one (None when it is gone)."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+def shared_index(path: Path) -> ArchiveIndex:
+    """Returns a lazily validated index of an archive, reused while the file is unchanged (same inode, size, mtime).
+
+    Analysis code opens the same archive again for every batch of keys a worker receives; reusing the index spares
+    each reopening the central directory and the member checks already done in this process.
+    """
+    key = Path(os.path.abspath(path))
+    identity = _identity(key)
+    for other, (known, _) in list(_SHARED.items()):  # an archive removed or replaced since: unmap it now
+        if other != key and _identity(other) != known:
+            del _SHARED[other]
+    cached = _SHARED.get(key)
+    if cached is not None and cached[0] == identity:
+        return cached[1]
+    _SHARED.pop(key, None)
+    index = ArchiveIndex(path, lazy=True)
+    while len(_SHARED) >= _SHARED_LIMIT:
+        _SHARED.pop(next(iter(_SHARED)))
+    _SHARED[key] = (identity, index)
+    return index
 
 
 class _Central(NamedTuple):
@@ -179,7 +229,8 @@ class ArchiveIndex:
     Args:
         path: The archive file.
         memory_mapping: Determines whether the file is memory-mapped (True) or read into memory (False).
-        lazy: Determines whether members are checked when first read (True) or all while opening (False).
+        lazy: Determines whether members are checked when first read (True) or all while opening (False). A lazy
+            index maps the file read-only and returns pages to the page cache after reading them (see release()).
 
     Raises:
         FileNotFoundError: If the file does not exist.
@@ -193,7 +244,9 @@ class ArchiveIndex:
             raise FileNotFoundError(f"Unable to open log archive: no file at {path}")
         self._mapping: mmap.mmap | None = None
         if memory_mapping:
-            self._data, self._mapping, size = _map(path)
+            # A lazy index serves readers: a read-only shared map, whose pages it can hand back to the page cache
+            # once read (bounded memory). The eager one serves assembly, which has always had a private map.
+            self._data, self._mapping, size = _map(path, mmap.ACCESS_READ if lazy else mmap.ACCESS_COPY)
         else:
             self._data = np.fromfile(path, dtype=np.uint8)
             size = len(self._data)
@@ -202,12 +255,16 @@ class ArchiveIndex:
         self._central_offset = central_offset
         self._central = self._data[central_offset : central_offset + central_size]
         self._columns = self._parse_central(entries)
+        self._lazy = lazy
+        if lazy:  # the columns are copied out: the directory's pages are read again only for names
+            self.release(central_offset, central_offset + central_size)
         self.crcs = self._columns.crcs
         self._name_lengths = self._columns.name_lengths
         count = entries
         self._member_starts: NDArray[np.int64] | None = np.full(count, -1, dtype=np.int64)
         self._offsets = np.zeros(count, dtype=np.int64)
         self._sizes = np.zeros(count, dtype=np.int64)
+        self._stamps = np.zeros(count, dtype=np.uint64)
         self._validated = np.zeros((count + CHUNK_MEMBERS - 1) // CHUNK_MEMBERS, dtype=bool)
         self._next_offsets: NDArray[np.int64] | None = None
         if count and np.any(self._columns.methods != STORED):
@@ -240,6 +297,27 @@ class ArchiveIndex:
                 f"the file shrank from {self.size} to {current} bytes while it was open (truncated, or re-copied "
                 "over); open it again once it is complete"
             )
+
+    def release(self, start: int, end: int) -> None:
+        """Returns the mapped pages inside the file range [start, end) to the page cache (lazy indexes only).
+
+        The bytes stay readable: the next access maps them again from the page cache. This keeps a reader's
+        resident memory from growing with the archive as it walks it.
+        """
+        if self._mapping is None or not self._lazy:
+            return
+        page = mmap.PAGESIZE
+        first = (start + page - 1) // page * page
+        last = min(end, self.size) // page * page
+        if last > first:
+            self._mapping.madvise(mmap.MADV_DONTNEED, first, last - first)
+
+    def release_members(self, positions: NDArray[np.int64]) -> None:
+        """Returns the pages of the members between the lowest and the highest position to the page cache."""
+        if len(positions) == 0 or self._mapping is None or not self._lazy:
+            return
+        low, high = int(positions.min()), int(positions.max())
+        self.release(int(self._columns.local_offsets[low]), int(self._following_offsets(high, high + 1)[0]))
 
     # ----------------------------------------------------------------------------------------------------------
     # End records and central directory
@@ -535,6 +613,9 @@ class ArchiveIndex:
         self._member_starts[start:stop] = starts
         self._offsets[start:stop] = offsets
         self._sizes[start:stop] = lengths
+        # The timestamps are read now, while the pages are at hand, so they never have to be mapped again for them.
+        self._stamps[start:stop] = records_at(data, MESSAGE_PREFIX, offsets)["timestamp"]
+        self.release_members(np.array([start, stop - 1], dtype=np.int64))
 
     def _read_local_zip64(  # noqa: PLR0917 - one call site, arrays of one chunk
         self,
@@ -590,7 +671,7 @@ class ArchiveIndex:
                 group = group[sizes[group] - len(expected) == length]
                 if len(group) == 0:
                     continue
-                matches = np.all(rows_at(data, starts[group], len(expected)) == expected, axis=1)
+                matches = rows_equal(rows_at(data, starts[group], len(expected)), expected)
                 passed = group[matches]
                 offsets[passed] = starts[passed] + len(expected)
                 lengths[passed] = length
@@ -640,6 +721,7 @@ class ArchiveIndex:
         self._data = np.frombuffer(b"".join(chunks), dtype=np.uint8) if chunks else np.zeros(0, dtype=np.uint8)
         self._mapping = None
         self._offsets, self._sizes = self._read_npy_headers(0, starts, sizes)
+        self._stamps = records_at(self._data, MESSAGE_PREFIX, self._offsets)["timestamp"].astype(np.uint64)
         self._validated[:] = True
 
     # ----------------------------------------------------------------------------------------------------------
@@ -665,14 +747,15 @@ class ArchiveIndex:
 
     def timestamps_at(self, positions: NDArray[np.int64]) -> NDArray[np.uint64]:
         """Returns the elapsed timestamp stored in the messages at the given positions."""
-        offsets, _ = self.message_layout(positions)
-        self.check_size()
-        return records_at(self._data, MESSAGE_PREFIX, offsets)["timestamp"].astype(np.uint64)
+        self.ensure(positions)
+        stamps: NDArray[np.uint64] = self._stamps[positions]
+        return stamps
 
-    @cached_property
+    @property
     def timestamps(self) -> NDArray[np.uint64]:
         """Returns the elapsed timestamp stored in each message."""
-        return self.timestamps_at(np.arange(len(self), dtype=np.int64))
+        self.ensure()
+        return self._stamps
 
     @cached_property
     def source_ids(self) -> NDArray[np.uint8]:
@@ -721,20 +804,41 @@ class ArchiveIndex:
         width = names.dtype.itemsize
         lengths = self._columns.name_lengths
         if count and int(lengths.min()) == width and width > len(suffix):
-            rows = self._name_rows
-            if np.all(rows[:, width - len(suffix) :] == np.frombuffer(suffix, dtype=np.uint8)):
-                stem_width = width - len(suffix)
-                table = np.empty((count, stem_width + 1), dtype=np.uint8)
-                table[:, :stem_width] = rows[:, :stem_width]
-                table[:, stem_width] = ord("\n")
-                try:  # one decode and one split instead of a Python object per name
-                    text = table.tobytes().decode("ascii")
-                    if text.count("\n") == count:
-                        return text.split("\n")[:-1]
-                except UnicodeDecodeError:
-                    pass
+            stems = self._uniform_stems(width - len(suffix))
+            if stems is not None:
+                return stems
         decoded = [self.member_name(index) for index in range(count)]
         return [name[: -len(MEMBER_SUFFIX)] if name.endswith(MEMBER_SUFFIX) else name for name in decoded]
+
+    def _uniform_stems(self, stem_width: int) -> list[str] | None:
+        """Returns the stems of names that all have one length and the .npy suffix (None if they do not).
+
+        Built a chunk at a time with one decode and one split each (no Python object per name until the str
+        itself), handing the directory's pages back after each chunk.
+        """
+        rows = self._name_rows
+        suffix = np.frombuffer(MEMBER_SUFFIX.encode("ascii"), dtype=np.uint8)
+        stems: list[str] = []
+        starts = self._columns.entry_offsets
+        for first in range(0, len(rows), CHUNK_MEMBERS):
+            block = rows[first : first + CHUNK_MEMBERS]
+            if not np.all(block[:, stem_width:] == suffix):
+                return None
+            table = np.empty((len(block), stem_width + 1), dtype=np.uint8)
+            table[:, :stem_width] = block[:, :stem_width]
+            table[:, stem_width] = ord("\n")
+            try:
+                text = table.tobytes().decode("ascii")
+            except UnicodeDecodeError:
+                return None
+            if text.count("\n") != len(block):
+                return None
+            stems += text.split("\n")[:-1]
+            last = min(len(rows), first + CHUNK_MEMBERS) - 1
+            self.release(
+                self._central_offset + int(starts[first]), self._central_offset + int(starts[last]) + _CENTRAL.size
+            )
+        return stems
 
     @cached_property
     def name_order(self) -> NDArray[np.int64] | None:
