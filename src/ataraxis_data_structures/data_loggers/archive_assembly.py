@@ -9,7 +9,18 @@ without losing or repeating a message:
 - sources are removed only after that, so an interruption before the move leaves every source in place;
 - the archive's manifest (its ZIP comment) records how many bytes of each ``.axlog`` file it holds, and a ``.npy``
   file whose member already holds the same bytes is recognised, so a rerun after an interruption during source
-  removal archives nothing twice.
+  removal archives nothing twice;
+- an existing archive's members are checked against their CRC-32s before a merge, so a member damaged on disk is
+  refused instead of being rewritten under a fresh, valid CRC.
+
+Sessions: every onset message (timestamp 0, an 8-byte payload holding the UTC epoch in microseconds) starts a
+session of its source, and the records after it in arrival order (across segments, in segment order) are timed from
+it. An archive holds one onset member, the earliest session's; later sessions' elapsed times are rebased onto it, so
+every reader (both original releases included) gets exact absolute times, and the archive comment lists the session
+boundaries (see read_archive_sessions).
+
+Memory: a source whose records arrive in archive order is written (and verified) in one streaming pass, a window of
+records at a time, with the mapped pages behind it dropped; any other source is assembled in memory.
 """
 
 from __future__ import annotations
