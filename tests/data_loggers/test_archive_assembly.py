@@ -272,6 +272,7 @@ def test_directory_written_by_the_reference_logger_assembles_and_reads_back_with
     assemble_log_archives(directory, verify_integrity=True)
     assert sorted(p.name for p in directory.iterdir()) == ["1_log.npz", "2_log.npz"]
     for source in (1, 2):
+        assert read_archive_sessions(directory / f"{source}_log.npz") == [LogSession(ONSET_US, 0)]
         timestamps, payloads = json.loads(run_reference(REFERENCE_READ, str(directory / f"{source}_log.npz")))
         assert timestamps == [ONSET_US + t for t in range(1, 201)]
         assert payloads == [bytes([source] * (t % 9)).hex() for t in range(1, 201)]
@@ -569,3 +570,24 @@ def test_large_recordings_hold_every_message_in_order_in_both_passes(
     assert read_with_numpy(archive) == expected
     sessions = read_archive_sessions(archive)
     assert sessions == [LogSession(ONSET_US, 0), LogSession(ONSET_US + 10**8, 10**8)]
+
+
+def test_a_source_with_many_problems_lists_twenty_and_counts_the_rest(tmp_path: Path) -> None:
+    messages = sample_messages(300, seed=51)
+    path = write_live_log(tmp_path, 2, messages)
+    data = bytearray(path.read_bytes())
+    from ataraxis_data_structures.data_loggers import log_format
+
+    index = log_format.scan_records(bytes(data))
+    damaged = [number for number in range(5, 300, 9) if index.payload_sizes[number] > 0][:30]
+    for number in damaged:
+        data[int(index.payload_offsets[number])] ^= 0x01
+    path.write_bytes(bytes(data))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assemble_log_archives(tmp_path)
+    (warning,) = [w for w in caught if issubclass(w.category, TornLogWarning)]
+    lines = str(warning.message).splitlines()
+    assert sum("damaged region" in line for line in lines) == 20
+    assert lines[-1] == f"  - and {len(damaged) - 20} more"
+    assert len(archived(tmp_path / "2_log.npz")) == 300 - len(damaged)
