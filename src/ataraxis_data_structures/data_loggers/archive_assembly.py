@@ -28,7 +28,6 @@ from __future__ import annotations
 import mmap
 import os
 import re
-import sys
 import warnings
 import zlib
 from collections.abc import Callable, Iterator
@@ -466,16 +465,15 @@ class _SourceAssembly:
         """Assembles the source: in one streaming pass when its records are already in archive order, else in memory."""
         if not self.files.npy_files:
             trial = _SourceAssembly(self.files, self.options)
-            streamed = False
             try:
                 trial.stream(position)
-                streamed = True
             except _NotInOrderError:
-                pass
-            finally:
-                if streamed or sys.exc_info()[0] not in (None, _NotInOrderError):
-                    self.notes = trial.notes
-            if streamed:
+                pass  # the in-memory pass below starts over (its notes replace the trial's)
+            except BaseException:
+                self.notes = trial.notes
+                raise
+            else:
+                self.notes = trial.notes
                 if self.options.remove_sources:
                     trial.remove_sources()
                 return
