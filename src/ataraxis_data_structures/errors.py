@@ -12,10 +12,14 @@ __all__ = [
     "ArchiveFormatError",
     "ArchiveVerificationError",
     "AxdsError",
+    "ChecksumError",
     "DirectoryBusyError",
+    "FileNameEncodingError",
     "LogFormatError",
     "LoggerFailedError",
     "TrackerFormatError",
+    "TransferRefusedError",
+    "TransferSourceChangedError",
     "TransferVerificationError",
     "UnsafePathError",
 ]
@@ -55,3 +59,19 @@ class ArchiveVerificationError(AxdsError, RuntimeError):
 
 class DirectoryBusyError(AxdsError, RuntimeError):
     """A directory is in use by another process (an assembly, a running DataLogger); the message says which."""
+
+
+class TransferSourceChangedError(TransferVerificationError):
+    """A transfer's source changed while it ran (a writer still active); the message names what was kept."""
+
+
+class TransferRefusedError(AxdsError, RuntimeError):
+    """A transfer refused to start (a linked source, links inside it, a dirty destination); nothing was written."""
+
+
+class FileNameEncodingError(AxdsError, ValueError):
+    """A file name is not valid UTF-8, so no checksum can hash it; the message names the file."""
+
+
+class ChecksumError(AxdsError, ValueError):
+    """A directory has no checksum to compute or verify: no file to cover, or an ax_checksum.txt holding no digest."""

@@ -443,7 +443,7 @@ def test_removing_sources_refuses_an_empty_log_directory(
 ) -> None:
     source = write_live_log(tmp_path, 1, sample_messages(10))
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(UnsafePathError, match=r"log_directory is '\.?', an empty path"):
+    with pytest.raises(UnsafePathError, match=r"remove the assembled source files in log_directory='\.?'"):
         assemble_log_archives(spelling)  # type: ignore[arg-type]  # a str, as an unset variable gives
     assert source.exists() and not (tmp_path / "1_log.npz").exists()
     assemble_log_archives(spelling, remove_sources=False)  # type: ignore[arg-type]  # nothing destructive

@@ -42,8 +42,9 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from .._durable_files import fsync_directory
-from ..errors import ArchiveFormatError, ArchiveVerificationError, DirectoryBusyError, UnsafePathError
+from ..errors import ArchiveFormatError, ArchiveVerificationError, DirectoryBusyError
 from ..file_locks import LockHeldError, is_locked, try_lock
+from ..processing._safety import refuse_unsafe_path
 from .archive_format import (
     SourceRecord,
     decode_manifest,
@@ -265,8 +266,8 @@ def assemble_log_archives(
             member against its CRC-32) before the archive replaces the old one and sources are removed.
 
     Raises:
-        UnsafePathError: If remove_sources is True and log_directory is an empty path (the working directory by
-            accident).
+        UnsafePathError: If remove_sources is True and log_directory is an empty or relative path naming the working
+            directory (an unset variable, not a choice), or the filesystem root or home directory.
         FileNotFoundError: If the log directory does not exist.
         NotADirectoryError: If the log directory is not a directory.
         LogFormatError: If a live log file's intact header names another source than its file name, or states an
@@ -278,12 +279,8 @@ def assemble_log_archives(
         DirectoryBusyError: If another assembly of the directory is running, or a running DataLogger still writes
             to it (a RuntimeError).
     """
-    if remove_sources and os.fspath(log_directory) in ("", "."):
-        raise UnsafePathError(
-            f"Unable to assemble log archives: log_directory is {os.fspath(log_directory)!r}, an empty path that "
-            "names the working directory, and remove_sources=True would delete source files there. Pass the log "
-            "directory explicitly (Path.cwd() if the working directory is meant)."
-        )
+    if remove_sources:
+        refuse_unsafe_path(log_directory, "log_directory", "remove the assembled source files in")
     directory = Path(log_directory)
     if not directory.exists():
         raise FileNotFoundError(f"Unable to assemble log archives: the log directory {directory} does not exist.")
