@@ -198,9 +198,9 @@ def shared_index(path: Path) -> ArchiveIndex:
     if cached is not None and cached[0] == identity:
         return cached[1]
     _SHARED.pop(key, None)
-    index = ArchiveIndex(path, lazy=True)
-    while len(_SHARED) >= _SHARED_LIMIT:
+    while len(_SHARED) >= _SHARED_LIMIT:  # before opening: two large indexes are never held at once
         _SHARED.pop(next(iter(_SHARED)))
+    index = ArchiveIndex(path, lazy=True)
     _SHARED[key] = (identity, index)
     return index
 
@@ -259,8 +259,8 @@ class ArchiveIndex:
         central_offset, central_size, entries, self.comment = self._read_end_records()
         self._central_offset = central_offset
         self._central = self._data[central_offset : central_offset + central_size]
-        self._columns = self._parse_central(entries)
         self._lazy = lazy
+        self._columns = self._parse_central(entries)
         if lazy:  # the columns are copied out: the directory's pages are read again only for names
             self.release(central_offset, central_offset + central_size)
         self.crcs = self._columns.crcs
@@ -405,18 +405,38 @@ class ArchiveIndex:
             short = np.zeros(0, dtype=np.uint16)
             return _Central(empty, short, short, np.zeros(0, np.uint32), empty, empty, empty, np.zeros(0, bool))
         fields = records_at(central, _CENTRAL, entry_offsets)
-        wide = (fields["size"] == U32_MAX) | (fields["compressed"] == U32_MAX) | (fields["offset"] == U32_MAX)
+        count = len(entry_offsets)
+        stated_sizes = np.zeros(count, dtype=np.uint32)
+        stated_compressed = np.zeros(count, dtype=np.uint32)
+        stated_offsets = np.zeros(count, dtype=np.uint32)
+        name_lengths = np.zeros(count, dtype=np.uint16)
+        methods = np.zeros(count, dtype=np.uint16)
+        crcs = np.zeros(count, dtype=np.uint32)
+        for low in range(0, count, CHUNK_MEMBERS):  # a chunk at a time, its pages handed back after
+            high = min(count, low + CHUNK_MEMBERS)
+            part = fields[low:high]
+            stated_sizes[low:high] = part["size"]
+            stated_compressed[low:high] = part["compressed"]
+            stated_offsets[low:high] = part["offset"]
+            name_lengths[low:high] = part["name_length"]
+            methods[low:high] = part["method"]
+            crcs[low:high] = part["crc"]
+            self.release(
+                self._central_offset + int(entry_offsets[low]),
+                self._central_offset + int(entry_offsets[high - 1]) + _CENTRAL.size,
+            )
+        wide = (stated_sizes == U32_MAX) | (stated_compressed == U32_MAX) | (stated_offsets == U32_MAX)
         width: type[np.integer[Any]] = np.int64 if np.any(wide) else np.uint32  # ZIP64 values need 64 bits
-        sizes = fields["size"].astype(width)
-        compressed = fields["compressed"].astype(width)
-        local_offsets = fields["offset"].astype(width)
+        sizes = stated_sizes.astype(width, copy=False)
+        compressed = stated_compressed.astype(width, copy=False)
+        local_offsets = stated_offsets.astype(width, copy=False)
         if len(central) < U32_MAX:
             entry_offsets = entry_offsets.astype(np.uint32)
         columns = _Central(
             entry_offsets=entry_offsets,
-            name_lengths=fields["name_length"].astype(np.uint16),
-            methods=fields["method"].astype(np.uint16),
-            crcs=fields["crc"].astype(np.uint32),
+            name_lengths=name_lengths,
+            methods=methods,
+            crcs=crcs,
             compressed=compressed,
             sizes=sizes,
             local_offsets=local_offsets,
@@ -451,12 +471,19 @@ class ArchiveIndex:
         stride = _CENTRAL.size + first.name_length + first.extra_length + first.comment_length
         if entries > 0 and stride * entries == size:
             fields = np.ndarray((entries,), _CENTRAL.dtype, buffer=central, strides=(stride,))
-            if (
-                np.all(fields["signature"] == CENTRAL_SIGNATURE)
-                and np.all(fields["name_length"] == first.name_length)
-                and np.all(fields["extra_length"] == first.extra_length)
-                and np.all(fields["comment_length"] == first.comment_length)
-            ):
+            regular = True
+            for low in range(0, entries, CHUNK_MEMBERS):  # a chunk at a time, its pages handed back after
+                part = fields[low : low + CHUNK_MEMBERS]
+                regular = bool(
+                    np.all(part["signature"] == CENTRAL_SIGNATURE)
+                    and np.all(part["name_length"] == first.name_length)
+                    and np.all(part["extra_length"] == first.extra_length)
+                    and np.all(part["comment_length"] == first.comment_length)
+                )
+                self.release(self._central_offset + low * stride, self._central_offset + (low + len(part)) * stride)
+                if not regular:
+                    break
+            if regular:
                 return np.arange(entries, dtype=np.int64) * stride
         signature = signature_bytes(CENTRAL_SIGNATURE)
         marks = np.flatnonzero(
