@@ -266,14 +266,18 @@ class ArchiveIndex:
         self.crcs = self._columns.crcs
         self._name_lengths = self._columns.name_lengths
         count = entries
-        self._member_starts: NDArray[np.int64] | None = np.full(count, -1, dtype=np.int64)
-        self._offsets = np.zeros(count, dtype=np.int64)
-        self._sizes = np.zeros(count, dtype=np.int64)
+        # Per member: where its message starts, its size, its .npy header's size and its timestamp, in the smallest
+        # dtypes that hold them (20 bytes a member for files under 4 GiB).
+        position: type[np.integer[Any]] = np.uint32 if size < U32_MAX else np.int64
+        self._decoded = False  # read through zipfile, which checks every CRC
+        self._offsets: NDArray[Any] = np.zeros(count, dtype=position)
+        self._sizes: NDArray[Any] = np.zeros(count, dtype=position)
+        self._header_sizes = np.zeros(count, dtype=np.uint32)
         self._stamps = np.zeros(count, dtype=np.uint64)
         self._validated = np.zeros((count + CHUNK_MEMBERS - 1) // CHUNK_MEMBERS, dtype=bool)
         self._next_offsets: NDArray[np.int64] | None = None
         if count and np.any(self._columns.methods != STORED):
-            self._member_starts = None
+            self._decoded = True
             self._decode_through_zipfile()
         if not lazy:
             self.ensure()
@@ -558,7 +562,7 @@ class ArchiveIndex:
 
     def ensure(self, positions: NDArray[np.int64] | None = None) -> None:
         """Validates the members at the given positions (all members for None) if that has not happened yet."""
-        if self._member_starts is None or len(self._validated) == 0:
+        if self._decoded or len(self._validated) == 0:
             return
         if positions is None:
             chunks = np.flatnonzero(~self._validated)
@@ -577,6 +581,11 @@ class ArchiveIndex:
     def _following_offsets(self, start: int, stop: int) -> NDArray[np.int64]:
         """Returns where the next member (or the central directory) starts, for members start..stop."""
         local_offsets = self._columns.local_offsets
+        if self._members_in_order:
+            following = np.empty(stop - start, dtype=np.int64)
+            following[: stop - start - 1] = local_offsets[start + 1 : stop]
+            following[-1:] = local_offsets[stop] if stop < len(local_offsets) else self._central_offset
+            return following
         if self._next_offsets is None:
             count = len(local_offsets)
             if count < 2 or np.all(local_offsets[1:] > local_offsets[:-1]):
@@ -591,6 +600,12 @@ class ArchiveIndex:
                 following[order] = following_ordered
             self._next_offsets = following
         return self._next_offsets[start:stop]
+
+    @cached_property
+    def _members_in_order(self) -> bool:
+        """Returns whether the members lie in the file in directory order (as every writer we know puts them)."""
+        local_offsets = self._columns.local_offsets
+        return len(local_offsets) < 2 or bool(np.all(local_offsets[1:] > local_offsets[:-1]))
 
     def _validate(self, start: int, stop: int) -> None:
         """Checks members start..stop against their local and .npy headers and records where their messages lie."""
@@ -647,8 +662,7 @@ class ArchiveIndex:
             bad = int(np.argmax(unstored))
             raise self._fail(f"member {self.member_name(start + bad)!r}: a stored member's two sizes differ")
         offsets, lengths = self._read_npy_headers(start, starts, sizes)
-        assert self._member_starts is not None
-        self._member_starts[start:stop] = starts
+        self._header_sizes[start:stop] = offsets - starts
         self._offsets[start:stop] = offsets
         self._sizes[start:stop] = lengths
         # The timestamps are read now, while the pages are at hand, so they never have to be mapped again for them.
@@ -758,8 +772,9 @@ class ArchiveIndex:
             starts[1:] = np.cumsum(sizes)[:-1]
         self._data = np.frombuffer(b"".join(chunks), dtype=np.uint8) if chunks else np.zeros(0, dtype=np.uint8)
         self._mapping = None
-        self._offsets, self._sizes = self._read_npy_headers(0, starts, sizes)
-        self._stamps = records_at(self._data, MESSAGE_PREFIX, self._offsets)["timestamp"].astype(np.uint64)
+        offsets, lengths = self._read_npy_headers(0, starts, sizes)
+        self._offsets, self._sizes = offsets, lengths
+        self._stamps = records_at(self._data, MESSAGE_PREFIX, offsets)["timestamp"].astype(np.uint64)
         self._validated[:] = True
 
     # ----------------------------------------------------------------------------------------------------------
@@ -770,18 +785,18 @@ class ArchiveIndex:
     def message_offsets(self) -> NDArray[np.int64]:
         """Returns where each member's message (source ID, timestamp, payload) starts in the buffer."""
         self.ensure()
-        return self._offsets
+        return self._offsets.astype(np.int64)
 
     @property
     def message_sizes(self) -> NDArray[np.int64]:
         """Returns the size of each member's message in bytes."""
         self.ensure()
-        return self._sizes
+        return self._sizes.astype(np.int64)
 
     def message_layout(self, positions: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Returns the message offsets and sizes of the members at the given positions (validating them first)."""
         self.ensure(positions)
-        return self._offsets[positions], self._sizes[positions]
+        return self._offsets[positions].astype(np.int64), self._sizes[positions].astype(np.int64)
 
     def timestamps_at(self, positions: NDArray[np.int64]) -> NDArray[np.uint64]:
         """Returns the elapsed timestamp stored in the messages at the given positions."""
@@ -799,7 +814,8 @@ class ArchiveIndex:
     def source_ids(self) -> NDArray[np.uint8]:
         """Returns the source ID stored in each message."""
         self.check_size()
-        return self._data[self.message_offsets + MESSAGE_PREFIX.offset("source_id")]
+        source_ids: NDArray[np.uint8] = self._data[self.message_offsets + MESSAGE_PREFIX.offset("source_id")]
+        return source_ids
 
     def message(self, index: int) -> NDArray[np.uint8]:
         """Returns the bytes of one message (source ID, timestamp, payload) as a view of the buffer."""
@@ -909,7 +925,7 @@ class ArchiveIndex:
 
         Reads every byte of every member (chunk by chunk, re-checking the file size before each chunk).
         """
-        if self._member_starts is None:  # decoded through zipfile, which checked every CRC
+        if self._decoded:  # read through zipfile, which checked every CRC
             return None
         crc32 = zlib.crc32
         crcs = self.crcs
@@ -918,8 +934,9 @@ class ArchiveIndex:
             self.ensure(np.array([first, last - 1], dtype=np.int64))
             self.check_size()
             data = memoryview(self._data)  # type: ignore[arg-type]
-            starts = self._member_starts[first:last].tolist()
-            ends = (self._offsets[first:last] + self._sizes[first:last]).tolist()
+            offsets = self._offsets[first:last].astype(np.int64)
+            starts = (offsets - self._header_sizes[first:last]).tolist()
+            ends = (offsets + self._sizes[first:last]).tolist()
             for index, (start, end, expected) in enumerate(zip(starts, ends, crcs[first:last].tolist(), strict=True)):
                 if crc32(data[start:end]) != expected:
                     return first + index
