@@ -215,3 +215,19 @@ def test_inspect_plot_without_matplotlib_says_how_to_install(
     assert main(["inspect", str(directory), "--plot", str(tmp_path / "out.png")]) == 1
     assert "pip install 'ataraxis-data-structures[plot]'" in capsys.readouterr().err
     assert not (tmp_path / "out.png").exists()
+
+
+def test_inspect_names_a_member_whose_index_entry_is_damaged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_log(tmp_path, 2, [(10, b"0123456789abcdef"), (20, b"x")])
+    main(["assemble", str(tmp_path)])
+    archive = tmp_path / "2_log.npz"
+    data = bytearray(archive.read_bytes())
+    entry = data.rindex(b"PK\x01\x02")  # the last member's central directory entry
+    data[entry + 24] ^= 0x40  # one bit of its size
+    archive.write_bytes(bytes(data))
+    capsys.readouterr()
+    assert main(["inspect", str(archive)]) == 1
+    error = capsys.readouterr().err
+    assert str(archive) in error and "002_00000000000000000020.npy" in error and "size" in error

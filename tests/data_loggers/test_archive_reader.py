@@ -197,7 +197,10 @@ def test_our_reader_reads_a_reference_archive(tmp_path: Path, release: Path) -> 
         f"import runpy, sys; sys.argv = ['w', {str(tmp_path)!r}]; runpy.run_path({str(script)!r}, run_name='__main__')",
         python=release,
     )
-    reader = LogArchiveReader(tmp_path / "ref_data_log" / "4_log.npz")
+    archive = tmp_path / "ref_data_log" / "4_log.npz"
+    listing = sorted(path.name for path in tmp_path.rglob("*"))[:20]
+    assert archive.exists(), f"the release wrote no archive (a loaded machine?); its output: {listing}"
+    reader = LogArchiveReader(archive)
     assert reader.onset_timestamp_us == ONSET_US
     timestamps, payloads = reader.read_all_messages()
     assert timestamps.tolist() == [ONSET_US + t * 10 for t in range(1, 301)]

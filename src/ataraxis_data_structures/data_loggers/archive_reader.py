@@ -142,8 +142,9 @@ class LogArchiveReader:
             self.verify()
 
     def __repr__(self) -> str:
-        onset = "not discovered" if self._onset_us is None else str(int(self._onset_us))
-        return f"LogArchiveReader(archive_path={self._archive_path}, onset_us={onset})"
+        known = getattr(self, "_onset_us", None)  # repr may run on an instance whose __init__ raised
+        onset = "not discovered" if known is None else str(int(known))
+        return f"LogArchiveReader(archive_path={getattr(self, '_archive_path', None)}, onset_us={onset})"
 
     def __getstate__(self) -> dict[str, Any]:
         """Returns the picklable state: the index (a memory map) is rebuilt on first use in the receiving process.
