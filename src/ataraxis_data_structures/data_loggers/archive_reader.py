@@ -368,7 +368,7 @@ class LogArchiveReader:
         onset = self.onset_timestamp_us
         for first in range(0, len(positions), _BLOCK):
             block = positions[first : first + _BLOCK]
-            offsets, sizes = index.message_layout(block)
+            offsets, sizes = index.message_layout(block, release=False)  # read next, then released below
             index.check_size()
             stamps = index.timestamps_at(block) + onset
             yield from map(_message, stamps, self._payload_rows(offsets, sizes))

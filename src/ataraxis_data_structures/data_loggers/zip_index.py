@@ -576,8 +576,12 @@ class ArchiveIndex:
     # Members: validated lazily, chunk by chunk
     # ----------------------------------------------------------------------------------------------------------
 
-    def ensure(self, positions: NDArray[np.int64] | None = None) -> None:
-        """Validates the members at the given positions (all members for None) if that has not happened yet."""
+    def ensure(self, positions: NDArray[np.int64] | None = None, *, release: bool = True) -> None:
+        """Validates the members at the given positions (all members for None) if that has not happened yet.
+
+        With ``release=False`` the validated members' pages stay mapped (the caller reads them next and releases
+        them itself).
+        """
         if self._decoded or len(self._validated) == 0:
             return
         if positions is None:
@@ -591,7 +595,7 @@ class ArchiveIndex:
             candidates = np.arange(low, high + 1) if span else np.unique(positions // CHUNK_MEMBERS)
             chunks = candidates[~self._validated[candidates]]
         for chunk in chunks.tolist():
-            self._validate(chunk * CHUNK_MEMBERS, min(len(self), (chunk + 1) * CHUNK_MEMBERS))
+            self._validate(chunk * CHUNK_MEMBERS, min(len(self), (chunk + 1) * CHUNK_MEMBERS), release=release)
             self._validated[chunk] = True
 
     def _following_offsets(self, start: int, stop: int) -> NDArray[np.int64]:
@@ -623,7 +627,7 @@ class ArchiveIndex:
         local_offsets = self._columns.local_offsets
         return len(local_offsets) < 2 or bool(np.all(local_offsets[1:] > local_offsets[:-1]))
 
-    def _validate(self, start: int, stop: int) -> None:
+    def _validate(self, start: int, stop: int, *, release: bool = True) -> None:
         """Checks members start..stop against their local and .npy headers and records where their messages lie."""
         self.check_size()
         columns = self._columns
@@ -683,7 +687,8 @@ class ArchiveIndex:
         self._sizes[start:stop] = lengths
         # The timestamps are read now, while the pages are at hand, so they never have to be mapped again for them.
         self._stamps[start:stop] = records_at(data, MESSAGE_PREFIX, offsets)["timestamp"]
-        self.release_members(np.array([start, stop - 1], dtype=np.int64))
+        if release:
+            self.release_members(np.array([start, stop - 1], dtype=np.int64))
 
     def _read_local_zip64(  # noqa: PLR0917 - one call site, arrays of one chunk
         self,
@@ -809,9 +814,11 @@ class ArchiveIndex:
         self.ensure()
         return self._sizes.astype(np.int64)
 
-    def message_layout(self, positions: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    def message_layout(
+        self, positions: NDArray[np.int64], *, release: bool = True
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Returns the message offsets and sizes of the members at the given positions (validating them first)."""
-        self.ensure(positions)
+        self.ensure(positions, release=release)
         return self._offsets[positions].astype(np.int64), self._sizes[positions].astype(np.int64)
 
     def timestamps_at(self, positions: NDArray[np.int64]) -> NDArray[np.uint64]:
