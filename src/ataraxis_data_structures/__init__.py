@@ -5,12 +5,22 @@ Every public name is importable from here and from its documented subpackage: ``
 """
 
 from .data_loggers import (
+    LOG_ARCHIVE_SUFFIX,
+    LOG_DIRECTORY_SUFFIX,
+    PARALLEL_PROCESSING_THRESHOLD,
     DataLogger,
     LogArchiveReader,
     LogMessage,
     LogPackage,
+    LogSession,
+    MessageColumns,
     TornLogWarning,
     assemble_log_archives,
+    discover_log_archives,
+    find_log_archive,
+    find_log_archives,
+    read_archive_message_count,
+    read_archive_sessions,
 )
 from .data_structures import (
     YAML_EXCLUDE_METADATA,
@@ -41,6 +51,9 @@ from .processing import (
 from .shared_memory import SharedMemoryArray, SharedMemoryFormatError, SharedMemoryLockWarning
 
 __all__ = [
+    "LOG_ARCHIVE_SUFFIX",
+    "LOG_DIRECTORY_SUFFIX",
+    "PARALLEL_PROCESSING_THRESHOLD",
     "YAML_EXCLUDE_METADATA",
     "ChecksumVerification",
     "DataLogger",
@@ -48,6 +61,8 @@ __all__ = [
     "LogArchiveReader",
     "LogMessage",
     "LogPackage",
+    "LogSession",
+    "MessageColumns",
     "ProcessingStatus",
     "ProcessingTracker",
     "SharedMemoryArray",
@@ -63,12 +78,17 @@ __all__ = [
     "calculate_directory_checksum",
     "delete_directory",
     "direct_write",
+    "discover_log_archives",
     "discover_marker_files",
     "discover_marker_roots",
+    "find_log_archive",
+    "find_log_archives",
     "index_marker_files",
     "initialize_worker_threads",
     "interpolate_data",
     "limit_worker_threads",
+    "read_archive_message_count",
+    "read_archive_sessions",
     "resolve_unique_roots",
     "transfer_directory",
     "verify_directory_checksum",

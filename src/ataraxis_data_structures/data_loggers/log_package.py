@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-_UINT64_LE = np.dtype("<u8")
+from .archive_layout import MEMBER_SUFFIX, MESSAGE_PREFIX, MessagePrefix, member_stem
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -43,11 +43,11 @@ class LogPackage:
         source_id = int(self.source_id)
         timestamp = int(self.acquisition_time)
         payload = np.frombuffer(payload_bytes(self.serialized_data), dtype=np.uint8)
-        package = np.empty(9 + payload.size, dtype=np.uint8)
-        package[0] = source_id
-        package[1:9] = np.array([timestamp], dtype=_UINT64_LE).view(np.uint8)
-        package[9:] = payload
-        return f"{source_id:03d}_{timestamp:020d}.npy", package
+        package = np.empty(MESSAGE_PREFIX.size + payload.size, dtype=np.uint8)
+        prefix = MESSAGE_PREFIX.pack(MessagePrefix(source_id=source_id, timestamp=timestamp))
+        package[: MESSAGE_PREFIX.size] = np.frombuffer(prefix, dtype=np.uint8)
+        package[MESSAGE_PREFIX.size :] = payload
+        return member_stem(source_id, timestamp) + MEMBER_SUFFIX, package
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, LogPackage):
