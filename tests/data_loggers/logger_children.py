@@ -93,6 +93,13 @@ def produce_forever(queue: Any, source_id: int, returned: Any, started: Any) -> 
         returned.value = number
 
 
+def produce_task(queue: Any, source_id: int, count: int) -> int:
+    """A pool task: puts count messages of one source through a queue it received as a task argument."""
+    for number in range(count):
+        queue.put(package(source_id, number, payload_of(source_id, number)))
+    return os.getpid()
+
+
 def program(ending: str, directory: Path, name: str) -> None:
     """Starts a logger, puts 5000 messages of 32 bytes (source 2 or 3), then ends as `ending` says."""
     logger = DataLogger(directory, name)

@@ -28,6 +28,7 @@ from logger_children import (
     produce,
     produce_and_linger,
     produce_counted,
+    produce_task,
     produce_until_refused,
 )
 
@@ -133,6 +134,37 @@ def test_producer_processes_of_each_start_method(logger: DataLogger, method: str
     for source_id in (1, 2, 3):
         assert records[source_id][0][0] == 0 and len(records[source_id][0][1]) == 8  # the onset message leads
         assert records[source_id][1:] == expected_messages(source_id, 1500)
+
+
+def test_the_queue_reaches_a_pool_started_before_the_logger_through_a_task(logger: DataLogger) -> None:
+    with multiprocessing.get_context("spawn").Pool(2) as pool:  # its workers exist before the logger starts
+        logger.start()
+        results = [pool.apply_async(produce_task, (logger.input_queue, source_id, 2000)) for source_id in (1, 2, 3)]
+        pids = {result.get(WAIT) for result in results}
+        assert os.getpid() not in pids
+    logger.stop()
+    records = read_log(logger.output_directory)
+    for source_id in (1, 2, 3):
+        assert records[source_id] == [(n, payload_of(source_id, n)) for n in range(2000)]
+
+
+def test_threads_of_one_process_share_its_connection_without_mixing_messages(logger: DataLogger) -> None:
+    logger.start()
+    sizes = [16, 5000, 300_000]  # small, medium and larger than a socket buffer: sends that need several writes
+
+    def put_all(source_id: int) -> None:
+        for number in range(300):
+            logger.input_queue.put(package(source_id, number, payload_of(source_id, number, sizes[number % 3])))
+
+    threads = [threading.Thread(target=put_all, args=(source_id,)) for source_id in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    logger.stop()
+    records = read_log(logger.output_directory)
+    for source_id in range(4):
+        assert records[source_id] == [(n, payload_of(source_id, n, sizes[n % 3])) for n in range(300)]
 
 
 def test_messages_still_in_flight_from_a_running_producer_are_received(logger: DataLogger) -> None:
