@@ -100,6 +100,31 @@ def produce_task(queue: Any, source_id: int, count: int) -> int:
     return os.getpid()
 
 
+def record_live(directory: Path, name: str) -> None:
+    """Logs two sources until the file `stop` appears in directory, then stops and writes the counts to `counts`.
+
+    Source 1 logs its onset, then a message every millisecond of acquisition time, with one 500 ms jump after
+    message 200 (its largest gap is 501 ms). Source 2 logs its onset and 50 messages, then falls silent.
+    """
+    logger = DataLogger(directory, name)
+    logger.start()
+    queue = logger.input_queue
+    onset = np.array([time.time_ns() // 1000], dtype="<u8").view(np.uint8)
+    for source_id in (1, 2):
+        queue.put(LogPackage(np.uint8(source_id), np.uint64(0), onset))
+    for number in range(1, 51):
+        queue.put(package(2, number * 1000, payload_of(2, number)))
+    number = 0
+    timestamp = 0
+    while not (directory / "stop").exists():
+        number += 1
+        timestamp += 501_000 if number == 201 else 1000
+        queue.put(package(1, timestamp, payload_of(1, number, 100)))
+        time.sleep(0.0005)
+    logger.stop()
+    (directory / "counts").write_text(f"{number} 50")
+
+
 def program(ending: str, directory: Path, name: str) -> None:
     """Starts a logger, puts 5000 messages of 32 bytes (source 2 or 3), then ends as `ending` says."""
     logger = DataLogger(directory, name)
@@ -127,4 +152,7 @@ def program(ending: str, directory: Path, name: str) -> None:
 
 
 if __name__ == "__main__":
-    program(sys.argv[1], Path(sys.argv[2]), sys.argv[3])
+    if sys.argv[1] == "record_live":
+        record_live(Path(sys.argv[2]), sys.argv[3])
+    else:
+        program(sys.argv[1], Path(sys.argv[2]), sys.argv[3])
