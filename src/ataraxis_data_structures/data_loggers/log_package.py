@@ -105,7 +105,8 @@ class LogPackage:
 
 def _check_integer(field: str, value: Any, maximum: int) -> None:
     """Raises unless value is a Python or NumPy integer (not a bool) in 0..maximum."""
-    if type(value) is bool or not isinstance(value, int | np.integer):
+    kind = type(value)
+    if kind is not int and (kind is bool or not isinstance(value, np.integer)):  # the cheap test first
         raise TypeError(
             f"LogPackage {field} must be an integer in 0..{maximum}, got {value!r} ({type(value).__name__})"
         )

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .logger_lock import directory_lock, name_lock
-from .logger_receiver import Channel, Message, TornFrame
+from .logger_receiver import Channel, TornFrame
 from .logger_writers import Record, WriterPool
 
 SYNC_INTERVAL = 1.0
@@ -185,16 +185,15 @@ class _LoggerSession:
     def _read(self, channel: Channel) -> int:
         """Reads what one connection holds and queues its messages; returns the bytes read (0 at its end)."""
         try:
-            received = channel.receive()
+            received = channel.receive(self._batches)
         except ConnectionResetError:
             received = None
         if received is None:
             self._close(channel)
             return 0
-        messages, size = received
-        if messages:
-            self._queue(messages)
-        return size
+        self._batch_bytes += received.payload_bytes
+        self._received += received.messages
+        return received.bytes_read
 
     def _close(self, channel: Channel) -> None:
         torn = channel.torn_frame()
@@ -204,18 +203,6 @@ class _LoggerSession:
         self._selector.unregister(channel)
         self._channels.discard(channel)
         channel.connection.close()
-
-    def _queue(self, messages: list[Message]) -> None:
-        batches = self._batches
-        size = 0
-        for source_id, timestamp, payload in messages:
-            batch = batches.get(source_id)
-            if batch is None:
-                batch = batches[source_id] = []
-            batch.append((timestamp, payload))
-            size += len(payload)
-        self._batch_bytes += size
-        self._received += len(messages)
 
     def _flush(self, pool: WriterPool) -> None:
         if self._batches:

@@ -132,8 +132,9 @@ class LoggerQueue:
         connection: socket.socket | None = getattr(self, "_connection", None)
         if close and connection is not None:
             connection.close()
+        # A forked child gets a connection and a lock of its own: the at-fork hook calls this in the child, which
+        # spares put() a getpid() system call per message.
         self._connection: socket.socket | None = None
-        self._pid = os.getpid()
         self._lock = threading.Lock()  # a fresh one: a forked child may have inherited it held
         self._poller: Any = None
 
@@ -173,8 +174,6 @@ class LoggerQueue:
             ) from None
         if data.nbytes > MAX_PAYLOAD_SIZE:
             raise ValueError(f"LogPackage serialized_data holds at most {MAX_PAYLOAD_SIZE} bytes, got {data.nbytes}")
-        if self._pid != os.getpid():  # a forked child: it needs a connection (and a lock) of its own
-            self._forget_connection(close=True)
         deadline = None
         if not block or timeout is not None:
             deadline = time.monotonic() + (max(0.0, timeout) if block and timeout is not None else 0.0)

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .logger_queue import FRAME_HEADER
+from .logger_writers import Record
 
 _BUFFER_SIZE = 256 * 1024
 """How much one read takes from a connection at most; larger payloads get a buffer of their own."""
@@ -23,12 +24,15 @@ _BUFFER_SIZE = 256 * 1024
 _PEER_CREDENTIALS = struct.Struct("3i")
 
 
-class Message(NamedTuple):
-    """One message as received from a producer."""
+class Received(NamedTuple):
+    """What one read of a connection brought."""
 
-    source_id: int
-    timestamp: int
-    payload: bytes | memoryview
+    bytes_read: int
+    messages: int
+    payload_bytes: int
+
+
+_NOTHING = Received(0, 0, 0)
 
 
 class TornFrame(NamedTuple):
@@ -62,23 +66,30 @@ class Channel:
         """Returns the connection's file descriptor (for selectors)."""
         return self._fd
 
-    def receive(self) -> tuple[list[Message], int] | None:
-        """Reads what the connection holds; returns the completed messages and the bytes read, or None at its end."""
+    def receive(self, batches: dict[int, list[Record]]) -> Received | None:
+        """Reads what the connection holds and appends each completed message to batches[source_id].
+
+        Returns what was read, or None at the connection's end.
+        """
         large = self._large
         if large is not None:
             buffer, filled, source_id, timestamp = large
             try:
                 count = os.readv(self._fd, [buffer[filled:]])
             except BlockingIOError:
-                return [], 0
+                return _NOTHING
             if count == 0:
                 return None
             filled += count
             if filled < len(buffer):
                 self._large = buffer, filled, source_id, timestamp
-                return [], count
+                return Received(count, 0, 0)
             self._large = None
-            return [Message(source_id, timestamp, buffer)], count
+            batch = batches.get(source_id)
+            if batch is None:
+                batch = batches[source_id] = []
+            batch.append((timestamp, buffer))
+            return Received(count, 1, len(buffer))
         if self._start:  # the start of an incomplete frame: move it to the front, making room behind it
             pending = self._end - self._start
             self._view[:pending] = self._view[self._start : self._end]
@@ -86,11 +97,12 @@ class Channel:
         try:
             count = os.readv(self._fd, [self._view[self._end :]])
         except BlockingIOError:
-            return [], 0
+            return _NOTHING
         if count == 0:
             return None
         self._end += count
-        return self._parse(), count
+        messages, size = self._parse(batches)
+        return Received(count, messages, size)
 
     def torn_frame(self) -> TornFrame | None:
         """Returns what is known of the incomplete frame the channel holds, or None if it holds none."""
@@ -103,31 +115,39 @@ class Channel:
         source_id: int | None = self._buffer[self._start + 8] if held > 8 else None
         return TornFrame(self.pid, source_id, held)
 
-    def _parse(self) -> list[Message]:
-        messages: list[Message] = []
-        append = messages.append
+    def _parse(self, batches: dict[int, list[Record]]) -> tuple[int, int]:
+        """Appends the completed frames of the buffer to batches; returns their number and payload bytes."""
         unpack = FRAME_HEADER.unpack_from
         header_size = FRAME_HEADER.size
         view = self._view
         position, end = self._start, self._end
+        messages = size = 0
+        source_id = -1
+        batch: list[Record] = []
         while end - position >= header_size:
-            size, source_id, timestamp = unpack(view, position)
+            length, source, timestamp = unpack(view, position)
             body = position + header_size
-            if body + size > end:
-                if header_size + size > len(view):  # it cannot fit the buffer: give it one of its own
-                    large = np.empty(size, dtype=np.uint8).data  # not zeroed: it is filled at once
+            if body + length > end:
+                if header_size + length > len(view):  # it cannot fit the buffer: give it one of its own
+                    large = np.empty(length, dtype=np.uint8).data  # not zeroed: it is filled at once
                     held = end - body
                     large[:held] = view[body:end]
-                    self._large = large, held, source_id, timestamp
+                    self._large = large, held, source, timestamp
                     position = end
                 break
-            append(Message(source_id, timestamp, bytes(view[body : body + size])))
-            position = body + size
+            if source != source_id:  # a producer usually sends one source: look its batch up only on a change
+                source_id = source
+                found = batches.get(source)
+                batch = batches[source] = [] if found is None else found
+            batch.append((timestamp, bytes(view[body : body + length])))
+            messages += 1
+            size += length
+            position = body + length
         if position == end:
             self._start = self._end = 0
         else:
             self._start = position
-        return messages
+        return messages, size
 
 
 def _peer_pid(connection: socket.socket) -> int | None:
