@@ -1,11 +1,13 @@
-"""LogPackage: the message layout it hands to the logger and its compact pickled form."""
+"""LogPackage: the message layout it hands to the logger, its compact pickled form, and what it refuses."""
 
 import pickle
+import subprocess
 
 import numpy as np
 import pytest
 
 from ataraxis_data_structures.data_loggers import LogPackage
+from reference_release import REFERENCE_PYTHON, needs_reference
 
 
 def make_package(source_id: int = 3, timestamp: int = 12345, payload: bytes = b"\x00\x01\x02\x03\x04") -> LogPackage:
@@ -119,3 +121,43 @@ def test_accepted_forms_log_exactly_the_elements_given() -> None:
         assert message[9:].tobytes() == strided.tobytes() == bytes(range(0, 20, 3))
     empty = LogPackage(np.uint8(1), np.uint64(1), np.zeros(0, dtype=np.uint8))
     assert empty.data[1].size == 9
+
+
+REFUSED_PAYLOADS = {
+    "numpy scalar": "np.uint8(7)",
+    "python int": "5",
+    "str": "'abc'",
+    "list": "[1, 2]",
+    "None": "None",
+    "object array": "np.array([1, 'a'], dtype=object)",
+    "float64 array": "np.zeros(3, dtype=np.float64)",
+    "2-D uint8 array": "np.zeros((2, 3), dtype=np.uint8)",
+}
+REFERENCE_PROBE = """
+import sys
+import numpy as np
+from ataraxis_data_structures import LogPackage
+for label, expression in zip(sys.argv[1::2], sys.argv[2::2]):
+    try:
+        _, message = LogPackage(np.uint8(1), np.uint64(1), eval(expression)).data
+        print(label, "=", message[9:].tobytes().hex())
+    except Exception as error:
+        print(label, "=", "refused", type(error).__name__)
+"""
+
+
+@needs_reference
+@pytest.mark.reference
+def test_what_we_refuse_the_reference_refuses_too_or_logs_other_bytes() -> None:
+    arguments = [item for pair in REFUSED_PAYLOADS.items() for item in pair]
+    result = subprocess.run(
+        [str(REFERENCE_PYTHON), "-c", REFERENCE_PROBE, *arguments], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    outcomes = dict(line.split(" = ") for line in result.stdout.splitlines())
+    assert set(outcomes) == set(REFUSED_PAYLOADS)
+    for label, expression in REFUSED_PAYLOADS.items():
+        # 6.2.0 builds the package but fails on .data (a NumPy error naming neither LogPackage nor the field).
+        assert outcomes[label].startswith("refused"), (label, outcomes[label])
+        with pytest.raises((TypeError, ValueError), match="LogPackage serialized_data"):
+            LogPackage(np.uint8(1), np.uint64(1), eval(expression))  # our own literal expressions
