@@ -148,6 +148,25 @@ def test_the_queue_reaches_a_pool_started_before_the_logger_through_a_task(logge
         assert records[source_id] == [(n, payload_of(source_id, n)) for n in range(2000)]
 
 
+def test_a_child_forked_from_a_producer_opens_a_connection_of_its_own(logger: DataLogger) -> None:
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("fork is not available on this platform")
+    logger.start()
+    queue = logger.input_queue
+    queue.put(package(1, 0, payload_of(1, 0)))  # this process has its connection now; the child inherits its socket
+    size = 300_000  # larger than a socket buffer: each message takes several writes, which must not interleave
+    child = multiprocessing.get_context("fork").Process(target=produce, args=(queue, 2, 200, size))
+    child.start()
+    for number in range(1, 201):
+        queue.put(package(1, number, payload_of(1, number, size)))
+    child.join(WAIT)
+    assert child.exitcode == 0
+    logger.stop()
+    records = read_log(logger.output_directory)
+    assert records[1] == [(0, payload_of(1, 0)), *expected_messages(1, 200, size)]
+    assert records[2][1:] == expected_messages(2, 200, size)
+
+
 def test_threads_of_one_process_share_its_connection_without_mixing_messages(logger: DataLogger) -> None:
     logger.start()
     sizes = [16, 5000, 300_000]  # small, medium and larger than a socket buffer: sends that need several writes

@@ -108,7 +108,7 @@ class _LoggerSession:
                 self._receive_the_rest(pool)
             finally:
                 self._selector.close()
-                self._listener.close()
+                _close_listener(self._listener)
                 for channel in self._channels:
                     channel.connection.close()
                 pool.close()
@@ -209,6 +209,18 @@ class _LoggerSession:
             pool.submit(self._batches, self._batch_bytes)
             self._batches = {}
             self._batch_bytes = 0
+
+
+def _close_listener(listener: socket.socket) -> None:
+    """Closes the listening socket, removing its socket file where it has one (not Linux's abstract names)."""
+    try:
+        address = listener.getsockname()
+    except OSError:
+        address = None
+    listener.close()
+    if isinstance(address, str) and address and not address.startswith("\0"):
+        with contextlib.suppress(OSError):
+            os.unlink(address)
 
 
 def _keep_freed_memory() -> None:

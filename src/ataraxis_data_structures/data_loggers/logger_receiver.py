@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .logger_queue import FRAME_HEADER
+from .logger_queue import FRAME_HEADER, MAX_PAYLOAD_SIZE
 from .logger_writers import Record
 
 _BUFFER_SIZE = 256 * 1024
@@ -126,6 +126,9 @@ class Channel:
         batch: list[Record] = []
         while end - position >= header_size:
             length, source, timestamp = unpack(view, position)
+            if length > MAX_PAYLOAD_SIZE:  # not a frame put() writes: the stream is corrupt, so drop the connection
+                self._start = position
+                raise ConnectionResetError(f"a frame header claims {length} payload bytes")
             body = position + header_size
             if body + length > end:
                 if header_size + length > len(view):  # it cannot fit the buffer: give it one of its own
