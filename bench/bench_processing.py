@@ -1,10 +1,12 @@
 """Benchmarks the processing functions against the reference release, side by side in one run.
 
-Run: ``.venv/bin/python bench/bench_processing.py`` (about 3 minutes). Workloads (bench/workload_processing.py):
+Run: ``.venv/bin/python bench/bench_processing.py`` (about 4 minutes). Workloads (bench/workload_processing.py):
 - checksum: calculate_directory_checksum of a mixed tree (2,000 files of 4 KiB in 20 folders and 4 files of 64 MiB)
   in the page cache; target >= 2.5x the reference;
 - transfer: transfer_directory(verify_integrity=True, all cores) of the same tree, source without ax_checksum.txt;
   target >= 3x;
+- move: the same with remove_source=True (one run; ours flushes every file and checks every source file's state
+  before removing it); target: not slower than the reference;
 - interpolate: interpolate_data on 10 million uint64 timestamps, continuous and discrete; target >= 1x;
 - delete: delete_directory of 20,000 files of 512 bytes in 20 folders; target: at least as fast as shutil.rmtree.
 The scratch trees live in a temporary folder next to the system temp dir and are all removed at the end (deleting
@@ -33,7 +35,7 @@ def main() -> None:
         # Deletion runs last: deleting many files slows file creation right after it (see workload_processing.py).
         # Both runs build the same two trees (one for delete_directory, one for shutil.rmtree), so the filesystem is
         # in the same state for both.
-        for job in ("checksum", "transfer", "interpolate", "delete_and_rmtree"):
+        for job in ("checksum", "transfer", "move", "interpolate", "delete_and_rmtree"):
             results[job] = (
                 run_workload(reference, WORKLOAD, job, str(scratch / f"{job}-reference")),
                 run_workload(ours, WORKLOAD, job, str(scratch / f"{job}-ours")),
@@ -48,6 +50,13 @@ def main() -> None:
         "transfer verify_integrity=True, mixed tree (target >= 3x)",
         ref["transfer_verified_mb_s"],
         our["transfer_verified_mb_s"],
+        "MB/s",
+    )
+    (ref, our) = results["move"]
+    print_ratio(
+        "transfer verify_integrity + remove_source, mixed tree (>= 1x)",
+        ref["move_verified_mb_s"],
+        our["move_verified_mb_s"],
         "MB/s",
     )
     (ref, our) = results["interpolate"]

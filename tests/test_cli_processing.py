@@ -97,6 +97,22 @@ def test_transfer_errors_are_one_line(tmp_path: Path) -> None:
     assert usage.returncode == 2
 
 
+def test_a_dirty_destination_fails_naming_the_file_unless_reset(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path / "tree")
+    destination = tmp_path / "server"
+    destination.mkdir()
+    (destination / "other_session.bin").write_bytes(b"another recording")
+    refused = axds("transfer", "-q", "--verify", tree, destination)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("axds transfer: ") and refused.stderr.count("\n") == 1
+    assert "other_session.bin" in refused.stderr and "reset_dirty_destination" in refused.stderr
+    assert not (destination / "notes.txt").exists()
+    reset = axds("transfer", "-q", "--verify", "--reset-dirty", tree, destination)
+    assert reset.returncode == 0, reset.stderr
+    assert not (destination / "other_session.bin").exists()
+    assert (destination / "notes.txt").read_text() == "recording notes"
+
+
 def test_an_empty_path_argument_is_a_usage_error_not_the_working_directory(tmp_path: Path) -> None:
     # axds transfer "$SESSION" dst --move with SESSION unset would otherwise move (and empty) the working directory.
     work = make_tree(tmp_path / "work")
@@ -116,19 +132,26 @@ def test_an_empty_path_argument_is_a_usage_error_not_the_working_directory(tmp_p
     assert not (work / "ax_checksum.txt").exists()
 
 
-def test_moving_the_working_directory_given_as_dot_succeeds(tmp_path: Path) -> None:
+def test_moving_the_working_directory_given_as_dot_is_refused_but_absolute_works(tmp_path: Path) -> None:
+    # '.' is what Path("") becomes: moving it is refused; the same folder given absolutely is a deliberate choice.
     work = make_tree(tmp_path / "work")
-    result = subprocess.run(
-        [sys.executable, "-m", "ataraxis_data_structures.cli", "transfer", "-q", "--move", ".", str(tmp_path / "dst")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=work,
-    )
-    assert result.returncode == 0, result.stderr  # it failed with "[Errno 22] Invalid argument: '.'" after the copy
+    for spelling in (".", str(work)):
+        result = subprocess.run(
+            [sys.executable, "-m", "ataraxis_data_structures.cli", "transfer", "--move", spelling, tmp_path / "d"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            cwd=work,
+        )
+        if spelling == ".":
+            assert result.returncode == 1
+            assert "source='.'" in result.stderr and "working directory" in result.stderr
+            assert (work / "notes.txt").exists() and not (tmp_path / "d").exists()
+        else:
+            assert result.returncode == 0, result.stderr
     assert not work.exists()
-    assert (tmp_path / "dst" / "notes.txt").read_text() == "recording notes"
+    assert (tmp_path / "d" / "notes.txt").read_text() == "recording notes"
 
 
 @pytest.mark.parametrize("threads", ["1", "2"])

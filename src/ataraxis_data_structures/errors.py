@@ -11,9 +11,13 @@ from __future__ import annotations
 __all__ = [
     "ArchiveFormatError",
     "AxdsError",
+    "ChecksumError",
+    "FileNameEncodingError",
     "LogFormatError",
     "LoggerFailedError",
     "TrackerFormatError",
+    "TransferRefusedError",
+    "TransferSourceChangedError",
     "TransferVerificationError",
     "UnsafePathError",
 ]
@@ -45,3 +49,19 @@ class TransferVerificationError(AxdsError, RuntimeError):
 
 class UnsafePathError(AxdsError, ValueError):
     """A destructive call was given a path it refuses to act on (empty, the working directory, a root)."""
+
+
+class TransferSourceChangedError(TransferVerificationError):
+    """A transfer's source changed while it ran (a writer still active); the message names what was kept."""
+
+
+class TransferRefusedError(AxdsError, RuntimeError):
+    """A transfer refused to start (a linked source, links inside it, a dirty destination); nothing was written."""
+
+
+class FileNameEncodingError(AxdsError, ValueError):
+    """A file name is not valid UTF-8, so no checksum can hash it; the message names the file."""
+
+
+class ChecksumError(AxdsError, ValueError):
+    """A directory has no checksum to compute or verify: no file to cover, or an ax_checksum.txt holding no digest."""

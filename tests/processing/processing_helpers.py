@@ -66,3 +66,17 @@ def reference_checksum(directory: Path, *, save: bool = False, excluded: set[str
     value = run_reference(code)
     assert isinstance(value, str)
     return value
+
+
+REFERENCE7_PYTHON = Path(os.environ.get("REF7_PY") or "/tmp/axds-reference-7/bin/python")
+"""The 7.2.0 release's interpreter (``../shared/tools/reference-venv.sh DEST 7.2.0`` creates one)."""
+
+
+def run_reference7(code: str) -> object:
+    """Runs code (inside a ``__main__`` guard: 7.2.0 starts processes by spawning) under 7.2.0; returns its last
+    printed JSON value."""
+    script = "if __name__ == '__main__':\n" + "".join(f"    {line}\n" for line in code.splitlines())
+    result = subprocess.run(
+        [str(REFERENCE7_PYTHON), "-c", script], capture_output=True, text=True, timeout=300, check=True
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from processing_helpers import build_tree
 
+from ataraxis_data_structures.errors import UnsafePathError
 from ataraxis_data_structures.processing import delete_directory
 
 
@@ -51,15 +52,37 @@ def test_missing_directory_is_not_an_error_and_files_are_refused(tmp_path: Path)
     assert (tmp_path / "file.txt").exists()
 
 
-def test_the_working_directory_given_as_dot_is_deleted_without_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("spelling", ["", ".", "./", "a/..", "..", "../.."])
+def test_empty_path_and_relative_working_directory_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spelling: str
 ) -> None:
-    # os.rmdir('.') fails with EINVAL, so this used to empty the folder and then raise.
+    # Path(os.environ.get("SESSION_DIR", "")) is Path("."): an unset variable must not delete the working directory.
+    session = build_tree(tmp_path / "session")
+    before = sorted(session.rglob("*"))
+    monkeypatch.chdir(session / "a")
+    for value in (spelling, Path(spelling)):
+        with pytest.raises(UnsafePathError, match=r"directory_path=.*working directory") as error:
+            delete_directory(value)  # type: ignore[arg-type]
+        assert isinstance(error.value, ValueError)
+    assert sorted(session.rglob("*")) == before
+
+
+def test_root_and_home_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home" / "user"
+    build_tree(home)
+    monkeypatch.setenv("HOME", str(home))
+    for value in (Path("/"), home, home.parent, Path("~").expanduser()):
+        with pytest.raises(UnsafePathError, match="root, the home directory"):
+            delete_directory(value)
+    assert (home / "a" / "x.txt").exists()
+
+
+def test_the_working_directory_given_absolutely_is_deleted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     session = tmp_path / "session"
     build_tree(session)
     (tmp_path / "keep.txt").write_text("outside")
     monkeypatch.chdir(session)
-    delete_directory(Path("."))
+    delete_directory(session)
     assert not session.exists()
     assert (tmp_path / "keep.txt").read_text() == "outside"
     monkeypatch.chdir(tmp_path)

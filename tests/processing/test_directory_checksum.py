@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from processing_helpers import REFERENCE_PYTHON, build_tree, independent_checksum, reference_checksum
 
+from ataraxis_data_structures.errors import ChecksumError
 from ataraxis_data_structures.processing import calculate_directory_checksum, verify_directory_checksum
 
 needs_reference = pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason="the reference release is not installed")
@@ -52,10 +53,15 @@ def test_excluded_files_and_worker_counts(tmp_path: Path) -> None:
 
 
 def test_empty_directory_and_bad_paths(tmp_path: Path) -> None:
-    (tmp_path / "empty").mkdir()
-    assert calculate_directory_checksum(tmp_path / "empty", save_checksum=False) == independent_checksum(
-        tmp_path / "empty"
-    )
+    # As 7.2.0: a folder with no file to cover has no checksum (a digest of nothing would certify a failed recording).
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    (tmp_path / "empty" / "ax_checksum.txt").write_text("0" * 32)
+    with pytest.raises(ChecksumError, match=r"empty.*holds no file") as error:
+        calculate_directory_checksum(tmp_path / "empty")
+    assert isinstance(error.value, ValueError)  # 7.2.0's type
+    with pytest.raises(ValueError, match=r"empty.*holds no file"):
+        verify_directory_checksum(tmp_path / "empty")
+    assert not (tmp_path / "empty" / ".ax_checksum_manifest").exists()
     with pytest.raises(FileNotFoundError, match="missing"):
         calculate_directory_checksum(tmp_path / "missing")
     (tmp_path / "file").write_text("x")
@@ -74,7 +80,11 @@ def test_symlinks_files_followed_folders_and_cycles_not(tmp_path: Path) -> None:
     os.symlink(outside, tree / "sub" / "folder_link")
     os.symlink("..", tree / "sub" / "cycle")
     os.symlink("nowhere", tree / "broken")
-    checksum = calculate_directory_checksum(tree, save_checksum=False)  # must terminate despite the cycle
+    skipped = r"leaves out 3 symbolic link\(s\).*: broken, sub/cycle, sub/folder_link"
+    with pytest.warns(UserWarning, match=skipped) as caught:
+        checksum = calculate_directory_checksum(tree, save_checksum=False)  # must terminate despite the cycle
+    assert len(caught) == 1  # one warning per call, not one per link
+    assert caught[0].filename == __file__  # it points at the caller's line, not at the library
     # A link to a file counts as a file with its target's content under the link's name; the rest is left out.
     regular = tmp_path / "regular"
     (regular / "sub").mkdir(parents=True)
@@ -142,6 +152,7 @@ def test_progress_bar_counts_bytes(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 @needs_reference
+@pytest.mark.filterwarnings("ignore:The checksum of .* leaves out")
 def test_reference_computes_the_same_checksums(tmp_path: Path) -> None:
     tree = build_tree(tmp_path / "tree")
     os.symlink("a.txt", tree / "link_to_file")

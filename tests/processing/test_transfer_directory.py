@@ -14,6 +14,12 @@ from pathlib import Path
 import pytest
 from processing_helpers import REFERENCE_PYTHON, build_tree, independent_checksum, run_reference
 
+from ataraxis_data_structures.errors import (
+    FileNameEncodingError,
+    TransferRefusedError,
+    TransferVerificationError,
+    UnsafePathError,
+)
 from ataraxis_data_structures.processing import (
     calculate_directory_checksum,
     transfer_directory,
@@ -99,16 +105,15 @@ def test_corrupted_destination_files_are_named(tmp_path: Path) -> None:
     content[1000] ^= 0xFF
     target.write_bytes(bytes(content))
     os.utime(target, ns=(status.st_atime_ns, status.st_mtime_ns))
-    (destination / "a" / "stray.txt").write_bytes(b"not in the source")
-    with pytest.raises(RuntimeError) as error:
+    with pytest.raises(TransferVerificationError) as error:
         transfer_directory(source, destination, verify_integrity=True, remove_source=True)
-    assert "1 file(s) differ from the source: large.bin;" in str(error.value)
-    assert "not in the source: a/stray.txt" in str(error.value)
+    assert isinstance(error.value, RuntimeError)  # what the original releases raise
+    assert "1 file(s) differ from the source: large.bin." in str(error.value)
     assert "source itself" not in str(error.value)
-    assert source.exists()
+    assert files_of(source) == files_of(tmp_path / "destination") | files_of(source)  # nothing removed
+    assert (source / "large.bin").exists()
     result = verify_directory_checksum(destination)
     assert result.changed == ("large.bin",)
-    assert result.added == ("a/stray.txt",)
 
 
 def test_move_removes_source_after_verified_copy(tmp_path: Path) -> None:
@@ -127,7 +132,7 @@ def test_bad_locations(tmp_path: Path) -> None:
     source = build_tree(tmp_path / "source")
     with pytest.raises(FileNotFoundError, match="missing"):
         transfer_directory(tmp_path / "missing", tmp_path / "destination")
-    with pytest.raises(ValueError, match="same"):
+    with pytest.raises(UnsafePathError, match="same"):
         transfer_directory(source, source / "a" / "..")
     with pytest.raises(ValueError, match="inside the source"):
         transfer_directory(source, source / "a" / "copy")
@@ -141,19 +146,99 @@ def test_bad_locations(tmp_path: Path) -> None:
     assert occupied.read_text() == "not a folder"
 
 
-def test_symlinks_are_copied_as_files_and_folder_links_skipped(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["file_link", "folder_link", "broken"])
+def test_symlinks_in_the_source_are_refused_before_anything_is_written(tmp_path: Path, kind: str) -> None:
+    # As 7.2.0: a link means something only on its own filesystem; copying it as a file or dropping it loses data.
     source = tmp_path / "source"
-    source.mkdir()
+    (source / "sub").mkdir(parents=True)
     (source / "data").write_bytes(b"data")
-    os.symlink("data", source / "file_link")
-    os.symlink(tmp_path, source / "folder_link")  # would loop if followed
-    os.symlink("nowhere", source / "broken")
+    target = {"file_link": "../data", "folder_link": str(tmp_path), "broken": "nowhere"}[kind]
+    os.symlink(target, source / "sub" / kind)
     destination = tmp_path / "destination"
-    transfer_directory(source, destination, verify_integrity=True)
-    assert (destination / "file_link").read_bytes() == b"data"
-    assert not (destination / "file_link").is_symlink()
-    assert not (destination / "folder_link").exists()
-    assert not (destination / "broken").exists()
+    with pytest.raises(TransferRefusedError, match=rf"symbolic link.*: sub/{kind}\.") as error:
+        transfer_directory(source, destination, verify_integrity=True, remove_source=True)
+    assert isinstance(error.value, RuntimeError)  # 7.2.0's type
+    assert not destination.exists()
+    assert (source / "data").exists() and os.path.islink(source / "sub" / kind)
+
+
+def test_a_source_that_is_a_link_or_holds_a_fifo_is_refused(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "data").write_bytes(b"data")
+    os.symlink(real, tmp_path / "link")
+    with pytest.raises(TransferRefusedError, match=r"link.*is a symbolic link"):
+        transfer_directory(tmp_path / "link", tmp_path / "destination", remove_source=True)
+    assert (real / "data").exists() and not (tmp_path / "destination").exists()
+    os.mkfifo(real / "pipe")
+    with pytest.raises(TransferRefusedError, match=r"neither files nor folders.*: pipe\."):
+        transfer_directory(real, tmp_path / "destination")
+    assert not (tmp_path / "destination").exists()
+
+
+def test_a_dirty_destination_is_refused_or_reset(tmp_path: Path) -> None:
+    source = build_tree(tmp_path / "source")
+    destination = tmp_path / "destination"
+    (destination / "old" / "deep").mkdir(parents=True)
+    (destination / "old" / "deep" / "stray.bin").write_bytes(b"another recording")
+    (destination / "a.txt").write_bytes(b"overwritten: the source has it")
+    (destination / "ax_checksum.txt").write_text("0" * 32)  # rewritten by the transfer, never counted
+    (destination / ".x.txt.axds-partial").write_bytes(b"a partial file of no source file")
+    dirty = r"2 file\(s\) the source does not have.*: \.x\.txt\.axds-partial, old/deep/stray\.bin\."
+    with pytest.raises(TransferRefusedError, match=dirty):
+        transfer_directory(source, destination, verify_integrity=True)
+    assert (destination / "a.txt").read_bytes() == b"overwritten: the source has it"  # nothing written
+    assert not (source / "ax_checksum.txt").exists()
+    transfer_directory(source, destination, verify_integrity=True, reset_dirty_destination=True)
+    assert not (destination / "old" / "deep" / "stray.bin").exists()
+    assert (destination / "old" / "deep").is_dir()  # as 7.2.0: only files are removed
+    assert verify_directory_checksum(destination).matches
+    assert (destination / "a.txt").read_bytes() == b"dot"
+
+
+def test_verifying_a_source_without_files_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    (source / "empty").mkdir(parents=True)
+    with pytest.raises(TransferRefusedError, match="holds no file the checksum can cover"):
+        transfer_directory(source, tmp_path / "destination", verify_integrity=True, remove_source=True)
+    assert not (tmp_path / "destination").exists() and (source / "empty").is_dir()
+    transfer_directory(source, tmp_path / "destination", remove_source=True)  # without verification: as 7.2.0
+    assert (tmp_path / "destination" / "empty").is_dir() and not source.exists()
+
+
+def test_empty_or_relative_working_directory_source_is_refused_when_removing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = build_tree(tmp_path / "work")
+    monkeypatch.chdir(work)
+    for value in (Path(""), "", ".", Path("a/..")):
+        with pytest.raises(UnsafePathError, match=r"source=.*working directory"):
+            transfer_directory(value, tmp_path / "destination", remove_source=True)  # type: ignore[arg-type]
+        with pytest.raises(UnsafePathError, match=r"destination=.*working directory"):
+            transfer_directory(tmp_path / "elsewhere", value, reset_dirty_destination=True)  # type: ignore[arg-type]
+    assert not (tmp_path / "destination").exists() and (work / "a" / "x.txt").exists()
+    transfer_directory(Path(""), tmp_path / "destination")  # copying is not destructive
+    assert files_of(tmp_path / "destination") == files_of(work)
+
+
+def test_non_utf8_file_names(tmp_path: Path) -> None:
+    # Both original releases fail with a bare UnicodeEncodeError: no checksum exists to match, so the error names
+    # the file; a plain copy (as in both releases) still works.
+    source = tmp_path / "source"
+    (source / "sub").mkdir(parents=True)
+    (source / "ok").write_bytes(b"ok")
+    with open(os.path.join(os.fsencode(source / "sub"), b"bad\xff.bin"), "wb") as stream:
+        stream.write(b"x")
+    for call in (
+        lambda: calculate_directory_checksum(source),
+        lambda: transfer_directory(source, tmp_path / "verified", verify_integrity=True, remove_source=True),
+    ):
+        with pytest.raises(FileNameEncodingError, match=r"'sub/bad\\xff\.bin' is not valid UTF-8"):
+            call()
+    assert not (tmp_path / "verified").exists() and not (source / "ax_checksum.txt").exists()
+    transfer_directory(source, tmp_path / "copy", remove_source=True)
+    assert os.listdir(os.fsencode(tmp_path / "copy" / "sub")) == [b"bad\xff.bin"]
+    assert not source.exists()
 
 
 RESUMABLE_CHILD = """

@@ -41,6 +41,7 @@ def _transfer(args: argparse.Namespace) -> int:
         verify_integrity=args.verify,
         remove_source=args.move,
         progress=not args.quiet,
+        reset_dirty_destination=args.reset_dirty,
     )
     action = "moved" if args.move else "copied"
     print(f"{action} {args.source} to {args.destination}" + (" (verified)" if args.verify else ""))
@@ -77,7 +78,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     transfer.add_argument("source", type=path_argument, metavar="SRC")
     transfer.add_argument("destination", type=path_argument, metavar="DST")
     transfer.add_argument("--verify", action="store_true", help="verify the copy against the source checksum")
-    transfer.add_argument("--move", action="store_true", help="remove SRC after a complete (verified) copy")
+    transfer.add_argument(
+        "--move", action="store_true", help="remove from SRC what was copied (and verified) unchanged, then SRC"
+    )
+    transfer.add_argument(
+        "--reset-dirty",
+        action="store_true",
+        help="remove DST files that SRC does not have (without it, such files make the transfer fail)",
+    )
     transfer.add_argument(
         "--threads", type=int, default=1, metavar="N", help="parallel copy threads (default 1; 0: all cores)"
     )

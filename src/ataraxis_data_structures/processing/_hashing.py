@@ -16,6 +16,7 @@ from typing import TypeVar
 
 import xxhash
 
+from ..errors import FileNameEncodingError
 from ._tree import TreeEntry
 
 CHUNK_SIZE = 1 << 20
@@ -34,6 +35,24 @@ def chunk_buffer() -> memoryview:
         buffer = memoryview(bytearray(CHUNK_SIZE))
         _buffers.view = buffer
     return buffer
+
+
+def require_utf8_names(entries: Sequence[TreeEntry], directory: object) -> None:
+    """Raises FileNameEncodingError naming the first file whose relative path is not valid UTF-8.
+
+    Such names reach Python as surrogate escapes (PEP 383); the digest hashes names as UTF-8, as both original
+    releases do (they fail with a bare UnicodeEncodeError), so no checksum can cover them.
+    """
+    for entry in entries:
+        try:
+            entry.relative.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = entry.relative.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise FileNameEncodingError(
+                f"Unable to checksum {directory}: the name of the file '{shown}' is not valid UTF-8, and the checksum "
+                f"hashes file names as UTF-8 (as the original releases do). Rename the file (for example with "
+                f"convmv) or leave it out of the directory."
+            ) from None
 
 
 def new_file_hasher(relative: str) -> xxhash.xxh3_128:

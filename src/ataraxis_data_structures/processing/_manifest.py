@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 from .._durable_files import write_text_atomically
+from ..errors import ChecksumError
 
 CHECKSUM_FILE_NAME = "ax_checksum.txt"
 MANIFEST_FOLDER_NAME = ".ax_checksum_manifest"
@@ -37,7 +38,7 @@ def read_stored_checksum(directory: Path) -> str | None:
     Only the first whitespace-separated word is read, so files with a trailing newline or extra lines still work.
 
     Raises:
-        ValueError: If the file does not start with a 32-character hexadecimal digest.
+        ChecksumError: A ValueError, if the file does not start with a 32-character hexadecimal digest.
     """
     path = directory / CHECKSUM_FILE_NAME
     try:
@@ -46,7 +47,9 @@ def read_stored_checksum(directory: Path) -> str | None:
         return None
     digest = words[0].lower() if words else ""
     if not _HEX_DIGEST.fullmatch(digest):
-        raise ValueError(f"{path} does not hold an xxHash3-128 checksum (32 hexadecimal characters): {digest[:40]!r}")
+        raise ChecksumError(
+            f"{path} does not hold an xxHash3-128 checksum (32 hexadecimal characters): {digest[:40]!r}"
+        )
     return digest
 
 

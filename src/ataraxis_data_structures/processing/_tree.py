@@ -33,6 +33,10 @@ class DirectoryTree:
     files: list[TreeEntry] = field(default_factory=list)
     folders: list[TreeEntry] = field(default_factory=list)
     skipped_links: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    """Every symbolic link (to a file, a folder, or nothing), by relative path."""
+    special: list[str] = field(default_factory=list)
+    """Entries that are neither regular files, folders nor links (FIFOs, sockets, devices), by relative path."""
 
     @property
     def total_bytes(self) -> int:
@@ -65,6 +69,7 @@ def scan_tree(directory: Path, excluded_files: frozenset[str] = frozenset()) -> 
                 if entry.name in excluded_files:
                     continue
                 if entry.is_symlink():
+                    tree.links.append(relative)
                     try:
                         target = os.stat(entry.path)
                     except OSError:  # A broken link (or a link loop) has no content to hash or copy.
@@ -76,6 +81,11 @@ def scan_tree(directory: Path, excluded_files: frozenset[str] = frozenset()) -> 
                         tree.skipped_links.append(relative)
                 elif entry.is_file(follow_symlinks=False):
                     tree.files.append(TreeEntry(relative, entry.path, entry.stat(follow_symlinks=False)))
+                else:
+                    tree.special.append(relative)
     tree.files.sort(key=lambda item: item.relative)
     tree.folders.sort(key=lambda item: item.relative)
+    tree.links.sort()
+    tree.skipped_links.sort()
+    tree.special.sort()
     return tree

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import logging
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from tqdm import tqdm
 
-from ._hashing import directory_digest, hash_entries, worker_count
+from ..errors import ChecksumError
+from ._hashing import directory_digest, hash_entries, require_utf8_names, worker_count
 from ._manifest import CHECKSUM_FILE_NAME, read_manifest, read_stored_checksum, write_checksum
 from ._tree import DirectoryTree, scan_tree
-
-logger = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -43,12 +43,19 @@ def _scan_for_checksum(directory: Path, excluded_files: set[str] | None) -> Dire
         raise NotADirectoryError(f"Unable to calculate the checksum of {directory}, as it is not a directory.")
     excluded = frozenset({CHECKSUM_FILE_NAME} if excluded_files is None else excluded_files)
     tree = scan_tree(directory, excluded)
+    if not tree.files:
+        # As 7.2.0: a digest of nothing would certify an empty (or failed, unmounted) recording as complete.
+        raise ChecksumError(
+            f"Unable to calculate the checksum of {directory}: it holds no file the checksum can cover "
+            f"(excluded names: {', '.join(sorted(excluded)) or 'none'})."
+        )
+    require_utf8_names(tree.files, directory)
     if tree.skipped_links:
-        logger.warning(
-            "The checksum of %s leaves out %d symbolic link(s) to folders or to missing targets: %s",
-            directory,
-            len(tree.skipped_links),
-            ", ".join(tree.skipped_links[:5]),
+        # One warning per call, at the line that called calculate/verify_directory_checksum.
+        warnings.warn(
+            f"The checksum of {directory} leaves out {len(tree.skipped_links)} symbolic link(s) to folders or to "
+            f"missing targets (as the original releases do): {list_names(tree.skipped_links)}",
+            stacklevel=3,
         )
     return tree
 
@@ -94,6 +101,8 @@ def calculate_directory_checksum(
     Raises:
         FileNotFoundError: If the directory does not exist.
         NotADirectoryError: If the path is not a directory.
+        ChecksumError: A ValueError, if the directory holds no file the checksum can cover (7.2.0 raises ValueError).
+        FileNameEncodingError: A ValueError, if a file name is not valid UTF-8; it names the file.
     """
     directory = Path(directory)
     tree = _scan_for_checksum(directory, excluded_files)
@@ -161,14 +170,21 @@ def describe_differences(changed: tuple[str, ...], added: tuple[str, ...], missi
     return "; ".join(parts) if parts else "no single file differs (the set of file names or their order changed)"
 
 
-def compare_file_digests(
-    expected: dict[str, str], actual: dict[str, str]
-) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """Returns the (changed, added, missing) relative paths between two per-file digest maps."""
-    changed = tuple(sorted(name for name, digest in actual.items() if name in expected and expected[name] != digest))
-    added = tuple(sorted(name for name in actual if name not in expected))
-    missing = tuple(sorted(name for name in expected if name not in actual))
-    return changed, added, missing
+class FileDifferences(NamedTuple):
+    """The files that differ between two per-file digest maps, by relative path, each sorted."""
+
+    changed: tuple[str, ...]
+    added: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
+def compare_file_digests(expected: dict[str, str], actual: dict[str, str]) -> FileDifferences:
+    """Returns the files whose digest changed, that were added and that are missing between two digest maps."""
+    return FileDifferences(
+        changed=tuple(sorted(name for name, digest in actual.items() if name in expected and expected[name] != digest)),
+        added=tuple(sorted(name for name in actual if name not in expected)),
+        missing=tuple(sorted(name for name in expected if name not in actual)),
+    )
 
 
 def verify_directory_checksum(
@@ -196,7 +212,8 @@ def verify_directory_checksum(
 
     Raises:
         FileNotFoundError: If the directory or its ax_checksum.txt does not exist.
-        ValueError: If ax_checksum.txt does not hold a checksum.
+        ChecksumError: A ValueError, if ax_checksum.txt does not hold a checksum, or the directory holds no file.
+        FileNameEncodingError: A ValueError, if a file name is not valid UTF-8; it names the file.
     """
     directory = Path(directory)
     tree = _scan_for_checksum(directory, excluded_files)
@@ -211,5 +228,13 @@ def verify_directory_checksum(
     if manifest is None:
         return ChecksumVerification(directory, expected, actual)
     current = {entry.relative: digest.hex() for entry, digest in zip(tree.files, digests, strict=True)}
-    changed, added, missing = compare_file_digests(manifest, current)
-    return ChecksumVerification(directory, expected, actual, changed, added, missing, manifest_found=True)
+    differences = compare_file_digests(manifest, current)
+    return ChecksumVerification(
+        directory,
+        expected,
+        actual,
+        changed=differences.changed,
+        added=differences.added,
+        missing=differences.missing,
+        manifest_found=True,
+    )

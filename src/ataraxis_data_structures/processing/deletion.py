@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ._hashing import worker_count
+from ._safety import refuse_unsafe_path
 
 _BATCH = 256
 """Directory entries unlinked per task: enough to amortize scheduling, few enough to spread a large folder."""
@@ -32,12 +33,17 @@ def delete_directory(directory_path: Path) -> None:
     Args:
         directory_path: The path to the directory to delete.
 
+    An empty path (``Path("")`` is ``Path(".")``, what an unset variable gives), any relative spelling of the working
+    directory or of a folder holding it, the filesystem root and the home directory are refused: the working
+    directory can still be deleted when given as an absolute path.
+
     Raises:
+        UnsafePathError: A ValueError, if the path is refused (see above); it names the argument and the value.
         NotADirectoryError: If the path exists but is a file.
         OSError: If an entry cannot be removed (for example, for lack of permission); the message names it.
     """
-    # An absolute, normalized path: os.rmdir refuses '.' (EINVAL) even after emptying it, so deleting the working
-    # directory (a transfer of '.' with remove_source) would fail at the very end. abspath does not follow links.
+    refuse_unsafe_path(directory_path, "directory_path", "delete")
+    # An absolute, normalized path (abspath does not follow links), so every message names the full path.
     path = os.path.abspath(directory_path)
     try:
         status = os.lstat(path)

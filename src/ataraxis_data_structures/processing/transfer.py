@@ -1,4 +1,10 @@
-"""Copies a directory tree with crash-safe file placement, resumption, and integrity verification while copying."""
+"""Copies a directory tree safely (resumable, verified) and removes from the source only what it copied unchanged.
+
+A transfer that removes its source trusts no single hash: every source file's state (size, modification and change
+times, inode) is taken at the scan and compared after its copy, again by a second scan once all copies are done, and a
+last time right before the file is unlinked. A file that changed or appeared meanwhile (a recorder still appending)
+is never removed, and the call fails naming it.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +14,28 @@ import itertools
 import logging
 import os
 import stat
+import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .._durable_files import fsync_directory, write_fully
-from ._hashing import chunk_buffer, directory_digest, hash_file, new_file_hasher, run_parallel, worker_count
+from ..errors import TransferRefusedError, TransferSourceChangedError, TransferVerificationError, UnsafePathError
+from ._hashing import (
+    chunk_buffer,
+    directory_digest,
+    hash_file,
+    new_file_hasher,
+    require_utf8_names,
+    run_parallel,
+    worker_count,
+)
 from ._manifest import CHECKSUM_FILE_NAME, read_manifest, read_stored_checksum, write_checksum
+from ._safety import refuse_unsafe_path
 from ._tree import DirectoryTree, TreeEntry, scan_tree
 from .checksum import byte_progress, compare_file_digests, list_names
-from .deletion import delete_directory
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +45,39 @@ PARTIAL_SUFFIX = ".axds-partial"
 
 @dataclass(frozen=True, slots=True)
 class _CopyOutcome:
-    """What copying one file produced: the digests computed on the way (when asked for) and whether it was copied."""
+    """What transferring one file produced.
+
+    The digests computed on the way (when asked for), whether it was copied (rather than found complete from an
+    earlier run), and whether the source file changed since the scan.
+    """
 
     source_digest: bytes | None
     destination_digest: bytes | None
     copied: bool
+    changed: bool
+
+
+def same_file_state(before: os.stat_result, after: os.stat_result) -> bool:
+    """Returns True if two stats describe the same, unmodified file: same inode, size, modification and change time.
+
+    The change time catches what restoring the modification time (``touch -d``, ``cp -p``) hides; the inode catches a
+    file replaced by a rename.
+    """
+    return (
+        before.st_ino == after.st_ino
+        and before.st_dev == after.st_dev
+        and before.st_size == after.st_size
+        and before.st_mtime_ns == after.st_mtime_ns
+        and before.st_ctime_ns == after.st_ctime_ns
+    )
+
+
+def _unchanged_since_scan(entry: TreeEntry) -> bool:
+    """Returns True if the source file still has the state it had at the scan (False if it is gone)."""
+    try:
+        return same_file_state(entry.status, os.lstat(entry.path))
+    except FileNotFoundError:
+        return False
 
 
 def _partial_path(target: str) -> str:
@@ -41,13 +87,14 @@ def _partial_path(target: str) -> str:
 
 
 def _is_complete_copy(target: str, source: os.stat_result) -> bool:
-    """Returns True if target already holds a finished copy: same size and modification time as the source.
+    """Returns True if target already holds a finished copy: a regular file with the source's size and mtime.
 
     Only renamed (finished) files carry the source's modification time, so this check never accepts a file
-    interrupted mid-copy; with verification on, its content is hashed and compared anyway.
+    interrupted mid-copy; with verification on, its content is hashed and compared anyway. A link at the target is
+    never accepted (it is replaced by a copy).
     """
     try:
-        existing = os.stat(target)
+        existing = os.lstat(target)
     except OSError:
         return False
     return (
@@ -66,6 +113,16 @@ def _flush_file(path: str) -> None:
         os.close(descriptor)
 
 
+class _ReadResult(NamedTuple):
+    """What copying one file learned about its source."""
+
+    digest: bytes | None
+    """The digest of the bytes read (when asked for)."""
+    changed: bool
+    """Whether the source changed since the scan: while it was read, or replaced or removed by the time its copy
+    was placed."""
+
+
 def _copy_file(
     entry: TreeEntry,
     target: str,
@@ -73,8 +130,8 @@ def _copy_file(
     hash_source: bool,
     durable: bool,
     on_bytes: Callable[[int], None] | None,
-) -> bytes | None:
-    """Copies one file to a temporary name, then renames it to target; returns the source digest when asked.
+) -> _ReadResult:
+    """Copies one file to a temporary name, then renames it to target.
 
     Raises:
         OSError: If reading or writing fails (for example, the disk is full); the partial file is removed and the
@@ -101,6 +158,7 @@ def _copy_file(
                     os.fsync(descriptor)
             finally:
                 os.close(descriptor)
+            read_state = os.fstat(reader.fileno())
         os.chmod(partial, stat.S_IMODE(entry.status.st_mode))
         os.utime(partial, ns=(entry.status.st_atime_ns, entry.status.st_mtime_ns))
         os.replace(partial, target)
@@ -111,7 +169,8 @@ def _copy_file(
             raise
         reason = "no space left on the destination" if error.errno == errno.ENOSPC else (error.strerror or str(error))
         raise OSError(error.errno, f"Unable to copy {entry.path} to {target}: {reason}") from error
-    return hasher.digest() if hasher is not None else None
+    changed = not same_file_state(entry.status, read_state) or not _unchanged_since_scan(entry)
+    return _ReadResult(hasher.digest() if hasher is not None else None, changed)
 
 
 _LARGE_FILE = 1 << 20
@@ -134,7 +193,12 @@ def _copy_order(files: list[TreeEntry]) -> list[TreeEntry]:
 
 
 def _check_locations(source: Path, destination: Path) -> None:
-    """Raises a clear error for a missing source and for overlapping source and destination."""
+    """Raises a clear error for a linked, missing or non-directory source and for overlapping locations."""
+    if source.is_symlink():
+        raise TransferRefusedError(
+            f"Unable to transfer {source}: it is a symbolic link (to {os.readlink(source)}), not a real directory; "
+            f"removing the source afterwards would remove only the link. Pass the directory the link resolves to."
+        )
     if not source.exists():
         raise FileNotFoundError(f"Unable to transfer the source directory {source}, as it does not exist.")
     if not source.is_dir():
@@ -147,11 +211,122 @@ def _check_locations(source: Path, destination: Path) -> None:
     resolved_source = source.resolve()
     resolved_destination = destination.resolve()
     if resolved_source == resolved_destination:
-        raise ValueError(f"Unable to transfer {source} to {destination}: the source and the destination are the same.")
+        raise UnsafePathError(
+            f"Unable to transfer {source} to {destination}: the source and the destination are the same."
+        )
     if resolved_destination.is_relative_to(resolved_source):
-        raise ValueError(f"Unable to transfer {source} to {destination}: the destination is inside the source.")
+        raise UnsafePathError(f"Unable to transfer {source} to {destination}: the destination is inside the source.")
     if resolved_source.is_relative_to(resolved_destination):
-        raise ValueError(f"Unable to transfer {source} to {destination}: the source is inside the destination.")
+        raise UnsafePathError(f"Unable to transfer {source} to {destination}: the source is inside the destination.")
+
+
+def _check_source_entries(source: Path, tree: DirectoryTree) -> None:
+    """Refuses a source holding symbolic links or special files, which no copy carries over faithfully (as 7.2.0)."""
+    if tree.links:
+        raise TransferRefusedError(
+            f"Unable to transfer {source}: it holds {len(tree.links)} symbolic link(s), which mean something only on "
+            f"the filesystem that holds them (copying one either drops the data it stands for or leaves a dangling "
+            f"entry). Replace them with the data they point to: {list_names(tree.links)}."
+        )
+    if tree.special:
+        raise TransferRefusedError(
+            f"Unable to transfer {source}: it holds {len(tree.special)} entries that are neither files nor folders "
+            f"(FIFOs, sockets, devices), which cannot be copied: {list_names(tree.special)}."
+        )
+
+
+def _dirty_files(destination: Path, tree: DirectoryTree) -> list[str]:
+    """Returns the destination's files (and links) the source does not account for, by relative path.
+
+    Checksum files are rewritten by the transfer, and the temporary copy of a source file left by an interrupted run
+    is replaced by that file's copy, so neither counts.
+    """
+    if not destination.is_dir():
+        return []
+    known = {entry.relative for entry in tree.files}
+    existing = scan_tree(destination)
+    dirty = []
+    for name in itertools.chain((entry.relative for entry in existing.files), existing.skipped_links, existing.special):
+        folder, base = os.path.split(name)
+        if name in known or base == CHECKSUM_FILE_NAME:
+            continue
+        partial_of = base[1 : -len(PARTIAL_SUFFIX)] if base.startswith(".") and base.endswith(PARTIAL_SUFFIX) else ""
+        if partial_of and os.path.join(folder, partial_of) in known:
+            continue
+        dirty.append(name)
+    return sorted(dirty)
+
+
+def _clean_destination(source: Path, destination: Path, tree: DirectoryTree, *, reset: bool) -> None:
+    """Refuses a destination holding files the source does not have, or removes those files when reset is set."""
+    dirty = _dirty_files(destination, tree)
+    if not dirty:
+        return
+    if not reset:
+        raise TransferRefusedError(
+            f"Unable to transfer {source} to {destination}: the destination holds {len(dirty)} file(s) the source "
+            f"does not have, which would fail the transfer's integrity check and mix two recordings. Remove them, or "
+            f"pass reset_dirty_destination=True to have the transfer remove them: {list_names(dirty)}."
+        )
+    for name in dirty:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(destination / name)
+    logger.info("Removed %d file(s) the source does not have from %s: %s", len(dirty), destination, list_names(dirty))
+
+
+class _SourceChanges(NamedTuple):
+    """What happened to a transfer's source after its scan, by relative path, each sorted."""
+
+    changed: list[str]
+    """Files that changed or vanished."""
+    appeared: list[str]
+    """Files, links, special files and folders (with a trailing separator) that were created."""
+
+
+def _source_changes(source: Path, tree: DirectoryTree, changed_while_copied: list[str]) -> _SourceChanges:
+    """Returns the source files that changed (or vanished) and the entries that appeared since the scan.
+
+    A second scan catches files created after the first one and changes made after a file's copy was placed.
+    """
+    now = scan_tree(source)
+    before = {entry.relative: entry.status for entry in tree.files}
+    changed = set(changed_while_copied)
+    appeared = []
+    seen = set()
+    for entry in now.files:
+        seen.add(entry.relative)
+        status = before.get(entry.relative)
+        if status is None:
+            appeared.append(entry.relative)
+        elif not same_file_state(status, entry.status):
+            changed.add(entry.relative)
+    changed.update(name for name in before if name not in seen)
+    old_folders = {folder.relative for folder in tree.folders}
+    appeared.extend(folder.relative + os.sep for folder in now.folders if folder.relative not in old_folders)
+    appeared.extend(name for name in (*now.skipped_links, *now.special) if name not in seen)
+    return _SourceChanges(sorted(changed), sorted(appeared))
+
+
+def _report_source_changes(
+    source: Path, destination: Path, changed: list[str], appeared: list[str], *, fail: bool
+) -> None:
+    """Fails (when the transfer verifies or removes its source) or warns, naming what changed in the source."""
+    parts = []
+    if changed:
+        parts.append(f"{len(changed)} file(s) changed or vanished: {list_names(changed)}")
+    if appeared:
+        parts.append(f"{len(appeared)} entries appeared: {list_names(appeared)}")
+    what = f"The source {source} changed while it was transferred to {destination} ({'; '.join(parts)})"
+    advice = "transfer again once nothing writes to the source (complete copies are not made again)."
+    if fail:
+        raise TransferSourceChangedError(
+            f"{what}. Nothing was removed from the source and no checksum was written: the copies of changed files "
+            f"may be incomplete and new files were not copied; {advice}"
+        )
+    warnings.warn(
+        f"{what}: the copies of changed files may be incomplete and new files were not copied; {advice}",
+        stacklevel=3,
+    )
 
 
 def _make_folders(tree: DirectoryTree, destination: Path) -> None:
@@ -184,11 +359,13 @@ def _verify(
     outcomes: list[_CopyOutcome],
     expected: str | None,
     workers: int,
+    write_source: bool,
 ) -> None:
-    """Checks the destination against the source checksum and raises RuntimeError naming the files that differ.
+    """Checks the destination against the source checksum and raises TransferVerificationError naming the files.
 
-    When the source had no ax_checksum.txt, the source digests computed while copying become its checksum (written
-    to the source and to the destination) without reading the source a second time.
+    When the source had no ax_checksum.txt, the digests of the bytes read from the source while copying become its
+    checksum (written to the destination, and to the source unless it is about to be removed), without reading the
+    source a second time. That the source still holds those bytes is what the file state checks establish.
     """
     relatives = [entry.relative for entry in checked]
     copied = {
@@ -208,7 +385,8 @@ def _verify(
             for entry, outcome in zip(checked, outcomes, strict=True)
         }
         expected = directory_digest(relatives, [bytes.fromhex(recorded[name]) for name in relatives])
-        write_checksum(source, expected, recorded)
+        if write_source:
+            write_checksum(source, expected, recorded)
         write_checksum(destination, expected, recorded)
         source_now = recorded
     else:
@@ -228,9 +406,9 @@ def _verify(
     if unexpected:
         problems.append(f"{len(unexpected)} file(s) at the destination are not in the source: {list_names(unexpected)}")
     if recorded is not None:
-        changed, added, missing = compare_file_digests(recorded, {**copied, **source_now})
-        if changed or added or missing:
-            names = list_names([*changed, *added, *missing])
+        differences = compare_file_digests(recorded, {**copied, **source_now})
+        if differences.changed or differences.added or differences.missing:
+            names = list_names([*differences.changed, *differences.added, *differences.missing])
             problems.append(f"the source itself changed since its {CHECKSUM_FILE_NAME} was written: {names}")
     elif (
         actual != expected
@@ -239,7 +417,7 @@ def _verify(
         problems.append(f"the source itself changed since its {CHECKSUM_FILE_NAME} was written")
     if not problems:
         problems.append(f"the destination's checksum {actual} is not the source's {expected}")
-    raise RuntimeError(
+    raise TransferVerificationError(
         f"Checksum mismatch detected when transferring {source} to {destination}: {'; '.join(problems)}. "
         f"The source was kept."
     )
@@ -251,6 +429,69 @@ def _hash_all(entries: list[TreeEntry], workers: int) -> dict[str, str]:
     return {entry.relative: digest.hex() for entry, digest in zip(entries, digests, strict=True)}
 
 
+_BATCH = 256
+"""Source files checked and unlinked per task when the source is removed."""
+
+
+def _remove_batch(entries: list[TreeEntry]) -> list[str]:
+    """Unlinks each file that is still exactly as scanned (and copied); returns the relative paths of those kept."""
+    kept = []
+    for entry in entries:
+        try:
+            now = os.lstat(entry.path)
+        except FileNotFoundError:
+            continue
+        if not same_file_state(entry.status, now):
+            kept.append(entry.relative)
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(entry.path)
+    return kept
+
+
+def _remaining_entries(source: Path, shown: int = 10) -> list[str]:
+    """Returns up to shown entries still under source, by relative path (folders end with a separator)."""
+    remaining: list[str] = []
+    for folder, folders, files in os.walk(source):
+        relative = os.path.relpath(folder, source)
+        for name in [*files, *(name + os.sep for name in folders if not os.listdir(os.path.join(folder, name)))]:
+            remaining.append(name if relative == "." else os.path.join(relative, name))
+            if len(remaining) >= shown:
+                return remaining
+    return remaining
+
+
+def _remove_source(source: Path, destination: Path, tree: DirectoryTree) -> None:
+    """Removes the source's scanned files that are still unchanged, then its folders that are left empty.
+
+    Raises:
+        TransferSourceChangedError: If anything is left in the source (a file changed right before its removal, an
+            entry appeared); it names what is left. The destination holds a complete copy of what was removed.
+    """
+    batches = [tree.files[start : start + _BATCH] for start in range(0, len(tree.files), _BATCH)]
+    # Unlinking waits on the disk more than on the CPU (see deletion.py), so more threads than cores help.
+    with ThreadPoolExecutor(max_workers=min(16, max(1, len(batches)))) as pool:
+        kept = sorted(itertools.chain.from_iterable(pool.map(_remove_batch, batches)))
+    # Folders are sorted by relative path, so a parent always comes before its children: reversed, children go first.
+    for folder in [*(entry.path for entry in reversed(tree.folders)), str(source)]:
+        try:
+            os.rmdir(folder)
+        except FileNotFoundError:
+            pass
+        except OSError as error:
+            if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise OSError(error.errno, f"Unable to remove the source folder {folder}: {error.strerror}") from error
+    if not os.path.lexists(source):
+        return
+    left = _remaining_entries(source)
+    detail = f"{len(kept)} file(s) changed right before their removal and were kept: {list_names(kept)}; " * bool(kept)
+    raise TransferSourceChangedError(
+        f"{destination} holds a complete copy of {source}, but the source was not removed entirely: {detail}"
+        f"the source still holds {', '.join(left) or 'entries that appeared meanwhile'}. Only files copied (and "
+        f"verified, when asked) unchanged were removed; what is left is the only copy of its current content."
+    )
+
+
 def transfer_directory(
     source: Path,
     destination: Path,
@@ -259,19 +500,29 @@ def transfer_directory(
     verify_integrity: bool = False,
     remove_source: bool = False,
     progress: bool = False,
+    reset_dirty_destination: bool = False,
 ) -> None:
     """Copies the contents of the input source directory to the destination directory, preserving its hierarchy.
 
     The folder hierarchy (empty folders too) is recreated first. Each file is written under a hidden temporary name
     (``.<name>.axds-partial``) and renamed once complete, with its source's permissions and modification time, so an
     interrupted transfer never leaves a truncated file under a final name. Running the same transfer again skips
-    files that are already complete (same size and modification time) and finishes the rest. A symbolic link to a
-    file is copied as a file; links to folders and broken links are skipped with a warning (the checksum leaves
-    them out too).
+    files that are already complete (same size and modification time) and finishes the rest.
+
+    As 7.2.0, a source that is or holds a symbolic link is refused (so is one holding FIFOs, sockets or devices), and
+    so is a destination holding files the source does not have, unless reset_dirty_destination removes them; both
+    checks run before anything is written.
 
     With verify_integrity, the destination is checked against the source's xxHash3-128 checksum: the source's
-    ax_checksum.txt when present; otherwise the checksum is computed while copying (no extra read of the source) and
-    saved to both the source and the destination. Each copied file is then re-read from the destination and hashed.
+    ax_checksum.txt when present; otherwise the checksum of the bytes read while copying (no extra read of the
+    source), saved to the destination (and to the source, unless it is removed). Each copied file is re-read from the
+    destination and hashed.
+
+    The state of every source file (size, modification and change times, inode) is compared with its state at the
+    scan after its copy, in a second scan once all copies are done, and right before it is removed. With
+    verify_integrity or remove_source, a file that changed or appeared during the transfer (a recorder still
+    writing) fails the call with TransferSourceChangedError naming it, before anything is removed; otherwise it is
+    named in a warning. remove_source unlinks only files still unchanged, and removes a folder only once it is empty.
 
     Args:
         source: The path to the directory to be transferred.
@@ -282,33 +533,49 @@ def transfer_directory(
         remove_source: Determines whether to remove the source directory after the transfer is complete and
             (optionally) verified. The copied files are flushed to disk before the source is removed.
         progress: Determines whether to track the transfer progress using a progress bar (in bytes).
+        reset_dirty_destination: Determines whether to delete the destination files the source does not have,
+            rather than refusing the transfer when any are found.
 
     Raises:
+        UnsafePathError: A ValueError, if remove_source is set and source (or reset_dirty_destination is set and
+            destination) is empty, names the working directory relatively, or is the root or the home directory.
         FileNotFoundError: If the source directory does not exist.
         NotADirectoryError: If the source is not a directory.
         FileExistsError: If the destination exists and is not a directory.
-        ValueError: If the source and destination are the same or one lies inside the other.
+        UnsafePathError: A ValueError, also if the source and destination are the same or one lies inside the other.
+        FileNameEncodingError: A ValueError, if verify_integrity is set and a file name is not valid UTF-8.
+        TransferRefusedError: A RuntimeError, if the source is or holds a symbolic link or a special file, if
+            verify_integrity is set and the source holds no file to verify, or if the destination holds files the
+            source does not have and reset_dirty_destination is not set. Nothing is written then.
         OSError: If a file cannot be copied (for example, no space left); the message names the file, and no partial
             file is left under its final name.
-        RuntimeError: If the transferred files do not pass the xxHash3-128 checksum integrity verification; the
-            message names the files that differ, and the source is never removed then.
+        TransferVerificationError: A RuntimeError, if the transferred files do not pass the checksum verification;
+            the message names the files that differ, and the source is never removed then.
+        TransferSourceChangedError: A TransferVerificationError, if the source changed during a transfer that
+            verifies or removes it; the message names the files, and nothing is removed.
     """
     source = Path(source)
     destination = Path(destination)
+    if remove_source:
+        refuse_unsafe_path(source, "source", "transfer and remove")
+    if reset_dirty_destination:
+        refuse_unsafe_path(destination, "destination", "reset")
     _check_locations(source, destination)
     workers = worker_count(num_threads)
     tree = scan_tree(source)
-    if tree.skipped_links:
-        logger.warning(
-            "Skipping %d symbolic link(s) to folders or to missing targets in %s: %s",
-            len(tree.skipped_links),
-            source,
-            ", ".join(tree.skipped_links[:5]),
-        )
+    _check_source_entries(source, tree)
     expected = read_stored_checksum(source) if verify_integrity else None
     # Files named ax_checksum.txt (the checksum and its manifest) are copied but are not part of the checksum.
     checked = {entry.relative for entry in tree.files if os.path.basename(entry.relative) != CHECKSUM_FILE_NAME}
+    if verify_integrity:
+        if not checked:
+            raise TransferRefusedError(
+                f"Unable to transfer {source} with verify_integrity=True: it holds no file the checksum can cover. "
+                f"Transfer it without verification if a tree without data is meant."
+            )
+        require_utf8_names(tree.files, source)
     hash_source = verify_integrity and expected is None
+    _clean_destination(source, destination, tree, reset=reset_dirty_destination)
     _make_folders(tree, destination)
 
     def transfer_one(entry: TreeEntry) -> _CopyOutcome:
@@ -317,9 +584,10 @@ def transfer_directory(
         copied = not _is_complete_copy(target, entry.status)
         source_digest: bytes | None = None
         if copied:
-            source_digest = _copy_file(
+            read = _copy_file(
                 entry, target, hash_source=hash_source and in_checksum, durable=remove_source, on_bytes=on_bytes
             )
+            source_digest, changed = read.digest, read.changed
         else:
             if remove_source:  # An earlier run may have left it unflushed; the source is about to go.
                 _flush_file(target)
@@ -327,8 +595,9 @@ def transfer_directory(
                 on_bytes(entry.status.st_size)
             if hash_source and in_checksum:
                 source_digest = hash_file(entry.path, entry.relative)
+            changed = not _unchanged_since_scan(entry)
         destination_digest = hash_file(target, entry.relative) if verify_integrity and in_checksum else None
-        return _CopyOutcome(source_digest, destination_digest, copied)
+        return _CopyOutcome(source_digest, destination_digest, copied, changed)
 
     ordered = _copy_order(tree.files)
     with byte_progress(tree.total_bytes, "Transferring", enabled=progress) as on_bytes:
@@ -338,6 +607,11 @@ def transfer_directory(
     if skipped:
         logger.info("%d file(s) were already complete at %s and were not copied again", skipped, destination)
 
+    changes = _source_changes(source, tree, [name for name, outcome in by_name.items() if outcome.changed])
+    if changes.changed or changes.appeared:
+        _report_source_changes(
+            source, destination, changes.changed, changes.appeared, fail=verify_integrity or remove_source
+        )
     if verify_integrity:
         checked_entries = [entry for entry in tree.files if entry.relative in checked]
         _verify(
@@ -347,8 +621,9 @@ def transfer_directory(
             outcomes=[by_name[e.relative] for e in checked_entries],
             expected=expected,
             workers=workers,
+            write_source=not remove_source,
         )
     _copy_folder_times(tree, destination)
     if remove_source:
         _sync_folders(tree, destination)
-        delete_directory(source)
+        _remove_source(source, destination, tree)
