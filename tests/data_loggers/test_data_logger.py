@@ -201,6 +201,23 @@ def test_messages_still_in_flight_from_a_running_producer_are_received(logger: D
     assert read_log(logger.output_directory)[4] == [(n, payload_of(4, n)) for n in range(3000)]
 
 
+@pytest.mark.parametrize("size", [64, 300_000])
+def test_a_put_running_during_stop_is_logged_or_raises_never_lost_silently(logger: DataLogger, size: int) -> None:
+    context = multiprocessing.get_context("spawn")
+    logger.start()
+    returned = context.RawValue("q", 0)
+    producer = context.Process(
+        target=produce_until_refused, args=(logger.input_queue, 7, size, returned, 100_000_000)
+    )
+    producer.start()
+    wait_until(lambda: returned.value > 50, "the producer is putting")
+    logger.stop()  # while the producer keeps putting
+    producer.join(WAIT)
+    assert producer.exitcode == 0  # its first put() after the stop raised LoggerFailedError
+    # Exactly the messages put() returned for are on disk: the one cut off by stop() raised instead.
+    assert read_log(logger.output_directory)[7] == [(number, bytes(size)) for number in range(returned.value)]
+
+
 def test_ctrl_c_does_not_end_the_logger(logger: DataLogger) -> None:
     logger.start()
     os.kill(logger._logger_process.pid, signal.SIGINT)  # what a terminal's Ctrl+C sends to the whole process group
