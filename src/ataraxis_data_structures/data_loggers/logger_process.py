@@ -36,8 +36,13 @@ SYNC_BYTES = 8 << 20
 HOUSEKEEPING_INTERVAL = 0.25
 """How often the logger checks whether its parent is still alive."""
 LIGHT_LOAD = 16 * 1024
-"""Fewer bytes than this in one round of reads mean a light load: the logger then waits poll_interval before reading
-again, to take more messages per wake-up (the messages wait in the kernel meanwhile; producers do not)."""
+"""Fewer bytes than this in one round of reads (and fewer than LIGHT_LOAD_MESSAGES from every connection) mean a
+light load: the logger then waits poll_interval before reading again, to take more messages per wake-up (the
+messages wait in the kernel meanwhile; producers do not)."""
+LIGHT_LOAD_MESSAGES = 32
+"""More messages than this from one connection in one round mean a producer fast enough to fill its socket buffer
+(which holds only a few hundred small messages: the kernel charges each its buffer overhead) during a poll_interval
+wait, which would make its put() wait: the logger then reads again at once."""
 
 _LISTENER, _CONTROL = "listener", "control"
 
@@ -134,7 +139,7 @@ class _LoggerSession:
         while True:
             if pool.error is not None:
                 raise pool.error
-            round_bytes = 0
+            round_bytes = round_peak = 0
             for key, _ in selector.select(HOUSEKEEPING_INTERVAL):
                 if key.data is _LISTENER:
                     self._accept()
@@ -145,14 +150,16 @@ class _LoggerSession:
                     self._flush(pool)
                     return
                 else:
-                    round_bytes += self._read(key.data)
+                    size, messages = self._read(key.data)
+                    round_bytes += size
+                    round_peak = max(round_peak, messages)
             self._flush(pool)
             now = time.monotonic()
             if now >= next_housekeeping:
                 next_housekeeping = now + HOUSEKEEPING_INTERVAL
                 if os.getppid() != parent_pid:  # orphaned (the parent was killed): finish as if stopped
                     return
-            if poll_delay and round_bytes < LIGHT_LOAD:
+            if poll_delay and round_bytes < LIGHT_LOAD and round_peak <= LIGHT_LOAD_MESSAGES:
                 time.sleep(poll_delay)  # a light load: let messages gather in the kernel to take more per wake-up
 
     def _receive_the_rest(self, pool: WriterPool) -> None:
@@ -164,7 +171,7 @@ class _LoggerSession:
             with contextlib.suppress(OSError):  # the producer already closed its end
                 channel.connection.shutdown(socket.SHUT_RD)  # a producer's next send fails instead of being lost
         for channel in list(self._channels):
-            while self._read(channel):
+            while self._read(channel)[0]:
                 pass
             if channel in self._channels:  # a connection with nothing left ends with the shutdown
                 self._read(channel)
@@ -182,18 +189,21 @@ class _LoggerSession:
             self._channels.add(channel)
             self._selector.register(channel, selectors.EVENT_READ, channel)
 
-    def _read(self, channel: Channel) -> int:
-        """Reads what one connection holds and queues its messages; returns the bytes read (0 at its end)."""
+    def _read(self, channel: Channel) -> tuple[int, int]:
+        """Reads what one connection holds and queues its messages.
+
+        Returns the bytes read (0 at the connection's end) and the messages completed.
+        """
         try:
             received = channel.receive(self._batches)
         except ConnectionResetError:
             received = None
         if received is None:
             self._close(channel)
-            return 0
+            return 0, 0
         self._batch_bytes += received.payload_bytes
         self._received += received.messages
-        return received.bytes_read
+        return received.bytes_read, received.messages
 
     def _close(self, channel: Channel) -> None:
         torn = channel.torn_frame()
