@@ -6,9 +6,11 @@ Every public name is importable from here and from its documented subpackage: ``
 
 from .data_loggers import (
     DataLogger,
+    LiveLogReader,
     LogArchiveReader,
     LogMessage,
     LogPackage,
+    SourceStatus,
     TornLogWarning,
     assemble_log_archives,
 )
@@ -32,11 +34,13 @@ __all__ = [
     "ChecksumVerification",
     "DataLogger",
     "JobState",
+    "LiveLogReader",
     "LogArchiveReader",
     "LogMessage",
     "LogPackage",
     "ProcessingStatus",
     "ProcessingTracker",
+    "SourceStatus",
     "TornLogWarning",
     "YamlConfig",
     "YamlConfigError",
