@@ -325,6 +325,7 @@ def test_the_logger_finishes_its_work_quietly_when_the_parent_is_killed(tmp_path
     assert result.stderr == ""
 
 
+@pytest.mark.slow
 def test_a_producer_still_putting_when_the_parent_is_killed_is_refused_and_exits(tmp_path: Path) -> None:
     result = run_program(tmp_path, f"orphan2_{SUFFIX}", "killed_with_producer")
     assert result.returncode == -signal.SIGKILL
@@ -514,6 +515,7 @@ def counted_messages(source_id: int, count: int, sizes: list[int]) -> list[tuple
     return [(number, payload_of(source_id, number, sizes[number % len(sizes)])) for number in range(count)]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to see that a put() is waiting")
 @pytest.mark.parametrize("ending", ["SIGKILL", "terminate"])
 def test_a_producer_killed_in_the_middle_of_a_put_costs_only_that_message(
