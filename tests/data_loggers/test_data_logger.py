@@ -282,6 +282,33 @@ def test_bad_input_is_rejected_at_put(logger: DataLogger) -> None:
         logger.input_queue.put((1, 2, np.zeros(1, dtype=np.uint8)))
 
 
+def test_a_logger_process_killed_during_start_is_reported_with_how_it_ended(tmp_path: Path) -> None:
+    logger = DataLogger(tmp_path, f"killed_at_start_{SUFFIX}")
+    process_name = f"DataLogger-{logger.name}"
+
+    def kill_it_when_it_appears() -> None:
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            for child in multiprocessing.active_children():
+                if child.name == process_name and child.pid is not None:
+                    os.kill(child.pid, signal.SIGKILL)  # long before it has imported NumPy and reported ready
+                    return
+            time.sleep(0.001)
+
+    killer = threading.Thread(target=kill_it_when_it_appears)
+    killer.start()
+    try:
+        with pytest.raises(RuntimeError, match=r"exited during start \(killed by signal SIGKILL\)"):
+            logger.start()  # it said "(still running)" when asked before the exit code was known
+    finally:
+        killer.join()
+    assert not logger.alive
+    logger.start()  # the instance is usable afterwards
+    logger.input_queue.put(package(1, 1, b"after the failed start"))
+    logger.stop()
+    assert read_log(logger.output_directory)[1] == [(1, b"after the failed start")]
+
+
 def test_instance_name_must_name_a_directory(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="instance_name"):
         DataLogger(tmp_path, "a/b")

@@ -212,11 +212,12 @@ class DataLogger:
         if control in ready:
             try:
                 kind, detail = control.recv()
-            except EOFError:
-                kind, detail = "error", "it exited before reporting"
+            except EOFError:  # it ended before reporting anything: say how it ended
+                kind = detail = None
             if kind == "ready":
                 return int(detail)
-            raise RuntimeError(f"DataLogger '{self._name}' did not start: {detail}")
+            if kind is not None:
+                raise RuntimeError(f"DataLogger '{self._name}' did not start: {detail}")
         if ready:
             process.join(timeout=5)  # the sentinel fires a moment before the exit code is known
             raise RuntimeError(
