@@ -12,6 +12,7 @@ from .archive_discovery import (
 )
 from .archive_reader import LogArchiveReader, LogMessage, MessageColumns
 from .data_logger import DataLogger
+from .live_view import LiveLogReader, SourceStatus
 from .log_package import LogPackage
 
 __all__ = [
@@ -19,11 +20,13 @@ __all__ = [
     "LOG_DIRECTORY_SUFFIX",
     "PARALLEL_PROCESSING_THRESHOLD",
     "DataLogger",
+    "LiveLogReader",
     "LogArchiveReader",
     "LogMessage",
     "LogPackage",
     "LogSession",
     "MessageColumns",
+    "SourceStatus",
     "TornLogWarning",
     "assemble_log_archives",
     "discover_log_archives",
