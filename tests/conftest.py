@@ -1,22 +1,52 @@
-"""Test-suite setup: puts ``tests/`` and ``tests/golden`` on sys.path (``reference_release``, ``make_golden`` and
-``golden_inputs`` import from there) and enforces the rule for side-by-side tests with the original releases: a
-``reference``-marked test whose release is missing is skipped with a clear reason, and in CI it fails instead.
+"""Test-suite setup: puts ``tests/``, ``tests/golden`` and ``tests/slurm`` on sys.path (``reference_release``,
+``make_golden``, ``golden_inputs`` and ``slurm_cluster`` import from there); enforces the rule for side-by-side tests
+with the original releases (a ``reference``-marked test whose release is missing is skipped with a clear reason, and
+in CI it fails instead); provides the one-node SLURM cluster fixture.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 
 TESTS = Path(__file__).resolve().parent
-for folder in (TESTS / "golden", TESTS):
+# The SLURM fixture's module lives in tests/slurm/; each folder goes on sys.path once, under its own name.
+for folder in (TESTS / "slurm", TESTS / "golden", TESTS):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
+from slurm_cluster import SlurmCluster, SlurmUnavailableError, start_cluster  # noqa: E402
+
 from reference_release import IN_CI, RELEASES, missing_reason  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> Iterator[SlurmCluster]:
+    """A one-node SLURM cluster of this test session's own (see tests/slurm/README.md), stopped by PID at the end.
+
+    Skipped with the reason printed only where SLURM/munge are not installed; a start failure where they are is an
+    error carrying the daemons' logs. ``SLURM_CONF`` points at it for every subprocess while it runs.
+    """
+    try:
+        cluster = start_cluster()
+    except SlurmUnavailableError as error:
+        pytest.skip(str(error))
+    saved = os.environ.get("SLURM_CONF")
+    os.environ["SLURM_CONF"] = str(cluster.conf_path)
+    try:
+        yield cluster
+    finally:
+        if saved is None:
+            os.environ.pop("SLURM_CONF", None)
+        else:
+            os.environ["SLURM_CONF"] = saved
+        survivors = cluster.stop()
+        if survivors:
+            pytest.fail(f"SLURM cluster processes survived the stop: {survivors}")
 
 
 def pytest_report_header() -> list[str]:

@@ -41,7 +41,7 @@ needs_reference = pytest.mark.reference("6.2.0")
 needs_reference_7 = pytest.mark.reference("7.2.0")
 """Marks a test that runs 7.2.0 (``REFERENCE7_PYTHON``): skipped with a reason where it is missing, failed in CI."""
 
-ISSUE_8_PENDING = True
+ISSUE_8_PENDING = False
 """Issue 8's parity work (the missing 7.2.0 names, the 7.x tracker layout) is being merged from other branches. While
 True, the parity and golden-file cases that wait for it are expected failures (``xfail``, not strict, so they pass as
 soon as the work lands). The lead sets this to False after the merge: then every such case must pass."""

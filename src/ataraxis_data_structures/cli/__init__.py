@@ -39,14 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     """Returns the ``axds`` argument parser with every command group registered."""
     import argparse
 
-    from . import log_commands, processing_commands, tracker_commands
+    from . import live_commands, log_commands, processing_commands, tracker_commands
 
     parser = argparse.ArgumentParser(
         prog="axds",
         description="Command-line access to ataraxis-data-structures: trackers, data logs and verified transfers.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for group in (tracker_commands, log_commands, processing_commands):
+    for group in (tracker_commands, log_commands, live_commands, processing_commands):
         group.register(subparsers)
     return parser
 
