@@ -20,11 +20,20 @@ from .data_loggers import (
     find_log_archives,
     read_archive_message_count,
 )
-from .data_structures import JobState, ProcessingStatus, ProcessingTracker, YamlConfig, YamlConfigError
+from .data_structures import (
+    YAML_EXCLUDE_METADATA,
+    JobState,
+    ProcessingStatus,
+    ProcessingTracker,
+    YamlConfig,
+    YamlConfigError,
+)
 from .processing import (
     ChecksumVerification,
+    atomic_write,
     calculate_directory_checksum,
     delete_directory,
+    direct_write,
     discover_marker_files,
     discover_marker_roots,
     index_marker_files,
@@ -40,6 +49,7 @@ __all__ = [
     "LOG_ARCHIVE_SUFFIX",
     "LOG_DIRECTORY_SUFFIX",
     "PARALLEL_PROCESSING_THRESHOLD",
+    "YAML_EXCLUDE_METADATA",
     "ChecksumVerification",
     "DataLogger",
     "JobState",
@@ -53,8 +63,10 @@ __all__ = [
     "YamlConfig",
     "YamlConfigError",
     "assemble_log_archives",
+    "atomic_write",
     "calculate_directory_checksum",
     "delete_directory",
+    "direct_write",
     "discover_log_archives",
     "discover_marker_files",
     "discover_marker_roots",
