@@ -1,7 +1,7 @@
 """Data structures, crash-safe data loggers and integrity-checked data movement for neuroscience pipelines.
 
 Every public name is importable from here and from its documented subpackage: ``data_structures``,
-``data_loggers`` and ``processing``.
+``data_loggers``, ``processing`` and ``shared_memory``.
 """
 
 from .data_loggers import (
@@ -9,22 +9,28 @@ from .data_loggers import (
     LOG_DIRECTORY_SUFFIX,
     PARALLEL_PROCESSING_THRESHOLD,
     DataLogger,
+    LiveLogReader,
     LogArchiveReader,
     LogMessage,
     LogPackage,
+    LogSession,
     MessageColumns,
+    SourceStatus,
     TornLogWarning,
     assemble_log_archives,
     discover_log_archives,
     find_log_archive,
     find_log_archives,
     read_archive_message_count,
+    read_archive_sessions,
 )
 from .data_structures import (
     YAML_EXCLUDE_METADATA,
     JobState,
     ProcessingStatus,
     ProcessingTracker,
+    StaleJob,
+    TrackerStatus,
     YamlConfig,
     YamlConfigError,
 )
@@ -44,6 +50,7 @@ from .processing import (
     transfer_directory,
     verify_directory_checksum,
 )
+from .shared_memory import SharedMemoryArray, SharedMemoryFormatError, SharedMemoryLockWarning
 
 __all__ = [
     "LOG_ARCHIVE_SUFFIX",
@@ -53,13 +60,21 @@ __all__ = [
     "ChecksumVerification",
     "DataLogger",
     "JobState",
+    "LiveLogReader",
     "LogArchiveReader",
     "LogMessage",
     "LogPackage",
+    "LogSession",
     "MessageColumns",
     "ProcessingStatus",
     "ProcessingTracker",
+    "SharedMemoryArray",
+    "SharedMemoryFormatError",
+    "SharedMemoryLockWarning",
+    "StaleJob",
+    "SourceStatus",
     "TornLogWarning",
+    "TrackerStatus",
     "YamlConfig",
     "YamlConfigError",
     "assemble_log_archives",
@@ -77,6 +92,7 @@ __all__ = [
     "interpolate_data",
     "limit_worker_threads",
     "read_archive_message_count",
+    "read_archive_sessions",
     "resolve_unique_roots",
     "transfer_directory",
     "verify_directory_checksum",

@@ -1,0 +1,693 @@
+"""SharedMemoryArray: a NumPy array in a named shared memory buffer that many processes read and write under one lock.
+
+The buffer starts with a small header: a magic, a random token that tells this buffer from a later one of the same
+name, the data's size, and (on Linux) a process-shared, robust, error-checking pthread mutex. The array's data
+follows the header. Keeping the lock inside the buffer means:
+
+- the kernel tells the next locker when a holder died with the lock held (``EOWNERDEAD``): it takes the lock over,
+  marks it consistent and warns, instead of every process waiting forever;
+- a copy of the instance can travel by any pickle (process arguments, a Queue, a Pipe), since nothing but the name
+  is sent;
+- nothing outside the buffer has to be created or cleaned up.
+
+Elsewhere (no robust mutexes: macOS, Windows) a ``multiprocessing.Lock`` is used, as the original releases do, with
+their limits: it travels only as a process's start arguments and a holder's death leaves it held.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import mmap
+import multiprocessing
+import os
+import secrets
+import struct
+import sys
+import time
+import warnings
+import weakref
+from contextlib import AbstractContextManager, suppress
+from multiprocessing import resource_tracker
+from multiprocessing.shared_memory import SharedMemory
+from types import TracebackType
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import AxdsError
+
+__all__ = ["SharedMemoryArray", "SharedMemoryFormatError", "SharedMemoryLockWarning"]
+
+try:
+    import _posixshmem  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - Windows
+    _posixshmem = None
+
+_MAGIC = b"AXDSSMA1"
+_HEADER = struct.Struct("<8sQQ")  # magic, token, data size in bytes
+_MUTEX_OFFSET = 64
+_DATA_OFFSET = 128  # Keeps the data 64-byte aligned; a glibc pthread_mutex_t is at most 48 bytes.
+_LOCK_POLL = 0.1  # Seconds a blocked locker waits in C before Python gets a chance to run signal handlers.
+
+
+class SharedMemoryFormatError(AxdsError, ValueError):
+    """A shared memory buffer of the requested name exists but was not made by SharedMemoryArray (or is too small)."""
+
+
+class SharedMemoryLockWarning(UserWarning):
+    """A process died while it held an array's lock; the lock was taken over and the data may be half-written."""
+
+
+class _ShapeError(AxdsError, ValueError, IndexError):
+    """A prototype that no shared buffer can hold (0-dimensional); an IndexError as in 7.2, and a ValueError."""
+
+
+# ----- the robust process-shared mutex (Linux, glibc or musl) -----
+class _PthreadApi:
+    """The pthread calls the robust mutex needs, bound once; ``None`` where the platform lacks any of them."""
+
+    def __init__(self) -> None:
+        gil_releasing = ctypes.CDLL(None, use_errno=True)
+        # trylock and unlock never block: calling them with the GIL held halves their cost.
+        gil_holding = ctypes.PyDLL(None)
+        self.attr_init = gil_releasing.pthread_mutexattr_init
+        self.attr_setpshared = gil_releasing.pthread_mutexattr_setpshared
+        self.attr_setrobust = gil_releasing.pthread_mutexattr_setrobust
+        self.attr_settype = gil_releasing.pthread_mutexattr_settype
+        self.attr_destroy = gil_releasing.pthread_mutexattr_destroy
+        self.init = gil_releasing.pthread_mutex_init
+        self.consistent = gil_releasing.pthread_mutex_consistent
+        self.timedlock = gil_releasing.pthread_mutex_timedlock
+        self.trylock = gil_holding.pthread_mutex_trylock
+        self.unlock = gil_holding.pthread_mutex_unlock
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+def _load_pthread() -> _PthreadApi | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return _PthreadApi()
+    except (OSError, AttributeError):  # pragma: no cover - a libc without robust mutexes
+        return None
+
+
+_PTHREAD = _load_pthread()
+_PTHREAD_PROCESS_SHARED = 1
+_PTHREAD_MUTEX_ROBUST = 1
+_PTHREAD_MUTEX_ERRORCHECK = 2
+
+
+class _RobustMutex:
+    """A robust, process-shared, error-checking pthread mutex that lives at a fixed address of a mapped buffer."""
+
+    __slots__ = ("_address", "_name")
+
+    def __init__(self, address: int, name: str) -> None:
+        self._address = ctypes.c_void_p(address)
+        self._name = name
+
+    @staticmethod
+    def initialize(address: int) -> None:
+        """Initializes a new mutex at ``address`` (only the creator does this, before anyone else can map it)."""
+        assert _PTHREAD is not None
+        attributes = ctypes.create_string_buffer(64)
+        _PTHREAD.attr_init(attributes)
+        try:
+            for call, value in (
+                (_PTHREAD.attr_setpshared, _PTHREAD_PROCESS_SHARED),
+                (_PTHREAD.attr_setrobust, _PTHREAD_MUTEX_ROBUST),
+                (_PTHREAD.attr_settype, _PTHREAD_MUTEX_ERRORCHECK),
+            ):
+                code = call(attributes, value)
+                if code != 0:  # pragma: no cover - glibc supports all three
+                    raise OSError(code, os.strerror(code))
+            code = _PTHREAD.init(ctypes.c_void_p(address), attributes)
+            if code != 0:  # pragma: no cover
+                raise OSError(code, os.strerror(code))
+        finally:
+            _PTHREAD.attr_destroy(attributes)
+
+    def acquire(self, stacklevel: int = 3) -> None:
+        """Takes the lock, waiting as long as needed; recovers it from a holder that died.
+
+        Args:
+            stacklevel: Where the warning about a dead holder points (3: the caller of the caller).
+        """
+        assert _PTHREAD is not None
+        code = _PTHREAD.trylock(self._address)
+        if code == 0:
+            return
+        while code in (errno.EBUSY, errno.ETIMEDOUT):
+            # A bounded wait in C, then back to Python, so that Ctrl-C (KeyboardInterrupt) still works while blocked.
+            deadline = time.time() + _LOCK_POLL
+            stamp = _Timespec(int(deadline), int((deadline % 1) * 1e9))
+            code = _PTHREAD.timedlock(self._address, ctypes.byref(stamp))
+        if code == 0:
+            return
+        if code == errno.EOWNERDEAD:
+            _PTHREAD.consistent(self._address)
+            warnings.warn(
+                f"A process died while it held the lock of SharedMemoryArray '{self._name}'; the lock was taken over "
+                f"and the array's data may hold a half-finished write of that process.",
+                SharedMemoryLockWarning,
+                stacklevel=stacklevel,
+            )
+            return
+        if code == errno.EDEADLK:
+            raise RuntimeError(
+                f"This thread already holds the lock of SharedMemoryArray '{self._name}' (a locked access inside "
+                f"'with array.array():'); use the yielded array there, or array(with_lock=False)."
+            )
+        raise OSError(code, f"Unable to lock SharedMemoryArray '{self._name}': {os.strerror(code)}")
+
+    def release(self) -> None:
+        """Releases the lock this thread holds."""
+        assert _PTHREAD is not None
+        _PTHREAD.unlock(self._address)
+
+
+# ----- the shared memory segment -----
+class _Segment(SharedMemory):
+    """A POSIX shared memory segment, mapped whole; attaching does not register it with the resource tracker.
+
+    Python before 3.13 registers every attached segment with the resource tracker, which unlinks it when a process
+    that is not a child of the creator exits; only the creator registers here, so the tracker removes the buffer
+    when the creator dies without destroying it (SIGKILL included) and never earlier.
+    """
+
+    def __init__(self, name: str, *, create: bool, size: int = 0) -> None:
+        if _posixshmem is None:  # pragma: no cover - Windows: the stdlib's own handling
+            super().__init__(name, create=create, size=size)
+            return
+        self._name = "/" + name
+        self._flags = os.O_RDWR | (os.O_CREAT | os.O_EXCL if create else 0)
+        self._mode = 0o600
+        descriptor = _posixshmem.shm_open(self._name, self._flags, mode=self._mode)
+        try:
+            if create:
+                os.ftruncate(descriptor, size)
+            else:
+                size = os.fstat(descriptor).st_size
+            self._mmap = mmap.mmap(descriptor, size) if size else None
+        except BaseException:
+            os.close(descriptor)
+            if create:
+                _posixshmem.shm_unlink(self._name)
+            raise
+        os.close(descriptor)
+        self._fd = -1
+        self._size = size
+        self._buf = memoryview(self._mmap) if self._mmap is not None else None
+        if create:
+            resource_tracker.register(self._name, "shared_memory")
+
+    def close(self) -> None:
+        """Unmaps the segment; a NumPy view still held somewhere keeps the mapping alive until it is dropped."""
+        # Views of the data that code still references keep the mapping alive until they are collected, which is
+        # safer than unmapping memory that code can still touch.
+        if self._buf is not None:
+            with suppress(BufferError):
+                self._buf.release()
+            self._buf = None
+        if self._mmap is not None:
+            with suppress(BufferError):
+                self._mmap.close()
+            self._mmap = None
+
+    def unlink(self) -> None:
+        """Removes the segment's name; processes that still map it keep their memory until they unmap."""
+        if _posixshmem is None:  # pragma: no cover
+            super().unlink()
+            return
+        _unlink_by_name(self._name[1:])
+
+
+def _tracker_running() -> bool:
+    """True when this process has a resource tracker: its own, or its parent's (inherited by multiprocessing)."""
+    return getattr(resource_tracker._resource_tracker, "_fd", None) is not None
+
+
+def _unlink_by_name(name: str, *, forget: bool = True) -> None:
+    """Removes a segment's name; with ``forget``, the resource tracker (where there is one) forgets it too.
+
+    The tracker of the creator is shared by its multiprocessing children, so a copy that destroys the buffer makes
+    it forget the name, and it never removes a later buffer of that name when the creator ends.
+    """
+    if _posixshmem is None:  # pragma: no cover - Windows
+        segment = SharedMemory(name)
+        segment.close()
+        segment.unlink()
+        return
+    _posixshmem.shm_unlink("/" + name)
+    if forget and _tracker_running():
+        resource_tracker.unregister("/" + name, "shared_memory")
+
+
+def _read_token(name: str) -> int | None:
+    """Returns the token of the SharedMemoryArray buffer that now has ``name``, or None if there is none."""
+    try:
+        segment = _Segment(name, create=False)
+    except FileNotFoundError:
+        return None
+    try:
+        if segment.size < _DATA_OFFSET or segment.buf is None:
+            return None
+        magic, token, _ = _HEADER.unpack_from(segment.buf, 0)
+        return int(token) if magic == _MAGIC else None
+    finally:
+        segment.close()
+
+
+class SharedMemoryArray:
+    """A NumPy array kept in a named shared memory buffer, read and written by many processes under one lock.
+
+    Build it with :meth:`create_array` (never directly). The creating process is connected and owns the buffer: the
+    buffer is destroyed when the creator calls :meth:`destroy` or its instance is garbage-collected. A copy passed to
+    another process (as a ``Process`` argument, through a Queue or Pipe, or inherited by fork) connects on arrival
+    when ``auto_connect`` is True and only disconnects at its end. Indexing (``array[i]``, ``array[a:b]``) locks,
+    reads copies and writes values cast to the array's datatype; :meth:`array` yields the shared array itself.
+
+    Args:
+        name: The unique name of the shared memory buffer.
+        shape: The shape of the array.
+        datatype: The datatype of the array.
+        buffer: The SharedMemory buffer holding the data (made by :meth:`create_array`).
+        auto_connect: Whether a copy connects to the buffer as it arrives in another process.
+    """
+
+    # The instance that owns each buffer name in this process, so that exists_ok can take the right away from it.
+    _owners: ClassVar[weakref.WeakValueDictionary[str, SharedMemoryArray]] = weakref.WeakValueDictionary()
+
+    def __init__(
+        self,
+        name: str,
+        shape: tuple[int, ...],
+        datatype: np.dtype[Any],
+        buffer: SharedMemory,
+        *,
+        auto_connect: bool = True,
+    ) -> None:
+        self._name = name
+        self._shape = tuple(shape)
+        self._datatype = np.dtype(datatype)
+        self._buffer: SharedMemory | None = buffer
+        self._auto_connect = auto_connect
+        self._token = 0
+        self._owner_pid: int | None = None
+        self._array: NDArray[Any] | None = None
+        self._mutex: _RobustMutex | None = None
+        # Only where robust mutexes are missing; created by create_array, inherited as the original's is.
+        self._fallback_lock: Any = None
+        if buffer is not None:
+            self._bind()
+
+    # ----- creation and lifecycle -----
+    @classmethod
+    def create_array(
+        cls, name: str, prototype: NDArray[Any], *, exists_ok: bool = False, auto_connect: bool = True
+    ) -> SharedMemoryArray:
+        """Creates a shared buffer named ``name`` holding a copy of ``prototype`` and returns it, connected.
+
+        The calling process owns the buffer: it is destroyed by :meth:`destroy` or when the returned instance is
+        garbage-collected, so keep it referenced while other processes use the array.
+
+        Args:
+            name: The unique name of the shared memory buffer.
+            prototype: The NumPy array whose shape, datatype and values the shared array starts with.
+            exists_ok: Whether an existing buffer of that name is removed and replaced (else FileExistsError).
+            auto_connect: Whether copies connect to the buffer as they arrive in other processes (else each one
+                calls :meth:`connect`).
+
+        Returns:
+            The created and connected SharedMemoryArray.
+
+        Raises:
+            TypeError: ``prototype`` is not a NumPy array, or holds Python objects (which cannot be shared).
+            ValueError: ``prototype`` is empty, or ``name`` is not a valid buffer name.
+            IndexError: ``prototype`` is 0-dimensional (also a ValueError).
+            FileExistsError: A buffer named ``name`` exists and ``exists_ok`` is False.
+        """
+        if not isinstance(prototype, np.ndarray):
+            raise TypeError(
+                f"Unable to create the '{name}' SharedMemoryArray object using the provided prototype. The "
+                f"'prototype' argument must be a NumPy array, but got {type(prototype).__name__}."
+            )
+        if not isinstance(name, str) or not name or "/" in name or "\0" in name or len(name) > 250:
+            raise ValueError(
+                f"Unable to create a SharedMemoryArray named {name!r}: a buffer name is a non-empty string of at "
+                f"most 250 characters without '/'."
+            )
+        if prototype.ndim == 0:
+            raise _ShapeError(
+                f"Unable to create the '{name}' SharedMemoryArray object: the prototype is a 0-dimensional array "
+                f"({prototype!r}); use a 1-element array (np.array([value])) instead."
+            )
+        if prototype.size == 0:
+            raise ValueError(
+                f"Unable to create the '{name}' SharedMemoryArray object: the prototype array of shape "
+                f"{prototype.shape} is empty, and a shared memory buffer cannot have a size of zero bytes."
+            )
+        if prototype.dtype.hasobject:
+            raise TypeError(
+                f"Unable to create the '{name}' SharedMemoryArray object: the prototype's datatype "
+                f"{prototype.dtype} holds Python objects, whose references mean nothing in another process; use a "
+                f"numeric, boolean, or fixed-size bytes/str datatype."
+            )
+        nbytes = int(prototype.nbytes)
+        try:
+            segment = _Segment(name, create=True, size=_DATA_OFFSET + nbytes)
+        except FileExistsError:
+            if not exists_ok:
+                raise FileExistsError(
+                    f"Unable to create the '{name}' SharedMemoryArray object, as an object with this name already "
+                    f"exists. If this method is called from a child process, use the connect() method instead to "
+                    f"connect to the existing buffer. To clean-up the buffer left over from a previous runtime, run "
+                    f"this method with the 'exists_ok' flag set to True."
+                ) from None
+            previous = cls._owners.get(name)
+            if previous is not None:
+                previous._owner_pid = None
+            # Not "forget": a leftover of another run is unknown to this tracker (it would print a KeyError), and
+            # the new buffer registers the same name again anyway.
+            _unlink_by_name(name, forget=False)
+            try:
+                segment = _Segment(name, create=True, size=_DATA_OFFSET + nbytes)
+            except FileExistsError:
+                raise FileExistsError(
+                    f"Unable to create the '{name}' SharedMemoryArray object: another process created a buffer of "
+                    f"that name again right after the old one was removed. Buffer names must stay unique across the "
+                    f"processes that run at the same time."
+                ) from None
+        try:
+            assert segment.buf is not None
+            token = secrets.randbits(63) + 1
+            _HEADER.pack_into(segment.buf, 0, _MAGIC, token, nbytes)
+            if _PTHREAD is not None:
+                raw = np.frombuffer(segment.buf, dtype=np.uint8)
+                _RobustMutex.initialize(raw.ctypes.data + _MUTEX_OFFSET)
+                del raw
+            data = np.frombuffer(segment.buf, dtype=np.uint8, count=nbytes, offset=_DATA_OFFSET)
+            data.view(prototype.dtype).reshape(prototype.shape)[...] = prototype
+            del data
+        except BaseException:
+            segment.close()
+            segment.unlink()
+            raise
+        instance = cls.__new__(cls)
+        instance._init_fields(name, prototype.shape, prototype.dtype, auto_connect)
+        instance._buffer = segment
+        instance._token = token
+        instance._owner_pid = os.getpid()
+        if _PTHREAD is None:
+            instance._fallback_lock = multiprocessing.Lock()
+        instance._bind()
+        cls._owners[name] = instance
+        return instance
+
+    def _init_fields(self, name: str, shape: tuple[int, ...], datatype: np.dtype[Any], auto_connect: bool) -> None:
+        self._name = name
+        self._shape = tuple(int(size) for size in shape)
+        self._datatype = np.dtype(datatype)
+        self._auto_connect = auto_connect
+        self._buffer = None
+        self._token = 0
+        self._owner_pid = None
+        self._array = None
+        self._mutex = None
+        self._fallback_lock = None
+
+    def _bind(self) -> None:
+        """Checks the connected buffer's header and builds the views of its lock and data."""
+        buffer = self._buffer
+        assert buffer is not None and buffer.buf is not None
+        nbytes = int(np.prod(self._shape, dtype=np.int64)) * self._datatype.itemsize
+        if buffer.size < _DATA_OFFSET + nbytes:
+            raise SharedMemoryFormatError(
+                f"The shared memory buffer '{self._name}' holds {buffer.size} bytes, too few for a SharedMemoryArray "
+                f"of shape {self._shape} and datatype {self._datatype}: it was not made by this library's "
+                f"create_array() (an original release's buffer, or another program's)."
+            )
+        magic, token, stored = _HEADER.unpack_from(buffer.buf, 0)
+        if magic != _MAGIC or stored != nbytes:
+            raise SharedMemoryFormatError(
+                f"The shared memory buffer '{self._name}' is not a SharedMemoryArray of shape {self._shape} and "
+                f"datatype {self._datatype} (header {magic!r}, {stored} data bytes): it was made by another program "
+                f"or another release, or replaced by a different array of the same name."
+            )
+        if self._token and token != self._token:
+            raise FileNotFoundError(
+                f"The shared memory buffer '{self._name}' this SharedMemoryArray was created with no longer exists: "
+                f"the name now belongs to a new buffer made with create_array(..., exists_ok=True)."
+            )
+        self._token = int(token)
+        # frombuffer keeps a buffer export for as long as any view of the data lives, which makes closing the
+        # mapping under a view that code still holds fail (and be skipped) instead of crashing on the next access.
+        raw = np.frombuffer(buffer.buf, dtype=np.uint8, count=nbytes, offset=_DATA_OFFSET)
+        self._array = raw.view(self._datatype).reshape(self._shape)
+        if _PTHREAD is not None:
+            # The data view keeps the mapping, and so this address, alive for as long as the mutex is used.
+            self._mutex = _RobustMutex(self._array.ctypes.data - _DATA_OFFSET + _MUTEX_OFFSET, self._name)
+
+    def connect(self) -> None:
+        """Makes sure the instance is connected to its buffer when the call returns (a no-op when it already is).
+
+        Raises:
+            FileNotFoundError: The buffer no longer exists (it was destroyed).
+            SharedMemoryFormatError: A buffer of that name exists but is not this array's.
+        """
+        if self._array is not None:
+            return
+        try:
+            segment = _Segment(self._name, create=False)
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                errno.ENOENT,
+                f"Unable to connect to the SharedMemoryArray '{self._name}': its shared memory buffer does not exist "
+                f"(it was destroyed, or its creator ended)",
+                f"/{self._name}",
+            ) from None
+        self._buffer = segment
+        try:
+            self._bind()
+        except BaseException:
+            self._drop_views()
+            raise
+
+    def _drop_views(self) -> None:
+        self._array = None
+        self._mutex = None
+        buffer, self._buffer = self._buffer, None
+        if buffer is not None:
+            buffer.close()
+
+    def disconnect(self) -> None:
+        """Disconnects this instance from the buffer without destroying it (a no-op when not connected)."""
+        if self._array is None and self._buffer is None:
+            return
+        self._drop_views()
+
+    def destroy(self) -> None:
+        """Disconnects and removes the buffer, so that no process can connect to it any more.
+
+        Processes still connected keep their memory until they disconnect. An instance whose buffer name was taken
+        over by ``create_array(..., exists_ok=True)`` only disconnects: it never removes another array's buffer.
+        Calling it again, or after the buffer is gone, does nothing.
+        """
+        self._drop_views()
+        self._owner_pid = None
+        if SharedMemoryArray._owners.get(self._name) is self:
+            del SharedMemoryArray._owners[self._name]
+        if self._token and _read_token(self._name) == self._token:
+            with suppress(FileNotFoundError):
+                _unlink_by_name(self._name)
+
+    def enable_buffer_destruction(self) -> None:
+        """Kept for code written for 6.2: the creator destroys the buffer when collected anyway, so it does nothing."""
+
+    def __del__(self) -> None:
+        try:
+            if self._owner_pid is not None and self._owner_pid == os.getpid():
+                self.destroy()
+            else:
+                self._drop_views()
+        except Exception:
+            pass
+
+    # ----- pickling: a copy connects itself in the process that receives it -----
+    def __getstate__(self) -> dict[str, Any]:
+        """Returns what a copy needs to reconnect in another process: name, shape, datatype, token, auto_connect."""
+        state: dict[str, Any] = {
+            "name": self._name,
+            "shape": self._shape,
+            "datatype": self._datatype,
+            "token": self._token,
+            "auto_connect": self._auto_connect,
+        }
+        if self._fallback_lock is not None:  # pragma: no cover - platforms without robust mutexes
+            state["lock"] = self._fallback_lock
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Rebuilds the copy and, with ``auto_connect``, connects it to the buffer.
+
+        Raises:
+            FileNotFoundError: ``auto_connect`` is set and the buffer no longer exists.
+        """
+        self._init_fields(state["name"], state["shape"], state["datatype"], state["auto_connect"])
+        self._token = int(state.get("token", 0))
+        self._fallback_lock = state.get("lock")
+        if self._auto_connect:
+            self.connect()
+
+    # ----- data access -----
+    @property
+    def name(self) -> str:
+        """Returns the name of the shared memory buffer."""
+        return self._name
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Returns the shape of the shared array."""
+        return self._shape
+
+    @property
+    def datatype(self) -> np.dtype[Any]:
+        """Returns the datatype of the shared array."""
+        return self._datatype
+
+    @property
+    def is_connected(self) -> bool:
+        """Returns True if this instance is connected to the buffer that holds the array's data."""
+        return self._array is not None
+
+    def __repr__(self) -> str:
+        return (
+            f"SharedMemoryArray(name={self._name!r}, shape={self._shape}, datatype={self._datatype}, "
+            f"connected={self._array is not None})"
+        )
+
+    def _not_connected(self, what: str) -> ConnectionError:
+        return ConnectionError(
+            f"Unable to access the data stored in the {self._name} SharedMemoryArray instance, as the instance is "
+            f"not connected to the shared memory buffer. Call the connect() method prior to {what}."
+        )
+
+    def _acquire(self) -> None:
+        if self._mutex is not None:
+            self._mutex.acquire()
+        elif self._fallback_lock is not None:  # pragma: no cover - platforms without robust mutexes
+            self._fallback_lock.acquire()
+
+    def _release(self) -> None:
+        if self._mutex is not None:
+            self._mutex.release()
+        elif self._fallback_lock is not None:  # pragma: no cover
+            self._fallback_lock.release()
+
+    def array(self, *, with_lock: bool = True) -> AbstractContextManager[NDArray[Any]]:
+        """Returns a context manager that yields the shared array itself (not a copy), locked for the whole block.
+
+        Args:
+            with_lock: Whether to hold the lock while the block runs. Without it, no other process may write
+                meanwhile.
+
+        Raises:
+            ConnectionError: The instance is not connected to the buffer (raised by the ``with`` statement).
+        """
+        return _ArrayAccess(self, with_lock)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        """Returns a copy of the value(s) at ``index`` (an index, a slice, or any NumPy index), read under the lock.
+
+        Raises:
+            ConnectionError: The instance is not connected to the buffer.
+            IndexError: The index is out of bounds.
+        """
+        array = self._array
+        if array is None:
+            raise self._not_connected("accessing the array's data")
+        mutex = self._mutex
+        if mutex is not None:
+            mutex.acquire()
+            try:
+                value = array[index]
+            except (IndexError, TypeError, ValueError) as error:
+                raise type(error)(f"SharedMemoryArray '{self._name}' {self._shape}: index {index!r}: {error}") from None
+            finally:
+                mutex.release()
+        else:
+            self._acquire()
+            try:
+                value = array[index]
+            finally:
+                self._release()
+        # Scalars come out as copies already; array results are views into the buffer.
+        return value.copy() if isinstance(value, np.ndarray) else value
+
+    def __setitem__(self, index: int | slice, value: Any) -> None:
+        """Writes ``value`` at ``index`` under the lock, cast to the array's datatype.
+
+        Raises:
+            ConnectionError: The instance is not connected to the buffer.
+            IndexError: The index is out of bounds.
+            ValueError: The value's shape does not fit the selection (or it cannot be converted).
+            TypeError, OverflowError: The value cannot be converted to the array's datatype.
+        """
+        array = self._array
+        if array is None:
+            raise self._not_connected("accessing the array's data")
+        mutex = self._mutex
+        if mutex is not None:
+            mutex.acquire()
+        else:
+            self._acquire()
+        try:
+            array[index] = value
+        except (IndexError, TypeError, ValueError, OverflowError) as error:
+            raise type(error)(
+                f"SharedMemoryArray '{self._name}' {self._shape} {self._datatype}: cannot write {value!r} at index "
+                f"{index!r}: {error}"
+            ) from None
+        finally:
+            if mutex is not None:
+                mutex.release()
+            else:
+                self._release()
+
+
+class _ArrayAccess(AbstractContextManager[NDArray[Any]]):
+    """The context manager of :meth:`SharedMemoryArray.array` (a class: a third of a generator's cost per block)."""
+
+    __slots__ = ("_locked", "_owner", "_with_lock")
+
+    def __init__(self, owner: SharedMemoryArray, with_lock: bool) -> None:
+        self._owner = owner
+        self._with_lock = with_lock
+        self._locked = False
+
+    def __enter__(self) -> NDArray[Any]:
+        owner = self._owner
+        array = owner._array
+        if array is None:
+            raise owner._not_connected("calling the array() method")
+        if self._with_lock:
+            mutex = owner._mutex
+            if mutex is not None:
+                mutex.acquire(4)  # the warning about a dead holder points at the user's 'with' line
+            else:
+                owner._acquire()
+            self._locked = True
+        return array
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if self._locked:
+            self._locked = False
+            self._owner._release()
