@@ -1,14 +1,16 @@
-"""Workload: YamlConfig round trips (to_yaml + from_yaml) of a 60-field config; prints one JSON line.
+"""Workload: YamlConfig round trips (to_yaml + from_yaml) of a 64-field config; prints one JSON line.
 
 Runs unchanged under the reference release and under ours (both import ``ataraxis_data_structures``). The config
-has 60 leaf fields: 12 at the top level and 12 in each of four nested dataclasses, with paths, enums (Enum,
-IntEnum, StrEnum), tuples, lists, nested dicts and optional fields.
+has 64 leaf fields: 16 at the top level and 12 in each of four nested dataclasses, with paths, enums (Enum,
+IntEnum, StrEnum), unions of Enum and Path with primitives, a date and a timestamp, tuples, lists, nested dicts and
+optional fields.
 
 Usage: python workload_yaml_config.py DIRECTORY ROUNDS
 """
 
 from __future__ import annotations
 
+import datetime
 import enum
 import json
 import statistics
@@ -119,6 +121,10 @@ class SessionConfig(YamlConfig):
     comment: str | None = None
     verbose: bool = False
     version: int = 6
+    codec_hint: Codec | str = Codec.H264
+    stage_priority: int | Priority = Priority.LOW
+    recorded_on: datetime.date = datetime.date(2024, 6, 1)
+    started_at: datetime.datetime = datetime.datetime(2024, 6, 1, 12, 30, 0)
 
 
 def main() -> None:

@@ -12,11 +12,20 @@ from .data_loggers import (
     TornLogWarning,
     assemble_log_archives,
 )
-from .data_structures import JobState, ProcessingStatus, ProcessingTracker, YamlConfig, YamlConfigError
+from .data_structures import (
+    YAML_EXCLUDE_METADATA,
+    JobState,
+    ProcessingStatus,
+    ProcessingTracker,
+    YamlConfig,
+    YamlConfigError,
+)
 from .processing import (
     ChecksumVerification,
+    atomic_write,
     calculate_directory_checksum,
     delete_directory,
+    direct_write,
     discover_marker_files,
     discover_marker_roots,
     index_marker_files,
@@ -30,6 +39,7 @@ from .processing import (
 from .shared_memory import SharedMemoryArray, SharedMemoryFormatError, SharedMemoryLockWarning
 
 __all__ = [
+    "YAML_EXCLUDE_METADATA",
     "ChecksumVerification",
     "DataLogger",
     "JobState",
@@ -45,8 +55,10 @@ __all__ = [
     "YamlConfig",
     "YamlConfigError",
     "assemble_log_archives",
+    "atomic_write",
     "calculate_directory_checksum",
     "delete_directory",
+    "direct_write",
     "discover_marker_files",
     "discover_marker_roots",
     "index_marker_files",

@@ -8,9 +8,12 @@ mix. The directory is then flushed so the rename itself survives a power loss, w
 from __future__ import annotations
 
 import contextlib
+import errno
+import logging
 import os
 import stat
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 _MAX_BUFFERS_PER_WRITE = 1024
@@ -67,6 +70,7 @@ def replace_file_atomically(
 
     Missing parent directories are created. A symbolic link is followed: the file it points to is replaced and the
     link stays. If anything fails before the rename, the temporary file is removed and the old file is untouched.
+    Owner, group and mode are kept as :func:`replacing_file` describes.
 
     Args:
         path: The file to create or replace.
@@ -77,37 +81,169 @@ def replace_file_atomically(
             survives a power loss. Without it, a power loss may bring back the previous complete version.
 
     Raises:
-        OSError: If the directory cannot be created or the file cannot be written or replaced.
+        OSError: If the directory cannot be created or the file cannot be written or replaced; the error names the
+            file (a full disk or an exceeded quota included) and the old file is then untouched.
+    """
+    with replacing_file(path, mode=mode, sync_directory=sync_directory) as descriptor:
+        write_fully(descriptor, data)
+
+
+@contextlib.contextmanager
+def replacing_file(path: Path | str, *, mode: int | None = None, sync_directory: bool = True) -> Iterator[int]:
+    """Yields the descriptor of a temporary file that replaces the file at path when the block ends without error.
+
+    The temporary file is in the target's directory (missing parents are created), so the rename never crosses
+    filesystems; its data is flushed to disk before the rename, and the directory after it when ``sync_directory``
+    is set. If the block raises, or anything fails, the temporary file is removed and the target is untouched. A
+    symbolic link is followed: the file it points to is replaced and the link stays.
+
+    A replaced file keeps its permission bits, its group and its owner wherever the writer may set them: root keeps
+    both; another account keeps the group if it belongs to it and becomes the owner itself (logged once per file),
+    provided it may write the file (as rewriting it in place would require). Where the group cannot be kept, the
+    new content is copied into the file in place instead, as the reference releases always write, so the group never
+    loses its access: that rewrite keeps everything about the file but is not atomic (logged once per file).
+
+    Args:
+        path: The file to create or replace.
+        mode: The permission bits of the new file. None keeps those of the file being replaced (a new file gets the
+            default mode filtered by the umask, as open() gives it).
+        sync_directory: Determines whether the directory is flushed after the rename.
+
+    Yields:
+        A descriptor open for writing (and reading) at the start of the empty temporary file.
+
+    Raises:
+        OSError: If the directory cannot be created or the file cannot be written or replaced; the error names the
+            file (a full disk or an exceeded quota included) and the old file is then untouched.
+        PermissionError: If the file belongs to another account and this one may not write it.
     """
     target = Path(path)
     if target.is_symlink():  # replace the file the link points to, as open(path, "w") would, not the link itself
         target = target.resolve()
+    try:
+        existing: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        existing = None
     directory = target.parent
     temporary = str(directory / f".{target.name}.{uuid.uuid4().hex}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    try:
-        descriptor = os.open(temporary, flags, 0o666)
-    except FileNotFoundError:
-        directory.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(temporary, flags, 0o666)
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     try:
         try:
-            write_fully(descriptor, data)
-            if mode is None:
-                with contextlib.suppress(FileNotFoundError):
-                    mode = stat.S_IMODE(target.stat().st_mode)
-            if mode is not None:
-                os.chmod(temporary, mode)
-            sync_data(descriptor)
+            descriptor = os.open(temporary, flags, 0o666)
+        except FileNotFoundError:
+            directory.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(temporary, flags, 0o666)
+    except OSError as error:
+        raise _naming(error, target) from error
+    try:
+        try:
+            in_place = existing is not None and not _take_ownership(descriptor, existing, target)
+            yield descriptor
+            if in_place:
+                _copy_in_place(descriptor, target)
+            else:
+                if mode is None and existing is not None:
+                    mode = stat.S_IMODE(existing.st_mode)
+                if mode is not None:  # after fchown, which may clear the setgid bit
+                    os.chmod(temporary, mode)
+                sync_data(descriptor)
         finally:
             os.close(descriptor)
-        os.replace(temporary, target)
-    except BaseException:
+        if not in_place:
+            os.replace(temporary, target)
+    except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise _naming(error, target) from error
         raise
-    if sync_directory:
+    if in_place:
+        os.unlink(temporary)
+    elif sync_directory:
         fsync_directory(directory)
+
+
+_logger = logging.getLogger(__name__)
+_reported: set[tuple[str, str]] = set()  # (file, what) pairs already logged, so a busy tracker logs each once
+
+
+def _report_once(target: Path, what: str, message: str) -> None:
+    key = (str(target), what)
+    if key not in _reported:
+        _reported.add(key)
+        _logger.warning(message)
+
+
+def _take_ownership(descriptor: int, existing: os.stat_result, target: Path) -> bool:
+    """Gives the new file the owner and group of the file it replaces, as far as the writer may.
+
+    Returns:
+        False if the group cannot be kept (the caller then rewrites the file in place), True otherwise.
+
+    Raises:
+        PermissionError: If the owner cannot be kept and the writer may not write the file.
+    """
+    if not hasattr(os, "fchown"):  # Windows: no POSIX owners
+        return True
+    created = os.fstat(descriptor)
+    uid, gid = existing.st_uid, existing.st_gid
+    if created.st_uid == uid and created.st_gid == gid:
+        return True
+    try:
+        os.fchown(descriptor, uid, gid)
+    except PermissionError:
+        pass
+    else:
+        return True
+    if not os.access(target, os.W_OK):  # in place, this write would fail: do not take the file over instead
+        raise PermissionError(errno.EACCES, "Permission denied: the writer may not write this file", str(target))
+    if created.st_gid != gid:
+        try:
+            os.fchown(descriptor, -1, gid)
+        except PermissionError:
+            _report_once(
+                target,
+                "group",
+                f"Rewriting {target} in place, not atomically: this account (uid {os.geteuid()}) is not in the "
+                f"file's group {gid}, so a replacement file could not keep that group's access.",
+            )
+            return False
+    _report_once(
+        target,
+        "owner",
+        f"Rewrote {target} as uid {created.st_uid}, which is now its owner (was uid {uid}): only root can keep "
+        f"another account's ownership. The group ({gid}) and the permission bits are kept.",
+    )
+    return True
+
+
+def _copy_in_place(source: int, target: Path) -> None:
+    """Copies the temporary file's content over the target's, keeping its inode (owner, group, mode and ACLs)."""
+    size = os.fstat(source).st_size
+    descriptor = os.open(target, os.O_WRONLY | getattr(os, "O_BINARY", 0))
+    try:
+        offset = 0
+        while offset < size:
+            chunk = os.pread(source, min(size - offset, 1 << 20), offset)
+            if not chunk:
+                break
+            write_fully(descriptor, chunk)
+            offset += len(chunk)
+        os.ftruncate(descriptor, size)
+        sync_data(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _naming(error: OSError, target: Path) -> OSError:
+    """Returns the error with the target file named in it (a write error alone names no file)."""
+    if error.filename == str(target) and error.errno not in (errno.ENOSPC, errno.EDQUOT):
+        return error
+    reason = error.strerror or str(error)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        reason += " (free space or raise the quota on that filesystem; the previous version of the file is intact)"
+    named = OSError(error.errno, f"Unable to write {target}: {reason}", str(target))
+    return named
 
 
 def write_text_atomically(path: Path | str, text: str, *, encoding: str = "utf-8") -> None:

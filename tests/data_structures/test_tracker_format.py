@@ -17,6 +17,7 @@ from ataraxis_data_structures.data_structures.tracker_format import (
     parse_tracker,
     render_tracker,
 )
+from ataraxis_data_structures.data_structures.yaml_scalars import is_plain
 
 # The options the reference release writes with; the tests compare the fast paths against PyYAML using them.
 DUMP_OPTIONS = tracker_format._DUMP_OPTIONS
@@ -296,6 +297,5 @@ def test_the_job_id_shortcut_agrees_with_the_general_plain_check() -> None:
     candidates += ["".join(generator.choice("01b") for _ in range(16)) for _ in range(300)]
     for job_id in candidates:
         if tracker_format._is_plain_job_id(job_id):
-            assert tracker_format._resolves_to_str(job_id), job_id
-            assert tracker_format._PLAIN.fullmatch(job_id), job_id
+            assert is_plain(job_id), job_id  # the one plain-scalar rule of yaml_scalars
             assert yaml.dump({job_id: 1}, Dumper=yaml.CSafeDumper) == f"{job_id}: 1\n"

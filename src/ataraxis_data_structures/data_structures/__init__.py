@@ -1,7 +1,9 @@
 """Custom data structures: YAML-backed dataclasses and the multi-process job tracker."""
 
 from .processing_tracker import JobState, ProcessingStatus, ProcessingTracker
-from .yaml_config import YamlConfig
+from .yaml_config import YAML_EXCLUDE_METADATA, YamlConfig
 from .yaml_errors import YamlConfigError
 
-__all__ = ["JobState", "ProcessingStatus", "ProcessingTracker", "YamlConfig", "YamlConfigError"]
+__all__ = [
+    "YAML_EXCLUDE_METADATA",
+    "JobState", "ProcessingStatus", "ProcessingTracker", "YamlConfig", "YamlConfigError"]

@@ -39,6 +39,8 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from .yaml_scalars import SAFE_DUMPER, SAFE_LOADER, OutsideFastPathError, is_plain, read_string
+
 __all__ = [
     "EMPTY_TRACKER_TEXT",
     "FIELD_NAMES",
@@ -68,7 +70,7 @@ EMPTY_TRACKER_TEXT = "---\nfile_path: .\njobs: {}\nlock_path: ''\n...\n"
 # The options the reference release's files are written with (block style, field order, markers, no folding below
 # 200 columns, non-ASCII escaped); the generic fallback uses them so its blocks match the fast path byte for byte.
 _DUMP_OPTIONS: dict[str, Any] = {
-    "Dumper": yaml.CSafeDumper,
+    "Dumper": SAFE_DUMPER,
     "explicit_start": True,
     "explicit_end": True,
     "sort_keys": False,
@@ -79,22 +81,8 @@ _DUMP_OPTIONS: dict[str, Any] = {
 _WIDTH = 200
 _LONGEST_SIMPLE_KEY = 64  # PyYAML writes keys longer than 128 characters in the '? key' form; stay well below.
 
-# A plain scalar that needs no quoting: ASCII word characters and a few punctuation marks, single inner spaces, and
-# colons not followed by a space. The first character is never a YAML indicator. Whether it would read back as
-# another type (123, true, null, 1:30, 2024-01-01, ...) is asked of the YAML resolver itself.
-_PLAIN = re.compile(r"[A-Za-z0-9_./+][A-Za-z0-9_./+@-]*(?:[ :][A-Za-z0-9_./+@-]+)*")
-_SINGLE_QUOTED = re.compile(r"'((?:[ -&(-~]|'')*)'")  # printable ASCII, quotes doubled, on one line
 _BLOCK_START = re.compile(r"\n(?=  [^ \n])")  # a line indented by exactly two spaces starts a job block
 _JOB_ID = re.compile(r"[0-9a-f]{16}")
-_RESOLVER = yaml.resolver.Resolver()
-_STR_TAG = "tag:yaml.org,2002:str"
-# Plain scalars whose first character starts no implicit type need no resolver call (the resolver looks types up by
-# first character; a None key would mean a resolver for every character, so then always ask).
-_RESOLVED_FIRST_CHARACTERS = (
-    frozenset(key for key in yaml.resolver.Resolver.yaml_implicit_resolvers if key)
-    if None not in yaml.resolver.Resolver.yaml_implicit_resolvers
-    else frozenset(chr(code) for code in range(0x110000))
-)
 # A job block in the fast emitter's layout: each entry on one line, integers and null where the schema has them.
 _SIMPLE_BLOCK = re.compile(
     r"  ([^\n]+):\n"
@@ -107,7 +95,6 @@ _SIMPLE_BLOCK = re.compile(
     r"    completed_at: (null|0|-?[1-9][0-9]*)"
 )
 
-_plain_verdicts: dict[str, bool] = {}
 _block_cache: dict[str, tuple[str, JobRecord]] = {}
 _BLOCK_CACHE_LIMIT = 100_000
 
@@ -122,18 +109,8 @@ class TrackerDocument(NamedTuple):
 
 
 def _is_plain(text: str) -> bool:
-    """Returns True if PyYAML writes text as a plain scalar that any YAML parser reads back as this same string."""
-    verdict = _plain_verdicts.get(text)
-    if verdict is None:
-        verdict = _is_plain_job_id(text) or (
-            _PLAIN.fullmatch(text) is not None
-            and not text.startswith("...")
-            and (text[0] not in _RESOLVED_FIRST_CHARACTERS or _resolves_to_str(text))
-        )
-        if len(_plain_verdicts) > _BLOCK_CACHE_LIMIT:
-            _plain_verdicts.clear()
-        _plain_verdicts[text] = verdict
-    return verdict
+    """Returns True if PyYAML writes text as a plain scalar that reads back as this string (yaml_scalars' rule)."""
+    return _is_plain_job_id(text) or is_plain(text)
 
 
 def _is_plain_job_id(text: str) -> bool:
@@ -143,11 +120,6 @@ def _is_plain_job_id(text: str) -> bool:
     decimal digits, or binary ('0b' and binary digits). Anything else is left to the general check.
     """
     return len(text) == 16 and _JOB_ID.fullmatch(text) is not None and not text.isdigit() and text[:2] != "0b"
-
-
-def _resolves_to_str(text: str) -> bool:
-    """Returns True if YAML's implicit typing leaves the plain scalar text a string (not 123, true, null, ...)."""
-    return bool(_RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG)  # type: ignore[no-untyped-call]
 
 
 def _simple_value(value: str | int | None, prefix_length: int) -> str | None:
@@ -303,14 +275,12 @@ class _NotSimpleError(Exception):
 
 def _decode_string(text: str) -> str:
     """Returns the string a one-line plain or single-quoted scalar stands for, or raises _NotSimpleError."""
-    if text[0] == "'":
-        match = _SINGLE_QUOTED.fullmatch(text)
-        if match is None:
-            raise _NotSimpleError
-        return match.group(1).replace("''", "'")
-    if not _is_plain(text):
-        raise _NotSimpleError
-    return text
+    if _is_plain_job_id(text):
+        return text
+    try:
+        return read_string(text)
+    except OutsideFastPathError:
+        raise _NotSimpleError from None
 
 
 def _parse_simple_block(block: str) -> tuple[str, JobRecord] | None:
@@ -337,7 +307,7 @@ def _parse_simple_block(block: str) -> tuple[str, JobRecord] | None:
 def _parse_block_with_libyaml(block: str) -> tuple[str, JobRecord] | None:
     """Parses one block with libyaml, or returns None if it is not a self-contained, valid job entry."""
     try:
-        loaded = yaml.load(block + "\n", Loader=yaml.CSafeLoader)
+        loaded = yaml.load(block + "\n", Loader=SAFE_LOADER)
     except yaml.YAMLError:
         return None
     if not isinstance(loaded, dict) or len(loaded) != 1:
@@ -354,7 +324,7 @@ def _parse_block_with_libyaml(block: str) -> tuple[str, JobRecord] | None:
 def _parse_generic(data: bytes | str, source: str) -> TrackerDocument:
     """Parses a document in any YAML layout with libyaml and validates it against the tracker schema."""
     try:
-        loaded = yaml.load(data, Loader=yaml.CSafeLoader)
+        loaded = yaml.load(data, Loader=SAFE_LOADER)
     except yaml.YAMLError as error:
         raise ValueError(f"The processing tracker file {source} is not valid YAML: {_describe(error)}") from None
     if not isinstance(loaded, dict):

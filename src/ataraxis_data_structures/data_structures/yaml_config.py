@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Self
 
 import yaml
 
 from .._durable_files import write_text_atomically
-from .yaml_converter import get_converter
+from .yaml_converter import EXCLUDE_KEY, UNION_RULE, LossyValue, describe_type, find_lossy_value, get_converter
 from .yaml_errors import YamlConfigError, not_a_mapping, structure_error, syntax_error
 from .yaml_text import dump_document, load_document
 
 _EXTENSIONS = (".yaml", ".yml")
+
+YAML_EXCLUDE_METADATA: Mapping[str, bool] = MappingProxyType({EXCLUDE_KEY: True})
+"""Dataclass field metadata that keeps a field out of the YAML file: ``field(metadata=YAML_EXCLUDE_METADATA)``.
+
+Such a field is never written, at any depth (in nested dataclasses and inside lists and dicts too). On loading, a
+field with a default gets its default unless the file holds a value for it; a required one must be supplied by the
+class's ``restore_excluded_fields`` hook. Combine it with other metadata as ``{**YAML_EXCLUDE_METADATA, ...}``.
+"""
 
 
 class YamlConfig:
@@ -43,14 +53,21 @@ class YamlConfig:
 
         Raises:
             ValueError: If the file_path does not point to a file with a '.yaml' or '.yml' extension.
-            TypeError: If the instance is not a dataclass or a field holds a value that has no YAML form.
+            TypeError: If the instance is not a dataclass, a field holds a value that has no YAML form, or a union
+                field holds a value that would load back as another type (the message names the field).
+            OSError: If the file cannot be written (a full disk or quota included); the message names the file and
+                the previous file is intact.
         """
         path = _checked_path(file_path, "write the dataclass instance to")
         _require_dataclass(type(self))
+        converter = get_converter(forbid_extra_keys=True, detailed=False)
         try:
-            data = get_converter(forbid_extra_keys=True, detailed=False).unstructure(self)
+            data = converter.unstructure(self)
+            lossy = find_lossy_value(self, converter)
         except NameError as error:
             raise _unresolved_annotation(type(self), error) from error
+        if lossy is not None:
+            raise _lossy(path, lossy)
         try:
             text = dump_document(data)
         except yaml.YAMLError as error:
@@ -91,8 +108,18 @@ class YamlConfig:
             data = load_document(text)
         except yaml.YAMLError as error:
             raise syntax_error(path, error) from error
+        except ValueError as error:  # the loader constructs 2024-13-45 as a date and fails outside YAMLError
+            problem = f"a value that YAML reads as a date or timestamp is not a valid one ({error})"
+            raise YamlConfigError(f"Unable to load {path}: {problem}.", path, [problem]) from error
         if type(data) is not dict:
             raise not_a_mapping(path, data, cls.__name__)
+        data = cls.restore_excluded_fields(data, path)
+        if not isinstance(data, dict):
+            message = (
+                f"{cls.__name__}.restore_excluded_fields must return the mapping to build the instance from (a dict), "
+                f"but returned {type(data).__name__} for {path}."
+            )
+            raise TypeError(message)
         forbid = not ignore_unknown_keys
         try:
             return get_converter(forbid_extra_keys=forbid, detailed=False).structure(data, cls)
@@ -105,6 +132,26 @@ class YamlConfig:
         except (ExceptionGroup, ValueError, KeyError, TypeError) as error:
             raise structure_error(path, text, error, cls.__name__) from error
         return instance
+
+    @classmethod
+    def restore_excluded_fields(cls, data: dict[Any, Any], file_path: Path) -> dict[Any, Any]:
+        """Returns the loaded mapping extended with the values of the fields this class keeps out of the file.
+
+        Notes:
+            A hook for subclasses: ``from_yaml()`` calls it between reading the document and building the instance.
+            This implementation returns the mapping unchanged, which suits every class whose excluded fields (those
+            marked with ``YAML_EXCLUDE_METADATA``) have defaults. A class with a required excluded field overrides
+            it to supply that field, typically from the file's location.
+
+        Args:
+            data: The top-level mapping read from the .yaml file.
+            file_path: The path the mapping was read from.
+
+        Returns:
+            The mapping to build the instance from.
+        """
+        del file_path
+        return data
 
 
 def _checked_path(file_path: Path | str | os.PathLike[str], action: str) -> Path:
@@ -130,6 +177,21 @@ def _unresolved_annotation(cls: type, error: NameError) -> TypeError:
     message = (
         f"Unable to resolve the field annotations of {cls.__name__} ({error}). With 'from __future__ import "
         f"annotations', every class named in an annotation must be importable from the module's global scope."
+    )
+    return TypeError(message)
+
+
+def _lossy(path: Path, lossy: LossyValue) -> TypeError:
+    """Returns the error for a union field value that would not load back as itself."""
+    union = describe_type(lossy.annotation)
+    held = f"field '{lossy.where}' holds {lossy.value!r} ({type(lossy.value).__name__})"
+    if lossy.error is not None:
+        outcome = f"which would not load back as {union} ({lossy.error})"
+    else:
+        outcome = f"which would load back as {lossy.read_back!r} ({type(lossy.read_back).__name__})"
+    message = (
+        f"Unable to write {path}: {held}, {outcome}: {UNION_RULE}. Store a value of the type the file reads back, "
+        f"or change the annotation."
     )
     return TypeError(message)
 
@@ -167,4 +229,4 @@ def _find_foreign_value(value: Any, where: str) -> tuple[str, Any] | None:
     return where, value
 
 
-__all__ = ["YamlConfig", "YamlConfigError"]
+__all__ = ["YAML_EXCLUDE_METADATA", "YamlConfig", "YamlConfigError"]

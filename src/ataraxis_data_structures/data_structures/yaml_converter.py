@@ -13,20 +13,23 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import enum
 import functools
+import itertools
 import types
 import typing
 from collections.abc import Callable, Mapping, MutableMapping, MutableSequence, MutableSet, Sequence
 from collections.abc import Set as AbstractSet
 from pathlib import Path, PurePath
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from cattrs import Converter
 from cattrs.errors import IterableValidationError, IterableValidationNote
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 _SCALAR_NAMES: dict[type, str] = {int: "int", float: "float", str: "str", bool: "bool"}
+_ISO_DATE_LENGTH = 10  # YYYY-MM-DD
 
 
 def describe_type(annotation: Any) -> str:
@@ -105,7 +108,41 @@ def _structure_path(value: Any, annotation: Any) -> PurePath:
     """Builds a Path (or the annotated PurePath subclass) from a YAML string."""
     if type(value) is str:
         return annotation(value)  # type: ignore[no-any-return]
+    if isinstance(value, annotation):  # supplied by a restore_excluded_fields hook
+        return typing.cast(PurePath, value)
     raise _wrong_value(f"a path string ({annotation.__name__})", value)
+
+
+def _structure_datetime(value: Any, _: Any) -> datetime.datetime:
+    """Builds a datetime from a YAML timestamp (or a quoted ISO 8601 string written by hand)."""
+    if type(value) is datetime.datetime:
+        return value
+    if type(value) is str:
+        with contextlib.suppress(ValueError):
+            return datetime.datetime.fromisoformat(value)
+    raise _wrong_value("a date and time (ISO 8601, e.g. 2024-05-01 13:45:00)", value)
+
+
+def _structure_date(value: Any, _: Any) -> datetime.date:
+    """Builds a date from a YAML date (or a quoted ISO 8601 string written by hand); a date and time is refused."""
+    if type(value) is datetime.date:
+        return value
+    if type(value) is str and len(value) == _ISO_DATE_LENGTH:
+        with contextlib.suppress(ValueError):
+            return datetime.date.fromisoformat(value)
+    raise _wrong_value("a date (ISO 8601, e.g. 2024-05-01)", value)
+
+
+def _structure_time(value: Any, _: Any) -> datetime.time:
+    """Builds a time of day from its ISO 8601 string; YAML has no time type, so it is written as a string."""
+    if type(value) is str:
+        with contextlib.suppress(ValueError):
+            return datetime.time.fromisoformat(value)
+    raise _wrong_value("a time of day (ISO 8601 string, e.g. '13:45:00')", value)
+
+
+def _unstructure_time(value: datetime.time) -> str:
+    return value.isoformat()
 
 
 @functools.cache
@@ -114,22 +151,40 @@ def _cached_enum_hook(enum_type: type[enum.Enum]) -> Callable[[Any, Any], enum.E
 
 
 def _enum_hook(enum_type: type[enum.Enum]) -> Callable[[Any, Any], enum.Enum]:
-    """Returns the hook that maps a raw YAML value to its Enum member, listing the valid values on a mismatch."""
+    """Returns the hook that maps a raw YAML value to its Enum member, listing the valid values on a mismatch.
+
+    The YAML value must have the exact type of the member's value: 2.0 is not IntEnum member 2 and true is not 1.
+    A Flag also accepts any combination of its members (IntFlag.A | IntFlag.C is written as 5).
+    """
     members = {member.value: member for member in enum_type}
-    # bool hashes equal to 0 and 1, so "true" must not pass for an IntEnum member with value 1.
-    accepts_bool = any(type(value) is bool for value in members)
+    flag_mask = _flag_mask(enum_type)
 
     def structure_enum(value: Any, _: Any) -> enum.Enum:
-        if type(value) is bool and not accepts_bool:
-            raise _invalid_member(enum_type, value)
         try:
-            return members[value]
+            member = members[value]
         except (KeyError, TypeError):
             if isinstance(value, enum_type):
                 return value
+            if flag_mask is not None and type(value) is int and value >= 0 and value & ~flag_mask == 0:
+                return enum_type(value)
             raise _invalid_member(enum_type, value) from None
+        if type(member._value_) is not type(value):
+            raise _invalid_member(enum_type, value)
+        return member
 
     return structure_enum
+
+
+def _flag_mask(enum_type: type[enum.Enum]) -> int | None:
+    """Returns the bits a Flag's members cover (None for other Enums and for Flags of non-integer values)."""
+    if not issubclass(enum_type, enum.Flag):
+        return None
+    mask = 0
+    for member in enum_type.__members__.values():
+        if type(member._value_) is not int:
+            return None
+        mask |= member._value_
+    return mask
 
 
 def _literal_hook(annotation: Any) -> Callable[[Any, Any], Any]:
@@ -150,11 +205,36 @@ def _literal_hook(annotation: Any) -> Callable[[Any, Any], Any]:
 
 def _invalid_member(enum_type: type[enum.Enum], value: Any) -> ValueError:
     valid = ", ".join(repr(member.value) for member in enum_type)
-    return ValueError(f"expected one of {valid} ({enum_type.__name__}), got {value!r}")
+    combined = " or a combination of them" if _flag_mask(enum_type) is not None else ""
+    return ValueError(f"expected one of {valid}{combined} ({enum_type.__name__}), got {value!r}")
 
 
 def _enum_value(member: enum.Enum) -> Any:
     return member.value
+
+
+UNION_RULE = (
+    "a union reads a YAML value as the first of its Enum, Path, date and time members that accepts it (in the "
+    "order they are written), then as the member of exactly the value's own YAML type (str, int, float, bool), "
+    "then as the first other member that accepts it"
+)
+"""How a union annotation picks the type of a loaded value; the same rule as both reference releases."""
+
+
+def _is_specific(annotation: Any) -> bool:
+    """Returns whether a union member is one that a plain YAML scalar stands for (Enum, Path, date, time, Literal)."""
+    if typing.get_origin(annotation) is Literal:
+        return True
+    return isinstance(annotation, type) and issubclass(annotation, (enum.Enum, PurePath, datetime.date, datetime.time))
+
+
+EXCLUDE_KEY = "yaml_exclude"
+"""The dataclass field metadata key that keeps a field out of the YAML file (see YAML_EXCLUDE_METADATA)."""
+
+
+def excluded_fields(cls: type) -> tuple[str, ...]:
+    """Returns the names of the dataclass's fields whose metadata excludes them from the YAML file."""
+    return tuple(field.name for field in dataclasses.fields(cls) if field.metadata.get(EXCLUDE_KEY))
 
 
 def _origin(annotation: Any) -> Any:
@@ -185,20 +265,21 @@ class _Factories:
 
         def structure_dataclass(value: Any, _: Any) -> Any:
             if type(value) is not dict:
+                if type(value) is annotation:  # supplied by a restore_excluded_fields hook
+                    return value
                 raise _wrong_value(expected, value)
             return generated(value, annotation)
 
         return structure_dataclass
 
     def union(self, annotation: Any) -> Callable[[Any, Any], Any]:
-        """Returns a hook trying the union's members in order, exact scalar type matches first."""
+        """Returns the hook of a union, which applies UNION_RULE (see there)."""
         members = typing.get_args(annotation)
         allows_none = type(None) in members
         candidates = [member for member in members if member is not type(None)]
-        hooks = [(member, self._converter.get_structure_hook(member)) for member in candidates]
-        exact = {member for member in candidates if member in _SCALAR_NAMES}
-        if len(hooks) == 1:  # Optional[X]: the common case gets a direct path
-            only_member, only_hook = hooks[0]
+        if len(candidates) == 1:  # Optional[X]: the common case gets a direct path
+            only_member = candidates[0]
+            only_hook = self._converter.get_structure_hook(only_member)
 
             def structure_optional(value: Any, _: Any) -> Any:
                 if value is None:
@@ -206,14 +287,24 @@ class _Factories:
                 return only_hook(value, only_member)
 
             return structure_optional
+        specific = [member for member in candidates if _is_specific(member)]
+        others = [member for member in candidates if not _is_specific(member)]
+        specific_hooks = [(member, self._converter.get_structure_hook(member)) for member in specific]
+        other_hooks = [(member, self._converter.get_structure_hook(member)) for member in others]
+        exact = {member for member in others if member in _SCALAR_NAMES}
         expected = describe_type(annotation)
 
         def structure_union(value: Any, _: Any) -> Any:
             if value is None and allows_none:
                 return None
+            for member, hook in specific_hooks:
+                try:
+                    return hook(value, member)
+                except Exception:
+                    continue
             if type(value) in exact:
                 return value
-            for member, hook in hooks:
+            for member, hook in other_hooks:
                 try:
                     return hook(value, member)
                 except Exception:
@@ -399,7 +490,13 @@ def _build(*, forbid_extra_keys: bool, detailed: bool) -> Converter:
     converter.register_structure_hook_factory(_is_dataclass, factories.dataclass)
     converter.register_structure_hook_factory(_is_literal, _literal_hook)
     converter.register_unstructure_hook_factory(
-        _is_dataclass, lambda cls: make_dict_unstructure_fn(cls, converter, _cattrs_include_init_false=True)
+        _is_dataclass,
+        lambda cls: make_dict_unstructure_fn(
+            cls,
+            converter,
+            _cattrs_include_init_false=True,
+            **{name: override(omit=True) for name in excluded_fields(cls)},  # type: ignore[arg-type]
+        ),
     )
     # cattrs registers Path itself by class, which beats PurePath for Path annotations: register both.
     converter.register_structure_hook(PurePath, _structure_path)
@@ -409,6 +506,12 @@ def _build(*, forbid_extra_keys: bool, detailed: bool) -> Converter:
     for enum_base in (enum.Enum, enum.StrEnum, enum.IntEnum, enum.IntFlag):
         converter.register_unstructure_hook(enum_base, _enum_value)
         converter.register_structure_hook(enum_base, _structure_enum)
+    # datetime is a subclass of date, so each needs its own hook; both are written as YAML timestamps (as the
+    # reference releases write them), a time of day as its ISO 8601 string (YAML has no time type).
+    converter.register_structure_hook(datetime.datetime, _structure_datetime)
+    converter.register_structure_hook(datetime.date, _structure_date)
+    converter.register_structure_hook(datetime.time, _structure_time)
+    converter.register_unstructure_hook(datetime.time, _unstructure_time)
     converter.register_structure_hook(int, _structure_int)
     converter.register_structure_hook(float, _structure_float)
     converter.register_structure_hook(str, _structure_str)
@@ -417,6 +520,171 @@ def _build(*, forbid_extra_keys: bool, detailed: bool) -> Converter:
     converter.register_structure_hook(Any, _structure_any)
     converter.register_structure_hook_func(lambda annotation: annotation is object, _structure_any)
     return converter
+
+
+class LossyValue(NamedTuple):
+    """A value that would not come back as itself after a round trip through YAML."""
+
+    where: str
+    """The field path, e.g. ``camera.codecs[1]``."""
+    value: Any
+    """The value the instance holds."""
+    read_back: Any
+    """What loading the written value would give (None with ``error`` set when it would fail to load)."""
+    annotation: Any
+    """The union annotation that makes the value ambiguous."""
+    error: str | None = None
+    """Why the written value would not load, if it would not."""
+
+
+def find_lossy_value(instance: Any, converter: Converter) -> LossyValue | None:
+    """Returns the first value inside a union field of the dataclass instance that would not load back as itself.
+
+    Only unions can change a value's type on a round trip (UNION_RULE picks the member by the YAML value), so only
+    classes whose annotations hold a union of two or more types are walked; for the others this costs one cached
+    lookup.
+
+    Raises:
+        NameError: If an annotation cannot be resolved.
+    """
+    if not _has_ambiguous_union(type(instance)):
+        return None
+    return _walk(instance, type(instance), "", converter)
+
+
+_HAS_UNION: dict[Any, bool] = {}
+
+
+def _has_ambiguous_union(annotation: Any) -> bool:
+    """Returns whether the annotation holds, at any depth, a union of two or more types besides None (cached)."""
+    try:
+        known = _HAS_UNION.get(annotation)
+    except TypeError:  # an unhashable annotation (a Literal of a list, say): just compute it
+        return _annotation_has_union(annotation, set())
+    if known is None:
+        known = _HAS_UNION[annotation] = _annotation_has_union(annotation, set())
+    return known
+
+
+def _annotation_has_union(annotation: Any, seen: set[Any]) -> bool:
+    members = typing.get_args(annotation)
+    if _is_union(annotation) and len([member for member in members if member is not type(None)]) > 1:
+        return True
+    if _is_dataclass(annotation):
+        if annotation in seen:
+            return False
+        seen.add(annotation)
+        return any(_annotation_has_union(hint, seen) for hint in _field_hints(annotation).values())
+    return any(_annotation_has_union(argument, seen) for argument in members)
+
+
+_UNION_FIELDS: dict[type, tuple[tuple[str, Any], ...]] = {}
+
+
+def _union_fields(cls: type) -> tuple[tuple[str, Any], ...]:
+    """Returns the (name, annotation) of the written fields whose annotation holds an ambiguous union (cached)."""
+    fields = _UNION_FIELDS.get(cls)
+    if fields is None:
+        hints = _field_hints(cls).items()
+        fields = _UNION_FIELDS[cls] = tuple((name, hint) for name, hint in hints if _has_ambiguous_union(hint))
+    return fields
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _field_hints(cls: type) -> dict[str, Any]:
+    """Returns the resolved annotation of every dataclass field (including init=False fields), in field order."""
+    hints = _HINTS.get(cls)
+    if hints is None:
+        resolved = typing.get_type_hints(cls)
+        fields = dataclasses.fields(cls)
+        kept = [field.name for field in fields if not field.metadata.get(EXCLUDE_KEY)]
+        hints = _HINTS[cls] = {name: resolved[name] for name in kept}
+    return hints
+
+
+def _walk(value: Any, annotation: Any, where: str, converter: Converter) -> LossyValue | None:
+    """Checks every union position under value (typed by annotation), depth first, in the order they are written."""
+    if value is None or not _has_ambiguous_union(annotation):  # nothing below can change type
+        return None
+    if _is_union(annotation):
+        members = [member for member in typing.get_args(annotation) if member is not type(None)]
+        if len(members) > 1:
+            return _check_union_value(value, annotation, where, converter)
+        annotation = members[0]
+    if _is_dataclass(annotation) and dataclasses.is_dataclass(value):
+        for name, hint in _union_fields(type(value)):
+            found = _walk(getattr(value, name), hint, f"{where}.{name}" if where else name, converter)
+            if found is not None:
+                return found
+        return None
+    arguments = typing.get_args(annotation)
+    if not arguments:
+        return None
+    if _is_mapping(annotation) and isinstance(value, Mapping):
+        key_type, value_type = arguments
+        for key, item in value.items():
+            found = _walk(key, key_type, f"{where}[{key!r}] (key)", converter) or _walk(
+                item, value_type, f"{where}[{key!r}]", converter
+            )
+            if found is not None:
+                return found
+        return None
+    if _is_tuple(annotation) and isinstance(value, tuple) and not (len(arguments) == 2 and arguments[1] is Ellipsis):
+        item_types: typing.Iterable[Any] = arguments
+    elif (_is_sequence(annotation) or _is_set(annotation) or _is_tuple(annotation)) and isinstance(
+        value, (list, tuple, set, frozenset)
+    ):
+        item_types = itertools.repeat(arguments[0])
+    else:
+        return None
+    items = _unstructure_set(value) if isinstance(value, (set, frozenset)) else value
+    for index, (item, item_type) in enumerate(zip(items, item_types, strict=False)):  # item_types may be endless
+        found = _walk(item, item_type, f"{where}[{index}]", converter)
+        if found is not None:
+            return found
+    return None
+
+
+def _check_union_value(value: Any, annotation: Any, where: str, converter: Converter) -> LossyValue | None:
+    """Round-trips one value held by a union field through its YAML form and compares the result exactly."""
+    try:
+        read_back = converter.structure(converter.unstructure(value), annotation)
+    except Exception as error:  # any failure means the value would not load back
+        return LossyValue(where, value, None, annotation, str(error) or type(error).__name__)
+    if same_exactly(read_back, value):
+        return None
+    return LossyValue(where, value, read_back, annotation)
+
+
+_PLAIN_TYPES = frozenset((str, int, float, bool, type(None)))
+
+
+def same_exactly(first: Any, second: Any) -> bool:
+    """Returns whether two values are equal and of exactly the same types, recursively (NaN equals NaN)."""
+    if type(first) is not type(second):
+        return False
+    if type(first) in _PLAIN_TYPES:
+        return bool(first == second or (first != first and second != second))  # noqa: PLR0124 - NaN equals NaN here
+    if isinstance(first, (list, tuple)):
+        return len(first) == len(second) and all(same_exactly(a, b) for a, b in zip(first, second, strict=True))
+    if isinstance(first, dict):
+        return len(first) == len(second) and all(
+            same_exactly(key_a, key_b) and same_exactly(item_a, item_b)
+            for (key_a, item_a), (key_b, item_b) in zip(first.items(), second.items(), strict=True)
+        )
+    if isinstance(first, (set, frozenset)):
+        return first == second and {type(item) for item in first} == {type(item) for item in second}
+    if dataclasses.is_dataclass(first) and not isinstance(first, type):
+        return all(
+            same_exactly(getattr(first, field.name), getattr(second, field.name)) for field in dataclasses.fields(first)
+        )
+    if isinstance(first, float) and first != first and second != second:  # noqa: PLR0124 - NaN
+        return True
+    if isinstance(first, datetime.datetime) and first.utcoffset() != second.utcoffset():
+        return False
+    return bool(first == second)
 
 
 @functools.cache
@@ -433,4 +701,14 @@ def get_converter(*, forbid_extra_keys: bool, detailed: bool) -> Converter:
     return _build(forbid_extra_keys=forbid_extra_keys, detailed=detailed)
 
 
-__all__ = ["KEY_NOTE_TEXT", "describe_type", "get_converter"]
+__all__ = [
+    "EXCLUDE_KEY",
+    "KEY_NOTE_TEXT",
+    "UNION_RULE",
+    "LossyValue",
+    "describe_type",
+    "excluded_fields",
+    "find_lossy_value",
+    "get_converter",
+    "same_exactly",
+]

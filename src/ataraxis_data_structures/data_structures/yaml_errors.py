@@ -20,9 +20,10 @@ from cattrs.errors import (
 )
 
 from ..errors import AxdsError
-from .yaml_converter import KEY_NOTE_TEXT
+from .yaml_converter import KEY_NOTE_TEXT, excluded_fields
+from .yaml_scalars import SAFE_LOADER
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Loader = SAFE_LOADER
 
 
 class YamlConfigError(AxdsError, ValueError):
@@ -93,7 +94,13 @@ def _collect(error: BaseException, path: tuple[str | int, ...], problems: list[_
         for inner, note in with_notes:
             name = note.name if isinstance(note, AttributeValidationNote) else str(note)
             if isinstance(inner, KeyError) and inner.args == (name,):
-                problems.append(_Problem((*path, name), "missing required field", "parent"))
+                message = "missing required field"
+                if name in excluded_fields(error.cl):
+                    message += (
+                        f" (kept out of the file by YAML_EXCLUDE_METADATA: {error.cl.__name__}.restore_excluded_fields "
+                        f"must supply it)"
+                    )
+                problems.append(_Problem((*path, name), message, "parent"))
             else:
                 _collect(inner, (*path, name), problems)
         for inner in without_notes:

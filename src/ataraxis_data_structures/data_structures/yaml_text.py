@@ -1,7 +1,9 @@
 """Turns YAML-native data (dicts, lists, scalars) into the text of a YamlConfig file and back.
 
 Both directions have a fast path written for the shape of config files (block mappings, lists of scalars, one-line
-scalars) and fall back to PyYAML's libyaml dumper and loader for anything else. The fast paths are exact, not
+scalars) and fall back to PyYAML's safe dumper and loader for anything else. The scalar rules (which strings are
+plain, how others are quoted, how one-line scalars read back) and the choice of libyaml or pure-Python classes come
+from ``yaml_scalars``, shared with the tracker format. The fast paths are exact, not
 approximate: the emitter produces byte for byte what ``yaml.dump`` produces with the settings below (and what the
 reference release writes), and the reader returns what ``yaml.load`` with the safe loader returns (comments
 included). Whenever either meets something outside the shapes it knows (a multi-line or double-quoted string, a
@@ -12,17 +14,18 @@ never depends on the fast path covering every YAML feature. The tests compare bo
 from __future__ import annotations
 
 import enum
-import math
 import re
 from typing import Any
 
 import yaml
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from .yaml_scalars import RESERVED_WORDS, SAFE_DUMPER, SAFE_LOADER, OutsideFastPathError, read_scalar, scalar_text
+
+_Loader = SAFE_LOADER
 
 
-class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-    """The libyaml safe dumper that also writes Enum members as their values.
+class _Dumper(SAFE_DUMPER):  # type: ignore[misc,valid-type]
+    """The safe dumper (libyaml's where available) that also writes Enum members as their values.
 
     cattrs passes members of ``class X(str, Enum)`` through as plain strings, so the dumper must handle them.
     """
@@ -34,44 +37,11 @@ _Dumper.add_multi_representer(enum.Enum, lambda dumper, member: dumper.represent
 _UNLIMITED_WIDTH = 2**31 - 1
 
 
-class _OutsideFastPathError(Exception):
-    """Raised when a document uses something the fast emitter or reader does not handle; PyYAML takes over."""
-
-
-# A scalar that YAML writes and reads without quotes when it is a plain string: printable ASCII that does not
-# start with a character that begins other YAML syntax (comment, flow collection, anchor, alias, tag, quote, block
-# scalar, directive, reserved; '-', '?' and ':' only when a space follows), has no leading or trailing space, no
-# ': ' or ' #' inside, does not end in ':', and is not a document marker. Whether it still needs quotes because
-# YAML would read it as a number, boolean, null or date is decided by the resolver.
-_PLAIN = re.compile(r"(?!---|\.\.\.)[^\x00- #,\[\]{}&*!|>'\"%@`\x7f-\U0010ffff](?:[\x20-\x7e]*[\x21-\x7e])?")
-_PLAIN_TRAPS = re.compile(r": | #|:$|^[-?]$|^[-?] ")
-# A one-line single-quoted scalar of printable ASCII; quotes inside are doubled.
-_SINGLE_QUOTED = re.compile(r"'((?:[\x20-\x26\x28-\x7e]|'')*)'")
-_SINGLE_QUOTED_PREFIX = re.compile(r"'(?:[\x20-\x26\x28-\x7e]|'')*'")
+_OutsideFastPathError = OutsideFastPathError
+_QUOTABLE_PREFIX = re.compile(r"'(?:[\x20-\x26\x28-\x7e]|'')*'")
 _COMMENT = re.compile(r"(?: +#.*)?")
-_QUOTABLE = re.compile(r"[\x20-\x7e]*")
-# The scalars config files are mostly made of, recognized in one step: decimal ints, plain floats, and words, names
-# and paths that can only be strings (YAML resolves nothing that starts with a letter, '_' or '/' except the words
-# in _RESERVED_WORDS).
-_COMMON_SCALAR = re.compile(
-    r"(?P<int>[-+]?(?:0|[1-9][0-9]*))"
-    r"|(?P<float>[-+]?[0-9]+\.[0-9]*(?:[eE][-+][0-9]+)?|\.[0-9]+(?:[eE][-+][0-9]+)?)"
-    r"|(?P<word>[A-Za-z_/](?:[A-Za-z0-9_./ -]*[A-Za-z0-9_./-])?)"
-)
-_COMMON_WORD = re.compile(r"[A-Za-z_/](?:[A-Za-z0-9_./ -]*[A-Za-z0-9_./-])?")
-_RESERVED_WORDS = frozenset(
-    word
-    for base in ("yes", "no", "true", "false", "on", "off", "null")
-    for word in (base, base.capitalize(), base.upper())
-)
 # A block mapping line whose key is an identifier, the shape of every dataclass field name.
 _IDENTIFIER_KEY_LINE = re.compile(r"( *)([A-Za-z_][A-Za-z0-9_]*):(?: (.*))?")
-_SIMPLE_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
-_SIMPLE_FLOAT = re.compile(r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+][0-9]+)?")
-_SPECIAL_FLOATS = {".inf": math.inf, "+.inf": math.inf, "-.inf": -math.inf, ".nan": math.nan}
-_BOOLEANS = {"yes": True, "no": False, "true": True, "false": False, "on": True, "off": False}
-_EMITTER_RESOLVERS: dict[str, list[tuple[str, re.Pattern[str]]]] = _Dumper.yaml_implicit_resolvers
-_LOADER_RESOLVERS: dict[str, list[tuple[str, re.Pattern[str]]]] = _Loader.yaml_implicit_resolvers
 _SIMPLE_KEY_LIMIT = 120  # PyYAML writes longer keys in the '? key' form; leave those to it
 
 
@@ -103,7 +73,7 @@ def dump_document(data: Any) -> str:
 
 def _emit_mapping(mapping: dict[Any, Any], indent: str, lines: list[str]) -> None:
     for key, value in mapping.items():
-        key_text = _scalar(key)
+        key_text = scalar_text(key)
         if len(key_text) > _SIMPLE_KEY_LIMIT or key == "":  # PyYAML writes these in the '? key' form
             raise _OutsideFastPathError
         value_type = type(value)
@@ -120,7 +90,7 @@ def _emit_mapping(mapping: dict[Any, Any], indent: str, lines: list[str]) -> Non
             else:
                 lines.append(f"{indent}{key_text}: []")
         else:
-            lines.append(f"{indent}{key_text}: {_scalar(value)}")
+            lines.append(f"{indent}{key_text}: {scalar_text(value)}")
 
 
 def _emit_sequence(sequence: list[Any], indent: str, lines: list[str]) -> None:
@@ -138,52 +108,7 @@ def _emit_sequence(sequence: list[Any], indent: str, lines: list[str]) -> None:
                 _emit_sequence(item, indent + "  ", lines)
             lines[first] = f"{indent}- {lines[first][len(indent) + 2 :]}"
         else:
-            lines.append(f"{indent}- {_scalar(item)}")
-
-
-def _scalar(value: Any) -> str:
-    """Returns the text PyYAML writes for a scalar, or raises _OutsideFastPathError for the forms left to PyYAML."""
-    value_type = type(value)
-    if value_type is str:
-        if _COMMON_WORD.fullmatch(value) and value not in _RESERVED_WORDS:
-            return value  # type: ignore[no-any-return]
-        if _PLAIN.fullmatch(value) and not _PLAIN_TRAPS.search(value) and not _resolves(value, _EMITTER_RESOLVERS):
-            return value  # type: ignore[no-any-return]
-        if _QUOTABLE.fullmatch(value):
-            quoted: str = "'" + value.replace("'", "''") + "'"
-            return quoted
-        raise _OutsideFastPathError
-    if value_type is bool:
-        return "true" if value else "false"
-    if value_type is int:
-        return str(value)
-    if value_type is float:
-        return _float_text(value)
-    if value is None:
-        return "null"
-    raise _OutsideFastPathError
-
-
-def _float_text(value: float) -> str:
-    """Returns a float as PyYAML's safe representer writes it (so 1e+20 becomes 1.0e+20 and reads back as float)."""
-    if value != value:  # noqa: PLR0124 - NaN is the only value not equal to itself
-        return ".nan"
-    if value == math.inf:
-        return ".inf"
-    if value == -math.inf:
-        return "-.inf"
-    text = repr(value).lower()
-    if "." not in text and "e" in text:
-        text = text.replace("e", ".0e", 1)
-    return text
-
-
-def _resolves(text: str, resolvers: dict[str, list[tuple[str, re.Pattern[str]]]]) -> str | None:
-    """Returns the YAML tag a plain scalar resolves to other than str (int, float, bool, null, ...), or None."""
-    for tag, pattern in resolvers.get(text[0], ()):
-        if pattern.match(text):
-            return tag
-    return None
+            lines.append(f"{indent}- {scalar_text(item)}")
 
 
 def load_document(text: str) -> Any:
@@ -259,8 +184,8 @@ class _BlockReader:
                     if len(spaces) < indent:
                         break
                     raise _OutsideFastPathError
-                if key in _RESERVED_WORDS:
-                    key = _read_scalar(key)
+                if key in RESERVED_WORDS:
+                    key = read_scalar(key)
             else:
                 line_indent = len(line) - len(line.lstrip(" "))
                 if line_indent < indent:
@@ -268,7 +193,7 @@ class _BlockReader:
                 match = _KEY_LINE.fullmatch(line)
                 if line_indent > indent or match is None:
                     raise _OutsideFastPathError
-                key = _read_scalar(match.group(2))
+                key = read_scalar(match.group(2))
                 value_text = match.group(3)
             self.position += 1
             if value_text and "#" in value_text:
@@ -317,7 +242,7 @@ class _BlockReader:
 def _without_comment(text: str) -> str | None:
     """Returns a value without its trailing '# comment', or None when the text is only a comment."""
     if text[0] == "'":
-        quoted = _SINGLE_QUOTED_PREFIX.match(text)
+        quoted = _QUOTABLE_PREFIX.match(text)
         if quoted is None or not _COMMENT.fullmatch(text, quoted.end()):
             raise _OutsideFastPathError
         return text[: quoted.end()]
@@ -334,48 +259,4 @@ def _read_value(text: str) -> Any:
         return {}
     if text == "[]":
         return []
-    return _read_scalar(text)
-
-
-def _read_scalar(text: str) -> Any:
-    """Returns the value of a one-line plain or single-quoted scalar, exactly as the safe loader constructs it."""
-    match = _COMMON_SCALAR.fullmatch(text)
-    if match is not None:
-        kind = match.lastgroup
-        if kind == "int":
-            return int(text)
-        if kind == "float":
-            return float(text)
-        if text not in _RESERVED_WORDS:
-            return text
-    return _read_other_scalar(text)
-
-
-def _read_other_scalar(text: str) -> Any:
-    """Returns the value of a scalar that is not a decimal int, a simple float or an unquoted word."""
-    if not text:
-        raise _OutsideFastPathError
-    if text[0] == "'":
-        match = _SINGLE_QUOTED.fullmatch(text)
-        if match is None:
-            raise _OutsideFastPathError
-        return match.group(1).replace("''", "'")
-    if not _PLAIN.fullmatch(text) or _PLAIN_TRAPS.search(text):
-        raise _OutsideFastPathError
-    tag = _resolves(text, _LOADER_RESOLVERS)
-    if tag is None:
-        return text
-    kind = tag.rsplit(":", 1)[-1]
-    if kind == "int" and _SIMPLE_INT.fullmatch(text):
-        return int(text)
-    if kind == "float":
-        if _SIMPLE_FLOAT.fullmatch(text):
-            return float(text)
-        lowered = text.lower()
-        if lowered in _SPECIAL_FLOATS:
-            return _SPECIAL_FLOATS[lowered]
-    if kind == "bool":
-        return _BOOLEANS[text.lower()]
-    if kind == "null":
-        return None
-    raise _OutsideFastPathError  # octal, hexadecimal, sexagesimal, underscores, timestamps, merge keys: PyYAML's job
+    return read_scalar(text)

@@ -7,11 +7,14 @@ from .marker_files import discover_marker_files, discover_marker_roots, index_ma
 from .transfer import transfer_directory
 from .unique_roots import resolve_unique_roots
 from .worker_threads import initialize_worker_threads, limit_worker_threads
+from .write_tools import atomic_write, direct_write
 
 __all__ = [
     "ChecksumVerification",
+    "atomic_write",
     "calculate_directory_checksum",
     "delete_directory",
+    "direct_write",
     "discover_marker_files",
     "discover_marker_roots",
     "index_marker_files",
