@@ -8,8 +8,8 @@ Run: ``.venv/bin/python bench/bench_logger.py`` (about 1-2 minutes, most of it t
   byte is fsynced (the reference never fsyncs), so this one is bounded by the disk: the bench prints how long the
   disk takes to write and fsync the same 300 MiB, and runs the workload once more with both logs on tmpfs
   (/dev/shm, no disk), which shows what the logging pipeline itself does.
-It also prints the peak RSS of the largest child process (the logger; for the reference also its Manager process)
-and checks that every message reached the disk.
+It also prints put() latency percentiles measured in the producers' loops, the peak RSS of the largest child
+process (the logger; for the reference also its Manager process), and checks that every message reached the disk.
 """
 
 from __future__ import annotations
@@ -85,6 +85,13 @@ def main() -> None:
             print_ratio(label, ref["mb_per_s"], our["mb_per_s"], "MB/s")
         else:
             print_ratio(label, ref["messages_per_s"], our["messages_per_s"], "msg/s")
+    for job in ("small1", "small4", "large"):
+        ref, our = results[job]
+        print(
+            f"{job}: put() in the producer's loop, p50 / p99 / max: reference {ref['put_p50_us']:.1f} / "
+            f"{ref['put_p99_us']:.1f} / {ref['put_max_us']:,.0f} us, ours {our['put_p50_us']:.1f} / "
+            f"{our['put_p99_us']:.1f} / {our['put_max_us']:,.0f} us"
+        )
     for job in ("small1", "large"):
         ref, our = results[job]
         print(

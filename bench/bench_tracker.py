@@ -5,7 +5,10 @@ Rows (each workload runs under the reference's interpreter, then ours, in this r
 - the same on a 10,000-job tracker (issue target: >= 25 ops/s);
 - four processes working on one 200-job tracker at once (aggregate rate, every operation re-reads the others' work);
 - the first operation of a fresh process on an existing 10,000-job tracker (full parse, as a new cluster job does);
-- ours only: milliseconds per operation at 1,000 and 10,000 jobs, to show the cost grows at most linearly.
+- ours only: milliseconds per operation at 1,000 and 10,000 jobs, to show the cost grows at most linearly;
+- ours only (the releases have no atomic claim): 16 worker processes draining a 2,000-job tracker with claim_job and
+  complete_job (claims per second; every job must be claimed exactly once and end SUCCEEDED), and one worker
+  claiming 300 jobs of 1,000- and 10,000-job trackers (milliseconds per claim+complete).
 Single-process rates are the best of three rounds (two for the reference at 10,000 jobs): every operation flushes
 the file to disk, and the best round is the one least disturbed by other disk traffic on the machine.
 The reference is slow (about 3 s per operation at 10,000 jobs), so it runs fewer operations; the whole bench takes
@@ -73,6 +76,16 @@ def main() -> None:
         f"ours: {per_op[1000]:.2f} ms/op at 1,000 jobs, {per_op[10000]:.2f} ms/op at 10,000 jobs "
         f"(x{growth:.1f} for x10 jobs: {'at most linear' if growth <= 10 else 'WORSE than linear'})"
     )
+    drained = run_workload(our_python(), WORKLOAD, "drain", "2000", "16")
+    verdict = "nothing lost" if drained["lost"] == drained["duplicated"] == drained["not_succeeded"] == 0 else "LOST"
+    print(
+        f"ours: 16 workers drain 2,000 jobs: {drained['ops_per_s']:,.0f} claims/s (each a claim and a completion), "
+        f"lost {drained['lost']:.0f}, duplicated {drained['duplicated']:.0f}, not succeeded "
+        f"{drained['not_succeeded']:.0f}: {verdict}"
+    )
+    for jobs in (1000, 10000):
+        one = run_workload(our_python(), WORKLOAD, "drain", str(jobs), "1", "300")
+        print(f"ours: 1 worker on a {jobs:,}-job tracker: {one['ms_per_op']:.2f} ms per claim+complete (300 claims)")
     print(
         f"targets: >= 500 ops/s at 200 jobs: {'met' if small >= 500 else 'MISSED'} ({small:,.0f}); "
         f">= 25 ops/s at 10,000 jobs: {'met' if large >= 25 else 'MISSED'} ({large:,.0f})"

@@ -1,6 +1,7 @@
 """One tracker workload, run under either package (see bench_tracker.py); prints one JSON line.
 
 Usage: python workload_tracker.py {ops|first|contended} JOBS OPERATIONS [PROCESSES|ROUNDS]
+       python workload_tracker.py drain JOBS PROCESSES [LIMIT]   (ours only: the releases have no claim_job)
 
 - ops: one process alternates start_job / complete_job over the jobs of a JOBS-job tracker; the best of ROUNDS
   (default 3) rounds of OPERATIONS calls is reported.
@@ -8,6 +9,10 @@ Usage: python workload_tracker.py {ops|first|contended} JOBS OPERATIONS [PROCESS
   OPERATIONS times over; the tracker is parsed from scratch each time.
 - contended: PROCESSES processes do that at the same time on one tracker, each on its own jobs, while the parent
   waits; the aggregate rate is reported (it includes re-reading what the other processes wrote).
+- drain: PROCESSES worker processes run the README's worker loop (claim_job, then complete_job) on one JOBS-job
+  tracker until no job is left; reports claims per second (a claim and a completion each), and checks that every
+  job was claimed exactly once and ended SUCCEEDED (lost and duplicated counts are printed; both must be 0). With
+  LIMIT, each worker stops after LIMIT claims (to time claims on a large tracker; the exactly-once check is skipped).
 """
 
 from __future__ import annotations
@@ -115,8 +120,73 @@ def worker(directory: str, operations: int, ids: list[str]) -> None:
     run_operations(tracker, ids, operations)
 
 
+def drain(jobs: int, processes: int, limit: int = 0) -> dict[str, float]:
+    """Times `processes` workers draining a `jobs`-job tracker with claim_job/complete_job; checks exactly-once."""
+    with tempfile.TemporaryDirectory() as scratch:
+        tracker, ids = make_tracker(Path(scratch), jobs)
+        workers = [
+            subprocess.Popen(
+                [sys.executable, __file__, "drain-worker", scratch, f"w{rank}", str(limit)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for rank in range(processes)
+        ]
+        for child in workers:
+            assert child.stdout is not None
+            child.stdout.readline()
+        started = time.perf_counter()
+        for child in workers:
+            assert child.stdin is not None
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        claimed: list[str] = []
+        for child in workers:
+            assert child.stdout is not None
+            claimed.extend(child.stdout.read().split())
+            child.wait()
+        elapsed = time.perf_counter() - started
+        if any(child.returncode for child in workers):
+            raise RuntimeError("a drain worker failed")
+        counts: dict[str, int] = {}
+        for job_id in claimed:
+            counts[job_id] = counts.get(job_id, 0) + 1
+        lost = 0 if limit else sum(1 for job_id in ids if job_id not in counts)
+        duplicated = sum(count - 1 for count in counts.values())
+        not_succeeded = (
+            0 if limit else sum(1 for state in tracker.snapshot().values() if state.status.name != "SUCCEEDED")
+        )
+    return {
+        "ops_per_s": len(claimed) / elapsed,
+        "ms_per_op": elapsed / max(len(claimed), 1) * 1000,
+        "lost": lost,
+        "duplicated": duplicated,
+        "not_succeeded": not_succeeded,
+    }
+
+
+def drain_worker(directory: str, name: str, limit: int) -> None:
+    """Runs in a drain child: waits for 'go', then claims and completes jobs until none is left, printing each ID."""
+    tracker = ProcessingTracker(file_path=Path(directory) / "tracker.yaml", lock_timeout=600)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    done = []
+    while (not limit or len(done) < limit) and (job_id := tracker.claim_job(executor_id=name)) is not None:
+        tracker.complete_job(job_id)
+        done.append(job_id)
+    print("\n".join(done))
+
+
 def main() -> None:
     mode = sys.argv[1]
+    if mode == "drain-worker":
+        drain_worker(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return
+    if mode == "drain":
+        limit = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+        print(json.dumps(drain(int(sys.argv[2]), int(sys.argv[3]), limit)))
+        return
     if mode == "worker":
         worker(sys.argv[2], int(sys.argv[3]), sys.argv[4:])
         return

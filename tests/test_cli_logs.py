@@ -43,7 +43,9 @@ def test_assemble_then_inspect(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "time span:     0.502000 s" in text
     assert "largest gap:   500.000 ms" in text
     assert "payload sizes: 0 .. 6 bytes" in text
-    assert "CRC-32 of every member checks out" in text
+    assert "sizes and headers check out; CRC-32 not checked" in text
+    assert main(["inspect", "--verify", str(tmp_path / "3_log.npz")]) == 0
+    assert "CRC-32 of every member checks out" in capsys.readouterr().out
 
 
 def test_inspect_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -79,8 +81,8 @@ def test_failures_are_one_line_and_exit_1(tmp_path: Path, capsys: pytest.Capture
     assert "not a ZIP" in capsys.readouterr().err
     assert main(["assemble", str(tmp_path / "missing")]) == 1
     assert "is not a directory" in capsys.readouterr().err
-    assert main(["inspect", str(tmp_path)]) == 1  # the log directory instead of an archive in it
-    assert capsys.readouterr().err.strip() == f"axds inspect: {tmp_path} is a directory, not a .npz log archive"
+    assert main(["inspect", str(tmp_path)]) == 1  # a directory without archives (junk.npz is not one)
+    assert capsys.readouterr().err.strip().startswith(f"axds inspect: {tmp_path} is a directory without .npz log")
 
 
 def test_installed_entry_point_runs(tmp_path: Path) -> None:
@@ -102,7 +104,9 @@ def test_inspect_reports_a_corrupt_member_and_exits_1(tmp_path: Path, capsys: py
     data[data.index(b"0123456789abcdef") + 4] ^= 0x20
     archive.write_bytes(bytes(data))
     capsys.readouterr()
-    assert main(["inspect", str(archive)]) == 1
+    assert main(["inspect", str(archive)]) == 0  # sizes and headers are intact: only the CRC-32 can tell
+    assert "CRC-32 not checked" in capsys.readouterr().out
+    assert main(["inspect", "--verify", str(archive)]) == 1
     out = capsys.readouterr().out
     assert "CORRUPT" in out and "002_00000000000000000010.npy" in out
 
@@ -138,3 +142,92 @@ def test_inspect_shows_an_onset_that_is_no_date_instead_of_failing(
     assert main(["inspect", str(archive)]) == 0
     out = capsys.readouterr().out
     assert "not a date (18446744073709551615 us since the epoch)" in out and "messages:      1" in out
+
+
+def assembled_directory(tmp_path: Path) -> Path:
+    write_log(tmp_path, 10, RECORDS)
+    write_log(tmp_path, 2, [(t * 1_000, b"xy") for t in range(1, 3_000)] + [(9_000_000, b"late")])
+    assert main(["assemble", str(tmp_path)]) == 0
+    return tmp_path
+
+
+def test_inspect_a_directory_summarizes_every_archive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    directory = assembled_directory(tmp_path)
+    capsys.readouterr()
+    assert main(["inspect", str(directory)]) == 0
+    text = capsys.readouterr().out
+    assert text.index("2_log.npz") < text.index("10_log.npz")  # numeric order
+    assert "messages:      3,000" in text and "messages:      5" in text
+    assert main(["inspect", "--json", "--verify", str(directory)]) == 0
+    summaries = json.loads(capsys.readouterr().out)
+    assert [summary["source_id"] for summary in summaries] == [2, 10]
+    assert all(summary["crc_checked"] and summary["first_corrupt_member"] is None for summary in summaries)
+    assert summaries[0]["largest_gap_us"] == 9_000_000 - 2_999_000
+
+
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """Returns the (type, body) chunks of a PNG file, checking its signature and every chunk's CRC."""
+    import struct
+    import zlib
+
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks = []
+    position = 8
+    while position < len(data):
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        kind = data[position + 4 : position + 8]
+        body = data[position + 8 : position + 8 + length]
+        (crc,) = struct.unpack(">I", data[position + 8 + length : position + 12 + length])
+        assert zlib.crc32(kind + body) == crc
+        chunks.append((kind, body))
+        position += 12 + length
+    return chunks
+
+
+def test_inspect_plot_renders_a_png_naming_the_sources(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib", reason="the 'plot' extra (matplotlib) is not installed")
+    import struct
+    import zlib
+
+    directory = assembled_directory(tmp_path / "log")
+    output = tmp_path / "timing.png"
+    assert main(["inspect", str(directory), "--plot", str(output)]) == 0
+    assert f"plot:          {output}" in capsys.readouterr().out
+    chunks = png_chunks(output.read_bytes())
+    header = dict(chunks)[b"IHDR"]
+    width, height, depth, color = struct.unpack(">IIBB", header[:10])
+    channels = {2: 3, 6: 4}[color]
+    pixels = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
+    assert depth == 8 and len(pixels) == height * (1 + width * channels)  # the image decodes, whole
+    assert width > 500 and height > 300
+    text = {body.split(b"\0")[0]: body.split(b"\0", 1)[1] for kind, body in chunks if kind == b"tEXt"}
+    assert text[b"Description"] == b"sources: 2, 10"
+    rows = np.frombuffer(pixels, dtype=np.uint8).reshape(height, 1 + width * channels)[:, 1:]
+    assert len(np.unique(rows)) > 2  # something was drawn, not a blank canvas
+
+
+def test_inspect_plot_without_matplotlib_says_how_to_install(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = assembled_directory(tmp_path / "log")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if the extra were not installed
+    capsys.readouterr()
+    assert main(["inspect", str(directory), "--plot", str(tmp_path / "out.png")]) == 1
+    assert "pip install 'ataraxis-data-structures[plot]'" in capsys.readouterr().err
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_inspect_names_a_member_whose_index_entry_is_damaged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_log(tmp_path, 2, [(10, b"0123456789abcdef"), (20, b"x")])
+    main(["assemble", str(tmp_path)])
+    archive = tmp_path / "2_log.npz"
+    data = bytearray(archive.read_bytes())
+    entry = data.rindex(b"PK\x01\x02")  # the last member's central directory entry
+    data[entry + 24] ^= 0x40  # one bit of its size
+    archive.write_bytes(bytes(data))
+    capsys.readouterr()
+    assert main(["inspect", str(archive)]) == 1
+    error = capsys.readouterr().err
+    assert str(archive) in error and "002_00000000000000000020.npy" in error and "size" in error

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from ataraxis_data_structures import ProcessingTracker
+from ataraxis_data_structures import ProcessingStatus, ProcessingTracker
+from ataraxis_data_structures.cli import main
 
 
 def axds(*args: str) -> subprocess.CompletedProcess[str]:
@@ -112,3 +118,129 @@ def test_a_reader_that_stops_early_ends_show_quietly(tmp_path: Path) -> None:
     errors = child.stderr.read()
     assert child.wait(timeout=60) == 141
     assert errors == b""
+
+
+# ------------------------------------------------------------------ summary, stale, retry, reset, watch (in process)
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_summary_lists_every_tracker_under_a_folder_without_locks(
+    tracker_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = ProcessingTracker(file_path=tmp_path / "b" / "tracker.yaml")
+    ids = other.initialize_jobs([("x", ""), ("y", "")])
+    for job_id in ids:
+        other.start_job(job_id, "e")
+        other.complete_job(job_id)
+    (tmp_path / "config.yaml").write_text("fps: 30\n")  # some other YAML file: skipped
+    for lock in tmp_path.rglob("*.lock"):
+        lock.unlink()
+    code, out, err = run_main(capsys, "tracker", "summary", str(tmp_path))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith(str(other.file_path)) and lines[0].endswith(
+        "total 2  succeeded 2  failed 0  running 0  scheduled 0  completed"
+    )
+    assert lines[1].startswith(str(tracker_file)) and lines[1].endswith(
+        "total 4  succeeded 1  failed 1  running 1  scheduled 1  failed"
+    )
+    assert lines[2] == "2 tracker(s): total 6  succeeded 3  failed 1  running 1  scheduled 1  failed"
+    assert not list(tmp_path.rglob("*.lock"))
+    code, out, _ = run_main(capsys, "tracker", "summary", str(tmp_path), "--json")
+    document = json.loads(out)
+    assert document["status"] == "failed" and document["summary"]["total"] == 6
+    assert [entry["file"] for entry in document["trackers"]] == [str(other.file_path), str(tracker_file)]
+    assert document["trackers"][0]["status"] == "completed"
+
+
+def test_summary_with_a_name_reports_a_damaged_tracker(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "tracker.yaml").write_text("jobs:\n  abc: [1, 2\n")
+    ProcessingTracker(file_path=tmp_path / "b" / "tracker.yaml").initialize_jobs([("x", "")])
+    code, out, _ = run_main(capsys, "tracker", "summary", str(tmp_path), "--name", "tracker.yaml")
+    assert code == 1
+    assert "ERROR" in out.splitlines()[0] and "not valid YAML" in out.splitlines()[0]
+    assert out.splitlines()[1].endswith("not_started")
+    code, _, err = run_main(capsys, "tracker", "summary", str(tmp_path / "missing"))
+    assert code == 1 and "no directory at" in err
+
+
+def test_stale_lists_then_recovers_and_retry_reschedules(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tracker = ProcessingTracker(file_path=tmp_path / "t.yaml")
+    dead, alive = tracker.initialize_jobs([("dead", "1"), ("alive", "")])
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    tracker.start_job(dead, f"pid:{finished.stdout.strip()}@{socket.gethostname()}")
+    tracker.start_job(alive, f"pid:{os.getpid()}@{socket.gethostname()}")
+    code, out, _ = run_main(capsys, "tracker", "stale", str(tracker.file_path))
+    assert code == 0
+    assert out.splitlines()[0] == f"Found 1 stale job(s) in {tracker.file_path}:"
+    assert dead in out and "dead/1" in out and "no longer exists" in out and alive not in out
+    assert tracker.get_job_status(dead) is ProcessingStatus.RUNNING
+    code, out, _ = run_main(capsys, "tracker", "stale", str(tracker.file_path), "--recover")
+    assert code == 0 and out.startswith("Failed 1 stale job(s)")
+    assert tracker.get_job_status(dead) is ProcessingStatus.FAILED
+    code, out, _ = run_main(capsys, "tracker", "stale", str(tracker.file_path))
+    assert out.startswith("No stale jobs")
+    code, out, _ = run_main(capsys, "tracker", "retry", str(tracker.file_path))
+    assert code == 0 and out.splitlines() == [f"Rescheduled 1 failed job(s) in {tracker.file_path}.", f"  {dead}"]
+    assert tracker.get_job_status(dead) is ProcessingStatus.SCHEDULED
+
+
+def test_reset_named_jobs_or_all_and_refuses_unknown_ids(
+    tracker_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tracker = ProcessingTracker(file_path=tracker_file)
+    ids = list(tracker.snapshot())
+    code, out, _ = run_main(capsys, "tracker", "reset", str(tracker_file), ids[1])
+    assert code == 0 and out.startswith("Reset 1 job(s)")
+    assert tracker.get_job_status(ids[1]) is ProcessingStatus.SCHEDULED
+    assert tracker.get_job_status(ids[0]) is ProcessingStatus.SUCCEEDED
+    before = tracker_file.read_bytes()
+    code, _, err = run_main(capsys, "tracker", "reset", str(tracker_file), ids[0], "feedbeef")
+    assert code == 1 and "'feedbeef'" in err and tracker_file.read_bytes() == before
+    code, out, _ = run_main(capsys, "tracker", "reset", str(tracker_file))
+    assert code == 0 and out.startswith("Reset 4 job(s)")
+    assert tracker.get_summary()[ProcessingStatus.SCHEDULED] == 4
+
+
+@pytest.mark.parametrize("fail_one", [False, True])
+def test_watch_waits_until_every_job_ended_and_says_whether_any_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fail_one: bool
+) -> None:
+    tracker = ProcessingTracker(file_path=tmp_path / "t.yaml")
+    ids = tracker.initialize_jobs([("job", str(index)) for index in range(3)])
+    tracker.start_job(ids[0], "e")
+    watched = threading.Event()
+
+    def work() -> None:
+        watched.wait(60)
+        for job_id in ids:
+            tracker.start_job(job_id, "e")
+            if fail_one and job_id == ids[1]:
+                tracker.fail_job(job_id, "bad")
+            else:
+                tracker.complete_job(job_id)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    original = time.sleep
+
+    def sleep(seconds: float) -> None:  # the first table has been printed: let the jobs run
+        watched.set()
+        original(seconds)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    try:
+        code, out, _ = run_main(capsys, "tracker", "watch", str(tracker.file_path), "--interval", "0.05")
+    finally:
+        watched.set()
+        worker.join()
+    assert code == (1 if fail_one else 0)
+    assert out.splitlines()[-1] == f"All 3 job(s) ended: {1 if fail_one else 0} failed."
+    assert out.count("Processing tracker") >= 2  # printed again as the statuses changed

@@ -15,8 +15,10 @@ PUBLIC = {
         "LogArchiveReader",
         "LogMessage",
         "LogPackage",
+        "LogSession",
         "TornLogWarning",
         "assemble_log_archives",
+        "read_archive_sessions",
     ],
     "processing": [
         "ChecksumVerification",

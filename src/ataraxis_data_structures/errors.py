@@ -10,8 +10,10 @@ from __future__ import annotations
 
 __all__ = [
     "ArchiveFormatError",
+    "ArchiveVerificationError",
     "AxdsError",
     "ChecksumError",
+    "DirectoryBusyError",
     "FileNameEncodingError",
     "LogFormatError",
     "LoggerFailedError",
@@ -49,6 +51,14 @@ class TransferVerificationError(AxdsError, RuntimeError):
 
 class UnsafePathError(AxdsError, ValueError):
     """A destructive call was given a path it refuses to act on (empty, the working directory, a root)."""
+
+
+class ArchiveVerificationError(AxdsError, RuntimeError):
+    """An archive just written differs from its sources (integrity verification); the message names the member."""
+
+
+class DirectoryBusyError(AxdsError, RuntimeError):
+    """A directory is in use by another process (an assembly, a running DataLogger); the message says which."""
 
 
 class TransferSourceChangedError(TransferVerificationError):

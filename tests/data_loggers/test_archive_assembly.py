@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +28,15 @@ from test_archive_helpers import (
 )
 
 from ataraxis_data_structures.data_loggers import LogArchiveReader, assemble_log_archives
-from ataraxis_data_structures.data_loggers import archive_format as fmt
-from ataraxis_data_structures.data_loggers.archive_assembly import TornLogWarning
+from ataraxis_data_structures.data_loggers import zip_writer as fmt
+from ataraxis_data_structures.data_loggers.archive_assembly import LogSession, TornLogWarning, read_archive_sessions
+from ataraxis_data_structures.errors import (
+    ArchiveFormatError,
+    ArchiveVerificationError,
+    DirectoryBusyError,
+    LogFormatError,
+    UnsafePathError,
+)
 
 
 def archived(archive: Path) -> list[tuple[int, bytes]]:
@@ -155,11 +165,14 @@ def test_reference_style_npy_directory_is_consolidated(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["012_00000000000099999999.npy", "12_log.npz"]
 
 
+@pytest.mark.parametrize("in_order", [True, False], ids=["streamed", "in memory"])
 @pytest.mark.parametrize("where", ["npy header", "payload"])
 def test_verification_catches_a_corrupted_archive_and_keeps_the_sources(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str, in_order: bool
 ) -> None:
     messages = sample_messages(100)
+    if not in_order:  # a record that arrived late: the streaming pass hands over to the in-memory one
+        messages[10], messages[11] = messages[11], messages[10]
     source = write_live_log(tmp_path, 4, messages)
     original_close = fmt.ArchiveWriter.close
     payload = max((p for _, p in messages[1:]), key=len)
@@ -173,7 +186,7 @@ def test_verification_catches_a_corrupted_archive_and_keeps_the_sources(
             file.write(bytes([data[position] ^ 0x01]))
 
     monkeypatch.setattr(fmt.ArchiveWriter, "close", close_then_rot_a_byte)
-    with pytest.raises(RuntimeError, match=r"4_log\.npz"):
+    with pytest.raises(ArchiveVerificationError, match=r"4_log\.npz"):  # a RuntimeError, as in the original
         assemble_log_archives(tmp_path, verify_integrity=True)
     assert source.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["004-0000.axlog"]
@@ -259,6 +272,7 @@ def test_directory_written_by_the_reference_logger_assembles_and_reads_back_with
     assemble_log_archives(directory, verify_integrity=True)
     assert sorted(p.name for p in directory.iterdir()) == ["1_log.npz", "2_log.npz"]
     for source in (1, 2):
+        assert read_archive_sessions(directory / f"{source}_log.npz") == [LogSession(ONSET_US, 0)]
         timestamps, payloads = json.loads(run_reference(REFERENCE_READ, str(directory / f"{source}_log.npz")))
         assert timestamps == [ONSET_US + t for t in range(1, 201)]
         assert payloads == [bytes([source] * (t % 9)).hex() for t in range(1, 201)]
@@ -287,8 +301,8 @@ def test_sources_assemble_in_parallel_threads(tmp_path: Path) -> None:
 def test_an_error_in_one_source_is_raised_after_the_others_finish(tmp_path: Path) -> None:
     write_live_log(tmp_path, 1, sample_messages(50))
     bad = write_live_log(tmp_path, 2, sample_messages(50))
-    bad.write_bytes(b"NOTALOG!" + bad.read_bytes()[8:])
-    with pytest.raises(ValueError, match=r"002-0000\.axlog: not a live log file"):
+    bad.write_bytes(bad.read_bytes().replace(b"AXDSLOG\x00\x01\x00\x02", b"AXDSLOG\x00\x01\x00\x03", 1))
+    with pytest.raises(LogFormatError, match=r"002-0000\.axlog: the file header names source 3, but the file name"):
         assemble_log_archives(tmp_path, max_workers=2)
     assert (tmp_path / "1_log.npz").exists() and bad.exists()
 
@@ -300,7 +314,7 @@ def test_a_second_assembly_of_the_same_directory_is_refused(tmp_path: Path) -> N
     descriptor = os.open(tmp_path, os.O_RDONLY)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)  # what a running assembly holds
-        with pytest.raises(RuntimeError, match="another assembly"):
+        with pytest.raises(DirectoryBusyError, match="another assembly"):
             assemble_log_archives(tmp_path)
     finally:
         os.close(descriptor)
@@ -328,7 +342,7 @@ def test_a_directory_a_running_logger_writes_is_refused(tmp_path: Path) -> None:
     descriptor = os.open(lock, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)  # what the logger process holds while it runs
-        with pytest.raises(RuntimeError, match="DataLogger is still writing"):
+        with pytest.raises(DirectoryBusyError, match="DataLogger is still writing"):
             assemble_log_archives(tmp_path)
     finally:
         os.close(descriptor)
@@ -336,3 +350,244 @@ def test_a_directory_a_running_logger_writes_is_refused(tmp_path: Path) -> None:
     assert LOCK_FILE_NAME in {p.name for p in tmp_path.iterdir()}
     assemble_log_archives(tmp_path)  # and removing the sources also removes the idle lock file
     assert sorted(p.name for p in tmp_path.iterdir()) == ["1_log.npz"]
+
+
+@pytest.mark.parametrize("verify_integrity", [False, True])
+def test_merging_refuses_an_archive_whose_member_fails_its_crc(tmp_path: Path, verify_integrity: bool) -> None:
+    first = sample_messages(200, seed=21)
+    write_live_log(tmp_path, 3, first)
+    assemble_log_archives(tmp_path)
+    archive = tmp_path / "3_log.npz"
+    data = bytearray(archive.read_bytes())
+    payload = max((p for _, p in first[1:]), key=len)
+    position = data.index(payload) + 2
+    data[position] ^= 0x10  # one bit rotted on the disk after the archive was written
+    archive.write_bytes(bytes(data))
+    damaged = bytes(data)
+    member = next(key for key, value in read_with_numpy_unchecked(archive) if payload[:2] in value)
+    later = [(t + 10**7, p) for t, p in sample_messages(50, seed=22)[1:]]
+    new_source = write_live_log(tmp_path, 3, later, segment=1)
+    with pytest.raises(ArchiveFormatError, match=rf"3_log\.npz: its member '{member}\.npy' fails its CRC-32"):
+        assemble_log_archives(tmp_path, verify_integrity=verify_integrity)
+    assert archive.read_bytes() == damaged  # not laundered: the bad byte keeps its failing CRC
+    assert new_source.exists()
+    with pytest.raises(ValueError):  # the family's errors are still the built-ins the reference raised
+        assemble_log_archives(tmp_path)
+
+
+def read_with_numpy_unchecked(archive: Path) -> list[tuple[str, bytes]]:
+    """Returns (key, message bytes) of every member without checking CRCs (zipfile would refuse the damaged one)."""
+    import zipfile
+
+    result = []
+    with zipfile.ZipFile(archive) as opened:
+        for info in opened.infolist():
+            with opened.open(info) as member:
+                member._expected_crc = None  # type: ignore[attr-defined]  # read the rotted bytes as they are
+                result.append((info.filename[:-4], member.read()))
+    return result
+
+
+def test_a_damaged_live_log_header_costs_only_itself(tmp_path: Path) -> None:
+    messages = sample_messages(2_000, seed=23)
+    path = write_live_log(tmp_path, 6, messages)
+    data = bytearray(path.read_bytes())
+    data[2] ^= 0x01  # one flipped bit in the magic
+    path.write_bytes(bytes(data))
+    with pytest.warns(TornLogWarning, match=r"006-0000\.axlog: damaged file header: the first 16 bytes"):
+        assemble_log_archives(tmp_path, verify_integrity=True)
+    assert archived(tmp_path / "6_log.npz") == expected_sequence(messages)  # all 2,001 records, onset included
+    assert path.exists()  # kept for inspection
+
+
+def test_a_zeroed_first_page_of_a_live_log_costs_only_the_records_in_it(tmp_path: Path) -> None:
+    onset_segment = write_live_log(tmp_path, 6, sample_messages(5, seed=24), segment=0)
+    later = [(t + 10**6, p) for t, p in sample_messages(2_000, seed=25)[1:]]
+    path = write_live_log(tmp_path, 6, later, segment=1)
+    data = bytearray(path.read_bytes())
+    from ataraxis_data_structures.data_loggers import log_format
+
+    index = log_format.scan_records(bytes(data))
+    lost = int(np.count_nonzero(index.payload_offsets < 4096 + log_format.RECORD_HEADER_SIZE))
+    data[:4096] = bytes(4096)  # a page a power loss left as zeros
+    path.write_bytes(bytes(data))
+    with pytest.warns(TornLogWarning, match=r"006-0001\.axlog: damaged file header"):
+        assemble_log_archives(tmp_path, verify_integrity=True)
+    kept = expected_sequence(sample_messages(5, seed=24) + later[lost:])
+    assert archived(tmp_path / "6_log.npz") == kept
+    assert path.exists() and not onset_segment.exists()
+
+
+def test_one_warning_per_source_pointing_at_the_callers_line(tmp_path: Path) -> None:
+    for source in (1, 2, 3):
+        path = write_live_log(tmp_path, source, sample_messages(100, seed=source))
+        path.write_bytes(path.read_bytes()[:-3])  # a torn tail
+    damaged = tmp_path / "002-0000.axlog"
+    data = bytearray(damaged.read_bytes())
+    data[500] ^= 0xFF  # and a damaged region in source 2
+    damaged.write_bytes(bytes(data))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = sys._getframe().f_lineno + 1
+        assemble_log_archives(tmp_path, max_workers=3)
+    torn = [warning for warning in caught if issubclass(warning.category, TornLogWarning)]
+    assert len(torn) == 3  # once per source, not once per problem
+    assert all(warning.filename == __file__ and warning.lineno == line for warning in torn)
+    source_2 = next(str(warning.message) for warning in torn if "source 2 in" in str(warning.message))
+    assert "torn tail" in source_2 and "damaged region" in source_2
+
+
+@pytest.mark.parametrize("spelling", ["", ".", Path("")])
+def test_removing_sources_refuses_an_empty_log_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spelling: str | Path
+) -> None:
+    source = write_live_log(tmp_path, 1, sample_messages(10))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UnsafePathError, match=r"remove the assembled source files in log_directory='\.?'"):
+        assemble_log_archives(spelling)  # type: ignore[arg-type]  # a str, as an unset variable gives
+    assert source.exists() and not (tmp_path / "1_log.npz").exists()
+    assemble_log_archives(spelling, remove_sources=False)  # type: ignore[arg-type]  # nothing destructive
+    assert source.exists() and (tmp_path / "1_log.npz").exists()
+    assemble_log_archives(Path.cwd())  # said explicitly
+    assert not source.exists()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 1 MiB tmpfs (needs root), unmounted afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)], capture_output=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.decode(errors='replace').strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_full_disk_names_the_archive_and_keeps_the_sources(small_disk: Path) -> None:
+    messages = [(0, np.uint64(ONSET_US).tobytes())] + [(t, bytes(200)) for t in range(1, 3_000)]
+    source = write_live_log(small_disk, 7, messages)  # ~650 KB of the 1 MiB: the archive does not fit beside it
+    before = source.read_bytes()
+    with pytest.raises(OSError, match=r"\.7_log\.npz\.partial") as raised:
+        assemble_log_archives(small_disk)
+    assert raised.value.errno == errno.ENOSPC
+    assert str(small_disk / ".7_log.npz.partial") in str(raised.value)
+    assert sorted(p.name for p in small_disk.iterdir()) == ["007-0000.axlog"]  # no partial archive left behind
+    assert source.read_bytes() == before
+
+
+def session_messages(onset_us: int, count: int, seed: int) -> list[tuple[int, bytes]]:
+    """An onset message holding onset_us, then count data messages timed from it."""
+    messages = sample_messages(count, seed=seed)
+    return [(0, np.uint64(onset_us).tobytes()), *messages[1:]]
+
+
+def absolute(messages: list[tuple[int, bytes]], onset_us: int) -> list[tuple[int, bytes]]:
+    return [(onset_us + t, p) for t, p in messages[1:]]
+
+
+def read_absolute(archive: Path) -> list[tuple[int, bytes]]:
+    timestamps, payloads = LogArchiveReader(archive).read_all_messages()
+    return [(int(t), p.tobytes()) for t, p in zip(timestamps, payloads, strict=True)]
+
+
+def test_sessions_merged_later_and_out_of_order_keep_exact_absolute_times(tmp_path: Path) -> None:
+    hour = 3_600_000_000
+    second = session_messages(ONSET_US + hour, 300, seed=31)
+    write_live_log(tmp_path, 4, second, segment=0)
+    assemble_log_archives(tmp_path)  # the later session is assembled first: its onset is the archive's for now
+    first = session_messages(ONSET_US, 300, seed=32)
+    third = session_messages(ONSET_US + 2 * hour, 300, seed=33)
+    write_live_log(tmp_path, 4, first + third, segment=1)  # two sessions in one file (a restarted producer)
+    assemble_log_archives(tmp_path, verify_integrity=True)
+    archive = tmp_path / "4_log.npz"
+    expected = absolute(first, ONSET_US) + absolute(second, ONSET_US + hour) + absolute(third, ONSET_US + 2 * hour)
+    assert read_absolute(archive) == expected
+    assert LogArchiveReader(archive).onset_timestamp_us == ONSET_US
+    assert read_archive_sessions(archive) == [LogSession(ONSET_US + k * hour, k * hour) for k in range(3)]
+    names = [key for key, _ in read_with_numpy(archive)]
+    assert names[0] == "004_00000000000000000000"  # one onset member, and no later onset stored as data
+    assert not any(name.startswith("004_00000000000000000000_") for name in names)
+
+
+def test_a_single_session_archive_lists_no_sessions_and_reruns_change_nothing(tmp_path: Path) -> None:
+    write_live_log(tmp_path, 5, session_messages(ONSET_US, 100, seed=34), segment=0)
+    write_live_log(tmp_path, 5, session_messages(ONSET_US + 10**9, 100, seed=35), segment=1)
+    write_live_log(tmp_path, 6, session_messages(ONSET_US, 100, seed=36))
+    assemble_log_archives(tmp_path, remove_sources=False)
+    assert b"@session" not in (tmp_path / "6_log.npz").read_bytes()
+    assert read_archive_sessions(tmp_path / "6_log.npz") == [LogSession(ONSET_US, 0)]
+    before = {name: (tmp_path / name).read_bytes() for name in ("5_log.npz", "6_log.npz")}
+    assemble_log_archives(tmp_path)
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+    sessions = read_archive_sessions(tmp_path / "5_log.npz")
+    assert sessions == [LogSession(ONSET_US, 0), LogSession(ONSET_US + 10**9, 10**9)]
+
+
+def large_recording(directory: Path, shuffle: bool) -> list[tuple[str, bytes]]:
+    """Writes two segments and two sessions of one source, with runs of equal timestamps across window boundaries.
+
+    Returns the members (key, message bytes) the archive must hold, built independently of assembly.
+    """
+    rng = np.random.default_rng(41)
+    elapsed = np.sort(rng.integers(1, 50_000, 150_000)).astype(int)  # ~3 messages per timestamp
+    elapsed[65_000:67_000] = elapsed[65_000]  # a run of 2,000 equal timestamps across the 65,536-record window
+    if shuffle:
+        rng.shuffle(elapsed[1000:1100])  # out of order: the streaming pass must hand over to the in-memory one
+    payloads = [bytes([number % 251]) * (number % 13) for number in range(len(elapsed))]
+    messages = list(zip(elapsed.tolist(), payloads, strict=True))
+    later_onset = ONSET_US + 10**8
+    first = [(0, np.uint64(ONSET_US).tobytes()), *messages[:100_000]]
+    second = messages[100_000:]  # no onset: the same session
+    restarted = [(0, np.uint64(later_onset).tobytes()), *second[:5_000]]  # a new session
+    write_live_log(directory, 9, first, segment=0)
+    write_live_log(directory, 9, second + restarted, segment=1)
+    rebased = [*messages, *((t + 10**8, p) for t, p in second[:5_000])]
+    ordered = sorted(enumerate(rebased), key=lambda item: (item[1][0], item[0]))
+    members = [("009_" + "0" * 20, bytes([9]) + bytes(8) + np.uint64(ONSET_US).tobytes())]
+    seen: dict[int, int] = {0: 1}
+    for _, (timestamp, payload) in ordered:
+        repeat = seen.get(timestamp, 0)
+        seen[timestamp] = repeat + 1
+        key = f"009_{timestamp:020d}" + (f"_{repeat:06d}" if repeat else "")
+        members.append((key, bytes([9]) + np.uint64(timestamp).tobytes() + payload))
+    return members
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("verify", [False, True], ids=["unverified", "verified"])
+@pytest.mark.parametrize("shuffle", [False, True], ids=["in order", "out of order"])
+def test_large_recordings_hold_every_message_in_order_in_both_passes(
+    tmp_path: Path, shuffle: bool, verify: bool
+) -> None:
+    expected = large_recording(tmp_path, shuffle)
+    assemble_log_archives(tmp_path, verify_integrity=verify)
+    archive = tmp_path / "9_log.npz"
+    assert read_with_numpy(archive) == expected
+    sessions = read_archive_sessions(archive)
+    assert sessions == [LogSession(ONSET_US, 0), LogSession(ONSET_US + 10**8, 10**8)]
+
+
+def test_a_source_with_many_problems_lists_twenty_and_counts_the_rest(tmp_path: Path) -> None:
+    messages = sample_messages(300, seed=51)
+    path = write_live_log(tmp_path, 2, messages)
+    data = bytearray(path.read_bytes())
+    from ataraxis_data_structures.data_loggers import log_format
+
+    index = log_format.scan_records(bytes(data))
+    damaged = [number for number in range(5, 300, 9) if index.payload_sizes[number] > 0][:30]
+    for number in damaged:
+        data[int(index.payload_offsets[number])] ^= 0x01
+    path.write_bytes(bytes(data))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assemble_log_archives(tmp_path)
+    (warning,) = [w for w in caught if issubclass(w.category, TornLogWarning)]
+    lines = str(warning.message).splitlines()
+    assert sum("damaged region" in line for line in lines) == 20
+    assert lines[-1] == f"  - and {len(damaged) - 20} more"
+    assert len(archived(tmp_path / "2_log.npz")) == 300 - len(damaged)

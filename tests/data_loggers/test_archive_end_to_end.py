@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
@@ -13,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from test_archive_helpers import ONSET_US
 
 from ataraxis_data_structures.data_loggers import DataLogger, LogArchiveReader, LogPackage, assemble_log_archives
+from ataraxis_data_structures.data_loggers.archive_assembly import LogSession, read_archive_sessions
+from reference_release import REFERENCE_PYTHON
 
 
 def payload_for(source_id: int, timestamp: int) -> np.ndarray:
@@ -98,3 +102,86 @@ def test_recording_killed_mid_run_assembles_every_whole_record(tmp_path: Path) -
     assert len(elapsed) > 1000
     assert elapsed == list(range(1, len(elapsed) + 1))  # a gap-free prefix: nothing whole was dropped or repeated
     assert all(np.array_equal(p, payload_for(5, t)) for t, p in zip(elapsed, payloads, strict=True))
+
+
+REFERENCE_7_PYTHON = Path(os.environ.get("REF7_PY") or "/tmp/axds-reference-7/bin/python")
+
+READ_ALL = """
+import json, sys
+from pathlib import Path
+from ataraxis_data_structures.data_loggers import LogArchiveReader
+reader = LogArchiveReader(Path(sys.argv[1]))
+timestamps, payloads = reader.read_all_messages()
+print(json.dumps([int(reader.onset_timestamp_us), [int(t) for t in timestamps], [p.tobytes().hex() for p in payloads]]))
+"""
+
+
+RESTART_NAME = f"restart{os.getpid()}"  # instance names are unique per user: other test runs may share the machine
+
+
+def record_two_sessions(directory: Path) -> tuple[list[int], dict[int, list[tuple[int, bytes]]]]:
+    """Runs one DataLogger twice (start, stop, start again) in one directory; returns onsets and absolute times."""
+    logger = DataLogger(directory, RESTART_NAME)
+    onsets: list[int] = []
+    expected: dict[int, list[tuple[int, bytes]]] = {1: [], 2: []}
+    for session in range(2):
+        logger.start()
+        onset = time.time_ns() // 1000
+        while onsets and onset <= onsets[-1]:  # a new session starts after the earlier one began
+            onset = time.time_ns() // 1000
+        onsets.append(onset)
+        for source in (1, 2):
+            package = LogPackage(np.uint8(source), np.uint64(0), np.frombuffer(np.uint64(onset).tobytes(), np.uint8))
+            logger.input_queue.put(package)
+        for number in range(400):
+            for source in (1, 2):
+                now = time.time_ns() // 1000
+                payload = bytes([session, source, number % 256])
+                elapsed = np.uint64(now - onset)
+                logger.input_queue.put(LogPackage(np.uint8(source), elapsed, np.frombuffer(payload, np.uint8)))
+                expected[source].append((now, payload))
+        logger.stop()
+    return onsets, expected
+
+
+def test_a_restarted_logger_records_a_new_session_with_exact_absolute_times(tmp_path: Path) -> None:
+    onsets, expected = record_two_sessions(tmp_path)
+    directory = tmp_path / f"{RESTART_NAME}_data_log"
+    assert sorted(p.name for p in directory.glob("*.axlog")) == [
+        "001-0000.axlog", "001-0001.axlog", "002-0000.axlog", "002-0001.axlog"
+    ]  # fmt: skip
+    assemble_log_archives(directory, verify_integrity=True)
+    for source in (1, 2):
+        archive = directory / f"{source}_log.npz"
+        reader = LogArchiveReader(archive)
+        assert int(reader.onset_timestamp_us) == onsets[0]
+        assert reader.message_count == 800  # the second onset is not a data message
+        timestamps, payloads = reader.read_all_messages()
+        got = [(int(t), p.tobytes()) for t, p in zip(timestamps, payloads, strict=True)]
+        assert got == sorted(expected[source], key=lambda item: item[0])  # stable: equal times keep arrival order
+        assert read_archive_sessions(archive) == [
+            LogSession(onsets[0], 0),
+            LogSession(onsets[1], onsets[1] - onsets[0]),
+        ]
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("interpreter", [REFERENCE_PYTHON, REFERENCE_7_PYTHON], ids=["6.2.0", "7.2.0"])
+def test_both_original_releases_read_a_two_session_archive_with_exact_times(tmp_path: Path, interpreter: Path) -> None:
+    if not interpreter.exists():
+        pytest.skip(f"the original release is not installed at {interpreter}")
+    onsets, expected = record_two_sessions(tmp_path)
+    directory = tmp_path / f"{RESTART_NAME}_data_log"
+    assemble_log_archives(directory)
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    for source in (1, 2):
+        result = subprocess.run(
+            [str(interpreter), "-c", READ_ALL, str(directory / f"{source}_log.npz")],
+            capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
+        onset, timestamps, payloads = json.loads(result.stdout)
+        assert onset == onsets[0]
+        ordered = sorted(expected[source], key=lambda item: item[0])
+        assert timestamps == [t for t, _ in ordered]
+        assert payloads == [p.hex() for _, p in ordered]

@@ -5,21 +5,24 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from test_archive_helpers import REFERENCE_PYTHON, message_bytes, run_reference
 
 from ataraxis_data_structures.data_loggers import archive_format as fmt
+from ataraxis_data_structures.data_loggers import archive_layout as layout
+from ataraxis_data_structures.data_loggers import zip_index, zip_writer
 
 
 def write_archive(path: Path, source_id: int, messages: list[tuple[int, bytes]], comment: bytes = b"") -> None:
     """Writes messages (already in archive order) through the batch path."""
     timestamps = np.asarray([t for t, _ in messages], dtype=np.uint64)
     repeats = fmt.repeat_counts(timestamps)
-    names, lengths = fmt.member_names(source_id, timestamps, repeats)
+    names, lengths = zip_writer.member_names(source_id, timestamps, repeats)
     heads = np.stack([message_bytes(source_id, t, b"") for t, _ in messages]) if messages else np.zeros((0, 9))
-    writer = fmt.ArchiveWriter(path)
+    writer = zip_writer.ArchiveWriter(path)
     writer.add_batch(names, lengths, heads.astype(np.uint8), [memoryview(p) for _, p in messages])
     writer.close(comment)
 
@@ -59,10 +62,10 @@ def test_member_bytes_equal_what_numpy_save_writes(tmp_path: Path) -> None:
 
 def test_scalar_and_batch_paths_write_identical_archives(tmp_path: Path) -> None:
     write_archive(tmp_path / "batch.npz", 4, MESSAGES)
-    writer = fmt.ArchiveWriter(tmp_path / "scalar.npz")
+    writer = zip_writer.ArchiveWriter(tmp_path / "scalar.npz")
     repeats = fmt.repeat_counts(np.asarray([t for t, _ in MESSAGES], dtype=np.uint64)).tolist()
     for (timestamp, payload), repeat in zip(MESSAGES, repeats, strict=True):
-        writer.add(fmt.member_stem(4, timestamp, repeat), message_bytes(4, timestamp, b"").tobytes(), payload)
+        writer.add(layout.member_stem(4, timestamp, repeat), message_bytes(4, timestamp, b"").tobytes(), payload)
     writer.close()
     assert (tmp_path / "batch.npz").read_bytes() == (tmp_path / "scalar.npz").read_bytes()
 
@@ -83,7 +86,7 @@ def test_more_than_65535_members_use_zip64_end_records(tmp_path: Path) -> None:
             data["002_00000000000000069999"].tobytes()
             == message_bytes(2, 69999, (69999).to_bytes(4, "little")).tobytes()
         )
-    index = fmt.ArchiveIndex(path)
+    index = zip_index.ArchiveIndex(path)
     assert len(index) == count
     assert index.timestamps.tolist() == list(range(count))
     assert index.check_crcs() is None
@@ -101,9 +104,10 @@ def test_member_names_match_member_stem() -> None:
     timestamps = np.asarray([0, 5, 5, 5, 2**64 - 1], dtype=np.uint64)
     repeats = fmt.repeat_counts(timestamps)
     assert repeats.tolist() == [0, 0, 1, 2, 0]
-    names, lengths = fmt.member_names(200, timestamps, repeats)
+    names, lengths = zip_writer.member_names(200, timestamps, repeats)
     decoded = [names[row, : lengths[row]].tobytes().decode() for row in range(len(timestamps))]
-    assert decoded == [fmt.member_stem(200, int(t), int(r)) + ".npy" for t, r in zip(timestamps, repeats, strict=True)]
+    expected = [layout.member_stem(200, int(t), int(r)) + ".npy" for t, r in zip(timestamps, repeats, strict=True)]
+    assert decoded == expected
     assert sorted(decoded) == decoded
 
 
@@ -112,20 +116,20 @@ def test_index_reads_numpy_savez_and_savez_compressed(tmp_path: Path) -> None:
     np.savez(tmp_path / "plain.npz", **arrays)
     np.savez_compressed(tmp_path / "packed.npz", **arrays)
     for name in ("plain.npz", "packed.npz"):
-        index = fmt.ArchiveIndex(tmp_path / name)
+        index = zip_index.ArchiveIndex(tmp_path / name)
         assert index.stems == list(arrays)
         assert [index.message(i).tobytes() for i in range(len(index))] == [a.tobytes() for a in arrays.values()]
 
 
 def test_index_reports_missing_and_foreign_files(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"nothing\.npz"):
-        fmt.ArchiveIndex(tmp_path / "nothing.npz")
+        zip_index.ArchiveIndex(tmp_path / "nothing.npz")
     (tmp_path / "text.npz").write_text("hello")
     with pytest.raises(ValueError, match="not a ZIP"):
-        fmt.ArchiveIndex(tmp_path / "text.npz")
+        zip_index.ArchiveIndex(tmp_path / "text.npz")
     np.savez(tmp_path / "floats.npz", a=np.zeros(3))
     with pytest.raises(ValueError, match="expected a 1-D uint8 array"):
-        fmt.ArchiveIndex(tmp_path / "floats.npz")
+        _ = zip_index.ArchiveIndex(tmp_path / "floats.npz").message_offsets  # members are checked when first read
 
 
 @pytest.mark.parametrize("keep", [40, 300, 600])
@@ -135,7 +139,7 @@ def test_truncated_archive_names_the_member_cut_off(tmp_path: Path, keep: int) -
     data = path.read_bytes()
     path.write_bytes(data[:keep])
     with pytest.raises(ValueError, match=r"truncated .*member '003_") as caught:
-        fmt.ArchiveIndex(path)
+        zip_index.ArchiveIndex(path)
     assert str(path) in str(caught.value)
 
 
@@ -146,7 +150,7 @@ def test_corrupted_member_fails_its_crc(tmp_path: Path) -> None:
     position = data.index(b"x" * 300)
     data[position + 10] ^= 0xFF
     path.write_bytes(bytes(data))
-    index = fmt.ArchiveIndex(path)
+    index = zip_index.ArchiveIndex(path)
     assert index.check_crcs() == 3
     with zipfile.ZipFile(path) as archive:
         assert archive.testzip() == "003_00000000000000000003_000002.npy"
@@ -161,13 +165,13 @@ def test_manifest_round_trips_and_ignores_foreign_comments() -> None:
 
 def test_members_past_4_gib_get_zip64_offsets(tmp_path: Path) -> None:
     path = tmp_path / "5_log.npz"
-    writer = fmt.ArchiveWriter(path)
-    writer.add(fmt.member_stem(5, 0), message_bytes(5, 0, b"").tobytes(), np.uint64(7).tobytes())
+    writer = zip_writer.ArchiveWriter(path)
+    writer.add(layout.member_stem(5, 0), message_bytes(5, 0, b"").tobytes(), np.uint64(7).tobytes())
     writer._file.flush()
     hole = (1 << 32) + 4096
     writer._file.seek(hole)  # a sparse hole stands in for 4 GiB of earlier members
     writer._position = hole
-    names, lengths = fmt.member_names(5, np.asarray([9, 9], dtype=np.uint64), np.asarray([0, 1]))
+    names, lengths = zip_writer.member_names(5, np.asarray([9, 9], dtype=np.uint64), np.asarray([0, 1]))
     heads = np.stack([message_bytes(5, 9, b"")] * 2)
     writer.add_batch(names, lengths, heads, [memoryview(b"far"), memoryview(b"away")])
     writer.close()
@@ -175,7 +179,7 @@ def test_members_past_4_gib_get_zip64_offsets(tmp_path: Path) -> None:
         infos = archive.infolist()
         assert [info.header_offset > 1 << 32 for info in infos] == [False, True, True]
         assert archive.read(infos[2].filename)[-4:] == b"away"
-    index = fmt.ArchiveIndex(path)
+    index = zip_index.ArchiveIndex(path)
     assert [index.message(i).tobytes()[9:] for i in range(3)] == [np.uint64(7).tobytes(), b"far", b"away"]
     assert index.check_crcs() is None
 
@@ -186,7 +190,7 @@ def test_large_and_mixed_members_take_the_split_paths(tmp_path: Path) -> None:
     mixed += [(4 + n, bytes([n % 256]) * 600) for n in range(120_000)]  # 120,000 x ~800 B rows: over 64 MiB at once
     path = tmp_path / "6_log.npz"
     write_archive(path, 6, mixed)
-    index = fmt.ArchiveIndex(path)
+    index = zip_index.ArchiveIndex(path)
     assert len(index) == len(mixed)
     assert index.check_crcs() is None
     assert [index.message(i).tobytes()[9:] for i in (1, 2, 3, 4, len(mixed) - 1)] == [
@@ -198,3 +202,28 @@ def test_large_and_mixed_members_take_the_split_paths(tmp_path: Path) -> None:
     ]
     with zipfile.ZipFile(path) as archive:
         assert archive.read("006_00000000000000000001.npy")[-len(big) :] == big
+
+
+def test_record_layouts_match_zipfile_and_numpy() -> None:
+    # zipfile's own struct strings are an independent statement of the ZIP records' sizes and signatures.
+    zipfile_private: Any = zipfile
+    assert layout.LOCAL_FILE_HEADER.size == zipfile_private.sizeFileHeader
+    assert layout.CENTRAL_DIRECTORY_ENTRY.size == zipfile_private.sizeCentralDir
+    assert layout.END_RECORD.size == zipfile_private.sizeEndCentDir
+    assert layout.ZIP64_END_RECORD.size == zipfile_private.sizeEndCentDir64
+    assert layout.ZIP64_END_LOCATOR.size == zipfile_private.sizeEndCentDir64Locator
+    assert layout.signature_bytes(layout.LOCAL_SIGNATURE) == zipfile_private.stringFileHeader
+    assert layout.signature_bytes(layout.CENTRAL_SIGNATURE) == zipfile_private.stringCentralDir
+    assert layout.signature_bytes(layout.END_SIGNATURE) == zipfile_private.stringEndArchive
+    assert layout.signature_bytes(layout.ZIP64_END_SIGNATURE) == zipfile_private.stringEndArchive64
+    assert layout.signature_bytes(layout.ZIP64_LOCATOR_SIGNATURE) == zipfile_private.stringEndArchive64Locator
+    for record in (layout.LOCAL_FILE_HEADER, layout.CENTRAL_DIRECTORY_ENTRY, layout.END_RECORD):
+        assert record.dtype.itemsize == record.size
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros(5, dtype=np.uint8))
+    assert buffer.getvalue()[:-5] == layout.npy_header(5)
+    preamble = layout.NPY_PREAMBLE_V1.unpack(layout.npy_header(5))
+    assert (preamble.magic, preamble.major, preamble.minor) == (layout.NPY_MAGIC, 1, 0)
+    assert layout.NPY_PREAMBLE_V1.size + preamble.header_length == len(layout.npy_header(5))
+    assert layout.MESSAGE_PREFIX.pack(layout.MessagePrefix(7, 2**40)) == bytes([7]) + (2**40).to_bytes(8, "little")
+    assert layout.ONSET_MESSAGE_SIZE == 17

@@ -70,11 +70,18 @@ def read_with_numpy(archive: Path) -> list[tuple[str, bytes]]:
         return [(key, data[key].tobytes()) for key in data.files]
 
 
-def run_reference(script: str, *args: str) -> str:
-    """Runs a script under the reference release's interpreter and returns its stdout."""
+RELEASE_7_PYTHON = Path(os.environ.get("REF7_PY") or "/tmp/axds-reference-7/bin/python")
+"""The interpreter of a virtual environment holding release 7.2.0 (``reference-venv.sh DEST 7.2.0``)."""
+
+RELEASES = {"6.2.0": REFERENCE_PYTHON, "7.2.0": RELEASE_7_PYTHON}
+"""Each original release's interpreter; the interchange tests run against every one installed."""
+
+
+def run_reference(script: str, *args: str, python: Path = REFERENCE_PYTHON) -> str:
+    """Runs a script under an original release's interpreter (6.2.0 by default) and returns its stdout."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     result = subprocess.run(
-        [str(REFERENCE_PYTHON), "-c", script, *args], capture_output=True, text=True, env=env, timeout=120
+        [str(python), "-c", script, *args], capture_output=True, text=True, env=env, timeout=300
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout

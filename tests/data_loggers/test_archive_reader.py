@@ -11,6 +11,7 @@ import pytest
 from test_archive_helpers import (
     ONSET_US,
     REFERENCE_PYTHON,
+    RELEASES,
     expected_sequence,
     message_bytes,
     run_reference,
@@ -19,6 +20,7 @@ from test_archive_helpers import (
 )
 
 from ataraxis_data_structures.data_loggers import LogArchiveReader, LogMessage, assemble_log_archives
+from ataraxis_data_structures.errors import ArchiveFormatError
 
 needs_reference = pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason="reference release not installed")
 
@@ -141,10 +143,22 @@ print(json.dumps({"onset": int(r.onset_timestamp_us), "count": r.message_count, 
 """
 
 
-@needs_reference
-def test_reference_reader_reads_our_archive_with_duplicates(tmp_path: Path) -> None:
+def each_release() -> pytest.MarkDecorator:
+    """Parametrizes a test over the original releases, skipping those not installed."""
+    return pytest.mark.parametrize(
+        "release",
+        [
+            pytest.param(python, id=name, marks=pytest.mark.skipif(not python.exists(), reason=f"{name} not installed"))
+            for name, python in RELEASES.items()
+        ],
+    )
+
+
+@pytest.mark.reference
+@each_release()
+def test_reference_reader_reads_our_archive_with_duplicates(tmp_path: Path, release: Path) -> None:
     archive, messages = assembled(tmp_path, 300)
-    result = json.loads(run_reference(READ_WITH_REFERENCE, str(archive)).splitlines()[-1])
+    result = json.loads(run_reference(READ_WITH_REFERENCE, str(archive), python=release).splitlines()[-1])
     expected = expected_sequence(messages)
     assert result["onset"] == ONSET_US
     assert result["count"] == len(expected)
@@ -174,14 +188,19 @@ if __name__ == "__main__":
 ).replace("ONSET", str(ONSET_US))
 
 
-@needs_reference
-def test_our_reader_reads_a_reference_archive(tmp_path: Path) -> None:
+@pytest.mark.reference
+@each_release()
+def test_our_reader_reads_a_reference_archive(tmp_path: Path, release: Path) -> None:
     script = tmp_path / "write.py"
     script.write_text(WRITE_WITH_REFERENCE)
     run_reference(
-        f"import runpy, sys; sys.argv = ['w', {str(tmp_path)!r}]; runpy.run_path({str(script)!r}, run_name='__main__')"
+        f"import runpy, sys; sys.argv = ['w', {str(tmp_path)!r}]; runpy.run_path({str(script)!r}, run_name='__main__')",
+        python=release,
     )
-    reader = LogArchiveReader(tmp_path / "ref_data_log" / "4_log.npz")
+    archive = tmp_path / "ref_data_log" / "4_log.npz"
+    listing = sorted(path.name for path in tmp_path.rglob("*"))[:20]
+    assert archive.exists(), f"the release wrote no archive (a loaded machine?); its output: {listing}"
+    reader = LogArchiveReader(archive)
     assert reader.onset_timestamp_us == ONSET_US
     timestamps, payloads = reader.read_all_messages()
     assert timestamps.tolist() == [ONSET_US + t * 10 for t in range(1, 301)]
@@ -200,3 +219,95 @@ def test_reader_pickles_to_worker_processes(tmp_path: Path) -> None:
     assert [m.payload.tobytes() for m in clone.iter_messages(batches[1])] == [
         p for _, p in expected_sequence(messages)[len(batches[0]) : len(batches[0]) + len(batches[1])]
     ]
+
+
+def encoder_archive(tmp_path: Path, count: int, jitter: bool = False) -> tuple[Path, list[tuple[int, bytes]]]:
+    """An archive of int32 encoder positions every 1 ms (payloads of one length unless jitter)."""
+    messages = [(0, np.uint64(ONSET_US).tobytes())]
+    for number in range(1, count + 1):
+        payload = np.int32(number * 3 - 7).tobytes() + (b"x" * (number % 3) if jitter else b"")
+        messages.append((number * 1000, payload))
+    write_live_log(tmp_path / "log", 6, messages)
+    assemble_log_archives(tmp_path / "log")
+    return tmp_path / "log" / "6_log.npz", messages[1:]
+
+
+def test_columns_of_one_payload_length_are_a_2d_view_matching_iteration(tmp_path: Path) -> None:
+    archive, messages = encoder_archive(tmp_path, 70_000)  # more than one chunk of members
+    reader = LogArchiveReader(archive)
+    columns = reader.read_columns()
+    assert columns.timestamps_us.dtype == np.uint64
+    assert columns.timestamps_us.tolist() == [ONSET_US + t for t, _ in messages]
+    assert columns.payloads is not None and columns.buffer is None and columns.offsets is None
+    assert columns.payloads.shape == (70_000, 4) and columns.payloads.dtype == np.uint8
+    assert not columns.payloads.flags.writeable  # a view of the archive, not a copy
+    assert columns.payloads.tobytes() == b"".join(p for _, p in messages)
+    assert columns.payload(5).tobytes() == messages[5][1]
+    positions = np.ascontiguousarray(columns.payloads).view(np.int32).ravel()
+    assert positions.tolist() == [n * 3 - 7 for n in range(1, 70_001)]
+
+
+def test_columns_of_varied_payloads_are_a_buffer_with_offsets(tmp_path: Path) -> None:
+    archive, messages = encoder_archive(tmp_path, 500, jitter=True)
+    columns = LogArchiveReader(archive).read_columns()
+    assert columns.payloads is None and columns.buffer is not None and columns.offsets is not None
+    assert len(columns.offsets) == 501 and int(columns.offsets[-1]) == len(columns.buffer)
+    assert [columns.payload(i).tobytes() for i in range(500)] == [p for _, p in messages]
+
+
+@pytest.mark.parametrize(("start", "end"), [(None, None), (2_500_000, None), (None, 7_000_500), (1, 2), (5_000, 5_001)])
+def test_time_range_selects_the_same_messages_for_columns_and_iteration(
+    tmp_path: Path, start: int | None, end: int | None
+) -> None:
+    archive, messages = encoder_archive(tmp_path, 9000)
+    reader = LogArchiveReader(archive)
+    start_us = None if start is None else ONSET_US + start
+    end_us = None if end is None else ONSET_US + end
+    wanted = [
+        (ONSET_US + t, p)
+        for t, p in messages
+        if (start_us is None or ONSET_US + t >= start_us) and (end_us is None or ONSET_US + t < end_us)
+    ]
+    selected = reader.iter_messages(start_us=start_us, end_us=end_us)
+    iterated = [(int(m.timestamp_us), m.payload.tobytes()) for m in selected]
+    assert iterated == wanted
+    columns = reader.read_columns(start_us, end_us)
+    assert columns.timestamps_us.tolist() == [t for t, _ in wanted]
+    assert reader.read_timestamps(start_us, end_us).tolist() == [t for t, _ in wanted]
+    keys = reader.get_batches()[1]
+    in_batch = [(int(m.timestamp_us), m.payload.tobytes()) for m in reader.iter_messages(keys, start_us=start_us)]
+    expected_batch = [(int(m.timestamp_us), m.payload.tobytes()) for m in reader.iter_messages(keys)]
+    assert in_batch == [item for item in expected_batch if start_us is None or item[0] >= start_us]
+
+
+def test_columns_feed_interpolate_data(tmp_path: Path) -> None:
+    from ataraxis_data_structures import interpolate_data
+
+    archive, _ = encoder_archive(tmp_path, 4000)
+    reader = LogArchiveReader(archive)
+    # The encoder's positions during one second of the session, read as arrays, then sampled at camera frames.
+    start_us, end_us = ONSET_US + 1_000_000, ONSET_US + 2_000_000
+    columns = reader.read_columns(start_us, end_us)
+    assert columns.payloads is not None
+    positions = np.ascontiguousarray(columns.payloads).view("<i4").ravel()
+    frames = np.arange(start_us + 500, end_us - 1000, 33_333, dtype=np.uint64)
+    sampled = interpolate_data(columns.timestamps_us, positions, frames, is_discrete=False)
+    expected = ((frames - ONSET_US).astype(np.float64) / 1000) * 3 - 7
+    assert np.allclose(sampled, expected)
+
+
+def test_a_reopened_archive_reflects_a_replaced_or_rewritten_file(tmp_path: Path) -> None:
+    archive, messages = assembled(tmp_path / "a", 300)
+    first = LogArchiveReader(archive)
+    assert first.message_count == 300
+    assert LogArchiveReader(archive).message_count == 300  # the index is reused while the file is unchanged
+    other, _ = assembled(tmp_path / "b", 120)
+    os.replace(other, archive)  # what assembly does when it merges: a new file under the same name
+    assert LogArchiveReader(archive).message_count == 120
+    data = archive.read_bytes()
+    with open(archive, "r+b") as file:  # rewritten in place with other bytes: size and mtime change
+        file.write(data[: len(data) // 2])
+        file.truncate()
+    with pytest.raises(ArchiveFormatError, match="truncated"):
+        _ = LogArchiveReader(archive).message_count
+    assert [m.payload.tobytes() for m in first.iter_messages()][:3] == [p for _, p in expected_sequence(messages)[:3]]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from ataraxis_data_structures.data_loggers import log_format as fmt
+from ataraxis_data_structures.errors import LogFormatError
 
 
 def build_file(records: list[tuple[int, bytes]], source_id: int = 7) -> bytes:
@@ -128,3 +129,64 @@ def test_encode_records_matches_record_by_record_encoding() -> None:
 
 def test_encode_records_of_nothing_is_nothing() -> None:
     assert fmt.encode_records([]) == []
+
+
+def test_a_flipped_bit_in_the_magic_costs_only_the_header_when_the_source_is_known() -> None:
+    data = bytearray(build_file(RECORDS))
+    data[3] ^= 0x04
+    with pytest.raises(LogFormatError, match="not a live log file"):
+        fmt.scan_records(bytes(data), "007-0000.axlog")
+    index = fmt.scan_records(bytes(data), "007-0000.axlog", expected_source_id=7)
+    assert index.source_id == 7
+    assert index.timestamps.tolist() == [t for t, _ in RECORDS]
+    assert index.damaged == (fmt.TailDefect(0, fmt.FILE_HEADER.size, fmt.DAMAGED_HEADER),)
+    assert index.defect is None
+
+
+def test_a_zeroed_first_page_costs_only_the_records_in_it() -> None:
+    records = [(number, bytes([number % 256]) * 20) for number in range(2_500)]
+    data = bytearray(build_file(records))
+    data[:4096] = bytes(4096)
+    index = fmt.scan_records(bytes(data), "007-0000.axlog", expected_source_id=7)
+    record_size = fmt.RECORD_HEADER_SIZE + 20
+    first_whole = -(-(4096 - fmt.FILE_HEADER.size) // record_size)  # the first record that starts past the page
+    assert index.timestamps.tolist() == list(range(first_whole, 2_500))
+    assert len(index.damaged) == 1
+    region = index.damaged[0]
+    assert (region.offset, region.reason) == (0, fmt.DAMAGED_HEADER)
+    assert region.size == fmt.FILE_HEADER.size + first_whole * record_size
+
+
+def test_a_damaged_header_with_nothing_valid_after_it_is_a_tail() -> None:
+    index = fmt.scan_records(bytes(64), "007-0000.axlog", expected_source_id=7)
+    assert len(index) == 0
+    assert index.defect == fmt.TailDefect(0, 64, fmt.DAMAGED_HEADER)
+
+
+def test_an_intact_header_naming_another_source_is_refused() -> None:
+    with pytest.raises(LogFormatError, match="names source 7, but the file name names source 8"):
+        fmt.scan_records(build_file(RECORDS, source_id=7), "008-0000.axlog", expected_source_id=8)
+
+
+def test_an_unknown_version_is_refused_even_when_the_source_is_known() -> None:
+    data = bytearray(build_file(RECORDS))
+    data[8] = 9
+    with pytest.raises(LogFormatError, match="unsupported log format version 9"):
+        fmt.scan_records(bytes(data), "007-0000.axlog", expected_source_id=7)
+
+
+@pytest.mark.parametrize("window", [1, 2, 3, 64])
+def test_windows_of_records_add_up_to_the_whole_scan(window: int) -> None:
+    records = [(number, bytes([number % 256]) * (number % 11)) for number in range(200)]
+    data = bytearray(build_file(records))
+    index = fmt.scan_records(bytes(data))
+    data[int(index.payload_offsets[70])] ^= 0x01  # a damaged region
+    data = data[:-5]  # and a torn tail
+    whole = fmt.scan_records(bytes(data), expected_source_id=7)
+    windows = list(fmt.iter_record_windows(bytes(data), expected_source_id=7, window=window))
+    assert all(len(part) <= window for part in windows)
+    assert np.concatenate([part.timestamps for part in windows]).tolist() == whole.timestamps.tolist()
+    assert np.concatenate([part.payload_offsets for part in windows]).tolist() == whole.payload_offsets.tolist()
+    assert [region for part in windows for region in part.damaged] == list(whole.damaged)
+    assert [part.defect for part in windows[:-1]] == [None] * (len(windows) - 1)
+    assert windows[-1].defect == whole.defect is not None

@@ -1,11 +1,13 @@
-"""LogPackage: the message layout it hands to the logger and its compact pickled form."""
+"""LogPackage: the message layout it hands to the logger, its compact pickled form, and what it refuses."""
 
 import pickle
+import subprocess
 
 import numpy as np
 import pytest
 
 from ataraxis_data_structures.data_loggers import LogPackage
+from reference_release import REFERENCE_PYTHON, needs_reference
 
 
 def make_package(source_id: int = 3, timestamp: int = 12345, payload: bytes = b"\x00\x01\x02\x03\x04") -> LogPackage:
@@ -57,3 +59,105 @@ def test_package_is_frozen() -> None:
     package = make_package()
     with pytest.raises(AttributeError):
         package.source_id = np.uint8(4)  # type: ignore[misc]
+
+
+GOOD_PAYLOAD = np.zeros(4, dtype=np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("payload", "error", "message"),
+    [
+        (np.uint8(7), TypeError, r"got a NumPy scalar \(uint8\)"),  # was logged as seven zero bytes
+        (5, TypeError, "got int"),  # was logged as five zero bytes
+        (b"abc", TypeError, "got bytes"),
+        ("abc", TypeError, "got str"),
+        ([1, 2], TypeError, "got list"),
+        (None, TypeError, "got NoneType"),
+        (np.array([1, "a"], dtype=object), TypeError, "got an array of dtype object"),  # was logged as pointers
+        (np.zeros(3, dtype=np.float64), TypeError, "got an array of dtype float64"),
+        (np.zeros(3, dtype=np.int8), TypeError, "got an array of dtype int8"),
+        (np.zeros((2, 3), dtype=np.uint8), ValueError, r"one-dimensional uint8 array, got shape \(2, 3\)"),
+        (np.array(7, dtype=np.uint8), ValueError, r"got shape \(\)"),
+    ],
+)
+def test_payloads_other_than_a_1d_uint8_array_are_refused_naming_the_field(
+    payload: object, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=rf"LogPackage serialized_data .*{message}"):
+        LogPackage(np.uint8(1), np.uint64(1), payload)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error", "message"),
+    [
+        ("source_id", 256, ValueError, r"must be in 0\.\.255, got 256"),
+        ("source_id", np.int64(-1), ValueError, r"must be in 0\.\.255, got -1"),
+        ("source_id", 1.0, TypeError, r"must be an integer in 0\.\.255, got 1\.0 \(float\)"),
+        ("source_id", "1", TypeError, r"got '1' \(str\)"),
+        ("source_id", None, TypeError, r"got None \(NoneType\)"),
+        ("acquisition_time", 1.7, TypeError, r"got 1\.7 \(float\)"),  # was logged as 1
+        ("acquisition_time", np.float64(2.0), TypeError, r"\(float64\)"),
+        ("acquisition_time", -1, ValueError, r"must be in 0\.\.18446744073709551615, got -1"),
+        ("acquisition_time", 2**64, ValueError, "got 18446744073709551616"),
+        ("acquisition_time", True, TypeError, r"got True \(bool\)"),
+    ],
+)
+def test_ids_and_timestamps_must_be_integers_in_range(
+    field: str, value: object, error: type[Exception], message: str
+) -> None:
+    fields: dict[str, object] = {"source_id": 1, "acquisition_time": 1, "serialized_data": GOOD_PAYLOAD}
+    fields[field] = value
+    with pytest.raises(error, match=rf"LogPackage {field} .*{message}"):
+        LogPackage(**fields)  # type: ignore[arg-type]
+
+
+def test_accepted_forms_log_exactly_the_elements_given() -> None:
+    strided = np.arange(20, dtype=np.uint8)[::3]  # a view with a stride: its elements, not its memory, are logged
+    for source_id, timestamp in [(0, 0), (255, 2**64 - 1), (np.int64(7), np.int32(9)), (np.uint8(3), np.uint64(4))]:
+        package = LogPackage(source_id, timestamp, strided)  # type: ignore[arg-type]
+        _, message = package.data
+        assert message[0] == int(source_id)
+        assert int(message[1:9].view("<u8")[0]) == int(timestamp)
+        assert message[9:].tobytes() == strided.tobytes() == bytes(range(0, 20, 3))
+    empty = LogPackage(np.uint8(1), np.uint64(1), np.zeros(0, dtype=np.uint8))
+    assert empty.data[1].size == 9
+
+
+REFUSED_PAYLOADS = {
+    "numpy scalar": "np.uint8(7)",
+    "python int": "5",
+    "str": "'abc'",
+    "list": "[1, 2]",
+    "None": "None",
+    "object array": "np.array([1, 'a'], dtype=object)",
+    "float64 array": "np.zeros(3, dtype=np.float64)",
+    "2-D uint8 array": "np.zeros((2, 3), dtype=np.uint8)",
+}
+REFERENCE_PROBE = """
+import sys
+import numpy as np
+from ataraxis_data_structures import LogPackage
+for label, expression in zip(sys.argv[1::2], sys.argv[2::2]):
+    try:
+        _, message = LogPackage(np.uint8(1), np.uint64(1), eval(expression)).data
+        print(label, "=", message[9:].tobytes().hex())
+    except Exception as error:
+        print(label, "=", "refused", type(error).__name__)
+"""
+
+
+@needs_reference
+@pytest.mark.reference
+def test_what_we_refuse_the_reference_refuses_too_or_logs_other_bytes() -> None:
+    arguments = [item for pair in REFUSED_PAYLOADS.items() for item in pair]
+    result = subprocess.run(
+        [str(REFERENCE_PYTHON), "-c", REFERENCE_PROBE, *arguments], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    outcomes = dict(line.split(" = ") for line in result.stdout.splitlines())
+    assert set(outcomes) == set(REFUSED_PAYLOADS)
+    for label, expression in REFUSED_PAYLOADS.items():
+        # 6.2.0 builds the package but fails on .data (a NumPy error naming neither LogPackage nor the field).
+        assert outcomes[label].startswith("refused"), (label, outcomes[label])
+        with pytest.raises((TypeError, ValueError), match="LogPackage serialized_data"):
+            LogPackage(np.uint8(1), np.uint64(1), eval(expression))  # our own literal expressions

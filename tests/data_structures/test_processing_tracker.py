@@ -61,7 +61,7 @@ def test_the_file_is_the_yaml_of_the_dataclass(tracker: ProcessingTracker) -> No
     tracker.start_job(job_id, executor_id="e1")
     tracker.complete_job(job_id)
     data = yaml.safe_load(tracker.file_path.read_text())
-    assert data["file_path"] == "." and data["lock_path"] == ""
+    assert list(data) == ["jobs"]  # A new file gets release 7.x's layout: the registry alone.
     fields = data["jobs"][job_id]
     assert list(fields) == [field.name for field in dataclasses.fields(JobState)]
     assert fields["status"] == 2 and fields["executor_id"] == "e1"
@@ -169,21 +169,46 @@ def test_unknown_job_ids_raise_value_error_naming_the_id_and_the_file(tracker: P
     assert tracker.file_path.read_bytes() == before
 
 
+SCHEDULER_VARIABLES = (
+    "SLURM_JOB_ID",
+    "SLURM_JOBID",
+    "PBS_JOBID",
+    "LSB_JOBID",
+    "OAR_JOB_ID",
+    "JOB_ID",
+    "SGE_ROOT",
+    "CCP_JOBID",
+    "AZ_BATCH_JOB_ID",
+    "AWS_BATCH_JOB_ID",
+)
+
+
 def test_start_job_records_the_scheduler_job_or_host_and_pid(
     tracker: ProcessingTracker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (job_id,) = tracker.initialize_jobs([("a", "")])
-    for variable in ("SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "JOB_ID"):
+    for variable in SCHEDULER_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
     tracker.start_job(job_id)
     assert tracker.get_job_info(job_id).executor_id == f"pid:{os.getpid()}@{socket.gethostname()}"
-    for variable, expected in (
+    monkeypatch.setenv("JOB_ID", "5")  # SGE's JOB_ID counts only where SGE_ROOT says SGE runs this process.
+    tracker.start_job(job_id)
+    assert tracker.get_job_info(job_id).executor_id == f"pid:{os.getpid()}@{socket.gethostname()}"
+    monkeypatch.delenv("JOB_ID")
+    monkeypatch.setenv("SGE_ROOT", "/opt/sge")
+    for variable, expected in (  # 7.2.0's schemes and order (checked by running it with each variable set).
+        ("AWS_BATCH_JOB_ID", "awsbatch:77"),
+        ("AZ_BATCH_JOB_ID", "azurebatch:77"),
+        ("CCP_JOBID", "hpcpack:77"),
         ("JOB_ID", "sge:77"),
+        ("OAR_JOB_ID", "oar:77"),
         ("LSB_JOBID", "lsf:77"),
         ("PBS_JOBID", "pbs:77"),
-        ("SLURM_JOB_ID", "slurm:77"),
+        ("SLURM_JOBID", "slurm:77"),
+        ("SLURM_JOB_ID", "slurm:78"),
     ):
-        monkeypatch.setenv(variable, "77")  # Each later one takes precedence over the ones set before.
+        monkeypatch.setenv(variable, expected.partition(":")[2])
+        # Each later one takes precedence over the ones set before.
         tracker.start_job(job_id)
         assert tracker.get_job_info(job_id).executor_id == expected
     tracker.start_job(job_id, executor_id="given")
@@ -194,7 +219,7 @@ def test_reset_empties_the_tracker(tracker: ProcessingTracker) -> None:
     tracker.initialize_jobs([("a", ""), ("b", "")])
     tracker.reset()
     assert tracker.jobs == {}
-    assert yaml.safe_load(tracker.file_path.read_text()) == {"file_path": ".", "jobs": {}, "lock_path": ""}
+    assert tracker.file_path.read_text() == "---\njobs: {}\n...\n"  # What 7.2.0 writes.
 
 
 def test_jobs_follows_changes_made_by_other_instances(tracker: ProcessingTracker) -> None:
@@ -251,10 +276,9 @@ def test_to_yaml_and_from_yaml(tracker: ProcessingTracker, tmp_path: Path) -> No
     assert loaded.jobs == tracker.jobs
     copy = tmp_path / "copy.yml"
     tracker.to_yaml(copy)
-    data = yaml.safe_load(copy.read_text())
-    assert data["file_path"] == str(tracker.file_path) and data["lock_path"] == tracker.lock_path
+    assert list(yaml.safe_load(copy.read_text())) == ["jobs"]  # As 7.2.0 writes it: the registry alone.
     again = ProcessingTracker.from_yaml(copy)
-    assert again.file_path == tracker.file_path and again.jobs == tracker.jobs
+    assert again.file_path == copy and again.jobs == tracker.jobs
     with pytest.raises(ValueError, match=r"\.yaml"):
         tracker.to_yaml(tmp_path / "copy.txt")
     with pytest.raises(ValueError, match=r"\.yaml"):

@@ -11,6 +11,7 @@ import yaml
 from ataraxis_data_structures.data_structures import tracker_format
 from ataraxis_data_structures.data_structures.tracker_format import (
     EMPTY_TRACKER_TEXT,
+    EMPTY_TRACKER_TEXT_6,
     FIELD_NAMES,
     JobRecord,
     job_block,
@@ -18,6 +19,7 @@ from ataraxis_data_structures.data_structures.tracker_format import (
     render_tracker,
 )
 from ataraxis_data_structures.data_structures.yaml_scalars import is_plain
+from ataraxis_data_structures.errors import TrackerFormatError
 
 # The options the reference release writes with; the tests compare the fast paths against PyYAML using them.
 DUMP_OPTIONS = tracker_format._DUMP_OPTIONS
@@ -98,7 +100,7 @@ def random_record(generator: random.Random) -> JobRecord:
     def optional_time() -> int | None:
         return None if generator.random() < 0.3 else generator.choice([0, 1, -1, 1795642711269644, 2**62])
 
-    return (
+    return JobRecord(
         random_string(generator),
         random_string(generator),
         generator.choice([0, 1, 2, 3]),
@@ -118,12 +120,16 @@ def random_job_id(generator: random.Random) -> str:
     return random_string(generator) or "k"
 
 
-def generic_document(jobs: dict[str, JobRecord]) -> str:
-    data = {
-        "file_path": ".",
-        "jobs": {job_id: dict(zip(FIELD_NAMES, record, strict=True)) for job_id, record in jobs.items()},
-        "lock_path": "",
+def generic_document(jobs: dict[str, JobRecord], layout: int = 6) -> str:
+    """The document PyYAML writes: release 6.x's layout (file_path, jobs, lock_path) or 7.x's (jobs alone)."""
+    fields = {
+        job_id: {
+            **dict(zip(FIELD_NAMES, record[:7], strict=True)),
+            **({} if record.lease_expires_at is None else {"lease_expires_at": record.lease_expires_at}),
+        }
+        for job_id, record in jobs.items()
     }
+    data: dict[str, object] = {"file_path": ".", "jobs": fields, "lock_path": ""} if layout == 6 else {"jobs": fields}
     return str(yaml.dump(data, **DUMP_OPTIONS))
 
 
@@ -135,10 +141,12 @@ def random_jobs(seed: int, count: int) -> dict[str, JobRecord]:
 @pytest.mark.parametrize("seed", range(6))
 def test_fast_emitter_writes_exactly_what_pyyaml_writes(seed: int) -> None:
     jobs = random_jobs(seed, 150)
-    text = render_tracker(job_block(job_id, record) for job_id, record in jobs.items())
+    blocks = [job_block(job_id, record) for job_id, record in jobs.items()]
+    text = render_tracker(blocks, ".", "")
     assert text == generic_document(jobs)
+    assert render_tracker(blocks) == generic_document(jobs, layout=7)
     loaded = yaml.load(text, Loader=yaml.CSafeLoader)
-    assert {job_id: tuple(fields.values()) for job_id, fields in loaded["jobs"].items()} == jobs
+    assert {job_id: JobRecord(*fields.values()) for job_id, fields in loaded["jobs"].items()} == jobs
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -151,14 +159,34 @@ def test_fast_parser_reads_what_libyaml_reads_with_and_without_its_cache(seed: i
     assert cold.records == jobs
     assert warm.records == jobs
     assert list(warm.records) == list(jobs)
-    assert render_tracker(warm.blocks.values()) == text  # Blocks are kept verbatim for the next write.
+    assert render_tracker(warm.blocks.values(), ".", "") == text  # Blocks are kept verbatim for the next write.
+    seven = generic_document(jobs, layout=7)
+    document = parse_tracker(seven, "t.yaml")
+    assert document.records == jobs and (document.file_path, document.lock_path) == (None, None)
+    assert render_tracker(document.blocks.values(), document.file_path, document.lock_path) == seven
 
 
-def test_an_empty_tracker_round_trips() -> None:
-    assert render_tracker([]) == EMPTY_TRACKER_TEXT == generic_document({})
+def test_an_empty_tracker_round_trips_in_both_layouts() -> None:
+    assert render_tracker([]) == EMPTY_TRACKER_TEXT == generic_document({}, layout=7)
+    assert render_tracker([], ".", "") == EMPTY_TRACKER_TEXT_6 == generic_document({})
     document = parse_tracker(EMPTY_TRACKER_TEXT, "t.yaml")
     assert document.records == {}
+    assert (document.file_path, document.lock_path) == (None, None)
+    document = parse_tracker(EMPTY_TRACKER_TEXT_6, "t.yaml")
     assert (document.file_path, document.lock_path) == (".", "")
+
+
+def test_a_lease_is_written_only_when_set_and_read_back_by_every_path() -> None:
+    jobs = random_jobs(11, 40)
+    for index, job_id in enumerate(list(jobs)):
+        if index % 3 == 0:
+            jobs[job_id] = jobs[job_id]._replace(lease_expires_at=1_800_000_000_000_000 + index)
+    text = render_tracker(job_block(job_id, record) for job_id, record in jobs.items())
+    assert text == generic_document(jobs, layout=7)
+    assert text.count("lease_expires_at") == len(range(0, 40, 3))
+    tracker_format._block_cache.clear()
+    assert parse_tracker(text, "t.yaml").records == jobs  # the fast path
+    assert parse_tracker(text.replace("---\n", "--- # a comment\n"), "t.yaml").records == jobs  # libyaml
 
 
 def test_a_changed_block_is_parsed_again_while_the_others_come_from_the_cache() -> None:
@@ -166,7 +194,7 @@ def test_a_changed_block_is_parsed_again_while_the_others_come_from_the_cache() 
     text = generic_document(jobs)
     parse_tracker(text, "t.yaml")
     changed_id = list(jobs)[5]
-    jobs[changed_id] = (*jobs[changed_id][:2], 2, "new executor", None, 10, 20)
+    jobs[changed_id] = JobRecord(jobs[changed_id].job_name, jobs[changed_id].specifier, 2, "new executor", None, 10, 20)
     document = parse_tracker(generic_document(jobs), "t.yaml")
     assert document.records == jobs
 
@@ -195,15 +223,17 @@ HAND_EDITED = [
 def test_hand_edited_layouts_are_read_as_libyaml_reads_them(text: str) -> None:
     loaded = yaml.load(text, Loader=yaml.CSafeLoader)
     expected = {
-        job_id: tuple(
-            fields.get(name, default)
-            for name, default in zip(FIELD_NAMES, (None, "", 0, None, None, None, None), strict=True)
+        job_id: JobRecord(
+            *(
+                fields.get(name, default)
+                for name, default in zip(FIELD_NAMES, (None, "", 0, None, None, None, None), strict=True)
+            )
         )
         for job_id, fields in loaded["jobs"].items()
     }
     document = parse_tracker(text, "t.yaml")
     assert document.records == expected
-    assert document.file_path == loaded.get("file_path", ".")
+    assert document.file_path == loaded.get("file_path")
     # Once written back, the jobs are in the canonical layout and read the same.
     assert parse_tracker(render_tracker(document.blocks.values()), "t.yaml").records == expected
 
@@ -231,7 +261,7 @@ def test_hand_edited_layouts_are_read_as_libyaml_reads_them(text: str) -> None:
     ],
 )
 def test_invalid_trackers_are_rejected_with_the_file_and_the_fault(text: str, message: str) -> None:
-    with pytest.raises(ValueError, match=re.escape("/data/t.yaml")) as caught:
+    with pytest.raises(TrackerFormatError, match=re.escape("/data/t.yaml")) as caught:
         parse_tracker(text, "/data/t.yaml")
     assert re.search(message, str(caught.value)), str(caught.value)
 
@@ -284,7 +314,7 @@ def test_near_canonical_values_are_read_as_libyaml_reads_them_or_rejected(field:
     except yaml.YAMLError:
         valid = False
     if valid:
-        assert parse_tracker(text, "t.yaml").records == {"d1c4958d7f784216": expected}
+        assert parse_tracker(text, "t.yaml").records == {"d1c4958d7f784216": JobRecord(*expected)}
     else:
         with pytest.raises(ValueError, match=r"t\.yaml"):
             parse_tracker(text, "t.yaml")

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import log_commands, processing_commands, tracker_commands
+from . import live_commands, log_commands, processing_commands, tracker_commands
 from .errors import CommandError
 
 __all__ = ["CommandError", "build_parser", "main"]
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Command-line access to ataraxis-data-structures: trackers, data logs and verified transfers.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for group in (tracker_commands, log_commands, processing_commands):
+    for group in (tracker_commands, log_commands, live_commands, processing_commands):
         group.register(subparsers)
     return parser
 

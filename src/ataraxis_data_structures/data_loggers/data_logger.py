@@ -1,23 +1,28 @@
 """DataLogger: runs a logger process that saves the LogPackages producers put into its queue.
 
 The parent side is here: it starts the logger process (spawn), watches it, and stops it. The logger process itself
-is in logger_process, its queue in logger_queue, and the file format it writes in log_format.
+is in logger_process, the producers' side of the transport (the queue) in logger_queue, the logger's side in
+logger_receiver, and the file format it writes in log_format.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import socket
 import threading
 from pathlib import Path
 from typing import Any
 
+from ..errors import LoggerFailedError
 from .logger_process import LoggerSettings, run_logger
-from .logger_queue import FAILED, RUNNING, STOPPED, LoggerQueue
+from .logger_queue import LoggerQueue, new_address, open_listener
+from .logger_receiver import TornFrame
 
 _log = logging.getLogger(__name__)
 
@@ -36,8 +41,10 @@ class DataLogger:
         Initializing the class does not start the logger! Call the start() method to ensure that the logger is fully
         initialized before submitting data for logging.
 
-        Use the multiprocessing Queue exposed via the 'input_queue' property, to send the data to the logger. The data
-        must be packaged into the LogPackage class instance before it is submitted to the queue.
+        Use the queue exposed via the 'input_queue' property to send the data to the logger, from any process. The
+        data must be packaged into the LogPackage class instance before it is submitted to the queue. Each producer
+        process has its own connection to the logger, so a producer that dies costs at most its own incomplete
+        message.
 
         The logger appends each source's messages to a live log file in the output directory (see log_format);
         assemble_log_archives() turns the directory into one .npz archive per source. Everything put into the queue
@@ -69,14 +76,17 @@ class DataLogger:
         self._thread_count = max(1, int(thread_count))
         self._poll_interval = max(0, int(poll_interval))
         self._context = multiprocessing.get_context("spawn")
-        self._input_queue = self._new_queue()
+        address = new_address()
+        # Listening from the start lets producers put before start(): their messages wait in the kernel until then.
+        self._listener: socket.socket | None = open_listener(address)
+        self._input_queue = LoggerQueue(address, self._name)
         self._started = False
         self._stopping = False
         self._owner_pid = os.getpid()
         self._logger_process: Any = None
-        self._status: Any = None  # the parent's end of the logger's status pipe
-        self._terminator: Any = None  # the event that tells the logger a stop was asked
+        self._control: Any = None  # the parent's end of the duplex pipe to the logger process
         self._watchdog_thread: threading.Thread | None = None
+        self._finished = threading.Event()  # set once the logger reported its end or died
         self._final_status: tuple[str, Any] | None = None
 
     def __repr__(self) -> str:
@@ -84,6 +94,11 @@ class DataLogger:
             f"DataLogger(name={self._name}, output_directory={self._output_directory}, "
             f"thread_count={self._thread_count}, poll_interval={self._poll_interval} ms, started={self._started})"
         )
+
+    def __del__(self) -> None:
+        listener = getattr(self, "_listener", None)
+        if listener is not None:
+            listener.close()
 
     @property
     def name(self) -> str:
@@ -97,14 +112,14 @@ class DataLogger:
 
     @property
     def input_queue(self) -> LoggerQueue:
-        """Returns the multiprocessing Queue used to buffer and pipe the data to the logger process."""
+        """Returns the queue used to send LogPackages to the logger process (from any process)."""
         return self._input_queue
 
     @property
     def alive(self) -> bool:
         """Returns True if the instance's logger process is currently running."""
         process = self._logger_process
-        if not self._started or process is None:
+        if not self._started or process is None or self._finished.is_set():
             return False
         return not multiprocessing.connection.wait([process.sentinel], timeout=0)
 
@@ -112,7 +127,8 @@ class DataLogger:
         """Starts the remote logger process and the assets used to control and monitor the logger's uptime.
 
         Returns once the logger process runs and holds the log directory; calling it on a started logger does
-        nothing.
+        nothing. After a stop() (or a failure), start() begins a new session in the same directory, and the same
+        input_queue works again in every process that holds it.
 
         Raises:
             RuntimeError: If a running DataLogger has the same instance name, another logger writes to the same
@@ -120,38 +136,45 @@ class DataLogger:
         """
         if self._started:
             return
-        if self._input_queue.logger_failed:  # the old pipe may end in a torn message: producers need a new queue
-            self._input_queue = self._new_queue()
-        status, child_status = self._context.Pipe(duplex=False)
-        self._terminator = self._context.Event()
+        listener = self._listener
+        if listener is None:
+            listener = self._listener = open_listener(self._input_queue.address)
+        control, child_control = self._context.Pipe(duplex=True)
         settings = LoggerSettings(self._output_directory, self._name, self._thread_count, self._poll_interval)
         process = self._context.Process(
             target=run_logger,
-            args=(self._input_queue, settings, child_status, self._terminator),
+            args=(listener, settings, child_control),
             name=f"DataLogger-{self._name}",
             daemon=True,
         )
         process.start()
-        child_status.close()
+        child_control.close()
         try:
-            pid = self._await_ready(process, status)
+            pid = self._await_ready(process, control)
         except BaseException:
             process.join(timeout=10)
             if process.is_alive():
                 process.kill()
                 process.join()
-            status.close()
+            control.close()
             raise
+        # From here on only the logger process listens: when it ends, in any way, producers are refused at once
+        # instead of connecting to a socket nobody reads.
+        listener.close()
+        self._listener = None
         _log.debug("DataLogger '%s': logger process %d writes to %s", self._name, pid, self._output_directory)
         self._logger_process = process
-        self._status = status
+        self._control = control
         self._final_status = None
+        self._finished = threading.Event()
         self._stopping = False
         self._started = True
-        self._input_queue.set_logger_state(RUNNING)
         self._owner_pid = os.getpid()
         self._watchdog_thread = threading.Thread(
-            target=self._watch, name=f"DataLogger-{self._name}-watchdog", daemon=True
+            target=self._watch,
+            args=(process, control, self._finished),
+            name=f"DataLogger-{self._name}-watchdog",
+            daemon=True,
         )
         self._watchdog_thread.start()
         atexit.register(self._stop_at_exit)
@@ -159,73 +182,86 @@ class DataLogger:
     def stop(self) -> None:
         """Stops the logger process once it saves all buffered data and releases reserved resources.
 
-        Everything put into the queue by this process, and by processes that ended before the call, is written,
-        flushed and fsynced when stop() returns; messages other running processes put just before the call are
-        received until the queue stays empty for a moment. Calling it on a stopped logger does nothing.
+        Every message whose put() returned before this call, in any process (including processes killed since), is
+        written, flushed and fsynced when stop() returns. A put() running in another process while stop() runs
+        either is logged or raises LoggerFailedError in that process; a put() after stop() raises it until start()
+        is called again. Calling it on a stopped logger does nothing.
 
         Raises:
-            ChildProcessError: If the logger process died or failed while running; the message names the logger,
-                the exit code and what failed. What it wrote before stays readable in the output directory.
+            LoggerFailedError: If the logger process died or failed while running (a ChildProcessError); the message
+                names the logger, the exit code and what failed. What it wrote before stays readable in the output
+                directory.
         """
         if not self._started:
             return
         try:
-            if self.alive:
+            if not self._finished.is_set():
                 self._stopping = True
-                self._terminator.set()
-                self._input_queue.send_stop()
-            assert self._watchdog_thread is not None
-            self._watchdog_thread.join()
-            self._logger_process.join()
+                with contextlib.suppress(OSError):  # a logger that just died: the watchdog reports it
+                    self._control.send(("stop",))
+            self._finished.wait()
             if self._final_status is None or self._final_status[0] != "stopped":
-                raise ChildProcessError(self._failure_message())
-            self._input_queue.set_logger_state(STOPPED)
-            self._report(self._final_status[1])
+                raise LoggerFailedError(self._failure_message())
+            _log.debug("DataLogger '%s' stopped: %s", self._name, self._final_status[1])
         finally:
             self._release()
 
-    def _new_queue(self) -> LoggerQueue:
-        queue = LoggerQueue(self._context, self._name)
-        # stop() sends its marker behind this process's own messages, so nothing of ours is in flight afterwards;
-        # without this, messages put after stop() would make the interpreter wait forever at exit for a reader.
-        queue.cancel_join_thread()
-        return queue
-
-    def _await_ready(self, process: Any, status: Any) -> int:
+    def _await_ready(self, process: Any, control: Any) -> int:
         """Waits for the logger process to report that it runs and returns its pid."""
-        ready = multiprocessing.connection.wait([status, process.sentinel], timeout=START_TIMEOUT)
-        if status in ready:
+        ready = multiprocessing.connection.wait([control, process.sentinel], timeout=START_TIMEOUT)
+        if control in ready:
             try:
-                kind, detail = status.recv()
-            except EOFError:
-                kind, detail = "error", "it exited before reporting"
+                kind, detail = control.recv()
+            except EOFError:  # it ended before reporting anything: say how it ended
+                kind = detail = None
             if kind == "ready":
                 return int(detail)
-            raise RuntimeError(f"DataLogger '{self._name}' did not start: {detail}")
+            if kind is not None:
+                raise RuntimeError(f"DataLogger '{self._name}' did not start: {detail}")
         if ready:
+            process.join(timeout=5)  # the sentinel fires a moment before the exit code is known
             raise RuntimeError(
                 f"DataLogger '{self._name}': the logger process exited during start ({_describe_exit(process)})"
             )
         raise RuntimeError(f"DataLogger '{self._name}': the logger process did not start within {START_TIMEOUT} s")
 
-    def _watch(self) -> None:
-        """Waits for the logger process to end, collects its last report and flags an unexpected death."""
-        process = self._logger_process
-        multiprocessing.connection.wait([process.sentinel])
+    def _watch(self, process: Any, control: Any, finished: threading.Event) -> None:
+        """Relays the logger's reports until it ends; flags an unexpected death; joins the process."""
         final: tuple[str, Any] | None = None
-        try:
-            while self._status.poll():
-                final = self._status.recv()
-        except (EOFError, OSError):
-            pass
-        process.join()
+        while final is None:
+            ready = multiprocessing.connection.wait([control, process.sentinel])
+            if control not in ready and not control.poll():
+                break  # the process ended without a final report
+            try:
+                report = control.recv()
+            except (EOFError, OSError):
+                break
+            if report[0] == "torn":
+                self._report_torn(report[1])
+            elif report[0] in ("stopped", "error"):
+                final = report
+        if final is None or final[0] != "stopped":
+            process.join()  # its exit code goes into the failure message
         self._final_status = final
-        if final is not None and final[0] == "stopped" and process.exitcode == 0:
+        finished.set()
+        if final is not None and final[0] == "stopped":
+            process.join()  # it only tears its interpreter down now: stop() need not wait for that
             return
-        self._input_queue.set_logger_state(FAILED)
-        self._input_queue.discard_unread()
         if not self._stopping:
             _log.error("%s", self._failure_message())
+
+    def _report_torn(self, frame: TornFrame) -> None:
+        producer = f"producer process {frame.pid}" if frame.pid is not None else "a producer process"
+        source = f" of source {frame.source_id}" if frame.source_id is not None else ""
+        _log.warning(
+            "DataLogger '%s': the connection of %s ended in the middle of a message%s (the process died, or its "
+            "put() was cut off by stop()): the %d bytes of that incomplete message were discarded; every whole "
+            "message it sent before was logged",
+            self._name,
+            producer,
+            source,
+            frame.discarded_bytes,
+        )
 
     def _failure_message(self) -> str:
         process = self._logger_process
@@ -234,40 +270,24 @@ class DataLogger:
             reason = f": {self._final_status[1]}"
         return (
             f"DataLogger '{self._name}': the logger process (pid {process.pid}) failed ({_describe_exit(process)})"
-            f"{reason}. Messages written before the failure remain readable in {self._output_directory}; messages "
-            f"still in the queue were not logged"
+            f"{reason}. Messages written before the failure remain readable in {self._output_directory}; put() "
+            f"refuses messages since"
         )
-
-    def _report(self, summary: dict[str, Any]) -> None:
-        _log.debug("DataLogger '%s' stopped: %s", self._name, summary)
-        if summary.get("rejected"):
-            _log.warning(
-                "DataLogger '%s': %d objects in the input queue were not LogPackages with a source_id in 0..255 and "
-                "a uint64 acquisition_time, and were not logged",
-                self._name,
-                summary["rejected"],
-            )
-        if summary.get("drain_cut"):
-            _log.warning(
-                "DataLogger '%s': messages were still arriving long after stop(); those that arrived later were "
-                "not logged",
-                self._name,
-            )
 
     def _release(self) -> None:
         self._started = False
         self._stopping = False
         atexit.unregister(self._stop_at_exit)
-        if self._status is not None:
-            self._status.close()
-            self._status = None
+        if self._control is not None:
+            self._control.close()
+            self._control = None
 
     def _stop_at_exit(self) -> None:
         if os.getpid() != self._owner_pid:  # a forked copy of the owner: the logger is not its to stop
             return
         try:
             self.stop()
-        except ChildProcessError as error:
+        except LoggerFailedError as error:
             _log.error("%s", error)
 
 

@@ -30,7 +30,9 @@ bytes that never reached the disk. Readers recover every whole record and report
 instead of hiding it. Damage inside a file (a flipped bit on the disk, a block of zeros a power loss left) costs only
 the damaged bytes: the reader looks for the next record that validates after them (first where the damaged
 record's own length points, then byte by byte), recovers everything from there on, and reports the skipped region.
-A false resynchronization needs a random 32-bit CRC to match and is not a practical concern.
+A false resynchronization needs a random 32-bit CRC to match and is not a practical concern. A damaged file header
+(a zeroed first page, a flipped bit in the magic) is such a region too when the caller knows the source from the file
+name (``expected_source_id``): the records after it are recovered and the header is reported as damaged.
 """
 
 from __future__ import annotations
@@ -38,12 +40,15 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
+
+from ..errors import LogFormatError
 
 FILE_MAGIC = b"AXDSLOG\x00"
 """The first 8 bytes of every live log file."""
@@ -72,18 +77,25 @@ def log_file_name(source_id: int, segment: int) -> str:
     return f"{source_id:03d}-{segment:04d}{FILE_SUFFIX}"
 
 
-def parse_log_file_name(name: str) -> tuple[int, int] | None:
-    """Returns (source_id, segment) for a live log file name, or None when the name is not one."""
+class LogFileName(NamedTuple):
+    """What a live log file's name states."""
+
+    source_id: int
+    segment: int
+
+
+def parse_log_file_name(name: str) -> LogFileName | None:
+    """Returns the source ID and segment a live log file name states, or None when the name is not one."""
     match = _FILE_NAME.match(name)
     if match is None:
         return None
-    return int(match.group(1)), int(match.group(2))
+    return LogFileName(int(match.group(1)), int(match.group(2)))
 
 
 def next_segment(directory: Path, source_id: int) -> int:
     """Returns the first segment number of a source that has no file in the directory yet."""
     used = [
-        parsed[1]
+        parsed.segment
         for path in directory.glob(f"{source_id:03d}-*{FILE_SUFFIX}")
         if (parsed := parse_log_file_name(path.name)) is not None
     ]
@@ -101,15 +113,17 @@ def decode_file_header(data: bytes | memoryview, path: Path | str = "<buffer>") 
     """Validates a live log file header and returns its source ID.
 
     Raises:
-        ValueError: If the data is shorter than a header, has the wrong magic, or an unsupported version.
+        LogFormatError: If the data is shorter than a header, has the wrong magic, or an unsupported version.
     """
     if len(data) < FILE_HEADER.size:
-        raise ValueError(f"{path}: too short for a log file header ({len(data)} of {FILE_HEADER.size} bytes)")
+        raise LogFormatError(f"{path}: too short for a log file header ({len(data)} of {FILE_HEADER.size} bytes)")
     magic, version, source_id = FILE_HEADER.unpack_from(data, 0)
     if magic != FILE_MAGIC:
-        raise ValueError(f"{path}: not a live log file (magic {magic!r}, expected {FILE_MAGIC!r})")
+        raise LogFormatError(f"{path}: not a live log file (magic {magic!r}, expected {FILE_MAGIC!r})")
     if version != FORMAT_VERSION:
-        raise ValueError(f"{path}: unsupported log format version {version} (this library reads {FORMAT_VERSION})")
+        raise LogFormatError(
+            f"{path}: unsupported log format version {version} (this library reads {FORMAT_VERSION})"
+        )
     return int(source_id)
 
 
@@ -173,7 +187,8 @@ class TailDefect:
     size: int
     """The number of bytes skipped from that offset: to the end of the file for a tail, else to the next record."""
     reason: str
-    """Why the bytes were not accepted: 'truncated header', 'truncated payload' or 'checksum mismatch'."""
+    """Why the bytes were not accepted: 'truncated header', 'truncated payload', 'checksum mismatch' or
+    'damaged file header'."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,66 +211,123 @@ class RecordIndex:
         return len(self.timestamps)
 
 
-def scan_records(data: bytes | memoryview, path: Path | str = "<buffer>", *, verify: bool = True) -> RecordIndex:
+DAMAGED_HEADER = "damaged file header"
+"""The reason given for a file header whose magic does not match (see scan_records' expected_source_id)."""
+
+
+def scan_records(
+    data: bytes | memoryview,
+    path: Path | str = "<buffer>",
+    *,
+    verify: bool = True,
+    expected_source_id: int | None = None,
+) -> RecordIndex:
     """Indexes the whole records of a live log file held in memory (bytes or a memory map).
 
     Args:
         data: The complete contents of the file, starting with the file header.
         path: The file the data came from, used in error messages.
         verify: Determines whether each record's checksum is checked. Without it, only the framing is checked.
+        expected_source_id: The source the file belongs to by its name. When given, a header whose magic is
+            damaged costs only itself: the records after it are recovered (the header and any records it covers
+            are reported as a damaged region, or as the tail when nothing valid follows) and this ID is used.
 
     Returns:
         The index of every whole record, the damaged regions skipped inside the file, and the torn tail.
 
     Raises:
-        ValueError: If the file header is missing or invalid.
+        LogFormatError: If the file is shorter than a header, states an unsupported version, or (without
+            expected_source_id) has the wrong magic; or if its intact header names another source than
+            expected_source_id.
+    """
+    windows = iter_record_windows(data, path, verify=verify, expected_source_id=expected_source_id, window=0)
+    return next(windows)
+
+
+def iter_record_windows(
+    data: bytes | memoryview,
+    path: Path | str = "<buffer>",
+    *,
+    verify: bool = True,
+    expected_source_id: int | None = None,
+    window: int = 65536,
+) -> Iterator[RecordIndex]:
+    """Indexes the whole records of a live log file a window at a time, so the index never holds the whole file.
+
+    Takes the arguments of scan_records and yields RecordIndex windows of at most ``window`` records (0: one window
+    for the whole file), in file order. Each window lists the damaged regions found while scanning it; only the
+    last window carries the torn tail (``defect``). The header is validated before the first window is yielded.
     """
     view = memoryview(data)
-    source_id = decode_file_header(view, path)
     total = len(view)
-    timestamps: list[int] = []
-    offsets: list[int] = []
-    sizes: list[int] = []
+    damaged: list[TailDefect] = []
+    position = FILE_HEADER.size
+    if expected_source_id is not None and total >= FILE_HEADER.size and bytes(view[:8]) != FILE_MAGIC:
+        source_id = expected_source_id
+        resumed = _next_valid_record(view, FILE_HEADER.size - 1, FILE_HEADER.size)
+        if resumed is None:
+            empty = np.zeros(0, dtype=np.int64)
+            yield RecordIndex(
+                source_id, empty.astype(np.uint64), empty, empty.copy(), TailDefect(0, total, DAMAGED_HEADER)
+            )
+            return
+        damaged.append(TailDefect(0, resumed, DAMAGED_HEADER))
+        position = resumed
+    else:
+        source_id = decode_file_header(view, path)
+        if expected_source_id is not None and source_id != expected_source_id:
+            raise LogFormatError(
+                f"{path}: the file header names source {source_id}, but the file name names source "
+                f"{expected_source_id}; refusing to guess which is right (rename the file after its header if it "
+                "was misnamed)"
+            )
+    limit = window if window > 0 else total
     unpack_prefix = _RECORD_PREFIX.unpack_from
     unpack_crc = _RECORD_CRC.unpack_from
     crc32 = zlib.crc32
-    position = FILE_HEADER.size
     defect: TailDefect | None = None
-    damaged: list[TailDefect] = []
-    while position < total:
-        if total - position < RECORD_HEADER_SIZE:
-            defect = TailDefect(position, total - position, "truncated header")
-            break
-        length, timestamp = unpack_prefix(view, position)
-        start = position + RECORD_HEADER_SIZE
-        end = start + length
-        reason = ""
-        if end > total:
-            reason = "truncated payload"
-        elif verify:
-            (stored,) = unpack_crc(view, position + 12)
-            if crc32(view[start:end], crc32(view[position : position + 12])) != stored:
-                reason = "checksum mismatch"
-        if reason:
-            resumed = _next_valid_record(view, position, end) if verify else None
-            if resumed is None:
-                defect = TailDefect(position, total - position, reason)
+    while True:
+        timestamps: list[int] = []
+        offsets: list[int] = []
+        sizes: list[int] = []
+        while position < total and len(timestamps) < limit:
+            if total - position < RECORD_HEADER_SIZE:
+                defect = TailDefect(position, total - position, "truncated header")
                 break
-            damaged.append(TailDefect(position, resumed - position, reason))
-            position = resumed
-            continue
-        timestamps.append(timestamp)
-        offsets.append(start)
-        sizes.append(length)
-        position = end
-    return RecordIndex(
-        source_id=source_id,
-        timestamps=np.asarray(timestamps, dtype=np.uint64),
-        payload_offsets=np.asarray(offsets, dtype=np.int64),
-        payload_sizes=np.asarray(sizes, dtype=np.int64),
-        defect=defect,
-        damaged=tuple(damaged),
-    )
+            length, timestamp = unpack_prefix(view, position)
+            start = position + RECORD_HEADER_SIZE
+            end = start + length
+            reason = ""
+            if end > total:
+                reason = "truncated payload"
+            elif verify:
+                (stored,) = unpack_crc(view, position + 12)
+                if crc32(view[start:end], crc32(view[position : position + 12])) != stored:
+                    reason = "checksum mismatch"
+            if reason:
+                resumed = _next_valid_record(view, position, end) if verify else None
+                if resumed is None:
+                    defect = TailDefect(position, total - position, reason)
+                    break
+                damaged.append(TailDefect(position, resumed - position, reason))
+                position = resumed
+                continue
+            timestamps.append(timestamp)
+            offsets.append(start)
+            sizes.append(length)
+            position = end
+        finished = defect is not None or position >= total
+        yield RecordIndex(
+            source_id=source_id,
+            timestamps=np.asarray(timestamps, dtype=np.uint64),
+            payload_offsets=np.asarray(offsets, dtype=np.int64),
+            payload_sizes=np.asarray(sizes, dtype=np.int64),
+            defect=defect if finished else None,
+            damaged=tuple(damaged),
+        )
+        if finished:
+            return
+        damaged = []
 
 
 def _is_valid_record(view: memoryview, position: int) -> bool:

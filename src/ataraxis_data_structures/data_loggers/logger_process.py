@@ -1,22 +1,24 @@
 """The code that runs inside a DataLogger's logger process.
 
-The process's main thread receives: it drains the queue's pipe in bulk into memory and hands the messages, grouped
-by source, to the writer threads (logger_writers). Receiving never waits for the disk, so a slow disk grows the
-logger's memory, not the producers' latency.
+The process's main thread multiplexes, with ``selectors``, the listening socket (each producer process connects once),
+every producer's connection, and the control pipe to the parent. It reads each connection as soon as data arrives and
+hands the messages, grouped by source, to the writer threads (logger_writers). Receiving never waits for the disk,
+so a slow disk grows the logger's memory, not the producers' latency.
 
-Shutdown: the parent sends a StopLogging marker behind everything it put. Messages other processes put before
-stop() may still be in flight behind the marker, so after the marker the logger keeps receiving until the queue's
-in-flight counters say no running process holds a message it put and the pipe is empty (where the counters cannot
-tell, until the pipe has stayed empty for QUIET_PERIOD; at most MAX_DRAIN seconds while messages keep coming), then
-writes everything, fsyncs and closes each file. The same happens if the parent process dies.
+Shutdown is exact, with no waiting for quiet: on the parent's "stop" (or when the parent dies), the logger refuses
+new connections (shutdown of the listener), accepts those already queued, shuts down the reading side of every
+connection, and reads each until its end. Whatever a producer's put() had sent before that is read; a put() still in
+progress fails in the producer with an error, and the part of its frame already sent is discarded and reported.
+Then everything is written, fsynced and closed, the parent gets the summary, and the process ends normally.
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
+import selectors
 import signal
+import socket
 import sys
 import time
 from dataclasses import dataclass
@@ -24,27 +26,25 @@ from pathlib import Path
 from typing import Any
 
 from .logger_lock import directory_lock, name_lock
-from .logger_queue import LoggerQueue, StopLogging
-from .logger_receiver import Receiver, make_receiver
+from .logger_receiver import Channel, TornFrame
 from .logger_writers import Record, WriterPool
 
-QUIET_PERIOD = 0.1
-"""After the stop marker, when the queue cannot count in-flight messages, the logger finishes once no message has
-arrived for this many seconds."""
-MAX_DRAIN = 5.0
-"""After the stop marker, the logger finishes after this many seconds even if messages keep arriving."""
-NO_MARKER_TIMEOUT = 10.0
-"""If stop was asked but no marker and no message arrived for this many seconds, the marker is taken as lost (e.g.
-a producer was killed while holding the queue's write lock) and the logger finishes."""
 SYNC_INTERVAL = 1.0
 """The longest time written data stays without fsync (with SYNC_BYTES, bounds what a power loss can take)."""
 SYNC_BYTES = 8 << 20
 """The most bytes a file takes without fsync; also bounds the work left for the final fsync at stop."""
 HOUSEKEEPING_INTERVAL = 0.25
-"""How often the logger checks for a dead parent and a lost stop marker."""
+"""How often the logger checks whether its parent is still alive."""
 LIGHT_LOAD = 16 * 1024
-"""Fewer bytes than this between two moments the pipe ran empty mean a light load: the logger then waits
-poll_interval before reading again, to take more messages per wake-up."""
+"""Fewer bytes than this in one round of reads (and fewer than LIGHT_LOAD_MESSAGES from every connection) mean a
+light load: the logger then waits poll_interval before reading again, to take more messages per wake-up (the
+messages wait in the kernel meanwhile; producers do not)."""
+LIGHT_LOAD_MESSAGES = 32
+"""More messages than this from one connection in one round mean a producer fast enough to fill its socket buffer
+(which holds only a few hundred small messages: the kernel charges each its buffer overhead) during a poll_interval
+wait, which would make its put() wait: the logger then reads again at once."""
+
+_LISTENER, _CONTROL = "listener", "control"
 
 
 @dataclass(frozen=True)
@@ -57,39 +57,45 @@ class LoggerSettings:
     poll_interval_ms: int
 
 
-def run_logger(input_queue: LoggerQueue, settings: LoggerSettings, status: Any, stop_event: Any) -> None:
+def run_logger(listener: socket.socket, settings: LoggerSettings, control: Any) -> None:
     """Runs the logger until stopped; the target of the logger process.
 
-    Sends ("ready", pid) once the directory is locked and writers run, then ("stopped", summary) after a clean
-    finish, or ("error", message) and exits with code 1 if anything fails.
+    Sends ("ready", pid) once the directory is locked and writers run, ("torn", TornFrame) whenever a producer's
+    connection ends inside a frame, then ("stopped", summary) after a clean finish, or ("error", message) and exits
+    with code 1 if anything fails.
     """
     # Ctrl+C reaches every process of the terminal's process group: the logger must outlive it, so that the parent's
     # KeyboardInterrupt handling can still stop() it cleanly (it also finishes on its own if the parent dies).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _keep_freed_memory()
     try:
-        summary = _LoggerSession(input_queue, settings, status, stop_event).run()
+        summary = _LoggerSession(listener, settings, control).run()
     except BaseException as error:
         detail = str(error) if type(error) is RuntimeError else f"{type(error).__name__}: {error}"
-        with contextlib.suppress(OSError):
-            status.send(("error", detail))
+        _tell(control, ("error", detail))
         sys.exit(1)
-    status.send(("stopped", summary))
-    status.close()
-    # Every file is closed and fsynced and the report is sent: skipping the interpreter's teardown (unloading NumPy
-    # and the rest) is what lets stop() return a few tens of milliseconds sooner.
-    os._exit(0)
+    _tell(control, ("stopped", summary))
+    with contextlib.suppress(OSError):
+        control.close()
+
+
+def _tell(control: Any, message: tuple[Any, ...]) -> None:
+    """Sends a report to the parent; a parent that died (its end of the pipe closed) is not an error."""
+    with contextlib.suppress(OSError):
+        control.send(message)
 
 
 class _LoggerSession:
-    def __init__(self, input_queue: LoggerQueue, settings: LoggerSettings, status: Any, stop_event: Any) -> None:
-        self._queue = input_queue
+    def __init__(self, listener: socket.socket, settings: LoggerSettings, control: Any) -> None:
+        self._listener = listener
         self._settings = settings
-        self._status = status
-        self._stop_event = stop_event
+        self._control = control
+        self._selector = selectors.DefaultSelector()
+        self._channels: set[Channel] = set()
         self._received = 0
-        self._rejected = 0
-        self._drain_cut = False
+        self._torn: list[TornFrame] = []
+        self._batches: dict[int, list[Record]] = {}
+        self._batch_bytes = 0
 
     def run(self) -> dict[str, Any]:
         settings = self._settings
@@ -102,9 +108,14 @@ class _LoggerSession:
                 lock.acquire()
             pool = WriterPool(settings.directory, settings.thread_count, SYNC_INTERVAL, SYNC_BYTES)
             try:
-                self._status.send(("ready", os.getpid()))
-                self._receive_until_stopped(make_receiver(self._queue.reader), pool)
+                _tell(self._control, ("ready", os.getpid()))
+                self._receive_until_stopped(pool)
+                self._receive_the_rest(pool)
             finally:
+                self._selector.close()
+                _close_listener(self._listener)
+                for channel in self._channels:
+                    channel.connection.close()
                 pool.close()
         finally:
             for lock in reversed(locks):
@@ -112,88 +123,114 @@ class _LoggerSession:
         return {
             "messages": self._received,
             "written": pool.written_records,
-            "rejected": self._rejected,
-            "drain_cut": self._drain_cut,
+            "torn": [frame._asdict() for frame in self._torn],
             "peak_queued_bytes": pool.peak_queued_bytes,
             "peak_rss_kib": _peak_rss_kib(),
         }
 
-    def _receive_until_stopped(self, receiver: Receiver, pool: WriterPool) -> None:
-        parent = multiprocessing.parent_process()
+    def _receive_until_stopped(self, pool: WriterPool) -> None:
+        selector = self._selector
+        self._listener.setblocking(False)
+        selector.register(self._listener, selectors.EVENT_READ, _LISTENER)
+        selector.register(self._control, selectors.EVENT_READ, _CONTROL)
         poll_delay = self._settings.poll_interval_ms / 1000
-        stop_seen_at: float | None = None
-        last_data = time.monotonic()
-        next_housekeeping = last_data + HOUSEKEEPING_INTERVAL
-        burst = 0  # bytes received since the pipe last ran empty
+        parent_pid = os.getppid()
+        next_housekeeping = time.monotonic() + HOUSEKEEPING_INTERVAL
         while True:
             if pool.error is not None:
                 raise pool.error
+            round_bytes = round_peak = 0
+            for key, _ in selector.select(HOUSEKEEPING_INTERVAL):
+                if key.data is _LISTENER:
+                    self._accept()
+                elif key.data is _CONTROL:
+                    # The only thing the parent sends is "stop"; an end of the pipe means it died: finish alike.
+                    with contextlib.suppress(EOFError, OSError):
+                        self._control.recv()
+                    self._flush(pool)
+                    return
+                else:
+                    size, messages = self._read(key.data)
+                    round_bytes += size
+                    round_peak = max(round_peak, messages)
+            self._flush(pool)
             now = time.monotonic()
-            if stop_seen_at is None:
-                timeout = next_housekeeping - now
-            else:
-                timeout = min(QUIET_PERIOD - (now - last_data), next_housekeeping - now)
-            if receiver.wait(max(0.0, timeout)):
-                messages, size = receiver.receive()
-                last_data = now = time.monotonic()
-                burst += size
-                if messages and self._dispatch(messages, pool) and stop_seen_at is None:
-                    stop_seen_at = now
-                if poll_delay and stop_seen_at is None and not receiver.holds_partial_message and not receiver.wait(0):
-                    if burst < LIGHT_LOAD:
-                        time.sleep(poll_delay)  # a light load: let messages gather to take more per wake-up
-                    burst = 0
-            else:
-                now = time.monotonic()
-            if stop_seen_at is not None:
-                if not receiver.holds_partial_message and self._all_received(receiver, now - last_data):
-                    return
-                if now - stop_seen_at >= MAX_DRAIN:
-                    self._drain_cut = True
-                    return
             if now >= next_housekeeping:
                 next_housekeeping = now + HOUSEKEEPING_INTERVAL
-                if stop_seen_at is None and (
-                    (parent is not None and not parent.is_alive())
-                    or (self._stop_event.is_set() and now - last_data >= NO_MARKER_TIMEOUT)
-                ):
-                    stop_seen_at = now  # finish as after a stop marker: drain what is in flight, then close
+                if os.getppid() != parent_pid:  # orphaned (the parent was killed): finish as if stopped
+                    return
+            if poll_delay and round_bytes < LIGHT_LOAD and round_peak <= LIGHT_LOAD_MESSAGES:
+                time.sleep(poll_delay)  # a light load: let messages gather in the kernel to take more per wake-up
 
-    def _all_received(self, receiver: Receiver, quiet_for: float) -> bool:
-        """Returns True when every message put before the stop marker has been received.
+    def _receive_the_rest(self, pool: WriterPool) -> None:
+        """Reads, after a stop, every byte producers sent before it; no new byte can arrive from here on."""
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RD)  # new connections are refused from now on
+        self._accept()  # those already queued may hold messages
+        for channel in self._channels:
+            with contextlib.suppress(OSError):  # the producer already closed its end
+                channel.connection.shutdown(socket.SHUT_RD)  # a producer's next send fails instead of being lost
+        for channel in list(self._channels):
+            while self._read(channel)[0]:
+                pass
+            if channel in self._channels:  # a connection with nothing left ends with the shutdown
+                self._read(channel)
+            self._flush(pool)
 
-        With the queue's in-flight counters, that is when no running process holds a message it put and the pipe is
-        empty (in this order: once the counters say everything was written, an empty pipe means it was all read).
-        Without them (too many processes, Windows), it is when no message arrived for QUIET_PERIOD.
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # the listener was shut down and holds no more queued connections
+                return
+            channel = Channel(connection)
+            self._channels.add(channel)
+            self._selector.register(channel, selectors.EVENT_READ, channel)
+
+    def _read(self, channel: Channel) -> tuple[int, int]:
+        """Reads what one connection holds and queues its messages.
+
+        Returns the bytes read (0 at the connection's end) and the messages completed.
         """
-        in_flight = self._queue.in_flight()
-        if in_flight is None:
-            return quiet_for >= QUIET_PERIOD
-        return in_flight == 0 and not receiver.wait(0)
+        try:
+            received = channel.receive(self._batches)
+        except ConnectionResetError:
+            received = None
+        if received is None:
+            self._close(channel)
+            return 0, 0
+        self._batch_bytes += received.payload_bytes
+        self._received += received.messages
+        return received.bytes_read, received.messages
 
-    def _dispatch(self, messages: list[Any], pool: WriterPool) -> bool:
-        """Hands the received packages to the writers; returns True if the stop marker was among the messages."""
-        batches: dict[int, list[Record]] = {}
-        size = 0
-        stop = False
-        for message in messages:
-            if type(message) is tuple:
-                source_id, timestamp, payload = message
-                if 0 <= source_id <= 255 and 0 <= timestamp <= 0xFFFFFFFFFFFFFFFF:
-                    batch = batches.get(source_id)
-                    if batch is None:
-                        batch = batches[source_id] = []
-                    batch.append((timestamp, payload))
-                    size += len(payload)
-                    continue
-            elif isinstance(message, StopLogging):
-                stop = True
-                continue
-            self._rejected += 1
-        if batches:
-            self._received += sum(len(batch) for batch in batches.values())
-            pool.submit(batches, size)
-        return stop
+    def _close(self, channel: Channel) -> None:
+        torn = channel.torn_frame()
+        if torn is not None:
+            self._torn.append(torn)
+            _tell(self._control, ("torn", torn))
+        self._selector.unregister(channel)
+        self._channels.discard(channel)
+        channel.connection.close()
+
+    def _flush(self, pool: WriterPool) -> None:
+        if self._batches:
+            pool.submit(self._batches, self._batch_bytes)
+            self._batches = {}
+            self._batch_bytes = 0
+
+
+def _close_listener(listener: socket.socket) -> None:
+    """Closes the listening socket, removing its socket file where it has one (not Linux's abstract names)."""
+    try:
+        address = listener.getsockname()
+    except OSError:
+        address = None
+    listener.close()
+    if isinstance(address, str) and address and not address.startswith("\0"):
+        with contextlib.suppress(OSError):
+            os.unlink(address)
 
 
 def _keep_freed_memory() -> None:

@@ -1,202 +1,167 @@
-"""Receives the messages waiting in a LoggerQueue in bulk, inside the logger process.
+"""The logger side of a DataLogger's transport: one Channel per producer connection, split into messages.
 
-The logger process is the only reader of its queue, so instead of ``Queue.get()`` (one lock, two system calls and one
-unpickling per message) it reads everything the pipe holds with one system call and splits it into messages itself
-(the wire format is described in logger_queue). Messages come out as (source_id, timestamp, payload) tuples, other
-objects (the stop marker) unpickled. A payload larger than the read buffer is read straight into a buffer of its own,
-which is then handed to the writers without another copy.
+A channel reads what its connection holds with one system call into a buffer of its own and splits it into frames
+(the wire format is in logger_queue). A payload larger than the buffer is read straight into a buffer of its own,
+which is then handed to the writers without another copy. When the connection ends, the bytes of a frame that never
+completed (its producer died, or was cut off by stop(), in the middle of a put) are counted, not logged.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import pickle
-import select
-import sys
-from typing import Any, Protocol
+import socket
+import struct
+from typing import NamedTuple
 
 import numpy as np
 
-from .logger_queue import LONG_LENGTH, MESSAGE_KIND, MESSAGE_PREFIX, SHORT_LENGTH
+from .logger_queue import FRAME_HEADER, MAX_PAYLOAD_SIZE
+from .logger_writers import Record
 
-_BUFFER_SIZE = 1 << 20
-"""How much one read takes from the pipe at most (also the Linux pipe size the queue asks for)."""
-_HEADER_PEEK = LONG_LENGTH.size + MESSAGE_PREFIX.size
-"""Enough bytes for any frame header and a message's kind, source and timestamp."""
+_BUFFER_SIZE = 256 * 1024
+"""How much one read takes from a connection at most; larger payloads get a buffer of their own."""
 
-
-def decode_body(body: bytes) -> Any:
-    """Returns the message or object a frame body holds."""
-    if body[0] == MESSAGE_KIND:
-        _, source_id, timestamp = MESSAGE_PREFIX.unpack_from(body)
-        return source_id, timestamp, body[MESSAGE_PREFIX.size :]
-    return pickle.loads(body)
+_PEER_CREDENTIALS = struct.Struct("3i")
 
 
-class Receiver(Protocol):
-    """Reads messages from the queue's pipe."""
+class Received(NamedTuple):
+    """What one read of a connection brought."""
 
-    @property
-    def holds_partial_message(self) -> bool:
-        """Returns True when the start of a message was read and the rest is still to come."""
-
-    def wait(self, timeout: float) -> bool:
-        """Returns True when data can be read, waiting at most timeout seconds."""
-
-    def receive(self) -> tuple[list[Any], int]:
-        """Reads what is waiting (wait() returned True); returns the messages it completed and the bytes read."""
+    bytes_read: int
+    messages: int
+    payload_bytes: int
 
 
-class PipeReceiver:
-    """Reads a POSIX pipe in large chunks and splits them into messages.
+_NOTHING = Received(0, 0, 0)
+
+
+class TornFrame(NamedTuple):
+    """The incomplete frame a connection ended with: who sent it and how many of its bytes were discarded."""
+
+    pid: int | None
+    source_id: int | None
+    discarded_bytes: int
+
+
+class Channel:
+    """Receives the frames of one producer's connection (a non-blocking socket).
 
     Args:
-        fd: The read end of the queue's pipe.
+        connection: The accepted connection.
     """
 
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
+    def __init__(self, connection: socket.socket) -> None:
+        connection.setblocking(False)
+        self.connection = connection
+        self.pid = _peer_pid(connection)
+        self._fd = connection.fileno()
         self._buffer = bytearray(_BUFFER_SIZE)
         self._view = memoryview(self._buffer)
         self._start = 0  # the first unparsed byte
         self._end = 0  # one past the last byte read
-        # A body larger than the buffer, read in place: (buffer, bytes filled, (source_id, timestamp) or None when
-        # the body is a pickle).
-        self._large: tuple[bytearray | memoryview, int, tuple[int, int] | None] | None = None
-        self._after_large = False  # the last message completed was a large one
-        self._poller = select.poll()
-        self._poller.register(fd, select.POLLIN)
+        # A payload larger than the buffer, read in place: (buffer, bytes filled, source_id, timestamp).
+        self._large: tuple[memoryview, int, int, int] | None = None
 
-    @property
-    def holds_partial_message(self) -> bool:
-        """Returns True when the start of a message was read and the rest is still to come."""
-        return self._large is not None or self._end > self._start
+    def fileno(self) -> int:
+        """Returns the connection's file descriptor (for selectors)."""
+        return self._fd
 
-    def wait(self, timeout: float) -> bool:
-        """Returns True when data can be read, waiting at most timeout seconds."""
-        return bool(self._poller.poll(max(0, math.ceil(timeout * 1000))))
+    def receive(self, batches: dict[int, list[Record]]) -> Received | None:
+        """Reads what the connection holds and appends each completed message to batches[source_id].
 
-    def receive(self) -> tuple[list[Any], int]:
-        """Reads what the pipe holds (wait() returned True) and returns the completed messages and the bytes read."""
-        if self._large is not None:
-            return self._receive_large()
-        if self._end == len(self._buffer):  # the start of a message sits at the end: move it to the front
-            pending = bytes(self._view[self._start : self._end])
-            self._view[: len(pending)] = pending
-            self._start, self._end = 0, len(pending)
-        limit = len(self._buffer)
-        if self._after_large and self._start == self._end:
-            # Large messages tend to follow each other: read just the next header, so that a large payload goes
-            # straight into its own buffer instead of through this one.
-            limit = self._end + _HEADER_PEEK
-        count = os.readv(self._fd, [self._view[self._end : limit]])
+        Returns what was read, or None at the connection's end.
+        """
+        large = self._large
+        if large is not None:
+            buffer, filled, source_id, timestamp = large
+            try:
+                count = os.readv(self._fd, [buffer[filled:]])
+            except BlockingIOError:
+                return _NOTHING
+            if count == 0:
+                return None
+            filled += count
+            if filled < len(buffer):
+                self._large = buffer, filled, source_id, timestamp
+                return Received(count, 0, 0)
+            self._large = None
+            batch = batches.get(source_id)
+            if batch is None:
+                batch = batches[source_id] = []
+            batch.append((timestamp, buffer))
+            return Received(count, 1, len(buffer))
+        if self._start:  # the start of an incomplete frame: move it to the front, making room behind it
+            pending = self._end - self._start
+            self._view[:pending] = self._view[self._start : self._end]
+            self._start, self._end = 0, pending
+        try:
+            count = os.readv(self._fd, [self._view[self._end :]])
+        except BlockingIOError:
+            return _NOTHING
         if count == 0:
-            raise EOFError("the logger's input pipe was closed by every writer")
+            return None
         self._end += count
-        messages = self._parse()
-        self._after_large = self._large is not None
-        return messages, count
+        messages, size = self._parse(batches)
+        return Received(count, messages, size)
 
-    def _receive_large(self) -> tuple[list[Any], int]:
-        assert self._large is not None
-        buffer, filled, message = self._large
-        count = os.readv(self._fd, [memoryview(buffer)[filled:]])
-        if count == 0:
-            raise EOFError("the logger's input pipe was closed in the middle of a message")
-        filled += count
-        if filled < len(buffer):
-            self._large = buffer, filled, message
-            return [], count
-        self._large = None
-        self._after_large = True
-        if message is None:
-            return [pickle.loads(buffer)], count
-        return [(*message, buffer)], count
+    def torn_frame(self) -> TornFrame | None:
+        """Returns what is known of the incomplete frame the channel holds, or None if it holds none."""
+        if self._large is not None:
+            _, filled, large_source, _ = self._large
+            return TornFrame(self.pid, large_source, FRAME_HEADER.size + filled)
+        held = self._end - self._start
+        if not held:
+            return None
+        source_id: int | None = self._buffer[self._start + 8] if held > 8 else None
+        return TornFrame(self.pid, source_id, held)
 
-    def _parse(self) -> list[Any]:
-        buffer, view, end = self._buffer, self._view, self._end
-        position = self._start
-        messages: list[Any] = []
-        append = messages.append
-        unpack_length = SHORT_LENGTH.unpack_from
-        unpack_prefix = MESSAGE_PREFIX.unpack_from
-        prefix_size = MESSAGE_PREFIX.size
-        while end - position >= 4:
-            (size,) = unpack_length(buffer, position)
-            body = position + 4
-            if size == -1:
-                if end - position < LONG_LENGTH.size:
-                    break
-                size = LONG_LENGTH.unpack_from(buffer, position)[1]
-                body = position + LONG_LENGTH.size
-            if body + size > end:
-                if body - position + size > len(buffer) and self._start_large(body, size):
+    def _parse(self, batches: dict[int, list[Record]]) -> tuple[int, int]:
+        """Appends the completed frames of the buffer to batches; returns their number and payload bytes."""
+        unpack = FRAME_HEADER.unpack_from
+        header_size = FRAME_HEADER.size
+        view = self._view
+        position, end = self._start, self._end
+        messages = size = 0
+        source_id = -1
+        batch: list[Record] = []
+        while end - position >= header_size:
+            length, source, timestamp = unpack(view, position)
+            if length > MAX_PAYLOAD_SIZE:  # not a frame put() writes: the stream is corrupt, so drop the connection
+                self._start = position
+                raise ConnectionResetError(f"a frame header claims {length} payload bytes")
+            body = position + header_size
+            if body + length > end:
+                if header_size + length > len(view):  # it cannot fit the buffer: give it one of its own
+                    large = np.empty(length, dtype=np.uint8).data  # not zeroed: it is filled at once
+                    held = end - body
+                    large[:held] = view[body:end]
+                    self._large = large, held, source, timestamp
                     position = end
                 break
-            if buffer[body] == MESSAGE_KIND:
-                _, source_id, timestamp = unpack_prefix(buffer, body)
-                append((source_id, timestamp, bytes(view[body + prefix_size : body + size])))
-            else:
-                append(pickle.loads(view[body : body + size]))
-            position = body + size
-        self._start = position
+            if source != source_id:  # a producer usually sends one source: look its batch up only on a change
+                source_id = source
+                found = batches.get(source)
+                batch = batches[source] = [] if found is None else found
+            batch.append((timestamp, bytes(view[body : body + length])))
+            messages += 1
+            size += length
+            position = body + length
         if position == end:
             self._start = self._end = 0
-        return messages
-
-    def _start_large(self, body: int, size: int) -> bool:
-        """Moves a body that cannot fit the buffer into one of its own; returns False until its prefix is read."""
-        end = self._end
-        large: bytearray | memoryview
-        if self._buffer[body] == MESSAGE_KIND:
-            if end - body < MESSAGE_PREFIX.size:
-                return False
-            _, source_id, timestamp = MESSAGE_PREFIX.unpack_from(self._buffer, body)
-            start = body + MESSAGE_PREFIX.size
-            large = _uninitialized(size - MESSAGE_PREFIX.size)
-            message: tuple[int, int] | None = (source_id, timestamp)
         else:
-            start = body
-            large = bytearray(size)
-            message = None
-        large[: end - start] = self._view[start:end]
-        self._large = large, end - start, message
-        return True
+            self._start = position
+        return messages, size
 
 
-class ConnectionReceiver:
-    """Reads one message per call through the Connection API: the fallback where the pipe is not a POSIX file.
-
-    Args:
-        connection: The read end of the queue's pipe.
-    """
-
-    def __init__(self, connection: Any) -> None:
-        self._connection = connection
-
-    @property
-    def holds_partial_message(self) -> bool:
-        """Returns False: Connection.recv_bytes() reads whole messages only."""
-        return False
-
-    def wait(self, timeout: float) -> bool:
-        """Returns True when data can be read, waiting at most timeout seconds."""
-        return bool(self._connection.poll(timeout))
-
-    def receive(self) -> tuple[list[Any], int]:
-        """Reads one message and returns it with its size."""
-        body = self._connection.recv_bytes()
-        return [decode_body(body)], len(body)
-
-
-def make_receiver(reader: Any) -> Receiver:
-    """Returns the fastest receiver for the read end of a queue's pipe."""
-    if sys.platform != "win32":
-        return PipeReceiver(reader.fileno())
-    return ConnectionReceiver(reader)
-
-
-def _uninitialized(size: int) -> memoryview:
-    """Returns a writable buffer of size bytes, not zeroed first (bytearray(size) is: a wasted pass over memory)."""
-    return np.empty(size, dtype=np.uint8).data
+def _peer_pid(connection: socket.socket) -> int | None:
+    """Returns the pid of the process that opened the connection, where the platform tells (Linux)."""
+    option = getattr(socket, "SO_PEERCRED", None)
+    if option is None:
+        return None
+    try:
+        pid, _, _ = _PEER_CREDENTIALS.unpack(
+            connection.getsockopt(socket.SOL_SOCKET, option, _PEER_CREDENTIALS.size)
+        )
+    except OSError:
+        return None
+    return int(pid)

@@ -17,6 +17,7 @@ import queue
 import threading
 import time
 from pathlib import Path
+from typing import cast
 
 from .._durable_files import fsync_directory, write_all
 from . import log_format
@@ -27,7 +28,7 @@ _OPEN_FLAGS = (
 _SYNC_CHECK_INTERVAL = 0.05
 """How often the sync thread looks for files due for an fsync."""
 
-Record = tuple[int, bytes]
+Record = tuple[int, bytes | memoryview]
 """One message as the writers take it: (timestamp, payload)."""
 
 
@@ -144,7 +145,8 @@ class WriterPool:
                 source.pending = []
             if source.fd is None:
                 source.fd = self._create_file(source.source_id)
-            buffers = log_format.encode_records(records)
+            # Large payloads arrive as memoryviews (read in place), which encode_records handles like bytes.
+            buffers = log_format.encode_records(cast("list[tuple[int, bytes]]", records))
             write_all(source.fd, buffers)
             size = sum(len(payload) for _, payload in records)
             with self._lock:

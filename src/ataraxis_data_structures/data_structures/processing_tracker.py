@@ -3,36 +3,41 @@
 Every method that reads or changes the tracker works on the file under its ``.lock`` file, so independent processes
 (for example, the jobs of a cluster array) can start, complete and fail jobs concurrently without losing updates.
 The file format and its fast emitter/parser live in ``tracker_format``; locking and atomic writes in
-``tracker_store``.
+``tracker_store``; executor IDs and the evidence that an executor is gone in ``tracker_executors``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import logging
 import os
-import socket
+import stat
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import KW_ONLY, InitVar, dataclass, field
-from enum import IntEnum
+from datetime import UTC, datetime
+from enum import IntEnum, StrEnum
 from pathlib import Path
-from typing import Self
+from typing import Any, NamedTuple, Self
 
 import xxhash
 
 from .._durable_files import write_text_atomically
 from . import tracker_store
+from .tracker_executors import PROCESS_STARTED_US, Liveness, check_executor, default_executor_id
 from .tracker_format import JobRecord, job_block, parse_tracker, record_from_mapping, render_tracker
 from .yaml_config import YamlConfig
 
-__all__ = ["DEFAULT_LOCK_TIMEOUT", "JobState", "ProcessingStatus", "ProcessingTracker"]
+__all__ = ["DEFAULT_LOCK_TIMEOUT", "JobState", "ProcessingStatus", "ProcessingTracker", "StaleJob", "TrackerStatus"]
 
 DEFAULT_LOCK_TIMEOUT = 10.0
 """Seconds a tracker operation waits for the lock before raising TimeoutError (what the reference release waits)."""
 
-# Scheduler variables holding the ID of the cluster job a process runs in, most common first, with the prefix that
-# says which scheduler issued it.
-_SCHEDULER_JOB_VARIABLES = (("SLURM_JOB_ID", "slurm"), ("PBS_JOBID", "pbs"), ("LSB_JOBID", "lsf"), ("JOB_ID", "sge"))
 _SHOWN_IDS = 5  # How many tracked job IDs an unknown-ID error lists.
+_RENEWALS_PER_LEASE = 3  # run_job renews a lease this many times per lease period, so one late renewal is harmless.
+_logger = logging.getLogger(__name__)
 
 
 class ProcessingStatus(IntEnum):
@@ -49,6 +54,35 @@ class ProcessingStatus(IntEnum):
     """Indicates the job has been completed successfully."""
     FAILED = 3
     """Indicates the job encountered a runtime error and was not completed."""
+
+
+class TrackerStatus(StrEnum):
+    """Defines the high-level progress labels that summarize the job registry of a ProcessingTracker instance.
+
+    A label describes the whole pipeline, while a ProcessingStatus member describes one job inside it.
+    """
+
+    NOT_STARTED = "not_started"
+    """Every job is still scheduled."""
+    IN_PROGRESS = "in_progress"
+    """Some jobs ended and others wait, with none running or failed (also a tracker without jobs)."""
+    PROCESSING = "processing"
+    """At least one job is running and none failed."""
+    COMPLETED = "completed"
+    """Every job succeeded."""
+    FAILED = "failed"
+    """At least one job failed."""
+
+
+class StaleJob(NamedTuple):
+    """A RUNNING job whose executor is provably gone, with the evidence."""
+
+    job_id: str
+    job_name: str
+    specifier: str
+    executor_id: str | None
+    reason: str
+    """The evidence, as the failure message recovery records ('executor slurm:12 ended with TIMEOUT ...')."""
 
 
 @dataclass
@@ -75,13 +109,54 @@ class JobState:
 
 def _state_from_record(record: JobRecord) -> JobState:
     """Returns a JobState holding the values of a record."""
-    name, specifier, status, executor_id, error_message, started_at, completed_at = record
-    return JobState(name, specifier, ProcessingStatus(status), executor_id, error_message, started_at, completed_at)
+    return JobState(
+        record.job_name,
+        record.specifier,
+        ProcessingStatus(record.status),
+        record.executor_id,
+        record.error_message,
+        record.started_at,
+        record.completed_at,
+    )
+
+
+def _scheduled(record: JobRecord) -> JobRecord:
+    """Returns the record of the job back in SCHEDULED, with executor, error, times and lease cleared."""
+    return JobRecord(record.job_name, record.specifier, int(ProcessingStatus.SCHEDULED))
+
+
+def _running(record: JobRecord, executor_id: str, lease: float | None) -> JobRecord:
+    """Returns the record of the job started now by executor_id, with a lease when one is kept."""
+    now = _now_us()
+    expires = None if lease is None else now + int(lease * 1e6)
+    return JobRecord(
+        record.job_name, record.specifier, int(ProcessingStatus.RUNNING), executor_id, None, now, None, expires
+    )
+
+
+def _ended(record: JobRecord, status: ProcessingStatus, error_message: str | None) -> JobRecord:
+    """Returns the record of the job ended now with status (the lease ends with it)."""
+    return record._replace(
+        status=int(status), error_message=error_message, completed_at=_now_us(), lease_expires_at=None
+    )
+
+
+def _check_name(job_name: Any, specifier: Any, where: str) -> None:
+    """Raises ValueError if the name or the specifier is not a string or holds ':' (which joins them in the ID)."""
+    if not isinstance(job_name, str) or not isinstance(specifier, str):
+        raise ValueError(
+            f"{where} is ({job_name!r}, {specifier!r}), expected a (job_name, specifier) tuple of two strings."
+        )
+    if ":" in job_name or ":" in specifier:
+        raise ValueError(
+            f"{where}: the job {job_name!r} with the specifier {specifier!r} holds ':', which joins the name and the "
+            f"specifier inside the hashed job ID (so two different jobs could share an ID); use another character."
+        )
 
 
 def _record_from_state(job_id: str, state: JobState, source: str) -> JobRecord:
     """Returns the record of a JobState, checking its field types."""
-    fields = {
+    fields: dict[str, Any] = {
         "job_name": state.job_name,
         "specifier": state.specifier,
         "status": int(state.status) if isinstance(state.status, IntEnum) else state.status,
@@ -96,15 +171,6 @@ def _record_from_state(job_id: str, state: JobState, source: str) -> JobRecord:
 def _now_us() -> int:
     """Returns the current UTC time as integer microseconds since the epoch."""
     return time.time_ns() // 1000
-
-
-def _default_executor_id() -> str:
-    """Returns the cluster job ID this process runs under ('slurm:123'), or else 'pid:<pid>@<host name>'."""
-    for variable, scheduler in _SCHEDULER_JOB_VARIABLES:
-        value = os.environ.get(variable)
-        if value:
-            return f"{scheduler}:{value}"
-    return f"pid:{os.getpid()}@{socket.gethostname()}"
 
 
 def _parse_status(status: ProcessingStatus | str | int) -> ProcessingStatus:
@@ -142,6 +208,11 @@ class ProcessingTracker(YamlConfig):
         jobs: The initial job states (the file's content replaces them on the first operation).
         lock_timeout: Keyword-only. The longest time, in seconds, an operation waits for the lock before raising
             TimeoutError.
+        lease: Keyword-only. If given, run_job() and claim_job() give a running job a lease of this many seconds,
+            which run_job() renews in the background (a third of it at a time) while its block runs. A job whose
+            executor cannot be asked (another host's pid, a scheduler other than SLURM) counts as stale once its
+            lease has run out. Choose it well above the clock difference between hosts and any pause the process
+            may take. None (the default) keeps no lease.
     """
 
     file_path: Path
@@ -153,13 +224,17 @@ class ProcessingTracker(YamlConfig):
     """The path to the .LOCK file used to ensure thread-safe access to the tracker's data."""
     _: KW_ONLY
     lock_timeout: InitVar[float] = DEFAULT_LOCK_TIMEOUT
+    lease: InitVar[float | None] = None
 
-    def __post_init__(self, lock_timeout: float) -> None:
+    def __post_init__(self, lock_timeout: float, lease: float | None) -> None:
         self.file_path = Path(self.file_path)
         self.lock_path = f"{self.file_path}.lock"
         if not lock_timeout >= 0:
             raise ValueError(f"lock_timeout must be a number of seconds >= 0, got {lock_timeout!r}.")
+        if lease is not None and not lease > 0:
+            raise ValueError(f"lease must be a number of seconds > 0 or None, got {lease!r}.")
         self._lock_timeout = float(lock_timeout)
+        self._lease = None if lease is None else float(lease)
 
     # ------------------------------------------------------------------ file access
 
@@ -176,7 +251,11 @@ class ProcessingTracker(YamlConfig):
         elif previous_records is snapshot.base:
             states = previous_states.copy()
             for job_id in snapshot.changed:
-                states[job_id] = _state_from_record(snapshot.records[job_id])
+                record = snapshot.records.get(job_id)
+                if record is None:
+                    states.pop(job_id, None)
+                else:
+                    states[job_id] = _state_from_record(record)
         else:
             states = {}
             for job_id, record in snapshot.records.items():
@@ -199,23 +278,33 @@ class ProcessingTracker(YamlConfig):
         def change(records: Mapping[str, JobRecord]) -> tuple[dict[str, JobRecord], None]:
             return {job_id: new_record(self._require(records, job_id, action))}, None
 
-        snapshot, _ = tracker_store.update_tracker(self._tracker_file(), self.lock_path, self._lock_timeout, change)
+        self._update(change)
+
+    def _update(self, change: tracker_store.Change[Any]) -> Any:
+        """Applies one change to the file under the lock, adopts the result and returns the change's result."""
+        snapshot, result = tracker_store.update_tracker(
+            self._tracker_file(), self.lock_path, self._lock_timeout, change
+        )
         self._adopt(snapshot)
+        return result
 
     def _require(self, records: Mapping[str, JobRecord], job_id: str, action: str) -> JobRecord:
         """Returns the record of job_id, or raises ValueError naming the job and the tracker file."""
         record = records.get(job_id)
         if record is not None:
             return record
-        if records:
-            shown = ", ".join(list(records)[:_SHOWN_IDS]) + (", ..." if len(records) > _SHOWN_IDS else "")
-            tracked = f"It tracks {len(records)} job(s) ({shown})"
-        else:
-            tracked = "It tracks no jobs yet"
         raise ValueError(
             f"Unable to {action} the job with ID {job_id!r}: the processing tracker {self.file_path} has no such "
-            f"job. {tracked}; add jobs with initialize_jobs() and look IDs up with find_jobs()."
+            f"job. {self._tracked(records)}; add jobs with initialize_jobs() and look IDs up with find_jobs()."
         )
+
+    @staticmethod
+    def _tracked(records: Mapping[str, object]) -> str:
+        """Returns 'It tracks N job(s) (a, b, ...)' for an error message."""
+        if not records:
+            return "It tracks no jobs yet"
+        shown = ", ".join(list(records)[:_SHOWN_IDS]) + (", ..." if len(records) > _SHOWN_IDS else "")
+        return f"It tracks {len(records)} job(s) ({shown})"
 
     # ------------------------------------------------------------------ job IDs
 
@@ -232,11 +321,33 @@ class ProcessingTracker(YamlConfig):
 
         Returns:
             The unique hexadecimal identifier for the target job.
+
+        Raises:
+            ValueError: If the name or the specifier contains ':' (two different jobs could then share an ID).
         """
+        if ":" in job_name or ":" in specifier:
+            _check_name(job_name, specifier, f"Unable to generate the ID of the job {job_name!r}")
         key = f"{job_name}:{specifier}" if specifier else job_name
         return xxhash.xxh64(key.encode("utf-8")).hexdigest()
 
     # ------------------------------------------------------------------ changes
+
+    def _entries(self, jobs: Any, action: str, argument: str) -> list[tuple[str, str, str]]:
+        """Returns (job ID, name, specifier) of each (job_name, specifier) pair, or raises ValueError naming one."""
+        where = f"Unable to {action} the processing tracker {self.file_path}"
+        if not isinstance(jobs, list | tuple):
+            raise ValueError(f"{where}: '{argument}' must be a list of (job_name, specifier) tuples, got {jobs!r}.")
+        entries: list[tuple[str, str, str]] = []
+        for index, entry in enumerate(jobs):
+            if not isinstance(entry, tuple | list) or len(entry) != 2:
+                raise ValueError(
+                    f"{where}: entry {index} of '{argument}' is {entry!r}, expected a (job_name, specifier) tuple of "
+                    f"two strings."
+                )
+            name, specifier = entry
+            _check_name(name, specifier, f"{where}: entry {index} of '{argument}'")
+            entries.append((self.generate_job_id(name, specifier), name, specifier))
+        return entries
 
     def initialize_jobs(self, jobs: list[tuple[str, str]]) -> list[str]:
         """Configures the tracker with the list of one or more jobs to be executed during the pipeline's runtime.
@@ -255,38 +366,82 @@ class ProcessingTracker(YamlConfig):
 
         Raises:
             TimeoutError: If the .LOCK file for the tracker .YAML file cannot be acquired within the timeout period.
-            ValueError: If an entry is not a (job_name, specifier) pair of strings.
+            ValueError: If an entry is not a (job_name, specifier) pair of strings, or one of them contains ':'.
         """
-        entries: list[tuple[str, str, str]] = []
-        for index, entry in enumerate(jobs):
-            if (
-                not isinstance(entry, tuple | list)
-                or len(entry) != 2
-                or not all(isinstance(part, str) for part in entry)
-            ):
-                raise ValueError(
-                    f"Unable to initialize jobs in the processing tracker {self.file_path}: entry {index} is "
-                    f"{entry!r}, expected a (job_name, specifier) tuple of two strings."
-                )
-            name, specifier = entry
-            entries.append((self.generate_job_id(name, specifier), name, specifier))
+        entries = self._entries(jobs, "initialize jobs in", "jobs")
 
         def change(records: Mapping[str, JobRecord]) -> tuple[dict[str, JobRecord], None]:
             added: dict[str, JobRecord] = {}
             for job_id, name, specifier in entries:
                 if job_id not in records and job_id not in added:
-                    added[job_id] = (name, specifier, int(ProcessingStatus.SCHEDULED), None, None, None, None)
+                    added[job_id] = JobRecord(name, specifier, int(ProcessingStatus.SCHEDULED))
             return added, None
 
-        snapshot, _ = tracker_store.update_tracker(self._tracker_file(), self.lock_path, self._lock_timeout, change)
-        self._adopt(snapshot)
+        self._update(change)
         return [job_id for job_id, _, _ in entries]
 
-    def start_job(self, job_id: str, executor_id: str | None = None) -> None:
-        """Marks the target job as running and optionally records the executor identifier.
+    def align_jobs(self, jobs: list[tuple[str, str]], universe: list[tuple[str, str]] | None = None) -> list[str]:
+        """Aligns the tracker's job registry with the jobs requested for the current pipeline invocation.
 
-        Without an executor_id, the ID of the cluster job this process runs in is recorded (SLURM_JOB_ID, PBS_JOBID,
-        LSB_JOBID or SGE's JOB_ID, as 'slurm:<id>' and so on), or else 'pid:<pid>@<host name>'.
+        Notes:
+            Entries of the file outside ``universe`` (the pipeline's definition changed since the file was written)
+            are removed, with a logged warning naming them; requested jobs the file lacks are added as SCHEDULED;
+            every other job keeps its recorded state. Everything is checked before the file is touched.
+
+        Args:
+            jobs: The (job_name, specifier) tuples the current invocation intends to execute.
+            universe: The (job_name, specifier) tuples of every job the pipeline could produce, used only to detect
+                foreign entries. Defaults to ``jobs``.
+
+        Returns:
+            The job IDs of the requested jobs, in request order.
+
+        Raises:
+            TimeoutError: If the .LOCK file for the tracker .YAML file cannot be acquired within the timeout period.
+            ValueError: If ``jobs`` is empty, an entry is not a pair of strings or holds ':', or a requested job is
+                not part of the universe.
+        """
+        requested = self._entries(jobs, "align", "jobs")
+        if not requested:
+            raise ValueError(
+                f"Unable to align the processing tracker {self.file_path}: 'jobs' must name at least one job, got an "
+                f"empty list."
+            )
+        allowed = requested if universe is None else self._entries(universe, "align", "universe")
+        allowed_ids = {job_id for job_id, _, _ in allowed}
+        outside = [
+            f"{name!r}/{specifier!r} ({job_id})" for job_id, name, specifier in requested if job_id not in allowed_ids
+        ]
+        if outside:
+            raise ValueError(
+                f"Unable to align the processing tracker {self.file_path}: the requested job(s) {', '.join(outside)} "
+                f"are not part of the job universe ({len(allowed_ids)} job(s)); every requested job must be."
+            )
+
+        def change(records: Mapping[str, JobRecord]) -> tuple[dict[str, JobRecord | None], list[str]]:
+            changed: dict[str, JobRecord | None] = {job_id: None for job_id in records if job_id not in allowed_ids}
+            for job_id, name, specifier in requested:
+                if job_id not in records and job_id not in changed:
+                    changed[job_id] = JobRecord(name, specifier, int(ProcessingStatus.SCHEDULED))
+            return changed, [job_id for job_id, record in changed.items() if record is None]
+
+        removed: list[str] = self._update(change)
+        if removed:
+            _logger.warning(
+                "The processing tracker %s held %d job(s) outside the job universe; removed them, keeping every job of "
+                "the universe: %s.",
+                self.file_path,
+                len(removed),
+                ", ".join(removed),
+            )
+        return [job_id for job_id, _, _ in requested]
+
+    def start_job(self, job_id: str, executor_id: str | None = None) -> None:
+        """Marks the target job as running and records the identifier of the executor running it.
+
+        Without an executor_id, the ID of the scheduler job this process runs in is recorded ('slurm:<id>',
+        'pbs:<id>', ... as release 7.x does), or else 'pid:<pid>@<host name>'. The error message and completion
+        time of a previous attempt are cleared.
 
         Args:
             job_id: The unique identifier of the job to mark as started.
@@ -297,12 +452,13 @@ class ProcessingTracker(YamlConfig):
             TimeoutError: If the .LOCK file for the tracker .YAML file cannot be acquired within the timeout period.
             ValueError: If the specified job ID is not found in the managed tracker file.
         """
-        executor = executor_id if executor_id is not None else _default_executor_id()
-        self._change_job(
-            job_id,
-            "mark as running",
-            lambda old: (old[0], old[1], int(ProcessingStatus.RUNNING), executor, None, _now_us(), None),
-        )
+        self._start(job_id, executor_id, None)
+
+    def _start(self, job_id: str, executor_id: str | None, lease: float | None) -> str:
+        """Marks the job running with a lease of lease seconds (None: none); returns the executor ID recorded."""
+        executor = executor_id if executor_id is not None else default_executor_id()
+        self._change_job(job_id, "mark as running", lambda old: _running(old, executor, lease))
+        return executor
 
     def complete_job(self, job_id: str) -> None:
         """Marks a target job as successfully completed.
@@ -314,11 +470,7 @@ class ProcessingTracker(YamlConfig):
             TimeoutError: If the .LOCK file for the tracker .YAML file cannot be acquired within the timeout period.
             ValueError: If the specified job ID is not found in the managed tracker file.
         """
-        self._change_job(
-            job_id,
-            "mark as succeeded",
-            lambda old: (old[0], old[1], int(ProcessingStatus.SUCCEEDED), old[3], None, old[5], _now_us()),
-        )
+        self._change_job(job_id, "mark as succeeded", lambda old: _ended(old, ProcessingStatus.SUCCEEDED, None))
 
     def fail_job(self, job_id: str, error_message: str | None = None) -> None:
         """Marks the target job as failed.
@@ -333,11 +485,200 @@ class ProcessingTracker(YamlConfig):
         """
         if error_message is not None and not isinstance(error_message, str):
             error_message = str(error_message)
-        self._change_job(
-            job_id,
-            "mark as failed",
-            lambda old: (old[0], old[1], int(ProcessingStatus.FAILED), old[3], error_message, old[5], _now_us()),
-        )
+        self._change_job(job_id, "mark as failed", lambda old: _ended(old, ProcessingStatus.FAILED, error_message))
+
+    @contextlib.contextmanager
+    def run_job(self, job_id: str, executor_id: str | None = None) -> Iterator[None]:
+        """Runs a single tracked job: marks it running, then succeeded when the block ends, or failed if it raises.
+
+        Notes:
+            An ``Exception`` raised by the block (or by completing the job) marks the job failed with the exception's
+            text as the error message, and is re-raised unchanged. Unlike release 7.x, which leaves the job RUNNING,
+            a ``KeyboardInterrupt`` or ``SystemExit`` also fails the job, with the message 'interrupted
+            (KeyboardInterrupt)', and is re-raised: the run did not complete, and a RUNNING entry would wait for
+            stale-job recovery. A process killed outright (SIGKILL, a scheduler's kill) cannot record anything; its
+            job stays RUNNING until find_stale_jobs() proves its executor gone. With a ``lease``, a background
+            thread renews the job's lease while the block runs.
+
+        Args:
+            job_id: The unique identifier of the job to run.
+            executor_id: An optional explicit identifier for the executor running the job; by default it is
+                resolved from the environment as in start_job().
+
+        Yields:
+            None. The job is RUNNING for the duration of the block.
+
+        Raises:
+            TimeoutError: If the .LOCK file for the tracker .YAML file cannot be acquired within the timeout period.
+            ValueError: If the specified job ID is not found in the managed tracker file.
+        """
+        executor = self._start(job_id, executor_id, self._lease)
+        stop = threading.Event()
+        renewer = None
+        if self._lease is not None:
+            renewer = threading.Thread(
+                target=self._renew_lease, args=(job_id, executor, self._lease, stop), name="tracker-lease", daemon=True
+            )
+            renewer.start()
+        try:
+            try:
+                yield
+            finally:
+                stop.set()
+                if renewer is not None:
+                    renewer.join()
+            self.complete_job(job_id)
+        except Exception as error:
+            self.fail_job(job_id, str(error) or type(error).__name__)
+            raise
+        except (KeyboardInterrupt, SystemExit) as error:
+            with contextlib.suppress(Exception):
+                self.fail_job(job_id, f"interrupted ({type(error).__name__})")
+            raise
+
+    def _renew_lease(self, job_id: str, executor: str, lease: float, stop: threading.Event) -> None:
+        """Extends the lease of a job while it runs under executor, until stop is set."""
+
+        def change(records: Mapping[str, JobRecord]) -> tuple[dict[str, JobRecord], None]:
+            record = records.get(job_id)
+            if record is None or record.status != ProcessingStatus.RUNNING or record.executor_id != executor:
+                return {}, None  # Ended or taken over meanwhile: nothing of ours to renew.
+            return {job_id: record._replace(lease_expires_at=_now_us() + int(lease * 1e6))}, None
+
+        while not stop.wait(lease / _RENEWALS_PER_LEASE):
+            try:
+                tracker_store.update_tracker(self._tracker_file(), self.lock_path, self._lock_timeout, change)
+            except (OSError, ValueError) as error:  # The next renewal may succeed; the lease still has time left.
+                _logger.warning("Unable to renew the lease of job %s in %s: %s", job_id, self.file_path, error)
+
+    def claim_job(self, job_name: str | None = None, executor_id: str | None = None) -> str | None:
+        """Atomically takes the next SCHEDULED job (in file order) and marks it RUNNING for this executor.
+
+        Notes:
+            Many workers may call this at once, on any hosts: each job is handed to exactly one of them. A job that
+            is still RUNNING under this same executor ID but started before this process did (a SLURM job that was
+            requeued after preemption restarts under its own job ID) is handed back first, instead of a new one.
+
+        Args:
+            job_name: If given, only jobs with exactly this name are claimed.
+            executor_id: The executor to record; by default resolved from the environment as in start_job().
+
+        Returns:
+            The claimed job's ID, or None when no job is left to claim.
+
+        Raises:
+            TimeoutError: If the .LOCK file for the tracker .YAML file cannot be acquired within the timeout period.
+        """
+        executor = executor_id if executor_id is not None else default_executor_id()
+        lease = self._lease
+        takes_back = not executor.startswith("pid:")  # A pid is never reused by a restart of the same worker.
+
+        def change(records: Mapping[str, JobRecord]) -> tuple[dict[str, JobRecord], str | None]:
+            first = None
+            for job_id, record in records.items():
+                if job_name is not None and record.job_name != job_name:
+                    continue
+                if (
+                    takes_back
+                    and record.status == ProcessingStatus.RUNNING
+                    and record.executor_id == executor
+                    and (record.started_at is None or record.started_at < PROCESS_STARTED_US)
+                ):
+                    return {job_id: _running(record, executor, lease)}, job_id
+                if first is None and record.status == ProcessingStatus.SCHEDULED:
+                    first = job_id
+            if first is None:
+                return {}, None
+            return {first: _running(records[first], executor, lease)}, first
+
+        claimed: str | None = self._update(change)
+        return claimed
+
+    def find_stale_jobs(self) -> list[StaleJob]:
+        """Returns the RUNNING jobs whose executor is provably gone, each with the evidence.
+
+        Notes:
+            A job is stale when its executor is ``pid:<pid>@<this host>`` and that process no longer exists (or the
+            pid now belongs to a process that started after the job did); or ``slurm:<id>`` and SLURM reports the job
+            in a final state (TIMEOUT, OUT_OF_MEMORY, CANCELLED, PREEMPTED, NODE_FAIL, FAILED, COMPLETED, ... per
+            squeue, then sacct, then scontrol); or, for any other executor, its lease (see ``lease``) has run out.
+            A check that fails or times out means unknown, and an unknown executor is never called stale. The
+            scheduler is asked without holding the lock.
+
+        Returns:
+            The stale jobs in file order.
+
+        Raises:
+            TimeoutError: If the .LOCK file for the tracker .YAML file cannot be acquired within the timeout period.
+        """
+        records = self._read()
+        now = _now_us()
+        checks: dict[tuple[str | None, int | None], Any] = {}
+        stale: list[StaleJob] = []
+        for job_id, record in records.items():
+            if record.status != ProcessingStatus.RUNNING:
+                continue
+            # A scheduler job is asked about once; a pid's answer depends on when the job started (pid reuse).
+            pid = record.executor_id is not None and record.executor_id.startswith("pid:")
+            key = (record.executor_id, record.started_at if pid else None)
+            check = checks.get(key)
+            if check is None:
+                check = checks[key] = check_executor(record.executor_id, record.started_at)
+            if check.liveness is Liveness.GONE:
+                reason = f"{check.reason} while the job was running"
+            elif (
+                check.liveness is Liveness.UNKNOWN
+                and record.lease_expires_at is not None
+                and now > record.lease_expires_at
+            ):
+                ended = datetime.fromtimestamp(record.lease_expires_at / 1e6, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+                reason = (
+                    f"executor {record.executor_id} let its lease run out at {ended} UTC (no heartbeat for "
+                    f"{(now - record.lease_expires_at) / 1e6:.0f} s beyond it) while the job was running"
+                )
+            else:
+                continue
+            stale.append(StaleJob(job_id, record.job_name, record.specifier, record.executor_id, reason))
+        return stale
+
+    def recover_stale_jobs(self) -> list[StaleJob]:
+        """Marks every stale job (see find_stale_jobs) FAILED with its evidence as the error message.
+
+        The jobs are then picked up by retry_failed_jobs(). A job that ended, restarted or changed executor after it
+        was found stale is left alone.
+
+        Returns:
+            The jobs that were failed.
+
+        Raises:
+            TimeoutError: If the .LOCK file for the tracker .YAML file cannot be acquired within the timeout period.
+        """
+        found = self.find_stale_jobs()
+        if not found:
+            return []
+        seen = {job.job_id: self.jobs[job.job_id] for job in found if job.job_id in self.jobs}
+
+        def change(records: Mapping[str, JobRecord]) -> tuple[dict[str, JobRecord], list[StaleJob]]:
+            failed: dict[str, JobRecord] = {}
+            recovered: list[StaleJob] = []
+            for job in found:
+                record, before = records.get(job.job_id), seen.get(job.job_id)
+                if (
+                    record is None
+                    or before is None
+                    or record.status != ProcessingStatus.RUNNING
+                    or record.executor_id != before.executor_id
+                    or record.started_at != before.started_at
+                ):
+                    continue
+                failed[job.job_id] = _ended(record, ProcessingStatus.FAILED, job.reason)
+                recovered.append(job)
+            return failed, recovered
+
+        recovered: list[StaleJob] = self._update(change)
+        for job in recovered:
+            _logger.warning("Failed stale job %s in %s: %s", job.job_id, self.file_path, job.reason)
+        return recovered
 
     def retry_failed_jobs(self) -> list[str]:
         """Resets all failed jobs back to SCHEDULED status for retry.
@@ -352,18 +693,46 @@ class ProcessingTracker(YamlConfig):
         """
 
         def change(records: Mapping[str, JobRecord]) -> tuple[dict[str, JobRecord], list[str]]:
-            retried: dict[str, JobRecord] = {
-                job_id: (record[0], record[1], int(ProcessingStatus.SCHEDULED), None, None, None, None)
+            retried = {
+                job_id: _scheduled(record)
                 for job_id, record in records.items()
-                if record[2] == ProcessingStatus.FAILED
+                if record.status == ProcessingStatus.FAILED
             }
             return retried, list(retried)
 
-        snapshot, retried = tracker_store.update_tracker(
-            self._tracker_file(), self.lock_path, self._lock_timeout, change
-        )
-        self._adopt(snapshot)
+        retried: list[str] = self._update(change)
         return retried
+
+    def reset_jobs(self, job_ids: list[str]) -> list[str]:
+        """Resets the specified jobs back to SCHEDULED status, leaving every other job's state untouched.
+
+        Clears the error_message, started_at, completed_at and executor_id fields of each targeted job. The request
+        is all-or-nothing: if any ID is unknown, nothing is changed.
+
+        Args:
+            job_ids: The unique identifiers of the jobs to reset.
+
+        Returns:
+            The reset job IDs, in registry order.
+
+        Raises:
+            TimeoutError: If the .LOCK file for the tracker .YAML file cannot be acquired within the timeout period.
+            ValueError: If any of the specified job IDs is not found in the managed tracker file.
+        """
+        wanted = set(job_ids)
+
+        def change(records: Mapping[str, JobRecord]) -> tuple[dict[str, JobRecord], list[str]]:
+            unknown = [job_id for job_id in dict.fromkeys(job_ids) if job_id not in records]
+            if unknown:
+                raise ValueError(
+                    f"Unable to reset jobs of the processing tracker {self.file_path}: it has no job with the ID(s) "
+                    f"{', '.join(map(repr, unknown))}; nothing was reset. {self._tracked(records)}."
+                )
+            reset = {job_id: _scheduled(record) for job_id, record in records.items() if job_id in wanted}
+            return reset, list(reset)
+
+        reset: list[str] = self._update(change)
+        return reset
 
     def reset(self) -> None:
         """Resets the tracker file to the default state.
@@ -388,7 +757,7 @@ class ProcessingTracker(YamlConfig):
             TimeoutError: If the .LOCK file for the tracker .YAML file cannot be acquired within the timeout period.
             ValueError: If the specified job ID is not found in the managed tracker file.
         """
-        return ProcessingStatus(self._require(self._read(), job_id, "query the status of")[2])
+        return ProcessingStatus(self._require(self._read(), job_id, "query the status of").status)
 
     def get_job_info(self, job_id: str) -> JobState:
         """Returns the full JobState object for the specified job.
@@ -419,7 +788,7 @@ class ProcessingTracker(YamlConfig):
             ValueError: If status names no ProcessingStatus.
         """
         wanted = int(_parse_status(status))
-        return [job_id for job_id, record in self._read().items() if record[2] == wanted]
+        return [job_id for job_id, record in self._read().items() if record.status == wanted]
 
     def get_summary(self) -> dict[ProcessingStatus, int]:
         """Returns a summary of job counts by status.
@@ -432,7 +801,7 @@ class ProcessingTracker(YamlConfig):
         """
         counts = [0, 0, 0, 0]
         for record in self._read().values():
-            counts[record[2]] += 1
+            counts[record.status] += 1
         return {status: counts[status] for status in ProcessingStatus}
 
     def find_jobs(self, job_name: str | None = None, specifier: str | None = None) -> dict[str, tuple[str, str]]:
@@ -458,9 +827,10 @@ class ProcessingTracker(YamlConfig):
                 f"(or both)."
             )
         return {
-            job_id: (record[0], record[1])
+            job_id: (record.job_name, record.specifier)
             for job_id, record in self._read().items()
-            if (job_name is None or job_name in record[0]) and (specifier is None or specifier in record[1])
+            if (job_name is None or job_name in record.job_name)
+            and (specifier is None or specifier in record.specifier)
         }
 
     @property
@@ -472,7 +842,7 @@ class ProcessingTracker(YamlConfig):
             not complete).
         """
         records = self._read()
-        return bool(records) and all(record[2] == ProcessingStatus.SUCCEEDED for record in records.values())
+        return bool(records) and all(record.status == ProcessingStatus.SUCCEEDED for record in records.values())
 
     @property
     def encountered_error(self) -> bool:
@@ -481,7 +851,109 @@ class ProcessingTracker(YamlConfig):
         Notes:
             The pipeline is considered to have encountered an error if any job has been marked as failed.
         """
-        return any(record[2] == ProcessingStatus.FAILED for record in self._read().values())
+        return any(record.status == ProcessingStatus.FAILED for record in self._read().values())
+
+    def snapshot(self) -> dict[str, JobState]:
+        """Returns a point-in-time copy of the tracker's complete job registry, read under one lock acquisition.
+
+        Notes:
+            The returned states are copies: changing them does not change the tracker. A tracker file that does
+            not exist gives an empty registry and nothing is created (no file, lock file or folder).
+
+        Returns:
+            A dictionary mapping every tracked job ID to a copy of its JobState.
+
+        Raises:
+            TimeoutError: If the .LOCK file for the tracker .YAML file cannot be acquired within the timeout period.
+        """
+        path = self._tracker_file()
+        if not os.path.lexists(path):
+            return {}
+        self._read()
+        return {job_id: copy.copy(state) for job_id, state in self.jobs.items()}
+
+    def summarize(self) -> dict[str, Any]:
+        """Returns the registry as JSON-ready per-job details, the counts per status, and the pipeline's label.
+
+        Notes:
+            Built on snapshot(), so a missing file is summarized as empty and nothing is created. A job without an
+            error message has no 'error_message' key.
+
+        Returns:
+            {'jobs': [{'job_id', 'job_name', 'specifier', 'status' (the member name), 'executor_id', 'started_at',
+            'completed_at'[, 'error_message']}, ...], 'summary': {'total', 'succeeded', 'failed', 'running',
+            'scheduled'}, 'status': a TrackerStatus}.
+
+        Raises:
+            TimeoutError: If the .LOCK file for the tracker .YAML file cannot be acquired within the timeout period.
+        """
+        return summarize_states(self.snapshot())
+
+    @staticmethod
+    def resolve_status(summary: Mapping[str, int]) -> TrackerStatus:
+        """Returns the progress label of a summary's counts (the 'summary' of summarize(); absent keys count 0).
+
+        Any failed job gives FAILED; every job succeeded gives COMPLETED; any running job gives PROCESSING; every
+        job scheduled gives NOT_STARTED; anything else, including no jobs at all, gives IN_PROGRESS.
+
+        Args:
+            summary: Counts under 'total', 'succeeded', 'failed', 'running' and 'scheduled'.
+
+        Returns:
+            The label of the highest-priority condition the counts satisfy.
+        """
+        total = summary.get("total", 0)
+        if summary.get("failed", 0) > 0:
+            return TrackerStatus.FAILED
+        if total > 0 and summary.get("succeeded", 0) == total:
+            return TrackerStatus.COMPLETED
+        if summary.get("running", 0) > 0:
+            return TrackerStatus.PROCESSING
+        if total > 0 and summary.get("scheduled", 0) == total:
+            return TrackerStatus.NOT_STARTED
+        return TrackerStatus.IN_PROGRESS
+
+    def resolve_job(self, job_id: str, universe: list[tuple[str, str]]) -> tuple[str, str]:
+        """Returns the (job_name, specifier) of the universe whose job ID is job_id, without reading the file.
+
+        Args:
+            job_id: The hexadecimal job ID to resolve.
+            universe: The (job_name, specifier) tuples of every job the pipeline could produce.
+
+        Returns:
+            The name and the specifier of the job the ID names.
+
+        Raises:
+            ValueError: If the universe is empty, or no job of it has this ID.
+        """
+        where = f"Unable to resolve the job with ID {job_id!r} for the processing tracker {self.file_path}"
+        if not universe:
+            raise ValueError(f"{where}: 'universe' must name at least one job, got an empty list.")
+        entries = self._entries(universe, "resolve a job of", "universe")
+        for candidate, name, specifier in entries:
+            if candidate == job_id:
+                return name, specifier
+        raise ValueError(f"{where}: no job of the universe ({len(entries)} job(s)) has this ID.")
+
+    @classmethod
+    def discover(cls, root_directory: Path, tracker_name: str) -> list[Self]:
+        """Returns a tracker for every file named tracker_name anywhere under root_directory, sorted by path.
+
+        Notes:
+            No tracker file is read. Symbolic links to folders are not followed, and a folder that cannot be read
+            is an error, never silently skipped.
+
+        Args:
+            root_directory: The folder whose tree is searched.
+            tracker_name: The exact file name of the trackers (e.g. 'tracker.yaml').
+
+        Returns:
+            One tracker bound to each matching file.
+
+        Raises:
+            OSError: If the root does not exist, is not a folder, or a folder under it cannot be read.
+        """
+        return [cls(file_path=path) for path in find_tracker_files(Path(root_directory), tracker_name)]
 
     # ------------------------------------------------------------------ YAML files
 
@@ -489,8 +961,9 @@ class ProcessingTracker(YamlConfig):
         """Saves the instance's data as the specified .yaml (YAML) file.
 
         Notes:
-            Writes the in-memory state (file_path, jobs and lock_path as they are in this instance), atomically. The
-            tracker's own file is managed by its methods; this is for copies.
+            Writes the in-memory jobs atomically, as release 7.x does (the registry alone; a target already in
+            the 6.x layout keeps its file_path and lock_path keys). The tracker's own file is managed by its
+            methods; this is for copies.
 
         Args:
             file_path: The path to the .yaml file to write.
@@ -503,7 +976,12 @@ class ProcessingTracker(YamlConfig):
         blocks = [
             job_block(job_id, _record_from_state(job_id, state, str(target))) for job_id, state in self.jobs.items()
         ]
-        write_text_atomically(target, render_tracker(blocks, str(self.file_path), self.lock_path))
+        # The registry alone, as release 7.x writes it; a file already in the 6.x layout keeps it.
+        try:
+            existing = tracker_store.read_unlocked(target)
+        except (OSError, ValueError):
+            existing = tracker_store.TrackerSnapshot(None, {}, {})
+        write_text_atomically(target, render_tracker(blocks, existing.file_path, existing.lock_path))
 
     @classmethod
     def from_yaml(cls, file_path: Path, *, ignore_unknown_keys: bool = False) -> Self:
@@ -526,7 +1004,7 @@ class ProcessingTracker(YamlConfig):
         """
         source = _require_yaml_suffix(file_path)
         document = parse_tracker(source.read_bytes(), str(source))
-        own_path = source if document.file_path in {".", ""} else Path(document.file_path)
+        own_path = source if document.file_path in {None, ".", ""} else Path(str(document.file_path))
         jobs = {job_id: _state_from_record(record) for job_id, record in document.records.items()}
         return cls(file_path=own_path, jobs=jobs)
 
@@ -540,3 +1018,54 @@ def _require_yaml_suffix(file_path: Path | str) -> Path:
             f"{path.suffix or 'no extension'!r}."
         )
     return path
+
+
+def summarize_states(states: Mapping[str, JobState]) -> dict[str, Any]:
+    """Returns the summarize() dictionary of a registry (see ProcessingTracker.summarize)."""
+    jobs: list[dict[str, Any]] = []
+    counts = dict.fromkeys(ProcessingStatus, 0)
+    for job_id, state in states.items():
+        status = ProcessingStatus(state.status)
+        counts[status] += 1
+        entry: dict[str, Any] = {
+            "job_id": job_id,
+            "job_name": state.job_name,
+            "specifier": state.specifier,
+            "status": status.name,
+            "executor_id": state.executor_id,
+            "started_at": state.started_at,
+            "completed_at": state.completed_at,
+        }
+        if state.error_message:
+            entry["error_message"] = state.error_message
+        jobs.append(entry)
+    summary = {
+        "total": len(states),
+        "succeeded": counts[ProcessingStatus.SUCCEEDED],
+        "failed": counts[ProcessingStatus.FAILED],
+        "running": counts[ProcessingStatus.RUNNING],
+        "scheduled": counts[ProcessingStatus.SCHEDULED],
+    }
+    return {"jobs": jobs, "summary": summary, "status": ProcessingTracker.resolve_status(summary)}
+
+
+def find_tracker_files(root: Path, tracker_name: str) -> list[Path]:
+    """Returns every file named tracker_name under root, sorted, without following symbolic links to folders.
+
+    Raises:
+        OSError: If root is missing or not a folder, or a folder under it cannot be read.
+    """
+    info = os.stat(root)  # FileNotFoundError names the root.
+    if not stat.S_ISDIR(info.st_mode):
+        raise NotADirectoryError(20, "Unable to search for processing trackers: not a directory", str(root))
+    found: list[Path] = []
+
+    def fail(error: OSError) -> None:
+        raise error
+
+    for directory, _, files in os.walk(root, onerror=fail, followlinks=False):
+        if tracker_name in files:
+            candidate = Path(directory) / tracker_name
+            if candidate.is_file():
+                found.append(candidate)
+    return sorted(found)

@@ -1,9 +1,9 @@
 """The processing tracker file format: plain YAML of a fixed schema, with a fast emitter and an incremental parser.
 
-A tracker file is the YAML document of the ``ProcessingTracker`` dataclass, exactly as PyYAML writes it::
+A tracker file is the YAML document of the ``ProcessingTracker`` dataclass, exactly as PyYAML writes it. Release
+7.x writes the registry alone (its *layout* "7")::
 
     ---
-    file_path: .
     jobs:
       d1c4958d7f784216:
         job_name: a
@@ -13,10 +13,15 @@ A tracker file is the YAML document of the ``ProcessingTracker`` dataclass, exac
         error_message: null
         started_at: null
         completed_at: null
-    lock_path: ''
     ...
 
+and release 6.x also writes ``file_path: .`` before ``jobs`` and ``lock_path: ''`` after it (layout "6"). Both are
+read; a rewrite keeps the layout the file has (``TrackerDocument.file_path``/``lock_path`` are None when absent).
+
 Statuses are the integer values of ``ProcessingStatus``; timestamps are integer microseconds since the UTC epoch.
+A job may carry one field the releases do not write, ``lease_expires_at`` (microseconds, the end of the lease a
+running job's heartbeat keeps renewing); it is written only when set, after the other fields. Both releases load a
+file holding it (they ignore unknown job keys) and drop it when they rewrite the file, which only removes the lease.
 
 Pushing a 10,000-job document through the generic YAML machinery costs seconds, and a tracker operation changes one
 job, so this module works per job *block* (the lines of one job, without the trailing newline):
@@ -39,11 +44,14 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from ..errors import TrackerFormatError
 from .yaml_scalars import SAFE_DUMPER, SAFE_LOADER, OutsideFastPathError, is_plain, read_string
 
 __all__ = [
     "EMPTY_TRACKER_TEXT",
+    "EMPTY_TRACKER_TEXT_6",
     "FIELD_NAMES",
+    "LEASE_FIELD",
     "STATUS_VALUES",
     "JobRecord",
     "TrackerDocument",
@@ -53,19 +61,37 @@ __all__ = [
     "render_tracker",
 ]
 
-JobRecord = tuple[str, str, int, str | None, str | None, int | None, int | None]
-"""One job: (job_name, specifier, status, executor_id, error_message, started_at, completed_at)."""
+
+class JobRecord(NamedTuple):
+    """One job of a tracker file, as stored: the JobState fields plus the optional lease."""
+
+    job_name: str
+    specifier: str
+    status: int
+    executor_id: str | None = None
+    error_message: str | None = None
+    started_at: int | None = None
+    completed_at: int | None = None
+    lease_expires_at: int | None = None
+    """When the lease of a running job ends (UTC epoch microseconds); None without a lease."""
+
 
 FIELD_NAMES = ("job_name", "specifier", "status", "executor_id", "error_message", "started_at", "completed_at")
 """The JobState fields in the order they are written."""
+LEASE_FIELD = "lease_expires_at"
+"""The optional job field written after FIELD_NAMES when a running job holds a lease."""
 
 STATUS_VALUES = (0, 1, 2, 3)
 """The integer values of ProcessingStatus (SCHEDULED, RUNNING, SUCCEEDED, FAILED)."""
 
 _HEADER = "---\nfile_path: .\njobs:\n"
 _FOOTER = "lock_path: ''\n...\n"
-EMPTY_TRACKER_TEXT = "---\nfile_path: .\njobs: {}\nlock_path: ''\n...\n"
-"""The text of a tracker without jobs."""
+_HEADER_7 = "---\njobs:\n"
+_FOOTER_7 = "...\n"
+EMPTY_TRACKER_TEXT = "---\njobs: {}\n...\n"
+"""The text of a tracker without jobs, in the layout release 7.x writes (and new files get)."""
+EMPTY_TRACKER_TEXT_6 = "---\nfile_path: .\njobs: {}\nlock_path: ''\n...\n"
+"""The text of a tracker without jobs, in the layout release 6.x writes."""
 
 # The options the reference release's files are written with (block style, field order, markers, no folding below
 # 200 columns, non-ASCII escaped); the generic fallback uses them so its blocks match the fast path byte for byte.
@@ -93,6 +119,7 @@ _SIMPLE_BLOCK = re.compile(
     r"    error_message: ([^\n]+)\n"
     r"    started_at: (null|0|-?[1-9][0-9]*)\n"
     r"    completed_at: (null|0|-?[1-9][0-9]*)"
+    r"(?:\n    lease_expires_at: (0|-?[1-9][0-9]*))?"
 )
 
 _block_cache: dict[str, tuple[str, JobRecord]] = {}
@@ -100,10 +127,13 @@ _BLOCK_CACHE_LIMIT = 100_000
 
 
 class TrackerDocument(NamedTuple):
-    """A parsed tracker file: the header values, and each job's canonical block text and record, in file order."""
+    """A parsed tracker file: the header values, and each job's canonical block text and record, in file order.
 
-    file_path: str
-    lock_path: str
+    ``file_path`` and ``lock_path`` are None when the file does not hold them (the 7.x layout).
+    """
+
+    file_path: str | None
+    lock_path: str | None
     blocks: dict[str, str]
     records: dict[str, JobRecord]
 
@@ -136,8 +166,11 @@ def _simple_value(value: str | int | None, prefix_length: int) -> str | None:
 
 
 def _fields_mapping(record: JobRecord) -> dict[str, Any]:
-    """Returns the record as the mapping of field names to YAML values."""
-    return dict(zip(FIELD_NAMES, record, strict=True))
+    """Returns the record as the mapping of field names to YAML values (the lease only when set)."""
+    fields = dict(zip(FIELD_NAMES, record[:7], strict=True))
+    if record.lease_expires_at is not None:
+        fields[LEASE_FIELD] = record.lease_expires_at
+    return fields
 
 
 def job_block(job_id: str, record: JobRecord) -> str:
@@ -150,6 +183,8 @@ def job_block(job_id: str, record: JobRecord) -> str:
     Returns:
         The block exactly as PyYAML writes it inside a tracker document.
     """
+    if type(record) is not JobRecord:  # a plain (job_name, specifier, status, ...) tuple: name its fields
+        record = JobRecord(*record)
     block = _emit_block(job_id, record)
     # Remember what the block stands for: another process's next write carries it over unchanged, and reading that
     # file back then needs no parsing of this job.
@@ -164,13 +199,15 @@ def _emit_block(job_id: str, record: JobRecord) -> str:
     simple_key = job_id and " " not in job_id and len(job_id) <= _LONGEST_SIMPLE_KEY and _is_plain(job_id)
     lines = [f"  {job_id}:"] if simple_key else None
     if lines is not None:
-        for name, value in zip(FIELD_NAMES, record, strict=True):
+        for name, value in zip(FIELD_NAMES, record[:7], strict=True):
             text = _simple_value(value, 6 + len(name))
             if text is None:
                 lines = None
                 break
             lines.append(f"    {name}: {text}")
     if lines is not None:
+        if record.lease_expires_at is not None:
+            lines.append(f"    {LEASE_FIELD}: {int(record.lease_expires_at)}")
         return "\n".join(lines)
     # Quoting, escaping and folding rules are PyYAML's business: let it write this one job and cut the block out.
     document = yaml.dump(
@@ -179,22 +216,25 @@ def _emit_block(job_id: str, record: JobRecord) -> str:
     return str(document[len(_HEADER) : -len(_FOOTER) - 1])
 
 
-def render_tracker(blocks: Iterable[str], file_path: str = ".", lock_path: str = "") -> str:
+def render_tracker(blocks: Iterable[str], file_path: str | None = None, lock_path: str | None = None) -> str:
     """Returns the complete text of a tracker document.
 
     Args:
         blocks: The job blocks (from job_block), in the order the jobs are to appear.
-        file_path: The value of the document's file_path key ('.' in tracker files).
-        lock_path: The value of the document's lock_path key ('' in tracker files).
+        file_path: The value of the document's file_path key ('.' in 6.x tracker files), or None to leave the key
+            out (the 7.x layout).
+        lock_path: The value of the document's lock_path key ('' in 6.x tracker files), or None to leave it out.
 
     Returns:
         The YAML document, with the '---' and '...' markers.
     """
     body = "\n".join(blocks)
+    if file_path is None and lock_path is None:
+        return f"{_HEADER_7}{body}\n{_FOOTER_7}" if body else EMPTY_TRACKER_TEXT
     if file_path == "." and lock_path == "":
-        return f"{_HEADER}{body}\n{_FOOTER}" if body else EMPTY_TRACKER_TEXT
-    head = _dump_top_level_entry("file_path", file_path)
-    tail = _dump_top_level_entry("lock_path", lock_path)
+        return f"{_HEADER}{body}\n{_FOOTER}" if body else EMPTY_TRACKER_TEXT_6
+    head = "" if file_path is None else _dump_top_level_entry("file_path", file_path)
+    tail = "" if lock_path is None else _dump_top_level_entry("lock_path", lock_path)
     return f"---\n{head}jobs:\n{body}\n{tail}...\n" if body else f"---\n{head}jobs: {{}}\n{tail}...\n"
 
 
@@ -215,8 +255,8 @@ def parse_tracker(data: bytes | str, source: str) -> TrackerDocument:
         The parsed document.
 
     Raises:
-        ValueError: If the content is not valid YAML, is not a tracker document, or a job field has a wrong type or
-            value. The message names the file and, where it applies, the job and field.
+        TrackerFormatError: If the content is not valid YAML, is not a tracker document, or a job field has a wrong
+            type or value. The message names the file and, where it applies, the job and field.
     """
     text: str | None
     if isinstance(data, str):
@@ -228,26 +268,31 @@ def parse_tracker(data: bytes | str, source: str) -> TrackerDocument:
             text = None  # Possibly another encoding YAML allows (UTF-16 with a BOM); let libyaml decide.
     if text is not None:
         if text == EMPTY_TRACKER_TEXT:
+            return TrackerDocument(None, None, {}, {})
+        if text == EMPTY_TRACKER_TEXT_6:
             return TrackerDocument(".", "", {}, {})
-        blocks = _split_canonical(text)
-        if blocks is not None:
-            document = _parse_blocks(blocks)
+        split = _split_canonical(text)
+        if split is not None:
+            document = _parse_blocks(split[1], split[0])
             if document is not None:
                 return document
     return _parse_generic(data, source)
 
 
-def _split_canonical(text: str) -> list[str] | None:
-    """Returns the job blocks of a document in the canonical layout, or None if it is laid out otherwise."""
-    if not (text.startswith(_HEADER) and text.endswith(_FOOTER)):
+def _split_canonical(text: str) -> tuple[bool, list[str]] | None:
+    """Returns (whether the layout is 6.x's, the job blocks) of a document in a canonical layout, else None."""
+    if text.startswith(_HEADER) and text.endswith(_FOOTER):
+        six, body = True, text[len(_HEADER) : -len(_FOOTER) - 1]  # Without the newline that ends the last block.
+    elif text.startswith(_HEADER_7) and text.endswith(_FOOTER_7):
+        six, body = False, text[len(_HEADER_7) : -len(_FOOTER_7) - 1]
+    else:
         return None
-    body = text[len(_HEADER) : -len(_FOOTER) - 1]  # Without the newline that ends the last block.
     if len(body) < 3 or body[2] == " " or not body.startswith("  "):
         return None
-    return _BLOCK_START.split(body)
+    return six, _BLOCK_START.split(body)
 
 
-def _parse_blocks(blocks: list[str]) -> TrackerDocument | None:
+def _parse_blocks(blocks: list[str], six: bool) -> TrackerDocument | None:
     """Parses canonical blocks through the cache, or returns None if one of them cannot stand alone."""
     cache = _block_cache
     if len(cache) > _BLOCK_CACHE_LIMIT:
@@ -266,7 +311,7 @@ def _parse_blocks(blocks: list[str]) -> TrackerDocument | None:
             return None
         block_texts[job_id] = block
         records[job_id] = record
-    return TrackerDocument(".", "", block_texts, records)
+    return TrackerDocument(".", "", block_texts, records) if six else TrackerDocument(None, None, block_texts, records)
 
 
 class _NotSimpleError(Exception):
@@ -288,9 +333,9 @@ def _parse_simple_block(block: str) -> tuple[str, JobRecord] | None:
     match = _SIMPLE_BLOCK.fullmatch(block)
     if match is None:
         return None
-    key, name, specifier, status, executor_id, error_message, started_at, completed_at = match.groups()
+    key, name, specifier, status, executor_id, error_message, started_at, completed_at, lease = match.groups()
     try:
-        record: JobRecord = (
+        record = JobRecord(
             _decode_string(name),
             _decode_string(specifier),
             int(status),
@@ -298,6 +343,7 @@ def _parse_simple_block(block: str) -> tuple[str, JobRecord] | None:
             None if error_message == "null" else _decode_string(error_message),
             None if started_at == "null" else int(started_at),
             None if completed_at == "null" else int(completed_at),
+            None if lease is None else int(lease),
         )
         return _decode_string(key), record
     except _NotSimpleError:
@@ -317,7 +363,7 @@ def _parse_block_with_libyaml(block: str) -> tuple[str, JobRecord] | None:
         return None
     try:
         return job_id, record_from_mapping(job_id, fields, "")
-    except ValueError:
+    except TrackerFormatError:
         return None
 
 
@@ -326,39 +372,43 @@ def _parse_generic(data: bytes | str, source: str) -> TrackerDocument:
     try:
         loaded = yaml.load(data, Loader=SAFE_LOADER)
     except yaml.YAMLError as error:
-        raise ValueError(f"The processing tracker file {source} is not valid YAML: {_describe(error)}") from None
+        raise TrackerFormatError(
+            f"The processing tracker file {source} is not valid YAML: {_describe(error)}"
+        ) from None
     if not isinstance(loaded, dict):
         kind = "empty" if loaded is None else f"a {type(loaded).__name__}, not a mapping"
-        raise ValueError(
+        raise TrackerFormatError(
             f"The processing tracker file {source} is not a tracker: its YAML document is {kind}. A tracker file "
             f"holds a mapping with the keys file_path, jobs and lock_path."
         )
     unknown = sorted(str(key) for key in loaded if key not in {"file_path", "jobs", "lock_path"})
     if unknown:
-        raise ValueError(
+        raise TrackerFormatError(
             f"The processing tracker file {source} has unknown top-level key(s) {', '.join(unknown)}; expected only "
             f"file_path, jobs and lock_path."
         )
     if "jobs" not in loaded:
-        raise ValueError(f"The processing tracker file {source} has no 'jobs' mapping.")
+        raise TrackerFormatError(f"The processing tracker file {source} has no 'jobs' mapping.")
     jobs = loaded["jobs"]
     if jobs is None:
         jobs = {}
     if not isinstance(jobs, dict):
-        raise ValueError(
+        raise TrackerFormatError(
             f"The processing tracker file {source}: 'jobs' must map job IDs to job fields, got {_show(jobs)}."
         )
-    header = {key: loaded.get(key, default) for key, default in (("file_path", "."), ("lock_path", ""))}
+    header = {key: loaded.get(key) for key in ("file_path", "lock_path")}
     for key, value in header.items():
-        if not isinstance(value, str):
-            raise ValueError(f"The processing tracker file {source}: '{key}' must be a string, got {_show(value)}.")
+        if value is not None and not isinstance(value, str):
+            raise TrackerFormatError(
+                f"The processing tracker file {source}: '{key}' must be a string, got {_show(value)}."
+            )
     blocks: dict[str, str] = {}
     records: dict[str, JobRecord] = {}
     for job_id, fields in jobs.items():
         if not isinstance(job_id, str):
-            raise ValueError(f"The processing tracker file {source}: job ID {job_id!r} must be a string.")
+            raise TrackerFormatError(f"The processing tracker file {source}: job ID {job_id!r} must be a string.")
         if not isinstance(fields, dict):
-            raise ValueError(
+            raise TrackerFormatError(
                 f"The processing tracker file {source}: job {job_id} must be a mapping of fields, got {_show(fields)}."
             )
         record = record_from_mapping(job_id, fields, source)
@@ -379,15 +429,18 @@ def record_from_mapping(job_id: str, fields: Mapping[Any, Any], source: str) -> 
         The job's record.
 
     Raises:
-        ValueError: If a field is unknown or missing, or has a value of the wrong type.
+        TrackerFormatError: If a field is unknown or missing, or has a value of the wrong type.
     """
     where = f"The processing tracker file {source}: job {job_id}"
-    unknown = [str(name) for name in fields if name not in FIELD_NAMES]
+    unknown = [str(name) for name in fields if name not in FIELD_NAMES and name != LEASE_FIELD]
     if unknown:
-        raise ValueError(f"{where} has unknown field(s) {', '.join(unknown)}; expected {', '.join(FIELD_NAMES)}.")
+        raise TrackerFormatError(
+            f"{where} has unknown field(s) {', '.join(unknown)}; expected {', '.join(FIELD_NAMES)} (and optionally "
+            f"{LEASE_FIELD})."
+        )
     if "job_name" not in fields:
-        raise ValueError(f"{where} has no job_name.")
-    record = (
+        raise TrackerFormatError(f"{where} has no job_name.")
+    record = JobRecord(
         _checked(fields["job_name"], str, False, where, "job_name"),
         _checked(fields.get("specifier", ""), str, False, where, "specifier"),
         _checked_status(fields.get("status", 0), where),
@@ -395,27 +448,28 @@ def record_from_mapping(job_id: str, fields: Mapping[Any, Any], source: str) -> 
         _checked(fields.get("error_message"), str, True, where, "error_message"),
         _checked(fields.get("started_at"), int, True, where, "started_at"),
         _checked(fields.get("completed_at"), int, True, where, "completed_at"),
+        _checked(fields.get(LEASE_FIELD), int, True, where, LEASE_FIELD),
     )
     return record
 
 
 def _checked_status(value: Any, where: str) -> int:
-    """Returns value if it is a status code, else raises ValueError listing the codes (hand edits write names)."""
+    """Returns value if it is a status code, else raises TrackerFormatError listing the valid codes."""
     if isinstance(value, int) and not isinstance(value, bool) and value in STATUS_VALUES:
         return value
-    raise ValueError(
+    raise TrackerFormatError(
         f"{where}: status must be one of 0 (SCHEDULED), 1 (RUNNING), 2 (SUCCEEDED), 3 (FAILED), got {_show(value)}."
     )
 
 
 def _checked(value: Any, kind: type, nullable: bool, where: str, name: str) -> Any:
-    """Returns value if it has the expected type, else raises ValueError naming the field."""
+    """Returns value if it has the expected type, else raises TrackerFormatError naming the field."""
     if value is None and nullable:
         return None
     if isinstance(value, kind) and not isinstance(value, bool):
         return value
     expected = f"{kind.__name__} or null" if nullable else kind.__name__
-    raise ValueError(f"{where}: {name} must be {expected}, got {_show(value)}.")
+    raise TrackerFormatError(f"{where}: {name} must be {expected}, got {_show(value)}.")
 
 
 def _show(value: Any) -> str:

@@ -23,15 +23,16 @@ from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 from .._durable_files import replace_file_atomically
+from ..errors import TrackerFormatError
 from ..file_locks import LockFileUnavailableError, hold_lock
-from .tracker_format import EMPTY_TRACKER_TEXT, JobRecord, job_block, parse_tracker, render_tracker
+from .tracker_format import JobRecord, job_block, parse_tracker, render_tracker
 
 __all__ = ["TrackerSnapshot", "hold_tracker_lock", "locked_read", "read_unlocked", "reset_tracker", "update_tracker"]
 
 T = TypeVar("T")
 
-Change = Callable[[Mapping[str, JobRecord]], tuple[dict[str, JobRecord], T]]
-"""Receives the current records and returns (records to add or replace, result for the caller)."""
+Change = Callable[[Mapping[str, JobRecord]], tuple[Mapping[str, JobRecord | None], T]]
+"""Receives the current records and returns (records to add or replace, None for those to remove; a result)."""
 
 _SNAPSHOTS_KEPT = 16
 
@@ -57,6 +58,8 @@ class TrackerSnapshot(NamedTuple):
 
     ``base`` and ``changed`` say how it was derived: from the records ``base`` by replacing the jobs ``changed``
     (both empty when it was parsed from disk), so that derived views can be updated instead of rebuilt.
+    ``file_path`` and ``lock_path`` are the file's header values (None when absent: the 7.x layout), kept on
+    rewrites so a file stays in the layout it has.
     """
 
     raw: bytes | None
@@ -64,6 +67,8 @@ class TrackerSnapshot(NamedTuple):
     records: dict[str, JobRecord]
     base: dict[str, JobRecord] | None = None
     changed: tuple[str, ...] = ()
+    file_path: str | None = None
+    lock_path: str | None = None
 
 
 _EMPTY = TrackerSnapshot(None, {}, {})
@@ -108,7 +113,7 @@ def read_unlocked(path: Path) -> TrackerSnapshot:
         The snapshot; an empty one if the file does not exist.
 
     Raises:
-        ValueError: If the file's content is not a valid tracker.
+        TrackerFormatError: If the file's content is not a valid tracker.
     """
     raw = _read_file(path)
     key = str(path)
@@ -119,7 +124,9 @@ def read_unlocked(path: Path) -> TrackerSnapshot:
         snapshot = _EMPTY
     else:
         document = parse_tracker(raw, key)
-        snapshot = TrackerSnapshot(raw, document.blocks, document.records)
+        snapshot = TrackerSnapshot(
+            raw, document.blocks, document.records, file_path=document.file_path, lock_path=document.lock_path
+        )
     _remember(key, snapshot)
     return snapshot
 
@@ -143,7 +150,7 @@ def _warm_up(path: Path) -> None:
     locked read to report.
     """
     if str(path) not in _snapshots:
-        with contextlib.suppress(ValueError, OSError):
+        with contextlib.suppress(TrackerFormatError, OSError):
             read_unlocked(path)
 
 
@@ -163,7 +170,7 @@ def locked_read(path: Path, lock_path: str, timeout: float) -> TrackerSnapshot:
 
     Raises:
         TimeoutError: If the lock cannot be acquired within the timeout.
-        ValueError: If the file's content is not a valid tracker.
+        TrackerFormatError: If the file's content is not a valid tracker.
     """
     _warm_up(path)
     try:
@@ -180,15 +187,16 @@ def update_tracker(path: Path, lock_path: str, timeout: float, change: Change[T]
         path: The tracker file.
         lock_path: The tracker's lock file.
         timeout: The longest time, in seconds, to wait for the lock.
-        change: Receives the current records and returns the records to add or replace, and a result. When it
-            returns no records, nothing is written. When it raises, the file is left untouched.
+        change: Receives the current records and returns the records to add or replace (None for a job to
+            remove), and a result. When it returns no records, nothing is written. When it raises, the file is
+            left untouched.
 
     Returns:
         The snapshot after the change, and the change's result.
 
     Raises:
         TimeoutError: If the lock cannot be acquired within the timeout.
-        ValueError: If the file's content is not a valid tracker.
+        TrackerFormatError: If the file's content is not a valid tracker.
     """
     _warm_up(path)
     with hold_tracker_lock(path, lock_path, timeout):
@@ -199,17 +207,23 @@ def update_tracker(path: Path, lock_path: str, timeout: float, change: Change[T]
         blocks = snapshot.blocks.copy()
         records = snapshot.records.copy()
         for job_id, record in changed.items():
-            blocks[job_id] = job_block(job_id, record)
-            records[job_id] = record
-        data = render_tracker(blocks.values()).encode("utf-8")
+            if record is None:
+                blocks.pop(job_id, None)
+                records.pop(job_id, None)
+            else:
+                blocks[job_id] = job_block(job_id, record)
+                records[job_id] = record
+        data = render_tracker(blocks.values(), snapshot.file_path, snapshot.lock_path).encode("utf-8")
         replace_file_atomically(path, data, mode=_modes.get(str(path)), sync_directory=False)
-        snapshot = TrackerSnapshot(data, blocks, records, snapshot.records, tuple(changed))
+        snapshot = TrackerSnapshot(
+            data, blocks, records, snapshot.records, tuple(changed), snapshot.file_path, snapshot.lock_path
+        )
         _remember(str(path), snapshot)
         return snapshot, result
 
 
 def reset_tracker(path: Path, lock_path: str, timeout: float) -> TrackerSnapshot:
-    """Replaces the tracker file with an empty tracker under its lock.
+    """Replaces the tracker file with an empty tracker under its lock, in the layout the file has.
 
     Args:
         path: The tracker file.
@@ -223,8 +237,12 @@ def reset_tracker(path: Path, lock_path: str, timeout: float) -> TrackerSnapshot
         TimeoutError: If the lock cannot be acquired within the timeout.
     """
     with hold_tracker_lock(path, lock_path, timeout):
-        data = EMPTY_TRACKER_TEXT.encode("utf-8")
+        try:
+            old = read_unlocked(path)
+        except TrackerFormatError:  # A damaged file is what a reset is for: replace it in the 7.x layout.
+            old = _EMPTY
+        data = render_tracker((), old.file_path, old.lock_path).encode("utf-8")
         replace_file_atomically(path, data, mode=_modes.get(str(path)), sync_directory=False)
-        snapshot = TrackerSnapshot(data, {}, {})
+        snapshot = TrackerSnapshot(data, {}, {}, file_path=old.file_path, lock_path=old.lock_path)
         _remember(str(path), snapshot)
         return snapshot
