@@ -1,8 +1,8 @@
 """Demo part 1: a YamlConfig round trip of an experiment configuration, and a pipeline tracked by ProcessingTracker.
 
-Three worker processes take their share of twelve jobs from one tracker file; one job fails, is retried and then
-succeeds. Everything is checked: the part raises if the config does not come back identical or the tracker does not
-end with every job succeeded by the worker that ran it.
+Three worker processes drain twelve jobs from one tracker file (claim_job + run_job, the README's worker loop); one
+job fails, is retried and then succeeds. Everything is checked: the part raises if the config does not come back
+identical or the tracker does not end with every job succeeded by one of the workers.
 """
 
 from __future__ import annotations
@@ -59,28 +59,31 @@ def config_round_trip(root: Path) -> None:
     print(f"[config]  ExperimentConfig -> {path} ({lines} lines of YAML); read back identical, types included")
 
 
-def process_sessions(tracker_path: Path, worker: str, job_ids: list[str], output: Path) -> None:
-    """A worker process: runs its jobs, recording each start, success or failure in the tracker."""
+def process_sessions(tracker_path: Path, worker: str, output: Path) -> None:
+    """A worker process: the README's worker loop. Claims jobs until none is left; run_job records each outcome."""
     tracker = ProcessingTracker(file_path=tracker_path)
-    for job_id in job_ids:
-        tracker.start_job(job_id, executor_id=worker)
+    while (job_id := tracker.claim_job(job_name="process_session", executor_id=worker)) is not None:
         session = tracker.get_job_info(job_id).specifier
-        marker = output / f"{session}.attempted"
-        if session == FLAKY_SESSION and not marker.exists():
-            marker.touch()
-            tracker.fail_job(job_id, f"corrupted frame 17 in {session}/camera.bin (transient read error)")
-            continue
-        time.sleep(0.05)  # The session's processing.
-        (output / f"{session}.done").write_text(f"processed by {worker}\n")
-        tracker.complete_job(job_id)
+        try:
+            # claim_job marked the job RUNNING; run_job keeps it so and marks it SUCCEEDED when the block ends, or
+            # FAILED with the exception's text if it raises.
+            with tracker.run_job(job_id, executor_id=worker):
+                marker = output / f"{session}.attempted"
+                if session == FLAKY_SESSION and not marker.exists():
+                    marker.touch()
+                    raise OSError(f"corrupted frame 17 in {session}/camera.bin (transient read error)")
+                time.sleep(0.05)  # The session's processing.
+                (output / f"{session}.done").write_text(f"processed by {worker}\n")
+        except OSError:
+            continue  # Recorded in the tracker by run_job; the worker goes on with the next job.
 
 
-def run_workers(tracker_path: Path, shares: list[list[str]], output: Path) -> None:
-    """Runs one worker process per share of jobs and waits for all of them."""
+def run_workers(tracker_path: Path, workers: int, output: Path) -> None:
+    """Runs the worker processes, each draining the tracker, and waits for all of them."""
     context = multiprocessing.get_context("spawn")
     processes = [
-        context.Process(target=process_sessions, args=(tracker_path, f"worker-{index}", share, output))
-        for index, share in enumerate(shares)
+        context.Process(target=process_sessions, args=(tracker_path, f"worker-{index}", output))
+        for index in range(workers)
     ]
     for process in processes:
         process.start()
@@ -96,32 +99,31 @@ def tracked_pipeline(root: Path) -> None:
     output.mkdir(parents=True)
     tracker = ProcessingTracker(file_path=root / "pipeline" / "tracker.yaml")
     ids = tracker.initialize_jobs([("process_session", f"session_{index:02d}") for index in range(SESSIONS)])
-    shares = [ids[index::WORKERS] for index in range(WORKERS)]
-    print(f"[tracker] {SESSIONS} jobs for {WORKERS} worker processes in {tracker.file_path}")
+    print(f"[tracker] {SESSIONS} jobs drained by {WORKERS} worker processes (claim_job + run_job): {tracker.file_path}")
 
-    run_workers(tracker.file_path, shares, output)
+    run_workers(tracker.file_path, WORKERS, output)
     summary = tracker.get_summary()
     failed = tracker.get_jobs_by_status(ProcessingStatus.FAILED)
     if summary[ProcessingStatus.SUCCEEDED] != SESSIONS - 1 or len(failed) != 1 or not tracker.encountered_error:
         raise RuntimeError(f"unexpected state after the first pass: {summary}")
     failure = tracker.get_job_info(failed[0])
+    status = tracker.summarize()["status"]
     print(
         f"[tracker] first pass: {summary[ProcessingStatus.SUCCEEDED]} succeeded, 1 failed "
-        f"({failure.specifier} on {failure.executor_id}: {failure.error_message})"
+        f"({failure.specifier} on {failure.executor_id}: {failure.error_message}); tracker status: {status}"
     )
 
     retried = tracker.retry_failed_jobs()
-    run_workers(tracker.file_path, [retried], output)
+    run_workers(tracker.file_path, 1, output)
     if not tracker.complete or retried != failed:
         raise RuntimeError(f"the retry did not complete the pipeline: {tracker.get_summary()}")
-    for index, share in enumerate(shares):
-        for job_id in share:
-            expected = "worker-0" if job_id in retried else f"worker-{index}"
-            if tracker.get_job_info(job_id).executor_id != expected:
-                raise RuntimeError(f"job {job_id} was not recorded as run by {expected}")
+    executors = {tracker.get_job_info(job_id).executor_id for job_id in ids}
+    if not executors <= {f"worker-{index}" for index in range(WORKERS)}:
+        raise RuntimeError(f"jobs were recorded with unexpected executors: {executors}")
     if len(list(output.glob("*.done"))) != SESSIONS:
         raise RuntimeError("not every session produced its output")
-    print(f"[tracker] retried {failure.specifier}: it succeeded; pipeline complete. axds tracker show says:")
+    final = tracker.summarize()["status"]
+    print(f"[tracker] retried {failure.specifier}: it succeeded; pipeline {final}. axds tracker show says:")
     print(format_tracker_table(tracker.file_path))
 
 
