@@ -110,4 +110,15 @@ def run(root: Path) -> Path:
         )
     if list(directory.glob("*.axlog")):
         raise RuntimeError("assembly left live log files behind")
+    _plot(directory)
     return directory
+
+
+def _plot(directory: Path) -> None:
+    """Draws each source's message rate and interval distribution, as `axds inspect DIR --plot` does."""
+    from ataraxis_data_structures.cli import main as axds
+
+    picture = directory.parent / "recording.png"
+    if axds(["inspect", str(directory), "--plot", str(picture)]) != 0 or not picture.exists():
+        raise RuntimeError(f"axds inspect --plot did not write {picture}")
+    print(f"axds inspect {directory.name} --plot {picture.name}: message rate and intervals per source")

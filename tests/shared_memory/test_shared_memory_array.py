@@ -221,6 +221,18 @@ def test_an_exception_in_a_locked_block_releases_the_lock(buffer_name: str) -> N
         array.destroy()
 
 
+def test_disconnecting_inside_a_locked_block_still_releases_the_lock(buffer_name: str) -> None:
+    array = SharedMemoryArray.create_array(buffer_name, np.zeros(2))
+    try:
+        with array.array() as data:
+            data[0] = 2.0
+            array.disconnect()
+        array.connect()
+        assert array[0] == 2.0  # "already holds the lock" if the block's lock had not been released
+    finally:
+        array.destroy()
+
+
 def test_without_robust_mutexes_a_multiprocessing_lock_is_used(
     buffer_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -185,16 +185,30 @@ class SlurmCluster:
         """Requeues a running batch job and lets it start again at once.
 
         ``scontrol requeue`` holds a requeued batch job back (``Reason=BeginTime``) for about two minutes; as the
-        cluster's administrator this sets its start time to now once it is PENDING again, so the job restarts (same
-        job ID, ``SLURM_RESTART_COUNT`` set) within seconds.
+        cluster's administrator this moves its start time to two seconds after the previous run has ended (see
+        :meth:`release_requeued`), so the job restarts (same job ID, ``SLURM_RESTART_COUNT`` set) within seconds.
         """
         self.run("scontrol", "requeue", job_id)
         self.release_requeued(job_id, timeout)
 
     def release_requeued(self, job_id: str, timeout: float = 60.0) -> None:
-        """Waits until a requeued job (by ``scontrol requeue`` or by preemption) is PENDING, then lets it start now."""
+        """Waits until a requeued job (by ``scontrol requeue`` or by preemption) is PENDING, then lets it start.
+
+        The restart waits until the node has finished ending the previous run (its state loses COMPLETING) and
+        then two more seconds: slurmd revokes the job's credential when it ends the previous run, and refuses a
+        launch whose credential is not from a later second ("Job credential revoked"; the job then ends FAILED).
+        """
         self.wait_for_state(job_id, {"PENDING"}, timeout)
-        self.run("scontrol", "update", f"JobId={job_id}", "StartTime=now")
+        deadline = time.monotonic() + timeout
+        while "COMPLETING" in self.node_state() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.run("scontrol", "update", f"JobId={job_id}", "StartTime=now+2")
+
+    def node_state(self) -> str:
+        """Returns the node's state as ``scontrol show node`` prints it (e.g. ``IDLE``, ``MIXED+COMPLETING``)."""
+        result = self.run("scontrol", "show", "node", "--oneliner", NODE_NAME)
+        match = re.search(r"\bState=(\S+)", result.stdout)
+        return match.group(1) if match else ""
 
     def expire_time_limit(self, job_id: str) -> None:
         """Cuts a running job's time limit to zero: the controller kills it as TIMEOUT at its next check (<= 30 s).

@@ -140,7 +140,16 @@ if [ -z "$SLURM_RESTART_COUNT" ]; then echo started > {first}; sleep 600; fi
     high = slurm_cluster.sbatch("#!/bin/bash\ntrue\n", f"--partition={PARTITION_HIGH}", "--exclusive")
     slurm_cluster.release_requeued(low)
     info = slurm_cluster.wait_for_state(low, {"COMPLETED", "FAILED", "CANCELLED"})
-    assert (info.state, info.restart_count) == ("COMPLETED", 1)
+    output = slurm_cluster.root / "out" / f"slurm-{low}.out"
+    assert (info.state, info.restart_count) == ("COMPLETED", 1), "\n".join(
+        [
+            " ".join(f"{key}={info.fields.get(key)}" for key in ("ExitCode", "Reason", "RunTime", "StartTime")),
+            output.read_text() if output.exists() else "",
+            runs.read_text() if runs.exists() else "(no runs file)",
+            str(slurm_cluster.completion_states(low)),
+            slurm_cluster.logs(),
+        ]
+    )
     assert slurm_cluster.job(high).state == "COMPLETED"  # type: ignore[union-attr]
     assert runs.read_text().split("\n")[:2] == [f"{low} unset", f"{low} 1"]
     assert slurm_cluster.completion_states(low) == ["PREEMPTED", "COMPLETED"]

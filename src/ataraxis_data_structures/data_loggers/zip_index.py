@@ -67,6 +67,8 @@ _CENTRAL = CENTRAL_DIRECTORY_ENTRY
 _LOCAL = LOCAL_FILE_HEADER
 _DATA_DESCRIPTOR_FLAG = 0x08  # general purpose bit 3: CRC and sizes follow the data, the local header holds zeros
 
+_DONT_NEED: int | None = getattr(mmap, "MADV_DONTNEED", None)  # absent on Windows: pages then stay mapped
+
 CHUNK_MEMBERS = 1 << 16
 """Members are validated (and the file size re-checked) in chunks of this many members."""
 
@@ -183,7 +185,7 @@ def _return_freed_memory() -> None:
     """
     try:
         trim = ctypes.CDLL(None).malloc_trim
-    except (AttributeError, OSError):
+    except (AttributeError, OSError, TypeError):  # not glibc (macOS, musl) or not a POSIX loader (Windows)
         return
     trim(0)
 
@@ -329,13 +331,13 @@ class ArchiveIndex:
         The bytes stay readable: the next access maps them again from the page cache. This keeps a reader's
         resident memory from growing with the archive as it walks it.
         """
-        if self._mapping is None or not self._lazy:
+        if self._mapping is None or not self._lazy or _DONT_NEED is None:
             return
         page = mmap.PAGESIZE
         first = (start + page - 1) // page * page
         last = min(end, self.size) // page * page
         if last > first:
-            self._mapping.madvise(mmap.MADV_DONTNEED, first, last - first)
+            self._mapping.madvise(_DONT_NEED, first, last - first)
 
     def release_members(self, positions: NDArray[np.int64]) -> None:
         """Returns the pages of the members between the lowest and the highest position to the page cache."""

@@ -98,6 +98,9 @@ def _load_pthread() -> _PthreadApi | None:
 
 
 _PTHREAD = _load_pthread()
+# Bound once: the uncontended lock and unlock of every item access are one C call each, with no Python frame.
+_TRYLOCK = _PTHREAD.trylock if _PTHREAD is not None else None
+_UNLOCK = _PTHREAD.unlock if _PTHREAD is not None else None
 _PTHREAD_PROCESS_SHARED = 1
 _PTHREAD_MUTEX_ROBUST = 1
 _PTHREAD_MUTEX_ERRORCHECK = 2
@@ -141,8 +144,12 @@ class _RobustMutex:
         """
         assert _PTHREAD is not None
         code = _PTHREAD.trylock(self._address)
-        if code == 0:
-            return
+        if code != 0:
+            self.wait(code, stacklevel + 1)
+
+    def wait(self, code: int, stacklevel: int) -> None:
+        """Finishes taking the lock after a trylock answered ``code`` (busy, or its holder died)."""
+        assert _PTHREAD is not None
         while code in (errno.EBUSY, errno.ETIMEDOUT):
             # A bounded wait in C, then back to Python, so that Ctrl-C (KeyboardInterrupt) still works while blocked.
             deadline = time.time() + _LOCK_POLL
@@ -614,13 +621,16 @@ class SharedMemoryArray:
             raise self._not_connected("accessing the array's data")
         mutex = self._mutex
         if mutex is not None:
-            mutex.acquire()
+            address = mutex._address
+            code = _TRYLOCK(address)  # type: ignore[misc]
+            if code:
+                mutex.wait(code, 3)
             try:
                 value = array[index]
             except (IndexError, TypeError, ValueError) as error:
                 raise type(error)(f"SharedMemoryArray '{self._name}' {self._shape}: index {index!r}: {error}") from None
             finally:
-                mutex.release()
+                _UNLOCK(address)  # type: ignore[misc]
         else:
             self._acquire()
             try:
@@ -644,7 +654,9 @@ class SharedMemoryArray:
             raise self._not_connected("accessing the array's data")
         mutex = self._mutex
         if mutex is not None:
-            mutex.acquire()
+            code = _TRYLOCK(mutex._address)  # type: ignore[misc]
+            if code:
+                mutex.wait(code, 3)
         else:
             self._acquire()
         try:
@@ -656,7 +668,7 @@ class SharedMemoryArray:
             ) from None
         finally:
             if mutex is not None:
-                mutex.release()
+                _UNLOCK(mutex._address)  # type: ignore[misc]
             else:
                 self._release()
 
@@ -664,12 +676,14 @@ class SharedMemoryArray:
 class _ArrayAccess(AbstractContextManager[NDArray[Any]]):
     """The context manager of :meth:`SharedMemoryArray.array` (a class: a third of a generator's cost per block)."""
 
-    __slots__ = ("_locked", "_owner", "_with_lock")
+    __slots__ = ("_array", "_locked", "_mutex", "_owner", "_with_lock")
 
     def __init__(self, owner: SharedMemoryArray, with_lock: bool) -> None:
         self._owner = owner
         self._with_lock = with_lock
         self._locked = False
+        self._mutex: _RobustMutex | None = None
+        self._array: NDArray[Any] | None = None
 
     def __enter__(self) -> NDArray[Any]:
         owner = self._owner
@@ -679,15 +693,26 @@ class _ArrayAccess(AbstractContextManager[NDArray[Any]]):
         if self._with_lock:
             mutex = owner._mutex
             if mutex is not None:
-                mutex.acquire(4)  # the warning about a dead holder points at the user's 'with' line
+                code = _TRYLOCK(mutex._address)  # type: ignore[misc]
+                if code:
+                    mutex.wait(code, 3)  # the warning about a dead holder points at the user's 'with' line
             else:
                 owner._acquire()
+            # The lock taken is the one released, even if the block disconnects; the array keeps its memory (and
+            # so the mutex) mapped until then.
+            self._mutex = mutex
+            self._array = array
             self._locked = True
         return array
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        if self._locked:
-            self._locked = False
+        if not self._locked:
+            return
+        self._locked = False
+        mutex, self._mutex, self._array = self._mutex, None, None
+        if mutex is not None:
+            _UNLOCK(mutex._address)  # type: ignore[misc]
+        else:
             self._owner._release()
