@@ -98,7 +98,7 @@ def main() -> None:
         sys.exit("run 'python3 dev.py test' once first: it creates .venv with the package installed")
     baseline = run(BASELINE)["peak_kb"] / 1024
     print(f"baseline (interpreter, numpy and the package imported): {baseline:.0f} MB peak RSS")
-    header = ('messages', 'assemble µs/msg', 'assemble peak MB', 'iterate µs/msg', 'iterate peak MB')
+    header = ("messages", "assemble µs/msg", "assemble peak MB", "iterate µs/msg", "iterate peak MB")
     print("{:>12} {:>16} {:>17} {:>15} {:>16}".format(*header))
     rows: dict[int, tuple[float, float]] = {}
     for size in arguments.sizes:

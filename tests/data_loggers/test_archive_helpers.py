@@ -80,8 +80,6 @@ RELEASES = {"6.2.0": REFERENCE_PYTHON, "7.2.0": RELEASE_7_PYTHON}
 def run_reference(script: str, *args: str, python: Path = REFERENCE_PYTHON) -> str:
     """Runs a script under an original release's interpreter (6.2.0 by default) and returns its stdout."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    result = subprocess.run(
-        [str(python), "-c", script, *args], capture_output=True, text=True, env=env, timeout=300
-    )
+    result = subprocess.run([str(python), "-c", script, *args], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout

@@ -206,9 +206,7 @@ def test_a_put_running_during_stop_is_logged_or_raises_never_lost_silently(logge
     context = multiprocessing.get_context("spawn")
     logger.start()
     returned = context.RawValue("q", 0)
-    producer = context.Process(
-        target=produce_until_refused, args=(logger.input_queue, 7, size, returned, 100_000_000)
-    )
+    producer = context.Process(target=produce_until_refused, args=(logger.input_queue, 7, size, returned, 100_000_000))
     producer.start()
     wait_until(lambda: returned.value > 50, "the producer is putting")
     logger.stop()  # while the producer keeps putting

@@ -102,5 +102,3 @@ def npy_array_bytes(raw: bytes) -> bytes | None:
     if len(raw) - header_end != length:
         return None
     return raw[header_end:]
-
-

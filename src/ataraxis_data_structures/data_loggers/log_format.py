@@ -121,9 +121,7 @@ def decode_file_header(data: bytes | memoryview, path: Path | str = "<buffer>") 
     if magic != FILE_MAGIC:
         raise LogFormatError(f"{path}: not a live log file (magic {magic!r}, expected {FILE_MAGIC!r})")
     if version != FORMAT_VERSION:
-        raise LogFormatError(
-            f"{path}: unsupported log format version {version} (this library reads {FORMAT_VERSION})"
-        )
+        raise LogFormatError(f"{path}: unsupported log format version {version} (this library reads {FORMAT_VERSION})")
     return int(source_id)
 
 

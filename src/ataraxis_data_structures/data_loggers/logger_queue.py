@@ -300,4 +300,3 @@ class LoggerQueue:
     def full(self) -> bool:
         """Returns False: the queue has no size limit."""
         return False
-

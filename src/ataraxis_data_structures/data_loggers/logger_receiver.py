@@ -159,9 +159,7 @@ def _peer_pid(connection: socket.socket) -> int | None:
     if option is None:
         return None
     try:
-        pid, _, _ = _PEER_CREDENTIALS.unpack(
-            connection.getsockopt(socket.SOL_SOCKET, option, _PEER_CREDENTIALS.size)
-        )
+        pid, _, _ = _PEER_CREDENTIALS.unpack(connection.getsockopt(socket.SOL_SOCKET, option, _PEER_CREDENTIALS.size))
     except OSError:
         return None
     return int(pid)

@@ -468,9 +468,7 @@ class ArchiveIndex:
             sizes[index], compressed[index], local_offsets[index] = self._zip64_values(
                 columns, int(index), int(sizes[index]), int(compressed[index]), int(local_offsets[index])
             )
-        past = (
-            local_offsets.astype(np.int64) + _LOCAL.size + columns.name_lengths + compressed > self._central_offset
-        )
+        past = local_offsets.astype(np.int64) + _LOCAL.size + columns.name_lengths + compressed > self._central_offset
         if np.any(past):
             bad = int(np.argmax(past))
             raise self._fail(
@@ -966,4 +964,3 @@ class ArchiveIndex:
                 if crc32(data[start:end]) != expected:
                     return first + index
         return None
-

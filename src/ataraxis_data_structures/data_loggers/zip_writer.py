@@ -278,7 +278,6 @@ class ArchiveWriter:
         self._path.unlink(missing_ok=True)
 
 
-
 _MAX_ROW = 1 << 20  # a record wider than this is written on its own
 _MAX_LAYOUT = 64 << 20  # the largest layout matrix add_batch builds at once, in bytes
 
