@@ -104,16 +104,14 @@ def test_main_leaves_the_sigint_handler_as_it_found_it() -> None:
     assert signal.getsignal(signal.SIGINT) is before
 
 
-def test_without_the_transitional_list_a_plain_value_error_is_a_bug_too(
+def test_a_plain_value_error_is_a_bug_too(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """What axds does once the lead empties ``_STILL_PLAIN``: only AxdsError and OSError are one-line errors."""
-    import ataraxis_data_structures.cli as cli
+    """Only AxdsError and OSError are one-line errors: a built-in ValueError escaping the library is a bug."""
 
     def plain_value_error(args: object) -> int:
         raise ValueError("bad input reported with a built-in")
 
-    monkeypatch.setattr(cli, "_STILL_PLAIN", ())
     monkeypatch.setattr(tracker_commands, "_show", plain_value_error)
     assert main(["tracker", "show", str(tmp_path / "x.yaml")]) == 1
     stderr = capsys.readouterr().err

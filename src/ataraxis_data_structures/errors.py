@@ -18,6 +18,7 @@ __all__ = [
     "LogFormatError",
     "LoggerFailedError",
     "TrackerFormatError",
+    "TrackerJobError",
     "TransferRefusedError",
     "TransferSourceChangedError",
     "TransferVerificationError",
@@ -39,6 +40,10 @@ class ArchiveFormatError(AxdsError, ValueError):
 
 class TrackerFormatError(AxdsError, ValueError):
     """A processing tracker's YAML file cannot be read as a tracker (syntax, wrong field, status out of range)."""
+
+
+class TrackerJobError(AxdsError, ValueError):
+    """A processing tracker cannot honour a request for a job: an unknown job ID, or a job outside the universe."""
 
 
 class LoggerFailedError(AxdsError, ChildProcessError):

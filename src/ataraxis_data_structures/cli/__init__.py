@@ -26,11 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CommandError", "build_parser", "main"]
 
-_STILL_PLAIN: tuple[type[Exception], ...] = (ValueError, RuntimeError)
-"""Transitional: built-in errors that some library paths still raise for bad input instead of an AxdsError (issue 11
-converts them on other branches). Reported in one line like the family until then; the lead empties this tuple once
-the conversions are merged, and from then on only AxdsError and OSError are, and a plain ValueError is a bug."""
-
 _INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for a command ended by Ctrl+C
 _PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for a command ended by a closed pipe
 
@@ -79,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         from ..errors import AxdsError
 
-        explained: tuple[type[Exception], ...] = (AxdsError, OSError, *_STILL_PLAIN)
+        explained: tuple[type[Exception], ...] = (AxdsError, OSError)
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
         parser = build_parser()
         args = parser.parse_args(argv)

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple, Self
 import xxhash
 
 from .._durable_files import write_text_atomically
+from ..errors import TrackerFormatError, TrackerJobError
 from . import tracker_store
 from .tracker_executors import PROCESS_STARTED_US, Liveness, check_executor, default_executor_id
 from .tracker_format import JobRecord, job_block, parse_tracker, record_from_mapping, render_tracker
@@ -293,7 +294,7 @@ class ProcessingTracker(YamlConfig):
         record = records.get(job_id)
         if record is not None:
             return record
-        raise ValueError(
+        raise TrackerJobError(
             f"Unable to {action} the job with ID {job_id!r}: the processing tracker {self.file_path} has no such "
             f"job. {self._tracked(records)}; add jobs with initialize_jobs() and look IDs up with find_jobs()."
         )
@@ -413,7 +414,7 @@ class ProcessingTracker(YamlConfig):
             f"{name!r}/{specifier!r} ({job_id})" for job_id, name, specifier in requested if job_id not in allowed_ids
         ]
         if outside:
-            raise ValueError(
+            raise TrackerJobError(
                 f"Unable to align the processing tracker {self.file_path}: the requested job(s) {', '.join(outside)} "
                 f"are not part of the job universe ({len(allowed_ids)} job(s)); every requested job must be."
             )
@@ -724,7 +725,7 @@ class ProcessingTracker(YamlConfig):
         def change(records: Mapping[str, JobRecord]) -> tuple[dict[str, JobRecord], list[str]]:
             unknown = [job_id for job_id in dict.fromkeys(job_ids) if job_id not in records]
             if unknown:
-                raise ValueError(
+                raise TrackerJobError(
                     f"Unable to reset jobs of the processing tracker {self.file_path}: it has no job with the ID(s) "
                     f"{', '.join(map(repr, unknown))}; nothing was reset. {self._tracked(records)}."
                 )
@@ -1013,7 +1014,7 @@ def _require_yaml_suffix(file_path: Path | str) -> Path:
     """Returns file_path as a Path, or raises ValueError if it does not end in .yaml or .yml."""
     path = Path(file_path)
     if path.suffix.lower() not in {".yaml", ".yml"}:
-        raise ValueError(
+        raise TrackerFormatError(
             f"Unable to use {path} as a YAML file: expected a path ending in '.yaml' or '.yml', got "
             f"{path.suffix or 'no extension'!r}."
         )
