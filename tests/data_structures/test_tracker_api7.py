@@ -246,12 +246,11 @@ def test_discover_reports_an_unreadable_folder_instead_of_skipping_it() -> None:
         (root / "open" / "tracker.yaml").write_text("")
         (root / "locked").mkdir(mode=0o700 if nobody is not None else 0)
         try:
+            user = [] if nobody is None else [str(nobody)]
             result = subprocess.run(
-                [sys.executable, CHILDREN, "discover", str(root), "tracker.yaml"],
+                [sys.executable, CHILDREN, "discover", str(root), "tracker.yaml", *user],
                 capture_output=True,
                 text=True,
-                user=nobody,
-                group=nobody,
                 check=False,
                 timeout=120,
             )

@@ -7,7 +7,9 @@ Usage:
                                                           # the file PATH.fixed exists)
     python tracker_worker_children.py claim-and-hang PATH  # claims one job, prints its ID, then sleeps until killed
     python tracker_worker_children.py claim PATH           # claims one job, prints its ID (or None) and exits
-    python tracker_worker_children.py discover ROOT NAME  # prints the trackers discover() finds, or its error
+    python tracker_worker_children.py discover ROOT NAME [UID]  # prints the trackers discover() finds, or its error
+                                                          # (as UID, dropped to after start-up: the interpreter
+                                                          # may live where that user cannot read)
     python tracker_worker_children.py resume-or-hang PATH LOG  # claims a job and appends "<restart count> <ID>" to
                                                           # LOG; in a SLURM job's first run it then sleeps until
                                                           # killed, in a requeued run it completes the job
@@ -40,6 +42,9 @@ def main(argv: list[str]) -> None:
     """Runs the command named by argv[0]."""
     command, path = argv[0], Path(argv[1])
     if command == "discover":
+        if len(argv) > 3:
+            os.setgid(int(argv[3]))
+            os.setuid(int(argv[3]))
         try:
             print("\n".join(str(found.file_path) for found in ProcessingTracker.discover(path, argv[2])))
         except OSError as error:
