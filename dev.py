@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VERSIONS = ("3.11", "3.12", "3.13")
 LINTED = ("src", "tests", "bench", "demo", "dev.py")
+EXTRAS = "test,plot"  # plot: the demo draws the recording, and the tests render a real PNG
 
 
 def _version_of(python: str | Path) -> str | None:
@@ -75,18 +76,18 @@ class Env:
         self.python = self.path / scripts / name
 
     def ensure(self) -> None:
-        """Creates the venv and installs the package with its test extras whenever pyproject.toml changed."""
+        """Creates the venv and installs the package with its extras whenever pyproject.toml or EXTRAS changed."""
         stamp = self.path / ".installed"
         if not self.python.exists():
             if self.base_python == sys.executable:
                 venv.EnvBuilder(with_pip=True).create(self.path)
             else:
                 subprocess.run([self.base_python, "-m", "venv", self.path], check=True)
-        wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+        wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + EXTRAS.encode()).hexdigest()
         if stamp.exists() and stamp.read_text() == wanted:
             return
         subprocess.run([self.python, "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
-        subprocess.run([self.python, "-m", "pip", "install", "-q", "-e", f"{ROOT}[test]"], check=True)
+        subprocess.run([self.python, "-m", "pip", "install", "-q", "-e", f"{ROOT}[{EXTRAS}]"], check=True)
         stamp.write_text(wanted)
 
 
