@@ -7,7 +7,7 @@ Usage:
       ruff check, ruff format --check, mypy --strict (src and the tests' *_children.py modules), a build check (the
       wheel builds and its metadata validates), then the suite under every Python 3.11-3.13 found on this machine:
       the interpreter running dev.py with coverage (subprocesses and multiprocessing children included, total
-      printed), the others without
+      printed), the others without it and without the SLURM tests (they test the scheduler, not the interpreter)
   python3 dev.py test --quick [ARGS]  ruff, format check, mypy and the suite without slow tests, one interpreter
   python3 dev.py test --python 3.11,3.13 [ARGS]   only these interpreters (CI uses this)
 
@@ -208,7 +208,9 @@ def test(extra: list[str]) -> int:
                 ).stdout.strip()
                 print(f"coverage (Python {env.version}, with subprocesses and multiprocessing children): {total}%")
         else:
-            code = run(env.python, "-m", "pytest", *extra)
+            # The SLURM tests exercise the scheduler, not the interpreter: once per run (on the first) is enough, and
+            # they are a third of the suite's time. A `-m` given on the command line still wins (pytest keeps the last).
+            code = run(env.python, "-m", "pytest", "-m", "not slurm", *extra)
         results.append((env.version, code, time.monotonic() - started))
     print(
         "suite results: "
