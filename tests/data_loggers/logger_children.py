@@ -69,13 +69,13 @@ def produce_until_refused(
 
 
 def produce_counted(queue: Any, source_id: int, sizes: list[int], returned: Any, started: Any, finish: Any) -> None:
-    """Puts messages of the given sizes in a loop until `finish` is set, counting in `returned` those put() returned.
+    """Puts messages of the given sizes until `finish.value` is set, counting in `returned` those put() returned.
 
     Message n of the source has timestamp n and payload payload_of(source_id, n, sizes[n % len(sizes)]).
     """
     started.set()
     number = 0
-    while not finish.is_set():
+    while not finish.value:
         queue.put(package(source_id, number, payload_of(source_id, number, sizes[number % len(sizes)])))
         number += 1
         returned.value = number

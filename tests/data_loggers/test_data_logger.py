@@ -547,7 +547,9 @@ def test_a_producer_killed_in_the_middle_of_a_put_costs_only_that_message(
     logger: DataLogger, ending: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
-    finish = multiprocessing.get_context("spawn").Event()
+    # A lock-free flag: producers are killed at random moments, and one killed inside an Event's (or a locked Value's)
+    # lock would leave it held forever, hanging every other producer and this test.
+    finish = multiprocessing.get_context("spawn").RawValue("b", 0)
     small = [16, 64, 3000]
     logger.start()
     survivors = [start_counted_producer(logger, source_id, small, finish) for source_id in (1, 2, 3)]
@@ -566,7 +568,7 @@ def test_a_producer_killed_in_the_middle_of_a_put_costs_only_that_message(
     finally:
         os.kill(logger_pid, signal.SIGCONT)
     time.sleep(0.2)  # the survivors go on putting after the victim's death
-    finish.set()
+    finish.value = 1
     for process, _ in survivors:
         process.join(WAIT)
         assert process.exitcode == 0
@@ -584,7 +586,9 @@ def test_a_producer_killed_in_the_middle_of_a_put_costs_only_that_message(
 @pytest.mark.slow
 def test_fault_injection_killing_random_producers_costs_no_survivor_anything(logger: DataLogger) -> None:
     rng = random.Random(int.from_bytes(os.urandom(4), "little"))
-    finish = multiprocessing.get_context("spawn").Event()
+    # A lock-free flag: producers are killed at random moments, and one killed inside an Event's (or a locked Value's)
+    # lock would leave it held forever, hanging every other producer and this test.
+    finish = multiprocessing.get_context("spawn").RawValue("b", 0)
     sizes = [16, 64] * 499 + [70_000, 16]  # small messages at full rate, now and then a large one
     logger.start()
     slots = [(source_id, *start_counted_producer(logger, source_id, sizes, finish)) for source_id in range(4)]
@@ -602,7 +606,7 @@ def test_fault_injection_killing_random_producers_costs_no_survivor_anything(log
         killed.append((source_id, returned.value))
         slots[index] = (next_source, *start_counted_producer(logger, next_source, sizes, finish))
         next_source += 1
-    finish.set()
+    finish.value = 1
     for _, process, _ in slots:
         process.join(WAIT)
         assert process.exitcode == 0
@@ -612,7 +616,8 @@ def test_fault_injection_killing_random_producers_costs_no_survivor_anything(log
     assert not stopper.is_alive(), "stop() did not return"
     records = read_log(logger.output_directory)
     for source_id, _, returned in slots:
-        assert records[source_id] == counted_messages(source_id, returned.value, sizes)
+        # A replacement started just before the finish may not have put anything: it has no live file then.
+        assert records.get(source_id, []) == counted_messages(source_id, returned.value, sizes)
     for source_id, returned_at_kill in killed:
         # Killed right after a put() returned, before it counted that: one more message than counted is logged.
         logged = records.get(source_id, [])
