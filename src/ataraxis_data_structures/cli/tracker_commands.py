@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from ..data_structures.processing_tracker import (
-    JobState,
     ProcessingStatus,
     ProcessingTracker,
     find_tracker_files,
+    state_from_record,
     summarize_states,
 )
 from ..data_structures.tracker_format import JobRecord
@@ -154,7 +154,7 @@ def _summary(args: argparse.Namespace) -> int:
             entries.append({"file": str(path), "error": str(error)})
             failures += 1
             continue
-        summary = summarize_states({job_id: _state(record) for job_id, record in records.items()})
+        summary = summarize_states({job_id: state_from_record(record) for job_id, record in records.items()})
         entries.append({"file": str(path), "summary": summary["summary"], "status": str(summary["status"])})
     totals = dict.fromkeys(("total", "succeeded", "failed", "running", "scheduled"), 0)
     for entry in entries:
@@ -191,19 +191,6 @@ def _walk_files(root: Path) -> list[Path]:
 def _counts(summary: dict[str, int]) -> str:
     """Returns 'total 4  succeeded 1  failed 1  running 1  scheduled 1'."""
     return "  ".join(f"{key} {summary.get(key, 0)}" for key in ("total", "succeeded", "failed", "running", "scheduled"))
-
-
-def _state(record: JobRecord) -> JobState:
-    """Returns the JobState of a record."""
-    return JobState(
-        record.job_name,
-        record.specifier,
-        ProcessingStatus(record.status),
-        record.executor_id,
-        record.error_message,
-        record.started_at,
-        record.completed_at,
-    )
 
 
 def _stale(args: argparse.Namespace) -> int:

@@ -108,7 +108,7 @@ class JobState:
     """The UTC timestamp (microsecond-precision epoch) when the job completed (succeeded or failed)."""
 
 
-def _state_from_record(record: JobRecord) -> JobState:
+def state_from_record(record: JobRecord) -> JobState:
     """Returns a JobState holding the values of a record."""
     return JobState(
         record.job_name,
@@ -256,12 +256,12 @@ class ProcessingTracker(YamlConfig):
                 if record is None:
                     states.pop(job_id, None)
                 else:
-                    states[job_id] = _state_from_record(record)
+                    states[job_id] = state_from_record(record)
         else:
             states = {}
             for job_id, record in snapshot.records.items():
                 state = previous_states.get(job_id) if previous_records.get(job_id) is record else None
-                states[job_id] = state if state is not None else _state_from_record(record)
+                states[job_id] = state if state is not None else state_from_record(record)
         if len(_job_states) >= _JOB_STATES_KEPT:
             _job_states.pop(next(iter(_job_states), ""), None)
         _job_states[key] = (snapshot.records, states)
@@ -773,7 +773,7 @@ class ProcessingTracker(YamlConfig):
             TimeoutError: If the .LOCK file for the tracker .YAML file cannot be acquired within the timeout period.
             ValueError: If the specified job ID is not found in the managed tracker file.
         """
-        return _state_from_record(self._require(self._read(), job_id, "query"))
+        return state_from_record(self._require(self._read(), job_id, "query"))
 
     def get_jobs_by_status(self, status: ProcessingStatus | str) -> list[str]:
         """Returns all job IDs that have the specified status.
@@ -1006,7 +1006,7 @@ class ProcessingTracker(YamlConfig):
         source = _require_yaml_suffix(file_path)
         document = parse_tracker(source.read_bytes(), str(source))
         own_path = source if document.file_path in {None, ".", ""} else Path(str(document.file_path))
-        jobs = {job_id: _state_from_record(record) for job_id, record in document.records.items()}
+        jobs = {job_id: state_from_record(record) for job_id, record in document.records.items()}
         return cls(file_path=own_path, jobs=jobs)
 
 
