@@ -213,6 +213,7 @@ assemble_log_archives(Path(sys.argv[1]), verify_integrity=True)
 """
 
 
+@pytest.mark.slow
 def test_assembly_killed_mid_write_loses_nothing_and_a_rerun_finishes(tmp_path: Path) -> None:
     messages = sample_messages(150_000, seed=11)
     source = write_live_log(tmp_path / "log", 1, messages)

@@ -70,6 +70,7 @@ def test_scalar_and_batch_paths_write_identical_archives(tmp_path: Path) -> None
     assert (tmp_path / "batch.npz").read_bytes() == (tmp_path / "scalar.npz").read_bytes()
 
 
+@pytest.mark.slow
 def test_more_than_65535_members_use_zip64_end_records(tmp_path: Path) -> None:
     count = 70_000
     path = tmp_path / "2_log.npz"

@@ -172,6 +172,7 @@ def test_a_lock_holder_killed_with_sigkill_does_not_block_the_others(tmp_path: P
     assert patient.get_job_info(job_id).executor_id == "after the crash"
 
 
+@pytest.mark.slow
 def test_a_writer_killed_mid_write_never_leaves_a_torn_tracker(tmp_path: Path) -> None:
     path = tmp_path / "tracker.yaml"
     tracker = ProcessingTracker(file_path=path)

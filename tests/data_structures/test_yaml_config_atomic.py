@@ -78,6 +78,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 def test_a_writer_killed_mid_write_never_leaves_a_torn_file(tmp_path: Path) -> None:
     target = tmp_path / "cfg" / "session.yaml"

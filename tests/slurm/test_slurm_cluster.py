@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from slurm_cluster import PARTITION_CANCEL, PARTITION_HIGH, SlurmCluster
 
-pytestmark = pytest.mark.slurm
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]  # a real scheduler: seconds per test, left out of quick runs
 
 
 def _wait_for_file(path: Path, timeout: float = 60.0) -> str:
