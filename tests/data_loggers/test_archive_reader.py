@@ -72,6 +72,30 @@ def test_worker_reader_with_onset_us_reads_a_batch(tmp_path: Path) -> None:
     assert collected == [t for t, _ in expected_sequence(messages)]
 
 
+def test_keys_resolve_the_same_way_in_a_run_shuffled_or_mixed(tmp_path: Path) -> None:
+    """A batch (a run of members, checked in one comparison) and any other key list read the same messages."""
+    archive, messages = assembled(tmp_path, 9000)
+    expected = dict(zip(LogArchiveReader(archive).message_keys, expected_sequence(messages), strict=True))
+    reader = LogArchiveReader(archive, onset_us=ONSET_US)
+    keys = reader.message_keys
+    rng = np.random.default_rng(4)
+    shuffled = [keys[index] for index in rng.permutation(len(keys))[:3000]]
+    selections = [keys[4000:8500], keys[::-1][:100], shuffled, keys[10:20] + keys[30:40], [keys[-1]], keys[5:6] * 3]
+    for selection in selections:
+        got = [(int(m.timestamp_us) - ONSET_US, m.payload.tobytes()) for m in reader.iter_messages(selection)]
+        assert got == [expected[key] for key in selection]
+
+
+def test_keys_that_only_line_up_with_member_names_when_joined_are_refused(tmp_path: Path) -> None:
+    """Keys of uneven lengths whose concatenation spells consecutive member names are not members: KeyError."""
+    archive, _ = assembled(tmp_path, 3000)
+    reader = LogArchiveReader(archive)
+    first, second = reader.message_keys[100:102]
+    for keys in ([first[:-1], first[-1] + second], [first + "x"], ["é" * len(first)], [first[:-2] + "ZZ"]):
+        with pytest.raises(KeyError):
+            list(reader.iter_messages(keys))
+
+
 @pytest.mark.parametrize(("count", "workers", "multiplier"), [(1999, 2, 4), (2000, 1, 4), (2001, 2, 3), (5003, 99, 4)])
 def test_get_batches_matches_reference_rules(tmp_path: Path, count: int, workers: int, multiplier: int) -> None:
     archive, _ = assembled(tmp_path, count)

@@ -99,6 +99,25 @@ def test_bit_flips_in_a_npy_header_are_errors(tmp_path: Path) -> None:
                 read_everything(archive)
 
 
+def test_a_batch_is_checked_wherever_it_starts_and_a_damaged_member_fails_every_batch_holding_it(
+    tmp_path: Path,
+) -> None:
+    """Members are checked in grains, not whole chunks: batches beside a damaged member read, those holding it fail."""
+    archive, pristine = build(tmp_path, count=20_000)
+    keys = LogArchiveReader(archive).message_keys
+    position, entry = central_entries(pristine)[15_001]  # data message 15,000 (after the onset)
+    flip(archive, pristine, entry.offset + layout.LOCAL_FILE_HEADER.offset("crc"), 0)
+    name = pristine[position + layout.CENTRAL_DIRECTORY_ENTRY.size :][: entry.name_length].decode()
+    reader = LogArchiveReader(archive)
+    assert len(list(reader.iter_messages(keys[:8000]))) == 8000  # another grain: readable
+    assert len(list(reader.iter_messages(keys[8000:12000]))) == 4000
+    for batch in (keys[14_990:15_010], keys[12_000:], [keys[15_000]]):
+        with pytest.raises(ArchiveFormatError, match=name):
+            list(LogArchiveReader(archive).iter_messages(batch))
+    with pytest.raises(ArchiveFormatError, match=name):  # the same reader, after reading beside it
+        list(reader.iter_messages(keys[15_000:15_001]))
+
+
 def test_payload_bit_flips_are_caught_by_verification_and_name_the_member(tmp_path: Path) -> None:
     archive, pristine = build(tmp_path)
     entries = central_entries(pristine)

@@ -77,22 +77,39 @@ class MessageColumns(NamedTuple):
         return payload
 
 
-def _member_names(keys: list[str]) -> NDArray[np.bytes_]:
-    """Returns the member name of each key (the key with .npy appended unless it has it) as a bytes array."""
+def _uniform_key_rows(keys: list[str]) -> NDArray[np.uint8] | None:
+    """Returns the keys as rows of ASCII bytes when all have one length and none ends in .npy, else None.
+
+    The canonical keys (the ones get_batches hands out) all qualify: one join and one encode, no Python object per
+    key.
+    """
     count = len(keys)
-    suffix = MEMBER_SUFFIX.encode("ascii")
+    width = len(keys[0]) if count else 0
+    if width == 0:
+        return None
     lengths = np.fromiter(map(len, keys), dtype=np.int64, count=count)
-    width = int(lengths[0])
-    if int(lengths.min()) == width == int(lengths.max()) and width:
-        try:  # keys of one length (the canonical ones): one conversion and one copy, no Python object per key
-            rows = np.array(keys, dtype=f"S{width}").view(np.uint8).reshape(count, width)
-        except UnicodeEncodeError:
-            rows = None
-        if rows is not None and not np.any(np.all(rows[:, -len(suffix) :] == np.frombuffer(suffix, np.uint8), 1)):
-            names = np.empty((count, width + len(suffix)), dtype=np.uint8)
-            names[:, :width] = rows
-            names[:, width:] = np.frombuffer(suffix, dtype=np.uint8)
-            return names.view(f"S{width + len(suffix)}").reshape(count)
+    if int(lengths.min()) != width or int(lengths.max()) != width:
+        return None
+    try:
+        encoded = "".join(keys).encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    rows = np.frombuffer(encoded, dtype=np.uint8).reshape(count, width)
+    suffix = np.frombuffer(MEMBER_SUFFIX.encode("ascii"), dtype=np.uint8)
+    if width >= len(suffix) and np.any(np.all(rows[:, -len(suffix) :] == suffix, axis=1)):
+        return None
+    return rows
+
+
+def _member_names(keys: list[str], key_rows: NDArray[np.uint8] | None) -> NDArray[np.bytes_]:
+    """Returns the member name of each key (the key with .npy appended unless it has it) as a bytes array."""
+    suffix = MEMBER_SUFFIX.encode("ascii")
+    if key_rows is not None:
+        count, width = key_rows.shape
+        names = np.empty((count, width + len(suffix)), dtype=np.uint8)
+        names[:, :width] = key_rows
+        names[:, width:] = np.frombuffer(suffix, dtype=np.uint8)
+        return names.view(f"S{width + len(suffix)}").reshape(count)
     encoded = [(key if key.endswith(MEMBER_SUFFIX) else key + MEMBER_SUFFIX).encode("utf-8") for key in keys]
     return np.array(encoded, dtype="S")
 
@@ -176,7 +193,7 @@ class LogArchiveReader:
             return None
         # Members are sorted by timestamp, so the onset is nearly always the first: check it alone before reading
         # every member's timestamp.
-        if int(index.timestamps_at(np.zeros(1, dtype=np.int64))[0]) == ONSET_TIMESTAMP:
+        if index.message_timestamp(0) == ONSET_TIMESTAMP:
             return 0
         zeros = np.flatnonzero(index.timestamps == ONSET_TIMESTAMP)
         return int(zeros[0]) if len(zeros) else None
@@ -211,7 +228,7 @@ class LogArchiveReader:
             onset = self._locate_onset()
             if onset is None:
                 raise self._no_onset()
-            message = self._index.message(onset)
+            message = self._index.message(onset, alone=True)
             if len(message) != ONSET_MESSAGE_SIZE:
                 raise ArchiveFormatError(
                     f"The onset message {self._index.member_name(onset)!r} of log archive {self._archive_path} holds "
@@ -234,7 +251,7 @@ class LogArchiveReader:
         index = self._index
         if len(index) <= first:
             return None
-        return int(index.message(first)[MESSAGE_PREFIX.offset("source_id")])
+        return int(index.message(first, alone=True)[MESSAGE_PREFIX.offset("source_id")])
 
     @property
     def message_keys(self) -> list[str]:
@@ -281,7 +298,12 @@ class LogArchiveReader:
         """Returns the member position of each key, found by binary search over the sorted member names."""
         if not keys:
             return np.zeros(0, dtype=np.int64)
-        positions = self._index.find_members(_member_names(keys))
+        key_rows = _uniform_key_rows(keys)
+        if key_rows is not None:  # a batch of get_batches: consecutive members, checked in one comparison
+            run = self._index.find_member_run(key_rows)
+            if run is not None:
+                return run
+        positions = self._index.find_members(_member_names(keys, key_rows))
         missing = np.flatnonzero(positions < 0)
         for number in missing.tolist():  # a key given with .npy may name a member whose name ends in .npy.npy
             key = keys[number]
@@ -302,8 +324,7 @@ class LogArchiveReader:
     def _select(self, keys: list[str] | None, start_us: int | None, end_us: int | None) -> NDArray[np.int64]:
         """Returns the member positions of the messages selected by keys and a time range, in order."""
         index = self._index
-        first = self._data_start
-        if keys is not None:
+        if keys is not None:  # the onset is not looked for: workers given onset_us never touch its member
             positions = self._key_positions(keys)
             if start_us is None and end_us is None:
                 return positions
@@ -313,6 +334,7 @@ class LogArchiveReader:
             if high < 1 << 64:
                 inside &= stamps < np.uint64(high)
             return positions[inside]
+        first = self._data_start
         if start_us is None and end_us is None:
             return np.arange(first, len(index), dtype=np.int64)
         low, high = self._time_bounds(start_us, end_us)

@@ -70,7 +70,11 @@ _DATA_DESCRIPTOR_FLAG = 0x08  # general purpose bit 3: CRC and sizes follow the 
 _DONT_NEED: int | None = getattr(mmap, "MADV_DONTNEED", None)  # absent on Windows: pages then stay mapped
 
 CHUNK_MEMBERS = 1 << 16
-"""Members are validated (and the file size re-checked) in chunks of this many members."""
+"""Members are validated (and the file size re-checked) in chunks of at most this many members."""
+
+VALIDATION_GRAIN = 1 << 12
+"""Which members were validated is tracked in grains of this many members, so a batch of keys validates little
+beyond its own members (a worker given every other batch would otherwise validate whole chunks twice)."""
 
 
 def _gather_uint(data: NDArray[np.uint8], positions: NDArray[np.int64], width: int) -> NDArray[np.uint64]:
@@ -292,7 +296,7 @@ class ArchiveIndex:
         self._sizes: NDArray[Any] = np.zeros(count, dtype=position)
         self._header_sizes = np.zeros(count, dtype=np.uint32)
         self._stamps = np.zeros(count, dtype=np.uint64)
-        self._validated = np.zeros((count + CHUNK_MEMBERS - 1) // CHUNK_MEMBERS, dtype=bool)
+        self._validated = np.zeros((count + VALIDATION_GRAIN - 1) // VALIDATION_GRAIN, dtype=bool)
         self._next_offsets: NDArray[np.int64] | None = None
         if count and np.any(self._columns.methods != STORED):
             self._decoded = True
@@ -585,18 +589,26 @@ class ArchiveIndex:
         if self._decoded or len(self._validated) == 0:
             return
         if positions is None:
-            chunks = np.flatnonzero(~self._validated)
+            grains = np.flatnonzero(~self._validated)
         else:
             if len(positions) == 0:
                 return
-            low, high = int(positions.min()) // CHUNK_MEMBERS, int(positions.max()) // CHUNK_MEMBERS
-            # A run of keys: validate the span (cheaper than finding the distinct chunks).
-            span = high - low < 256
-            candidates = np.arange(low, high + 1) if span else np.unique(positions // CHUNK_MEMBERS)
-            chunks = candidates[~self._validated[candidates]]
-        for chunk in chunks.tolist():
-            self._validate(chunk * CHUNK_MEMBERS, min(len(self), (chunk + 1) * CHUNK_MEMBERS), release=release)
-            self._validated[chunk] = True
+            low, high = int(positions.min()) // VALIDATION_GRAIN, int(positions.max()) // VALIDATION_GRAIN
+            # A run of keys: validate the span (cheaper than finding the distinct grains).
+            span = high - low < 1 << 12
+            candidates = np.arange(low, high + 1) if span else np.unique(positions // VALIDATION_GRAIN)
+            grains = candidates[~self._validated[candidates]]
+        if len(grains) == 0:
+            return
+        # Consecutive grains are validated together, up to a chunk at a time (fewer, larger vectorized passes).
+        breaks = np.flatnonzero(np.diff(grains) != 1) + 1
+        per_chunk = CHUNK_MEMBERS // VALIDATION_GRAIN
+        for run in np.split(grains, breaks):
+            for first in range(0, len(run), per_chunk):
+                low, high = int(run[first]), int(run[min(len(run), first + per_chunk) - 1])
+                start, stop = low * VALIDATION_GRAIN, min(len(self), (high + 1) * VALIDATION_GRAIN)
+                self._validate(start, stop, release=release)
+                self._validated[low : high + 1] = True
 
     def _following_offsets(self, start: int, stop: int) -> NDArray[np.int64]:
         """Returns where the next member (or the central directory) starts, for members start..stop."""
@@ -840,11 +852,33 @@ class ArchiveIndex:
         source_ids: NDArray[np.uint8] = self._data[self.message_offsets + MESSAGE_PREFIX.offset("source_id")]
         return source_ids
 
-    def message(self, index: int) -> NDArray[np.uint8]:
-        """Returns the bytes of one message (source ID, timestamp, payload) as a view of the buffer."""
-        offsets, sizes = self.message_layout(np.array([index], dtype=np.int64))
+    def _ensure_member(self, index: int) -> None:
+        """Validates one member, not its whole chunk, unless the chunk already is (the onset of a large archive)."""
+        if self._decoded or self._validated[index // VALIDATION_GRAIN]:
+            return
+        self._validate(index, index + 1)
+
+    def message(self, index: int, *, alone: bool = False) -> NDArray[np.uint8]:
+        """Returns the bytes of one message (source ID, timestamp, payload) as a view of the buffer.
+
+        With ``alone``, only this member is validated, not its chunk (for a lookup that reads nothing else).
+        """
+        if not 0 <= index < len(self):
+            raise IndexError(f"member {index} is out of range: the archive {self.path} holds {len(self)} members")
+        if alone:
+            self._ensure_member(index)
+        else:
+            self.ensure(np.array([index], dtype=np.int64))
         self.check_size()
-        return self._data[int(offsets[0]) : int(offsets[0]) + int(sizes[0])]
+        offset = int(self._offsets[index])
+        return self._data[offset : offset + int(self._sizes[index])]
+
+    def message_timestamp(self, index: int) -> int:
+        """Returns the elapsed timestamp stored in one message (validating only that member)."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"member {index} is out of range: the archive {self.path} holds {len(self)} members")
+        self._ensure_member(index)
+        return int(self._stamps[index])
 
     # ----------------------------------------------------------------------------------------------------------
     # Names
@@ -924,6 +958,26 @@ class ArchiveIndex:
         if len(names) < 2 or bool(np.all(names[1:] >= names[:-1])):
             return None
         return np.argsort(names, kind="stable").astype(np.int64)
+
+    def find_member_run(self, stem_rows: NDArray[np.uint8]) -> NDArray[np.int64] | None:
+        """Returns the positions of consecutive members named by the rows (stems, .npy omitted), or None.
+
+        A batch of keys from get_batches names a run of members in directory order: the first is found by binary
+        search, the rest are checked in one comparison of the whole run's names, with no search per key. None
+        when the rows are not such a run (the caller then searches key by key).
+        """
+        count, width = stem_rows.shape
+        suffix = np.frombuffer(MEMBER_SUFFIX.encode("ascii"), dtype=np.uint8)
+        rows = self._name_rows
+        if count == 0 or rows.shape[1] != width + len(suffix):
+            return None
+        first = int(self.find_members(np.array([stem_rows[0].tobytes() + suffix.tobytes()], dtype="S"))[0])
+        if first < 0 or first + count > len(rows):
+            return None
+        run = rows[first : first + count]
+        if not (np.array_equal(run[:, :width], stem_rows) and bool(np.all(run[:, width:] == suffix))):
+            return None
+        return np.arange(first, first + count, dtype=np.int64)
 
     def find_members(self, names: NDArray[np.bytes_]) -> NDArray[np.int64]:
         """Returns the position of the member with each full name, or -1 for a name that is no member's."""
