@@ -184,6 +184,7 @@ def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
     return chunks
 
 
+@pytest.mark.slow
 def test_inspect_plot_renders_a_png_naming_the_sources(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("matplotlib", reason="the 'plot' extra (matplotlib) is not installed")
     import struct

@@ -51,6 +51,7 @@ def test_checksum_then_verify(tmp_path: Path) -> None:
     assert "matches" in verified.stdout
 
 
+@pytest.mark.slow
 def test_verify_failure_names_files_in_one_line(tmp_path: Path) -> None:
     tree = make_tree(tmp_path / "tree")
     assert axds("checksum", "-q", tree).returncode == 0
@@ -84,6 +85,7 @@ def test_transfer_verify_and_move(tmp_path: Path) -> None:
     assert (destination / "ax_checksum.txt").read_text() == expected_checksum(destination)
 
 
+@pytest.mark.slow
 def test_transfer_errors_are_one_line(tmp_path: Path) -> None:
     tree = make_tree(tmp_path / "tree")
     inside = axds("transfer", "-q", tree, tree / "copy")
@@ -113,6 +115,7 @@ def test_a_dirty_destination_fails_naming_the_file_unless_reset(tmp_path: Path) 
     assert (destination / "notes.txt").read_text() == "recording notes"
 
 
+@pytest.mark.slow
 def test_an_empty_path_argument_is_a_usage_error_not_the_working_directory(tmp_path: Path) -> None:
     # axds transfer "$SESSION" dst --move with SESSION unset would otherwise move (and empty) the working directory.
     work = make_tree(tmp_path / "work")
@@ -154,6 +157,7 @@ def test_moving_the_working_directory_given_as_dot_is_refused_but_absolute_works
     assert (tmp_path / "d" / "notes.txt").read_text() == "recording notes"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("threads", ["1", "2"])
 def test_interrupted_transfer_exits_130_and_leaves_only_complete_files(tmp_path: Path, threads: str) -> None:
     source = tmp_path / "source"

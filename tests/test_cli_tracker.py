@@ -70,6 +70,7 @@ def test_show_reads_without_creating_a_lock_file(tracker_file: Path) -> None:
     assert not Path(f"{tracker_file}.lock").exists()
 
 
+@pytest.mark.slow
 def test_show_reports_a_missing_or_corrupt_file_in_one_line(tmp_path: Path) -> None:
     missing = axds("tracker", "show", str(tmp_path / "nope.yaml"))
     assert missing.returncode == 1
@@ -103,6 +104,7 @@ def test_show_lists_a_job_whose_start_time_no_date_can_hold(tmp_path: Path) -> N
     assert "99999999999999999999999 us?" in result.stdout and "SUCCEEDED 1" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_reader_that_stops_early_ends_show_quietly(tmp_path: Path) -> None:
     # `axds tracker show big.yaml | head` printed "axds tracker: [Errno 32] Broken pipe" and exited 1.
     tracker = ProcessingTracker(file_path=tmp_path / "big.yaml")

@@ -261,6 +261,7 @@ print(json.dumps([[int(t) for t in ts], [x.tobytes().hex() for x in p]]))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason="reference release not installed")
 def test_directory_written_by_the_reference_logger_assembles_and_reads_back_with_the_reference(tmp_path: Path) -> None:
     script = tmp_path / "log.py"

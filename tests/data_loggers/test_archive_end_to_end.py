@@ -165,6 +165,7 @@ def test_a_restarted_logger_records_a_new_session_with_exact_absolute_times(tmp_
         ]
 
 
+@pytest.mark.slow
 @pytest.mark.reference
 @pytest.mark.parametrize("interpreter", [REFERENCE_PYTHON, REFERENCE_7_PYTHON], ids=["6.2.0", "7.2.0"])
 def test_both_original_releases_read_a_two_session_archive_with_exact_times(tmp_path: Path, interpreter: Path) -> None:

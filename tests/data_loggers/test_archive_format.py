@@ -185,6 +185,7 @@ def test_members_past_4_gib_get_zip64_offsets(tmp_path: Path) -> None:
     assert index.check_crcs() is None
 
 
+@pytest.mark.slow
 def test_large_and_mixed_members_take_the_split_paths(tmp_path: Path) -> None:
     big = bytes(range(256)) * 6000  # 1.5 MiB: wider than one layout row
     mixed = [(0, np.uint64(5).tobytes()), (1, big), (2, b"small"), (2, big[:70_000]), (3, b"")]

@@ -212,6 +212,7 @@ if __name__ == "__main__":
 ).replace("ONSET", str(ONSET_US))
 
 
+@pytest.mark.slow
 @pytest.mark.reference
 @each_release()
 def test_our_reader_reads_a_reference_archive(tmp_path: Path, release: Path) -> None:

@@ -244,6 +244,7 @@ def test_a_stalled_logger_makes_put_nowait_refuse_and_loses_nothing_it_accepted(
     assert read_log(logger.output_directory)[5] == [(n, payload_of(5, n, 64)) for n in range(accepted + 1)]
 
 
+@pytest.mark.slow
 def test_two_instances_run_side_by_side_and_a_duplicate_name_fails(tmp_path: Path) -> None:
     left, right = f"left_{SUFFIX}", f"right_{SUFFIX}"
     first, second = DataLogger(tmp_path, left), DataLogger(tmp_path, right)
@@ -337,6 +338,7 @@ def test_a_forgotten_stop_runs_at_interpreter_exit(tmp_path: Path) -> None:
     assert not is_locked(directory / LOCK_FILE_NAME)
 
 
+@pytest.mark.slow
 def test_the_logger_finishes_its_work_quietly_when_the_parent_is_killed(tmp_path: Path) -> None:
     result = run_program(tmp_path, f"orphan_{SUFFIX}", "killed")
     assert result.returncode == -signal.SIGKILL

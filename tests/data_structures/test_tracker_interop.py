@@ -96,6 +96,7 @@ def test_a_tracker_written_by_a_release_reads_the_same_in_ours_and_keeps_its_lay
     assert layout(path) == expected_layout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("release", RELEASES)
 def test_a_tracker_written_by_ours_reads_the_same_in_a_release_byte_for_byte(tmp_path: Path, release: int) -> None:
     path = new_tracker_file(tmp_path / "tracker.yaml", release)

@@ -121,6 +121,7 @@ def wait_for_line(process: subprocess.Popen[str]) -> str:
     return line.strip()
 
 
+@pytest.mark.slow
 def test_eight_writers_and_two_readers_lose_no_update(tmp_path: Path) -> None:
     path = tmp_path / "tracker.yaml"
     tracker = ProcessingTracker(file_path=path)

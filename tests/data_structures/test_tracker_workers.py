@@ -286,6 +286,7 @@ def test_without_slurm_commands_a_slurm_job_is_never_stale(
     assert tracker.find_stale_jobs() == []
 
 
+@pytest.mark.slow
 def test_a_job_that_changed_after_it_was_found_stale_is_left_alone(
     tracker: ProcessingTracker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

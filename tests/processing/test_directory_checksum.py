@@ -151,6 +151,7 @@ def test_progress_bar_counts_bytes(tmp_path: Path, capsys: pytest.CaptureFixture
     assert capsys.readouterr().err == ""
 
 
+@pytest.mark.slow
 @needs_reference
 @pytest.mark.filterwarnings("ignore:The checksum of .* leaves out")
 def test_reference_computes_the_same_checksums(tmp_path: Path) -> None:

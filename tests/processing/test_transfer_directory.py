@@ -249,6 +249,7 @@ transfer_directory(Path(sys.argv[1]), Path(sys.argv[2]), 1)
 """
 
 
+@pytest.mark.slow
 def test_transfer_killed_midway_then_resumed(tmp_path: Path) -> None:
     source = tmp_path / "source"
     source.mkdir()

@@ -86,6 +86,7 @@ def _numba_installed() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
+@pytest.mark.slow
 @pytest.mark.reference
 @pytest.mark.skipif(not REFERENCE7_PYTHON.exists(), reason="the 7.2.0 release (which installs numba) is not installed")
 def test_numba_is_limited_where_it_is_installed_and_variables_match_7_2_0() -> None:
