@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,34 @@ def test_scalar_and_batch_paths_write_identical_archives(tmp_path: Path) -> None
         writer.add(layout.member_stem(4, timestamp, repeat), message_bytes(4, timestamp, b"").tobytes(), payload)
     writer.close()
     assert (tmp_path / "batch.npz").read_bytes() == (tmp_path / "scalar.npz").read_bytes()
+
+
+def test_a_central_directory_moved_to_disk_writes_the_same_archive_and_leaves_no_file(tmp_path: Path) -> None:
+    """Past its memory limit the central directory goes to an unnamed temporary file: same bytes, nothing left."""
+    messages = [(0, np.uint64(1).tobytes())] + [(t, bytes([t % 251]) * (t % 40)) for t in range(1, 3001)]
+    timestamps = np.asarray([t for t, _ in messages], dtype=np.uint64)
+    names, lengths = zip_writer.member_names(5, timestamps, fmt.repeat_counts(timestamps))
+    heads = np.stack([message_bytes(5, t, b"") for t, _ in messages]).astype(np.uint8)
+    bodies = [memoryview(p) for _, p in messages]
+    (tmp_path / "memory").mkdir()
+    (tmp_path / "spilled").mkdir()
+    write_archive(tmp_path / "memory" / "5_log.npz", 5, messages, comment=b"c")
+    writer = zip_writer.ArchiveWriter(tmp_path / "spilled" / "5_log.npz", central_memory=1000)
+    for first in range(0, 2100, 700):  # batches, each past the limit
+        writer.add_batch(names[first : first + 700], lengths[first : first + 700], heads[first : first + 700],
+                         bodies[first : first + 700])  # fmt: skip
+    for row in range(2100, len(messages)):  # then member by member
+        writer.add(names[row, : lengths[row] - 4].tobytes().decode(), heads[row].tobytes(), bodies[row])
+    spilled = tmp_path / "spilled"
+    open_files = {os.readlink(link) for link in Path("/proc/self/fd").iterdir() if link.is_symlink()}
+    assert any(name.startswith(str(spilled)) and "5_log.npz" not in name for name in open_files)  # the spill file
+    writer.close(b"c")
+    assert (tmp_path / "spilled" / "5_log.npz").read_bytes() == (tmp_path / "memory" / "5_log.npz").read_bytes()
+    assert sorted(path.name for path in (tmp_path / "spilled").iterdir()) == ["5_log.npz"]
+    aborted = zip_writer.ArchiveWriter(tmp_path / "spilled" / "6_log.npz", central_memory=100)
+    aborted.add_batch(names[:50], lengths[:50], heads[:50], bodies[:50])
+    aborted.abort()
+    assert sorted(path.name for path in (tmp_path / "spilled").iterdir()) == ["5_log.npz"]
 
 
 @pytest.mark.slow
