@@ -46,7 +46,32 @@ def installed_probe() -> None:
     print(json.dumps(report))
 
 
+def threads_left(directory: str) -> None:
+    """Assembles a log directory and checksums it with progress bars, then prints the threads still running."""
+    import threading
+    from pathlib import Path
+
+    import numpy as np
+
+    from ataraxis_data_structures import DataLogger, LogPackage, assemble_log_archives, calculate_directory_checksum
+
+    logger = DataLogger(Path(directory), instance_name="threads")
+    logger.start()
+    logger.input_queue.put(LogPackage(np.uint8(1), np.uint64(0), np.zeros(8, dtype=np.uint8)))
+    logger.input_queue.put(LogPackage(np.uint8(1), np.uint64(5), np.arange(4, dtype=np.uint8)))
+    logger.stop()
+    assemble_log_archives(logger.output_directory, verbose=True)
+    assemble_log_archives(logger.output_directory, verbose=False)
+    calculate_directory_checksum(logger.output_directory, progress=True, save_checksum=False)
+    for thread in threading.enumerate():
+        if thread.name.endswith("-watchdog"):  # ends once the stopped logger's interpreter has exited
+            thread.join(timeout=30)
+    left = [thread.name for thread in threading.enumerate() if thread is not threading.main_thread()]
+    print(json.dumps(left))
+
+
 COMMANDS = {
+    "threads-left": lambda: threads_left(sys.argv[2]),
     "lazy-imports": lazy_imports,
     "subpackage-attribute": subpackage_attribute,
     "installed-probe": installed_probe,

@@ -1,6 +1,7 @@
 """The public API is importable from the top-level package and from its documented subpackages."""
 
 import importlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +98,14 @@ def test_version_is_the_installed_distribution_s() -> None:
 def test_subpackages_are_attributes_without_importing_them_first() -> None:
     result = subprocess.run([sys.executable, CHILDREN, "subpackage-attribute"], capture_output=True, text=True)
     assert result.stdout.strip() == "calculate_directory_checksum", result.stderr
+
+
+def test_the_library_leaves_no_thread_running_after_its_work(tmp_path: Path) -> None:
+    """Logging, assembling and checksumming with progress bars leave no thread behind (tqdm's monitor included).
+
+    A stray thread makes every later fork in the user's process warn (Python 3.12+) and risk a deadlock.
+    """
+    result = subprocess.run(
+        [sys.executable, CHILDREN, "threads-left", str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout.splitlines()[-1]) == []

@@ -39,9 +39,9 @@ from typing import NamedTuple, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
-from tqdm import tqdm
 
 from .._durable_files import fsync_directory
+from .._progress import ProgressBar
 from ..errors import ArchiveFormatError, ArchiveVerificationError, DirectoryBusyError
 from ..file_locks import LockHeldError, is_locked, try_lock
 from ..processing._safety import refuse_unsafe_path
@@ -781,7 +781,7 @@ class _SourceAssembly:
         repeats = repeat_counts(ordered_timestamps)
         views = [memoryview(chunk.buffer) for chunk in self.chunks]  # type: ignore[arg-type]
         writer = ArchiveWriter(temporary)
-        progress = tqdm(
+        progress = ProgressBar(
             total=len(order),
             desc=f"Assembling source {source_id}",
             unit="msg",
@@ -1050,7 +1050,7 @@ class _StreamWriter(_StreamOrder):
     def __init__(self, assembly: _SourceAssembly, path: Path, position: int) -> None:
         super().__init__(assembly)
         self.writer = ArchiveWriter(path)
-        self.progress = tqdm(
+        self.progress = ProgressBar(
             desc=f"Assembling source {self.source_id}",
             unit="msg",
             disable=not assembly.options.verbose,

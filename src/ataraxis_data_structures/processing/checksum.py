@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from tqdm import tqdm
-
+from .._progress import ProgressBar
 from ..errors import ChecksumError
 from ._hashing import directory_digest, hash_entries, require_utf8_names, worker_count
 from ._manifest import CHECKSUM_FILE_NAME, read_manifest, read_stored_checksum, write_checksum
@@ -24,7 +23,7 @@ def byte_progress(total: int, description: str, *, enabled: bool) -> Iterator[Ca
     if not enabled:
         yield None
         return
-    with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=description) as bar:
+    with ProgressBar(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=description) as bar:
         lock = threading.Lock()
 
         def advance(count: int) -> None:
