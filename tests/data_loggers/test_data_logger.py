@@ -35,6 +35,7 @@ from logger_children import (
 from ataraxis_data_structures.data_loggers import DataLogger, LogPackage
 from ataraxis_data_structures.data_loggers import log_format as fmt
 from ataraxis_data_structures.data_loggers.logger_lock import LOCK_FILE_NAME
+from ataraxis_data_structures.data_loggers.logger_queue import FRAME_HEADER
 from ataraxis_data_structures.errors import LoggerFailedError
 from ataraxis_data_structures.file_locks import is_locked
 
@@ -242,6 +243,69 @@ def test_a_stalled_logger_makes_put_nowait_refuse_and_loses_nothing_it_accepted(
     logger.stop()
     assert accepted > 100
     assert read_log(logger.output_directory)[5] == [(n, payload_of(5, n, 64)) for n in range(accepted + 1)]
+
+
+class _Interrupted(Exception):
+    """Raised by a timer signal inside put(), as Ctrl+C raises KeyboardInterrupt there."""
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise _Interrupted
+
+
+def test_a_put_interrupted_midway_costs_only_its_message_and_a_reentrant_put_is_refused(
+    logger: DataLogger, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Part of an interrupted message on the connection must not swallow or garble the messages put after it."""
+    logger.start()
+    queue = logger.input_queue
+    queue.put(package(1, 0, b"first"))
+    pid = logger._logger_process.pid
+    # A payload of 8-byte frame-header look-alikes: misframed, it would be read as messages of other sources.
+    lookalike = FRAME_HEADER.pack(5, 9, 777) + b"EVIL!"
+    previous = signal.signal(signal.SIGALRM, _interrupt)
+    reentered: list[BaseException] = []
+
+    def put_again(signum: int, frame: Any) -> None:
+        try:
+            queue.put(package(3, 1, b"from a signal handler"))
+        except RuntimeError as error:
+            reentered.append(error)
+        raise _Interrupted
+
+    os.kill(pid, signal.SIGSTOP)  # the logger reads nothing: the large put() below waits with part of it sent
+    try:
+        for handler in (_interrupt, put_again):
+            signal.signal(signal.SIGALRM, handler)
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
+            with pytest.raises(_Interrupted):
+                queue.put(package(2, 1, b"\x42" * 12_000_000))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        os.kill(pid, signal.SIGCONT)
+    for number in range(1, 501):
+        queue.put(package(1, number, lookalike * 40))
+    logger.stop()
+    log = read_log(logger.output_directory)
+    assert log[1] == [(0, b"first")] + [(number, lookalike * 40) for number in range(1, 501)]
+    assert sorted(log) == [1]  # no message of the interrupted source, nor any made of payload bytes
+    assert len(reentered) == 1 and "inside put()" in str(reentered[0])
+    assert "interrupted" in caplog.text
+
+
+def test_start_after_the_logger_process_died_begins_a_new_session(logger: DataLogger) -> None:
+    logger.start()
+    logger.input_queue.put(package(4, 1, b"before the crash"))
+    first = logger._logger_process.pid
+    wait_until(lambda: any(logger.output_directory.glob("*.axlog")), "the first record is written")
+    os.kill(first, signal.SIGKILL)
+    wait_until(lambda: not logger.alive, "alive turns False")
+    logger.start()
+    assert logger.alive and logger._logger_process.pid != first
+    logger.input_queue.put(package(4, 2, b"after the restart"))
+    logger.stop()
+    assert (2, b"after the restart") in read_log(logger.output_directory)[4]
 
 
 @pytest.mark.slow

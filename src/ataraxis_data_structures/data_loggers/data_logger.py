@@ -135,7 +135,10 @@ class DataLogger:
                 directory, or the logger process fails to start.
         """
         if self._started:
-            return
+            if not self._finished.is_set():
+                return
+            # The logger process ended on its own (a failure the watchdog already logged): a new session starts.
+            self._release()
         listener = self._listener
         if listener is None:
             listener = self._listener = open_listener(self._input_queue.address)
@@ -254,9 +257,10 @@ class DataLogger:
         producer = f"producer process {frame.pid}" if frame.pid is not None else "a producer process"
         source = f" of source {frame.source_id}" if frame.source_id is not None else ""
         _log.warning(
-            "DataLogger '%s': the connection of %s ended in the middle of a message%s (the process died, or its "
-            "put() was cut off by stop()): the %d bytes of that incomplete message were discarded; every whole "
-            "message it sent before was logged",
+            "DataLogger '%s': the connection of %s ended in the middle of a message%s (the process died, its put() "
+            "was cut off by stop() or interrupted, e.g. by Ctrl+C, or the message was too large for the logger "
+            "process's memory): the %d bytes of that incomplete message were discarded; every whole message it sent "
+            "before was logged",
             self._name,
             producer,
             source,

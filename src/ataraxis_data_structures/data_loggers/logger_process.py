@@ -15,6 +15,7 @@ Then everything is written, fsynced and closed, the parent gets the summary, and
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import selectors
 import signal
@@ -68,6 +69,7 @@ def run_logger(listener: socket.socket, settings: LoggerSettings, control: Any) 
     # KeyboardInterrupt handling can still stop() it cleanly (it also finishes on its own if the parent dies).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _keep_freed_memory()
+    _raise_descriptor_limit()
     try:
         summary = _LoggerSession(listener, settings, control).run()
     except BaseException as error:
@@ -111,6 +113,11 @@ class _LoggerSession:
                 _tell(self._control, ("ready", os.getpid()))
                 self._receive_until_stopped(pool)
                 self._receive_the_rest(pool)
+            except BaseException:
+                # Failing: the messages already received still go to the writers, which finish them on close.
+                with contextlib.suppress(Exception):
+                    self._flush(pool)
+                raise
             finally:
                 self._selector.close()
                 _close_listener(self._listener)
@@ -183,8 +190,16 @@ class _LoggerSession:
                 connection, _ = self._listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError:  # the listener was shut down and holds no more queued connections
-                return
+            except OSError as error:
+                if error.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    # A producer waits in the backlog with messages its put() already returned for: failing loudly
+                    # (stop() raises, naming this) beats dropping them silently when the listener closes.
+                    raise RuntimeError(
+                        f"the logger process cannot accept another producer connection ({error.strerror}; "
+                        f"{len(self._channels)} open): raise the open-file limit (ulimit -n) or log from fewer "
+                        "processes; messages of producers it could not accept may be missing"
+                    ) from error
+                return  # the listener was shut down and holds no more queued connections
             channel = Channel(connection)
             self._channels.add(channel)
             self._selector.register(channel, selectors.EVENT_READ, channel)
@@ -197,6 +212,10 @@ class _LoggerSession:
         try:
             received = channel.receive(self._batches)
         except ConnectionResetError:
+            received = None
+        except MemoryError:
+            # One message too large for this machine's memory: only its connection is dropped (reported as torn,
+            # and the producer's put() fails); every other producer's messages are still received.
             received = None
         if received is None:
             self._close(channel)
@@ -231,6 +250,19 @@ def _close_listener(listener: socket.socket) -> None:
     if isinstance(address, str) and address and not address.startswith("\0"):
         with contextlib.suppress(OSError):
             os.unlink(address)
+
+
+def _raise_descriptor_limit() -> None:
+    """Raises this process's open-file limit to the hard limit: each producer process holds one connection."""
+    try:
+        import resource
+    except ImportError:  # not a POSIX system
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else 1 << 20  # Linux's default cap (fs.nr_open)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):  # a lower cap than asked: the limit stays as it was
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def _keep_freed_memory() -> None:

@@ -136,6 +136,7 @@ class LoggerQueue:
         # spares put() a getpid() system call per message.
         self._connection: socket.socket | None = None
         self._lock = threading.Lock()  # a fresh one: a forked child may have inherited it held
+        self._sender: int | None = None  # the thread inside put(), to refuse a reentrant call instead of deadlocking
         self._poller: Any = None
 
     def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
@@ -177,19 +178,39 @@ class LoggerQueue:
         deadline = None
         if not block or timeout is not None:
             deadline = time.monotonic() + (max(0.0, timeout) if block and timeout is not None else 0.0)
+        thread = threading.get_ident()
+        if self._sender == thread:
+            # A signal handler (or a __del__) that runs inside this thread's put() and puts again: the lock is not
+            # reentrant, and a frame is half sent on the connection.
+            raise RuntimeError(
+                f"DataLogger '{self._logger_name}': put() was called while this thread is inside put() (from a "
+                "signal handler?); log from the main flow of the program instead, e.g. by setting a flag there"
+            )
         with self._lock:
-            connection = self._connection
-            sent = 0
-            if connection is not None:
-                try:
-                    sent = connection.sendmsg([header, data])
-                    if sent == len(header) + data.nbytes:
-                        return
-                except BlockingIOError:
-                    pass
-                except _LOST_CONNECTION:
-                    self._drop_connection()
-            self._send_slowly(header, data, deadline, sent)
+            self._sender = thread
+            try:
+                connection = self._connection
+                sent = 0
+                if connection is not None:
+                    try:
+                        sent = connection.sendmsg([header, data])
+                        if sent == len(header) + data.nbytes:
+                            return
+                    except BlockingIOError:
+                        pass
+                    except _LOST_CONNECTION:
+                        self._drop_connection()
+                self._send_slowly(header, data, deadline, sent)
+            except queue.Full:
+                raise  # raised only before any byte of the frame went out: the connection stays whole
+            except BaseException:
+                # Ctrl+C or another exception while waiting for buffer room may leave part of this frame on the
+                # connection; the next frame must not follow it there. Closing makes the logger discard (and report)
+                # the part; every whole message sent before stays logged.
+                self._drop_connection()
+                raise
+            finally:
+                self._sender = None
 
     def put_nowait(self, obj: Any) -> None:
         """Sends a LogPackage like put(obj, block=False)."""
@@ -211,7 +232,7 @@ class LoggerQueue:
                 self._drop_connection()
                 sent = 0
                 if attempt:
-                    raise self._not_running() from None
+                    raise self._not_running(dropped_bytes=len(header) + data.nbytes) from None
         raise AssertionError("unreachable")
 
     def _connect(self) -> socket.socket:
@@ -272,7 +293,13 @@ class LoggerQueue:
         self._connection = None
         self._poller = None
 
-    def _not_running(self) -> LoggerFailedError:
+    def _not_running(self, dropped_bytes: int | None = None) -> LoggerFailedError:
+        if dropped_bytes is not None:  # connected twice, and twice the logger ended the connection mid-message
+            return LoggerFailedError(
+                f"DataLogger '{self._logger_name}' closed the connection twice while this message of {dropped_bytes} "
+                "bytes was being sent: the logger stopped or ended, or the message is too large for its memory; the "
+                "message was not logged"
+            )
         return LoggerFailedError(
             f"DataLogger '{self._logger_name}' is not running (it was stopped and not started again, or its logger "
             f"process ended), so the message was not logged"
