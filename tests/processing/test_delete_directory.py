@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -89,3 +91,117 @@ def test_the_working_directory_given_absolutely_is_deleted(tmp_path: Path, monke
     build_tree(session)
     delete_directory(session / "a" / "..")
     assert not session.exists()
+
+
+def test_dotdot_after_a_link_deletes_the_folder_the_os_means(tmp_path: Path) -> None:
+    # For keep_me/link/.. the OS follows the link first: it names the parent of the link's target, not keep_me.
+    (tmp_path / "keep_me").mkdir()
+    (tmp_path / "keep_me" / "precious.bin").write_bytes(b"irreplaceable")
+    (tmp_path / "target_parent" / "session").mkdir(parents=True)
+    (tmp_path / "target_parent" / "junk.txt").write_text("junk")
+    os.symlink(tmp_path / "target_parent" / "session", tmp_path / "keep_me" / "link")
+    delete_directory(tmp_path / "keep_me" / "link" / "..")
+    assert (tmp_path / "keep_me" / "precious.bin").read_bytes() == b"irreplaceable"
+    assert not (tmp_path / "target_parent").exists()
+
+
+def test_dotdot_after_a_link_in_home_deletes_the_link_target_parent_not_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    (home / "data").mkdir(parents=True)
+    (home / "data" / "thesis.txt").write_text("years of work")
+    (tmp_path / "elsewhere" / "deep").mkdir(parents=True)
+    os.symlink(tmp_path / "elsewhere" / "deep", home / "lnk")
+    monkeypatch.setenv("HOME", str(home))
+    delete_directory(home / "lnk" / "..")
+    assert (home / "data" / "thesis.txt").read_text() == "years of work"
+    assert not (tmp_path / "elsewhere").exists()
+    # A link outside home whose ".." reaches home is refused: the check sees the folder the OS means.
+    (home / "sub").mkdir()
+    os.symlink(home / "sub", tmp_path / "to_home_sub")
+    with pytest.raises(UnsafePathError, match="home directory"):
+        delete_directory(tmp_path / "to_home_sub" / "..")
+    assert (home / "data" / "thesis.txt").exists()
+
+
+def test_dotdot_after_a_missing_folder_deletes_nothing(tmp_path: Path) -> None:
+    # The OS fails on missing/..; collapsing it textually would name the existing folder kept.
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "file.txt").write_text("x")
+    delete_directory(tmp_path / "missing" / ".." / "kept")
+    assert (tmp_path / "kept" / "file.txt").exists()
+
+
+def test_relative_path_through_a_link_to_the_working_directory_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = build_tree(tmp_path / "session")
+    os.symlink(session / "a" / "b", session / "empty_folder" / "link")
+    before = sorted(session.rglob("*"))
+    monkeypatch.chdir(session / "a")
+    # empty_folder/link/.. is session/a, the working directory, whatever abspath makes of it.
+    with pytest.raises(UnsafePathError, match=r"directory_path=.*working directory"):
+        delete_directory(Path("../empty_folder/link/.."))
+    assert sorted(session.rglob("*")) == before
+
+
+def test_failures_name_the_full_path(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root may remove entries from a read-only folder")
+    tree = tmp_path / "tree"
+    (tree / "sub" / "locked").mkdir(parents=True)
+    (tree / "sub" / "locked" / "file.bin").write_bytes(b"x")
+    os.chmod(tree / "sub" / "locked", 0o500)
+    try:
+        with pytest.raises(PermissionError) as error:
+            delete_directory(tree)
+        assert error.value.filename == str(tree / "sub" / "locked" / "file.bin")
+    finally:
+        os.chmod(tree / "sub" / "locked", 0o700)
+    assert (tree / "sub" / "locked" / "file.bin").exists()
+
+
+def _swap_folders_for_links(top: Path, names: list[str], victim: Path, stash: Path, started: threading.Event) -> None:
+    """Once deletion is under way (a folder lost a file), replaces every remaining folder with a link to victim."""
+    while not started.is_set():
+        for name in names:
+            with contextlib.suppress(FileNotFoundError):
+                if len(os.listdir(top / name)) < _RACE_FILES:
+                    started.set()
+                    break
+    for index, name in enumerate(names):
+        with contextlib.suppress(OSError):
+            os.rename(top / name, stash / str(index))
+            os.symlink(victim, top / name)
+
+
+_RACE_FILES = 10
+
+
+def test_a_folder_replaced_by_a_link_during_the_walk_is_never_followed(tmp_path: Path) -> None:
+    # A folder is listed, then opened: a link swapped in between must fail the open, not lead into its target.
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    for index in range(50):
+        (victim / f"precious{index}.bin").write_bytes(b"x")
+    for attempt in range(3):
+        top = tmp_path / f"session{attempt}"
+        stash = tmp_path / f"stash{attempt}"
+        stash.mkdir()
+        names = [f"d{index:03d}" for index in range(200)]
+        for name in names:
+            (top / name).mkdir(parents=True)
+            for index in range(_RACE_FILES):
+                (top / name / f"f{index}").write_bytes(b"")
+        started = threading.Event()
+        racer = threading.Thread(target=_swap_folders_for_links, args=(top, names, victim, stash, started))
+        racer.start()
+        try:
+            delete_directory(top)
+        except OSError:
+            pass  # The tree changed while it was deleted (a folder filled again): an error, never a wrong target.
+        finally:
+            started.set()
+            racer.join()
+        assert len(os.listdir(victim)) == 50
