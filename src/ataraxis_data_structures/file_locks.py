@@ -34,7 +34,16 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["HeldLock", "LockFileUnavailableError", "LockHeldError", "hold_lock", "is_locked", "try_lock"]
+__all__ = [
+    "HeldLock",
+    "LockFileUnavailableError",
+    "LockHeldError",
+    "close_locked_descriptor",
+    "hold_lock",
+    "is_locked",
+    "try_lock",
+    "try_lock_descriptor",
+]
 
 _FIRST_WAIT = 0.001  # Seconds; the wait between attempts doubles up to _LONGEST_WAIT while another process holds it.
 _LONGEST_WAIT = 0.02
@@ -243,3 +252,23 @@ def is_locked(path: Path) -> bool:
         return not _flock(descriptor, shared=True)
     finally:
         os.close(descriptor)  # closing also drops the shared lock taken to probe
+
+
+def try_lock_descriptor(descriptor: int) -> bool:
+    """Takes the exclusive lock on a file the caller opened, without waiting; returns False if another process holds it.
+
+    For a lock on the very file a process writes (a transfer's temporary copy), where the caller keeps the descriptor
+    and must release it with :func:`close_locked_descriptor`, so that a child forked meanwhile does not keep the lock.
+    """
+    if fcntl is None:  # pragma: no cover - Windows (not a supported platform): no lock is taken
+        return True
+    if not _flock(descriptor, shared=False):
+        return False
+    _held_descriptors.add(descriptor)
+    return True
+
+
+def close_locked_descriptor(descriptor: int) -> None:
+    """Closes a descriptor locked by :func:`try_lock_descriptor`, which releases its lock."""
+    _held_descriptors.discard(descriptor)
+    os.close(descriptor)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from pathlib import Path
@@ -167,3 +168,13 @@ def test_reference_computes_the_same_checksums(tmp_path: Path) -> None:
     (tree / "ax_checksum.txt").unlink()
     assert reference_checksum(tree, save=True) == ours
     assert verify_directory_checksum(tree).matches
+
+
+def test_a_read_error_names_the_file(tmp_path: Path) -> None:
+    # /proc/self/mem fails reads at offset 0 with EIO, as a bad sector would; it is reached through a link to a file.
+    for index in range(3):
+        (tmp_path / f"ok_{index}.bin").write_bytes(b"fine")
+    os.symlink("/proc/self/mem", tmp_path / "bad_sector.bin")
+    with pytest.raises(OSError, match=r"Unable to read .*bad_sector\.bin: Input/output error") as error:
+        calculate_directory_checksum(tmp_path, save_checksum=False)
+    assert error.value.errno == errno.EIO

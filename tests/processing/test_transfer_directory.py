@@ -15,6 +15,7 @@ import pytest
 from processing_helpers import REFERENCE_PYTHON, build_tree, independent_checksum, run_reference
 
 from ataraxis_data_structures.errors import (
+    DirectoryBusyError,
     FileNameEncodingError,
     TransferRefusedError,
     TransferVerificationError,
@@ -357,3 +358,121 @@ def test_full_disk_names_the_file_and_leaves_no_partial(tmp_path: Path) -> None:
         assert not (source / "ax_checksum.txt").exists()  # nothing is claimed about a failed transfer
     finally:
         subprocess.run(["umount", str(small_disk)], check=False)
+
+
+def test_a_source_reached_through_a_bind_mount_is_refused(tmp_path: Path) -> None:
+    outer = tmp_path / "outer"
+    source = build_tree(outer / "session")
+    expected = files_of(source)
+    mounted_outer = tmp_path / "mounted_outer"
+    mounted_outer.mkdir()
+    mounted = subprocess.run(["mount", "--bind", str(outer), str(mounted_outer)], capture_output=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip("a bind mount needs root")
+    try:
+        # The same folder, a folder inside the source, and the source's parent, each reached through the mount.
+        for destination, where in (
+            (mounted_outer / "session", "the destination is the source"),
+            (mounted_outer / "session" / "a" / "copy", "the destination is inside the source"),
+            (mounted_outer, "the source is inside the destination"),
+        ):
+            with pytest.raises(TransferRefusedError, match=where) as error:
+                transfer_directory(source, destination, verify_integrity=True, remove_source=True)
+            assert str(source) in str(error.value) and str(destination) in str(error.value)
+            assert files_of(source) == expected
+            assert not (source / "a" / "copy").exists()
+    finally:
+        subprocess.run(["umount", str(mounted_outer)], check=False)
+
+
+HOLD_PARTIAL_CHILD = """
+import fcntl, os, sys
+descriptor = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600)
+fcntl.flock(descriptor, fcntl.LOCK_EX)
+os.write(descriptor, b"half written by another transfer")
+print("locked", flush=True)
+sys.stdin.read()  # holds the lock until the test closes stdin
+"""
+
+
+def test_a_partial_file_another_transfer_writes_is_left_alone_and_a_stale_one_is_reused(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "big.bin").write_bytes(os.urandom(3 << 20))
+    destination = tmp_path / "destination"
+    destination.mkdir()
+    partial = destination / ".big.bin.axds-partial"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_PARTIAL_CHILD, str(partial)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"locked\n"
+        with pytest.raises(DirectoryBusyError, match=r"big\.bin: another transfer is writing that file"):
+            transfer_directory(source, destination, remove_source=True)
+        assert partial.read_bytes() == b"half written by another transfer"  # neither removed nor written over
+        assert not (destination / "big.bin").exists()
+        assert (source / "big.bin").exists()
+    finally:
+        holder.communicate(timeout=60)
+    # The holder is gone: its partial file is stale now (even read-only, as a run killed before its rename leaves it).
+    os.chmod(partial, 0o444)
+    content = (source / "big.bin").read_bytes()
+    transfer_directory(source, destination, remove_source=True)
+    assert (destination / "big.bin").read_bytes() == content
+    assert not partial_files(destination)
+    assert not source.exists()
+
+
+def test_a_verified_rerun_that_removes_the_source_checks_skipped_files_against_the_source(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "rec.bin").write_bytes(b"A" * 4096)
+    (source / "other.bin").write_bytes(b"unchanged")
+    calculate_directory_checksum(source)
+    destination = tmp_path / "destination"
+    transfer_directory(source, destination, verify_integrity=True)
+    # An in-place edit of the same size that keeps the modification time: the copy still looks complete, and the
+    # source's ax_checksum.txt still describes the old content.
+    status = (source / "rec.bin").stat()
+    with open(source / "rec.bin", "r+b") as stream:
+        stream.write(b"FIXED")
+    os.utime(source / "rec.bin", ns=(status.st_atime_ns, status.st_mtime_ns))
+    with pytest.raises(
+        TransferVerificationError,
+        match=r"1 file\(s\) at the destination differ from the source.*: rec\.bin\. The source was kept",
+    ):
+        transfer_directory(source, destination, verify_integrity=True, remove_source=True)
+    assert (source / "rec.bin").read_bytes().startswith(b"FIXED")
+    assert (destination / "rec.bin").read_bytes() == b"A" * 4096
+
+
+def test_checksum_files_deeper_in_the_destination_count_as_dirty(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    (source / "sub").mkdir(parents=True)
+    (source / "sub" / "x.bin").write_bytes(b"new data")
+    destination = tmp_path / "destination"
+    (destination / "sub" / ".ax_checksum_manifest").mkdir(parents=True)
+    (destination / "ax_checksum.txt").write_text("0" * 32)
+    (destination / "sub" / "ax_checksum.txt").write_text("1" * 32)
+    (destination / "sub" / ".ax_checksum_manifest" / "ax_checksum.txt").write_text("{}")
+    # Without verification, nothing rewrites even the top-level checksum, so it counts too.
+    dirty = r"3 file\(s\).*: ax_checksum\.txt, sub/\.ax_checksum_manifest/ax_checksum\.txt, sub/ax_checksum\.txt\."
+    with pytest.raises(TransferRefusedError, match=dirty):
+        transfer_directory(source, destination, remove_source=True)
+    with pytest.raises(TransferRefusedError, match=r"2 file\(s\).*: sub/\.ax_checksum_manifest/ax_checksum\.txt, sub/"):
+        transfer_directory(source, destination, verify_integrity=True, remove_source=True)
+    transfer_directory(source, destination, verify_integrity=True, remove_source=True, reset_dirty_destination=True)
+    assert not (destination / "sub" / "ax_checksum.txt").exists()
+    assert verify_directory_checksum(destination).matches
+    assert not source.exists()
+
+
+def test_a_source_named_through_dotdot_is_removed_entirely(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    (source / "sub").mkdir(parents=True)
+    (source / "a.bin").write_bytes(b"a")
+    destination = tmp_path / "destination"
+    transfer_directory(source / "sub" / "..", destination, remove_source=True)
+    assert not source.exists()
+    assert files_of(destination) == {"a.bin": b"a"}
+    assert (destination / "sub").is_dir()

@@ -151,3 +151,26 @@ def test_removal_keeps_a_file_changed_after_the_last_scan_and_anything_new(tmp_p
     assert "c/d/new.bin" in message and "Errno" not in message
     assert (source / "b" / "7.bin").read_bytes() == b"xlate" and (source / "c" / "d" / "new.bin").exists()
     assert sorted(str(p.relative_to(source)) for p in source.rglob("*")) == ["b", "b/7.bin", "c", "c/d", "c/d/new.bin"]
+
+
+def test_hard_links_in_the_source_are_removed_without_a_false_change(tmp_path: Path) -> None:
+    # Unlinking one name of a hard-linked file changes the file's change time, which must not count as a change of
+    # its other names; a link to a file outside the source is still checked as any file.
+    source = tmp_path / "source"
+    (source / "sub").mkdir(parents=True)
+    (source / "a.bin").write_bytes(os.urandom(5000))
+    os.link(source / "a.bin", source / "b.bin")
+    os.link(source / "a.bin", source / "sub" / "c.bin")
+    outside = tmp_path / "outside.bin"
+    outside.write_bytes(b"kept outside")
+    os.link(outside, source / "d.bin")
+    for index in range(600):  # more files than one removal batch
+        (source / f"plain_{index:03d}.bin").write_bytes(b"p")
+    content = (source / "a.bin").read_bytes()
+    destination = tmp_path / "destination"
+    transfer_directory(source, destination, 4, verify_integrity=True, remove_source=True)
+    assert not source.exists()
+    for name in ("a.bin", "b.bin", "sub/c.bin"):
+        assert (destination / name).read_bytes() == content
+    assert (destination / "d.bin").read_bytes() == b"kept outside"
+    assert outside.read_bytes() == b"kept outside" and outside.stat().st_nlink == 1

@@ -67,14 +67,21 @@ def hash_file(path: str, relative: str, on_bytes: Callable[[int], None] | None =
         path: The file to read.
         relative: The file's path relative to the hashed directory.
         on_bytes: Called with the number of bytes after each read (progress reporting).
+
+    Raises:
+        OSError: If the file cannot be opened or read; the message names it, and the errno is kept.
     """
     hasher = new_file_hasher(relative)
     view = chunk_buffer()
     with open(path, "rb", buffering=0) as stream:
-        while count := stream.readinto(view):
-            hasher.update(view[:count])
-            if on_bytes is not None:
-                on_bytes(count)
+        try:
+            while count := stream.readinto(view):
+                hasher.update(view[:count])
+                if on_bytes is not None:
+                    on_bytes(count)
+        except OSError as error:
+            # A read error (EIO from a bad sector) carries no file name; opening errors already do.
+            raise OSError(error.errno, f"Unable to read {path}: {error.strerror or error}") from error
     return hasher.digest()
 
 

@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .._durable_files import fsync_directory, write_fully
-from ..errors import TransferRefusedError, TransferSourceChangedError, TransferVerificationError, UnsafePathError
+from ..errors import (
+    DirectoryBusyError,
+    TransferRefusedError,
+    TransferSourceChangedError,
+    TransferVerificationError,
+    UnsafePathError,
+)
+from ..file_locks import close_locked_descriptor, try_lock_descriptor
 from ._hashing import (
     chunk_buffer,
     directory_digest,
@@ -32,7 +39,7 @@ from ._hashing import (
     run_parallel,
     worker_count,
 )
-from ._manifest import CHECKSUM_FILE_NAME, read_manifest, read_stored_checksum, write_checksum
+from ._manifest import CHECKSUM_FILE_NAME, MANIFEST_FOLDER_NAME, read_manifest, read_stored_checksum, write_checksum
 from ._safety import refuse_unsafe_path
 from ._tree import DirectoryTree, TreeEntry, scan_tree
 from .checksum import byte_progress, compare_file_digests, list_names
@@ -57,18 +64,18 @@ class _CopyOutcome:
     changed: bool
 
 
-def same_file_state(before: os.stat_result, after: os.stat_result) -> bool:
+def same_file_state(before: os.stat_result, after: os.stat_result, *, compare_ctime: bool = True) -> bool:
     """Returns True if two stats describe the same, unmodified file: same inode, size, modification and change time.
 
     The change time catches what restoring the modification time (``touch -d``, ``cp -p``) hides; the inode catches a
-    file replaced by a rename.
+    file replaced by a rename. compare_ctime=False leaves the change time out, for a change this process made itself.
     """
     return (
         before.st_ino == after.st_ino
         and before.st_dev == after.st_dev
         and before.st_size == after.st_size
         and before.st_mtime_ns == after.st_mtime_ns
-        and before.st_ctime_ns == after.st_ctime_ns
+        and (not compare_ctime or before.st_ctime_ns == after.st_ctime_ns)
     )
 
 
@@ -81,9 +88,83 @@ def _unchanged_since_scan(entry: TreeEntry) -> bool:
 
 
 def _partial_path(target: str) -> str:
-    """Returns the temporary name a file is written under; a rerun after a crash overwrites it."""
+    """Returns the temporary name a file is written under; a rerun after a crash reuses it."""
     folder, name = os.path.split(target)
     return os.path.join(folder, f".{name}{PARTIAL_SUFFIX}")
+
+
+_PARTIAL_ATTEMPTS = 5
+"""How often a temporary file is opened again after it was renamed or removed between its opening and its lock."""
+
+
+def _names(path: str, descriptor: int) -> bool:
+    """Returns True if path names the file open as descriptor (False if path does not exist)."""
+    try:
+        named = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(descriptor)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def _remove_unlocked_partial(partial: str) -> None:
+    """Removes the temporary file unless another transfer holds its lock (one nobody holds is stale)."""
+    with contextlib.suppress(OSError):
+        descriptor = os.open(partial, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        try:
+            if try_lock_descriptor(descriptor) and _names(partial, descriptor):
+                os.unlink(partial)
+        finally:
+            close_locked_descriptor(descriptor)
+
+
+def _open_partial(partial: str, target: str) -> int:
+    """Returns a writable, empty descriptor of the temporary file, exclusively locked for as long as it stays open.
+
+    Every transfer writes a file under the same temporary name, so a second transfer to the same destination must
+    neither unlink nor write the first one's temporary file: it would then place a half-written copy (or the first
+    would place the second's). A temporary file left by a killed run has no lock holder and is emptied and reused.
+
+    Raises:
+        DirectoryBusyError: If another transfer holds the temporary file (it is writing the same target).
+    """
+    for _ in range(_PARTIAL_ATTEMPTS):
+        descriptor: int | None = None
+        try:
+            writable = True
+            try:
+                descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
+            except PermissionError as error:
+                # A killed run may have left it with the source's read-only mode; flock works on a read-only
+                # descriptor.
+                try:
+                    descriptor = os.open(partial, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+                except FileNotFoundError:
+                    raise error from None
+                writable = False
+            if not try_lock_descriptor(descriptor):
+                raise DirectoryBusyError(
+                    f"Unable to copy to {target}: another transfer is writing that file (its temporary copy {partial} "
+                    f"is locked by another process). Let that transfer finish, or stop it, before transferring again."
+                )
+            # The file locked must still be the one named partial: the previous holder may have renamed it into place
+            # (or removed it) between this open and the lock.
+            if _names(partial, descriptor):
+                if writable:
+                    os.ftruncate(descriptor, 0)
+                    return descriptor
+                os.unlink(partial)  # A stale read-only copy, locked by this run: removed and created anew.
+        except BaseException:
+            # Also on Ctrl+C, which can land right after the file was created, before its descriptor was kept.
+            if descriptor is not None:
+                close_locked_descriptor(descriptor)
+            _remove_unlocked_partial(partial)
+            raise
+        close_locked_descriptor(descriptor)
+    raise DirectoryBusyError(
+        f"Unable to copy to {target}: its temporary copy {partial} was replaced {_PARTIAL_ATTEMPTS} times while this "
+        f"transfer opened it; another transfer is writing the same destination."
+    )
 
 
 def _is_complete_copy(target: str, source: os.stat_result) -> bool:
@@ -140,35 +221,37 @@ def _copy_file(
     partial = _partial_path(target)
     hasher = new_file_hasher(entry.relative) if hash_source else None
     view = chunk_buffer()
+    descriptor: int | None = None
     try:
         with open(entry.path, "rb", buffering=0) as reader:
-            # A partial file left by an interrupted run may already carry the source's (read-only) mode.
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(partial)
-            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-            try:
-                while count := reader.readinto(view):
-                    chunk = view[:count]
-                    if hasher is not None:
-                        hasher.update(chunk)
-                    write_fully(descriptor, chunk)
-                    if on_bytes is not None:
-                        on_bytes(count)
-                if durable:
-                    os.fsync(descriptor)
-            finally:
-                os.close(descriptor)
+            descriptor = _open_partial(partial, target)
+            while count := reader.readinto(view):
+                chunk = view[:count]
+                if hasher is not None:
+                    hasher.update(chunk)
+                write_fully(descriptor, chunk)
+                if on_bytes is not None:
+                    on_bytes(count)
+            if durable:
+                os.fsync(descriptor)
             read_state = os.fstat(reader.fileno())
-        os.chmod(partial, stat.S_IMODE(entry.status.st_mode))
-        os.utime(partial, ns=(entry.status.st_atime_ns, entry.status.st_mtime_ns))
+        # Through the locked descriptor: the lock, held until the rename, keeps the name partial this run's file.
+        os.fchmod(descriptor, stat.S_IMODE(entry.status.st_mode))
+        os.utime(descriptor, ns=(entry.status.st_atime_ns, entry.status.st_mtime_ns))
         os.replace(partial, target)
     except BaseException as error:  # Also on Ctrl+C: leave no partial file behind.
-        with contextlib.suppress(OSError):
-            os.unlink(partial)
+        if descriptor is not None:  # Only this run's (locked) partial file; never another transfer's.
+            with contextlib.suppress(OSError):
+                os.unlink(partial)
+        else:
+            _remove_unlocked_partial(partial)
         if not isinstance(error, OSError):
             raise
         reason = "no space left on the destination" if error.errno == errno.ENOSPC else (error.strerror or str(error))
         raise OSError(error.errno, f"Unable to copy {entry.path} to {target}: {reason}") from error
+    finally:
+        if descriptor is not None:
+            close_locked_descriptor(descriptor)
     changed = not same_file_state(entry.status, read_state) or not _unchanged_since_scan(entry)
     return _ReadResult(hasher.digest() if hasher is not None else None, changed)
 
@@ -190,6 +273,19 @@ def _copy_order(files: list[TreeEntry]) -> list[TreeEntry]:
             by_folder.setdefault(os.path.dirname(entry.relative), []).append(entry)
     small = [entry for batch in itertools.zip_longest(*by_folder.values()) for entry in batch if entry is not None]
     return large + small
+
+
+def _resolve_source(source: Path) -> Path:
+    """Returns source as an absolute path with every part resolved but a final link, ``..`` as the OS resolves it.
+
+    Removal then acts on the folder the OS means by the given path: ``src/sub/..`` left as is would name a folder that
+    stops existing once ``sub`` is removed. A final link is kept so that the link itself is refused.
+    """
+    path = os.path.join(os.getcwd(), source)  # An absolute source replaces the working directory.
+    folder, name = os.path.split(path.rstrip(os.sep) or os.sep)
+    if name in ("", os.curdir, os.pardir):
+        return Path(os.path.realpath(path))
+    return Path(os.path.realpath(folder)) / name
 
 
 def _check_locations(source: Path, destination: Path) -> None:
@@ -218,6 +314,42 @@ def _check_locations(source: Path, destination: Path) -> None:
         raise UnsafePathError(f"Unable to transfer {source} to {destination}: the destination is inside the source.")
     if resolved_source.is_relative_to(resolved_destination):
         raise UnsafePathError(f"Unable to transfer {source} to {destination}: the source is inside the destination.")
+    _check_identities(source, destination, resolved_source, resolved_destination)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Returns the device and inode of the folder at path, or None if it does not exist."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _check_identities(source: Path, destination: Path, resolved_source: Path, resolved_destination: Path) -> None:
+    """Refuses a source and destination that are, or hold, one another under paths that differ as text.
+
+    A bind mount (or a second mount of one filesystem) reaches one folder by two paths that resolve differently; every
+    file there would count as already copied and removing the source would remove the only copy.
+    """
+    source_identity = _identity(resolved_source)
+    destination_identity = _identity(resolved_destination)
+    for folder in (resolved_destination, *resolved_destination.parents):
+        if _identity(folder) == source_identity:
+            where = "is the source" if folder == resolved_destination else f"is inside the source (as {folder})"
+            raise TransferRefusedError(
+                f"Unable to transfer {source} to {destination}: the destination {where}, reached through another "
+                f"path (same device and inode; a bind mount or a second mount of one filesystem). Nothing was written."
+            )
+    if destination_identity is None:
+        return
+    for folder in resolved_source.parents:
+        if _identity(folder) == destination_identity:
+            raise TransferRefusedError(
+                f"Unable to transfer {source} to {destination}: the source is inside the destination, which is "
+                f"{folder} reached through another path (same device and inode; a bind mount or a second mount of "
+                f"one filesystem). Nothing was written."
+            )
 
 
 def _check_source_entries(source: Path, tree: DirectoryTree) -> None:
@@ -235,20 +367,23 @@ def _check_source_entries(source: Path, tree: DirectoryTree) -> None:
         )
 
 
-def _dirty_files(destination: Path, tree: DirectoryTree) -> list[str]:
+def _dirty_files(destination: Path, tree: DirectoryTree, *, writes_checksum: bool) -> list[str]:
     """Returns the destination's files (and links) the source does not account for, by relative path.
 
-    Checksum files are rewritten by the transfer, and the temporary copy of a source file left by an interrupted run
-    is replaced by that file's copy, so neither counts.
+    The top-level checksum and its manifest count only when the transfer does not write them (writes_checksum), and
+    the temporary copy of a source file left by an interrupted run is replaced by that file's copy, so it never
+    counts. Checksum files deeper in the destination are left by something else and count as any other file.
     """
     if not destination.is_dir():
         return []
     known = {entry.relative for entry in tree.files}
+    if writes_checksum:
+        known.update((CHECKSUM_FILE_NAME, os.path.join(MANIFEST_FOLDER_NAME, CHECKSUM_FILE_NAME)))
     existing = scan_tree(destination)
     dirty = []
     for name in itertools.chain((entry.relative for entry in existing.files), existing.skipped_links, existing.special):
         folder, base = os.path.split(name)
-        if name in known or base == CHECKSUM_FILE_NAME:
+        if name in known:
             continue
         partial_of = base[1 : -len(PARTIAL_SUFFIX)] if base.startswith(".") and base.endswith(PARTIAL_SUFFIX) else ""
         if partial_of and os.path.join(folder, partial_of) in known:
@@ -257,9 +392,11 @@ def _dirty_files(destination: Path, tree: DirectoryTree) -> list[str]:
     return sorted(dirty)
 
 
-def _clean_destination(source: Path, destination: Path, tree: DirectoryTree, *, reset: bool) -> None:
+def _clean_destination(
+    source: Path, destination: Path, tree: DirectoryTree, *, reset: bool, writes_checksum: bool
+) -> None:
     """Refuses a destination holding files the source does not have, or removes those files when reset is set."""
-    dirty = _dirty_files(destination, tree)
+    dirty = _dirty_files(destination, tree, writes_checksum=writes_checksum)
     if not dirty:
         return
     if not reset:
@@ -423,6 +560,28 @@ def _verify(
     )
 
 
+def _require_copies_match(
+    source: Path, destination: Path, outcomes: list[_CopyOutcome], checked: list[TreeEntry]
+) -> None:
+    """Raises TransferVerificationError naming each file whose copy differs from the source's current content.
+
+    The stored checksum vouches only for the content it was computed from; before the source is removed, each
+    destination file must also match the source file it replaces.
+    """
+    differing = [
+        entry.relative
+        for entry, outcome in zip(checked, outcomes, strict=True)
+        if outcome.source_digest is None or outcome.source_digest != outcome.destination_digest
+    ]
+    if differing:
+        raise TransferVerificationError(
+            f"Checksum mismatch detected when transferring {source} to {destination}: {len(differing)} file(s) at the "
+            f"destination differ from the source's current content (copies from an earlier run with the same size "
+            f"and modification time, while the source's {CHECKSUM_FILE_NAME} describes the old content): "
+            f"{list_names(sorted(differing))}. The source was kept; remove those copies and transfer again."
+        )
+
+
 def _hash_all(entries: list[TreeEntry], workers: int) -> dict[str, str]:
     """Returns the hex digest of every entry by relative path."""
     digests = run_parallel(lambda entry: hash_file(entry.path, entry.relative), entries, workers)
@@ -434,18 +593,31 @@ _BATCH = 256
 
 
 def _remove_batch(entries: list[TreeEntry]) -> list[str]:
-    """Unlinks each file that is still exactly as scanned (and copied); returns the relative paths of those kept."""
+    """Unlinks each file that is still exactly as scanned (and copied); returns the relative paths of those kept.
+
+    Unlinking one name of a hard-linked file changes its change time, so for a file whose other names this batch
+    removed, a change time that moved together with a link count lowered by exactly that many is not a change.
+    """
     kept = []
+    unlinked: dict[tuple[int, int], int] = {}
     for entry in entries:
         try:
             now = os.lstat(entry.path)
         except FileNotFoundError:
             continue
-        if not same_file_state(entry.status, now):
+        identity = (entry.status.st_dev, entry.status.st_ino)
+        removed = unlinked.get(identity, 0)
+        if not same_file_state(entry.status, now) and not (
+            removed
+            and now.st_nlink == entry.status.st_nlink - removed
+            and same_file_state(entry.status, now, compare_ctime=False)
+        ):
             kept.append(entry.relative)
             continue
         with contextlib.suppress(FileNotFoundError):
             os.unlink(entry.path)
+            if entry.status.st_nlink > 1:
+                unlinked[identity] = removed + 1
     return kept
 
 
@@ -468,7 +640,11 @@ def _remove_source(source: Path, destination: Path, tree: DirectoryTree) -> None
         TransferSourceChangedError: If anything is left in the source (a file changed right before its removal, an
             entry appeared); it names what is left. The destination holds a complete copy of what was removed.
     """
-    batches = [tree.files[start : start + _BATCH] for start in range(0, len(tree.files), _BATCH)]
+    single = [entry for entry in tree.files if entry.status.st_nlink == 1]
+    batches = [single[start : start + _BATCH] for start in range(0, len(single), _BATCH)]
+    # Every name of a hard-linked file goes to one batch, which tells the change its own unlinks made from others'.
+    if linked := [entry for entry in tree.files if entry.status.st_nlink != 1]:
+        batches.append(linked)
     # Unlinking waits on the disk more than on the CPU (see deletion.py), so more threads than cores help.
     with ThreadPoolExecutor(max_workers=min(16, max(1, len(batches)))) as pool:
         kept = sorted(itertools.chain.from_iterable(pool.map(_remove_batch, batches)))
@@ -507,7 +683,9 @@ def transfer_directory(
     The folder hierarchy (empty folders too) is recreated first. Each file is written under a hidden temporary name
     (``.<name>.axds-partial``) and renamed once complete, with its source's permissions and modification time, so an
     interrupted transfer never leaves a truncated file under a final name. Running the same transfer again skips
-    files that are already complete (same size and modification time) and finishes the rest.
+    files that are already complete (same size and modification time) and finishes the rest. A temporary file is
+    locked while it is written, so a second transfer to the same destination fails rather than place a copy the
+    first one has not finished.
 
     As 7.2.0, a source that is or holds a symbolic link is refused (so is one holding FIFOs, sockets or devices), and
     so is a destination holding files the source does not have, unless reset_dirty_destination removes them; both
@@ -516,7 +694,8 @@ def transfer_directory(
     With verify_integrity, the destination is checked against the source's xxHash3-128 checksum: the source's
     ax_checksum.txt when present; otherwise the checksum of the bytes read while copying (no extra read of the
     source), saved to the destination (and to the source, unless it is removed). Each copied file is re-read from the
-    destination and hashed.
+    destination and hashed. With remove_source too, every source file is hashed (while copied, or apart when skipped)
+    and must match its copy, so a stale ax_checksum.txt cannot vouch for a copy of older content.
 
     The state of every source file (size, modification and change times, inode) is compared with its state at the
     scan after its copy, in a second scan once all copies are done, and right before it is removed. With
@@ -543,6 +722,9 @@ def transfer_directory(
         NotADirectoryError: If the source is not a directory.
         FileExistsError: If the destination exists and is not a directory.
         UnsafePathError: A ValueError, also if the source and destination are the same or one lies inside the other.
+        TransferRefusedError: A RuntimeError, also if the source and destination are the same folder, or one lies
+            inside the other, reached through paths that differ (a bind mount).
+        DirectoryBusyError: A RuntimeError, if another transfer is writing one of the destination's files.
         FileNameEncodingError: A ValueError, if verify_integrity is set and a file name is not valid UTF-8.
         TransferRefusedError: A RuntimeError, if the source is or holds a symbolic link or a special file, if
             verify_integrity is set and the source holds no file to verify, or if the destination holds files the
@@ -560,6 +742,7 @@ def transfer_directory(
         refuse_unsafe_path(source, "source", "transfer and remove")
     if reset_dirty_destination:
         refuse_unsafe_path(destination, "destination", "reset")
+    source = _resolve_source(source)
     _check_locations(source, destination)
     workers = worker_count(num_threads)
     tree = scan_tree(source)
@@ -574,8 +757,10 @@ def transfer_directory(
                 f"Transfer it without verification if a tree without data is meant."
             )
         require_utf8_names(tree.files, source)
-    hash_source = verify_integrity and expected is None
-    _clean_destination(source, destination, tree, reset=reset_dirty_destination)
+    # A source about to be removed is hashed even with a stored checksum: that checksum may be stale, and a file
+    # skipped as complete (same size and modification time) may still differ from its copy.
+    hash_source = verify_integrity and (expected is None or remove_source)
+    _clean_destination(source, destination, tree, reset=reset_dirty_destination, writes_checksum=verify_integrity)
     _make_folders(tree, destination)
 
     def transfer_one(entry: TreeEntry) -> _CopyOutcome:
@@ -623,6 +808,8 @@ def transfer_directory(
             workers=workers,
             write_source=not remove_source,
         )
+        if remove_source:
+            _require_copies_match(source, destination, [by_name[e.relative] for e in checked_entries], checked_entries)
     _copy_folder_times(tree, destination)
     if remove_source:
         _sync_folders(tree, destination)
