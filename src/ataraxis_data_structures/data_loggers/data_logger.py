@@ -135,9 +135,11 @@ class DataLogger:
                 directory, or the logger process fails to start.
         """
         if self._started:
-            if not self._finished.is_set():
+            if self.alive:
                 return
-            # The logger process ended on its own (a failure the watchdog already logged): a new session starts.
+            # The logger process ended on its own: once the watchdog has recorded (and logged) how, a new session
+            # starts. `alive` may turn False a moment before the watchdog has seen the end.
+            self._finished.wait()
             self._release()
         listener = self._listener
         if listener is None:
