@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import queue as queue_module
 import random
@@ -300,7 +301,9 @@ def test_start_after_the_logger_process_died_begins_a_new_session(logger: DataLo
     first = logger._logger_process.pid
     wait_until(lambda: any(logger.output_directory.glob("*.axlog")), "the first record is written")
     os.kill(first, signal.SIGKILL)
-    wait_until(lambda: not logger.alive, "alive turns False")
+    # start() right as the process ends, before the watchdog thread has had the interpreter lock to see the end.
+    multiprocessing.connection.wait([logger._logger_process.sentinel], timeout=WAIT)
+    assert not logger.alive
     logger.start()
     assert logger.alive and logger._logger_process.pid != first
     logger.input_queue.put(package(4, 2, b"after the restart"))

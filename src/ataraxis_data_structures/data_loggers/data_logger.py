@@ -139,7 +139,9 @@ class DataLogger:
                 return
             # The logger process ended on its own: once the watchdog has recorded (and logged) how, a new session
             # starts. `alive` may turn False a moment before the watchdog has seen the end.
-            self._finished.wait()
+            while not self._finished.wait(0.1):
+                if self._watchdog_thread is None or not self._watchdog_thread.is_alive():
+                    break
             self._release()
         listener = self._listener
         if listener is None:
