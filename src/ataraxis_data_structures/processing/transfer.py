@@ -40,7 +40,7 @@ from ._hashing import (
     worker_count,
 )
 from ._manifest import CHECKSUM_FILE_NAME, MANIFEST_FOLDER_NAME, read_manifest, read_stored_checksum, write_checksum
-from ._safety import refuse_unsafe_path
+from ._safety import physical_path, refuse_unsafe_path
 from ._tree import DirectoryTree, TreeEntry, scan_tree
 from .checksum import byte_progress, compare_file_digests, list_names
 
@@ -273,19 +273,6 @@ def _copy_order(files: list[TreeEntry]) -> list[TreeEntry]:
             by_folder.setdefault(os.path.dirname(entry.relative), []).append(entry)
     small = [entry for batch in itertools.zip_longest(*by_folder.values()) for entry in batch if entry is not None]
     return large + small
-
-
-def _resolve_source(source: Path) -> Path:
-    """Returns source as an absolute path with every part resolved but a final link, ``..`` as the OS resolves it.
-
-    Removal then acts on the folder the OS means by the given path: ``src/sub/..`` left as is would name a folder that
-    stops existing once ``sub`` is removed. A final link is kept so that the link itself is refused.
-    """
-    path = os.path.join(os.getcwd(), source)  # An absolute source replaces the working directory.
-    folder, name = os.path.split(path.rstrip(os.sep) or os.sep)
-    if name in ("", os.curdir, os.pardir):
-        return Path(os.path.realpath(path))
-    return Path(os.path.realpath(folder)) / name
 
 
 def _check_locations(source: Path, destination: Path) -> None:
@@ -742,7 +729,9 @@ def transfer_directory(
         refuse_unsafe_path(source, "source", "transfer and remove")
     if reset_dirty_destination:
         refuse_unsafe_path(destination, "destination", "reset")
-    source = _resolve_source(source)
+    # Removal acts on the folder the OS means by the given path (`src/sub/..` would stop existing once `sub` is
+    # removed); a final link is kept, so that the link itself is refused.
+    source = Path(physical_path(source))
     _check_locations(source, destination)
     workers = worker_count(num_threads)
     tree = scan_tree(source)
