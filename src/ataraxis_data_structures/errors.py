@@ -13,6 +13,7 @@ __all__ = [
     "ArchiveVerificationError",
     "AxdsError",
     "ChecksumError",
+    "ChecksumFileError",
     "DirectoryBusyError",
     "FileNameEncodingError",
     "LogFormatError",
@@ -80,3 +81,7 @@ class FileNameEncodingError(AxdsError, ValueError):
 
 class ChecksumError(AxdsError, ValueError):
     """A directory has no checksum to compute or verify: no file to cover, or an ax_checksum.txt holding no digest."""
+
+
+class ChecksumFileError(ChecksumError, RuntimeError):
+    """An ax_checksum.txt holds no digest. Also a RuntimeError: the releases raise RuntimeError for such a source."""

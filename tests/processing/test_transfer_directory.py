@@ -15,6 +15,8 @@ import pytest
 from processing_helpers import REFERENCE_PYTHON, build_tree, independent_checksum, run_reference
 
 from ataraxis_data_structures.errors import (
+    AxdsError,
+    ChecksumFileError,
     DirectoryBusyError,
     FileNameEncodingError,
     TransferRefusedError,
@@ -205,6 +207,30 @@ def test_verifying_a_source_without_files_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "destination").exists() and (source / "empty").is_dir()
     transfer_directory(source, tmp_path / "destination", remove_source=True)  # without verification: as 7.2.0
     assert (tmp_path / "destination" / "empty").is_dir() and not source.exists()
+
+
+def test_a_source_holding_only_a_malformed_checksum_file_raises_runtime_error(tmp_path: Path) -> None:
+    # 7.2.0 raises RuntimeError (nothing to cover) with these words; code written for it catches RuntimeError.
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "ax_checksum.txt").write_text("garbage")
+    with pytest.raises(RuntimeError, match=r"^Unable to transfer the source directory .* holds no file the checksum"):
+        transfer_directory(source, tmp_path / "destination", verify_integrity=True)
+    assert not (tmp_path / "destination").exists()
+
+
+def test_a_malformed_checksum_file_beside_data_is_a_runtime_error_and_a_value_error(tmp_path: Path) -> None:
+    # 7.2.0 copies and then raises RuntimeError (checksum mismatch); ours refuses before writing, with an error that
+    # both `except RuntimeError` (7.2.0's callers) and `except ValueError` (ours before) catch.
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "ax_checksum.txt").write_text("garbage")
+    (source / "data.bin").write_bytes(b"abc")
+    with pytest.raises(ChecksumFileError, match=r"ax_checksum\.txt does not hold") as error:
+        transfer_directory(source, tmp_path / "destination", verify_integrity=True, remove_source=True)
+    assert isinstance(error.value, RuntimeError) and isinstance(error.value, ValueError)
+    assert isinstance(error.value, AxdsError)
+    assert (source / "data.bin").read_bytes() == b"abc"
 
 
 def test_empty_or_relative_working_directory_source_is_refused_when_removing(

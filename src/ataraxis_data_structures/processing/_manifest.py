@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 from .._durable_files import write_text_atomically
-from ..errors import ChecksumError
+from ..errors import ChecksumFileError
 
 CHECKSUM_FILE_NAME = "ax_checksum.txt"
 MANIFEST_FOLDER_NAME = ".ax_checksum_manifest"
@@ -38,7 +38,8 @@ def read_stored_checksum(directory: Path) -> str | None:
     Only the first whitespace-separated word is read, so files with a trailing newline or extra lines still work.
 
     Raises:
-        ChecksumError: A ValueError, if the file does not start with a 32-character hexadecimal digest.
+        ChecksumFileError: A ValueError and a RuntimeError, if the file does not start with a 32-character
+            hexadecimal digest.
     """
     path = directory / CHECKSUM_FILE_NAME
     try:
@@ -47,7 +48,7 @@ def read_stored_checksum(directory: Path) -> str | None:
         return None
     digest = words[0].lower() if words else ""
     if not _HEX_DIGEST.fullmatch(digest):
-        raise ChecksumError(
+        raise ChecksumFileError(
             f"{path} does not hold an xxHash3-128 checksum (32 hexadecimal characters): {digest[:40]!r}"
         )
     return digest

@@ -211,7 +211,8 @@ def verify_directory_checksum(
 
     Raises:
         FileNotFoundError: If the directory or its ax_checksum.txt does not exist.
-        ChecksumError: A ValueError, if ax_checksum.txt does not hold a checksum, or the directory holds no file.
+        ChecksumFileError: A ChecksumError that is also a RuntimeError, if ax_checksum.txt does not hold a checksum.
+        ChecksumError: A ValueError, if the directory holds no file.
         FileNameEncodingError: A ValueError, if a file name is not valid UTF-8; it names the file.
     """
     directory = Path(directory)

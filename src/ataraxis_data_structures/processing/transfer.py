@@ -713,6 +713,8 @@ def transfer_directory(
             inside the other, reached through paths that differ (a bind mount).
         DirectoryBusyError: A RuntimeError, if another transfer is writing one of the destination's files.
         FileNameEncodingError: A ValueError, if verify_integrity is set and a file name is not valid UTF-8.
+        ChecksumFileError: A RuntimeError (and a ValueError), if verify_integrity is set and the source's
+            ax_checksum.txt holds no checksum. Nothing is written then.
         TransferRefusedError: A RuntimeError, if the source is or holds a symbolic link or a special file, if
             verify_integrity is set and the source holds no file to verify, or if the destination holds files the
             source does not have and reset_dirty_destination is not set. Nothing is written then.
@@ -736,16 +738,19 @@ def transfer_directory(
     workers = worker_count(num_threads)
     tree = scan_tree(source)
     _check_source_entries(source, tree)
-    expected = read_stored_checksum(source) if verify_integrity else None
     # Files named ax_checksum.txt (the checksum and its manifest) are copied but are not part of the checksum.
     checked = {entry.relative for entry in tree.files if os.path.basename(entry.relative) != CHECKSUM_FILE_NAME}
     if verify_integrity:
+        # Checked before the stored checksum is read, as 7.2.0 does: a source holding only an ax_checksum.txt (even a
+        # malformed one) has nothing to cover, and callers catch this RuntimeError with 7.2.0's words.
         if not checked:
             raise TransferRefusedError(
-                f"Unable to transfer {source} with verify_integrity=True: it holds no file the checksum can cover. "
-                f"Transfer it without verification if a tree without data is meant."
+                f"Unable to transfer the source directory {source} with integrity verification enabled, as the "
+                f"directory holds no file the checksum can cover. Disable the 'verify_integrity' flag to transfer a "
+                f"directory tree that stores no data."
             )
         require_utf8_names(tree.files, source)
+    expected = read_stored_checksum(source) if verify_integrity else None
     # A source about to be removed is hashed even with a stored checksum: that checksum may be stale, and a file
     # skipped as complete (same size and modification time) may still differ from its copy.
     hash_source = verify_integrity and (expected is None or remove_source)
