@@ -2,12 +2,13 @@
 
 import pickle
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ataraxis_data_structures.data_loggers import LogPackage
-from reference_release import REFERENCE_PYTHON, needs_reference
+from ataraxis_data_structures.data_loggers import DataLogger, LogArchiveReader, LogPackage, assemble_log_archives
+from reference_release import REFERENCE7_PYTHON, REFERENCE_PYTHON, needs_reference, needs_reference_7
 
 
 def make_package(source_id: int = 3, timestamp: int = 12345, payload: bytes = b"\x00\x01\x02\x03\x04") -> LogPackage:
@@ -161,3 +162,50 @@ def test_what_we_refuse_the_reference_refuses_too_or_logs_other_bytes() -> None:
         assert outcomes[label].startswith("refused"), (label, outcomes[label])
         with pytest.raises((TypeError, ValueError), match="LogPackage serialized_data"):
             LogPackage(np.uint8(1), np.uint64(1), eval(expression))  # our own literal expressions
+
+
+BOOL_PAYLOAD = np.array([True, False, True, True, False])
+
+
+def test_a_bool_array_is_logged_as_0_1_bytes() -> None:
+    # Both releases accept a 1-D bool array and log one 0/1 byte per element.
+    package = LogPackage(np.uint8(2), np.uint64(9), BOOL_PAYLOAD)
+    name, message = package.data
+    assert name == "002_00000000000000000009.npy"
+    assert message.dtype == np.uint8 and message[9:].tolist() == [1, 0, 1, 1, 0]
+    strided = LogPackage(np.uint8(2), np.uint64(9), np.array([True, False] * 4)[::2])  # a view with a stride
+    assert strided.data[1][9:].tolist() == [1, 1, 1, 1]
+    restored = pickle.loads(pickle.dumps(package))
+    assert restored.serialized_data.tolist() == [1, 0, 1, 1, 0] and restored.serialized_data.dtype == np.uint8
+    assert restored == package == LogPackage(np.uint8(2), np.uint64(9), BOOL_PAYLOAD.astype(np.uint8))
+    with pytest.raises(ValueError, match=r"LogPackage serialized_data .*got shape \(2, 2\)"):
+        LogPackage(np.uint8(2), np.uint64(9), np.ones((2, 2), dtype=bool))  # crashes both releases' logger
+
+
+@pytest.mark.slow
+def test_bool_payloads_go_through_a_running_logger_into_the_archive(tmp_path: Path) -> None:
+    logger = DataLogger(tmp_path, "bools")
+    logger.start()
+    onset = np.frombuffer(np.uint64(1_700_000_000_000_000).tobytes(), dtype=np.uint8)
+    logger.input_queue.put(LogPackage(np.uint8(4), np.uint64(0), onset))
+    logger.input_queue.put(LogPackage(np.uint8(4), np.uint64(5), BOOL_PAYLOAD))
+    logger.input_queue.put(LogPackage(np.uint8(4), np.uint64(6), np.zeros(0, dtype=bool)))
+    logger.input_queue.put(LogPackage(np.uint8(4), np.uint64(7), np.array([True, False] * 3)[1::2]))
+    logger.stop()
+    directory = tmp_path / "bools_data_log"
+    assemble_log_archives(directory)
+    messages = list(LogArchiveReader(directory / "4_log.npz").iter_messages())
+    assert [message.payload.tolist() for message in messages] == [[1, 0, 1, 1, 0], [], [0, 0, 0]]
+    assert all(message.payload.dtype == np.uint8 for message in messages)
+
+
+@needs_reference_7
+@pytest.mark.reference
+def test_bool_payload_bytes_match_the_release() -> None:
+    probe = (
+        "import numpy as np\nfrom ataraxis_data_structures import LogPackage\n"
+        "print(LogPackage(np.uint8(2), np.uint64(9), np.array([True, False, True, True, False])).data[1].tobytes().hex())"
+    )
+    result = subprocess.run([str(REFERENCE7_PYTHON), "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == LogPackage(np.uint8(2), np.uint64(9), BOOL_PAYLOAD).data[1].tobytes().hex()

@@ -12,6 +12,7 @@ from .archive_layout import MEMBER_SUFFIX, MESSAGE_PREFIX, MessagePrefix, member
 
 _UINT64_LE = np.dtype("<u8")
 _UINT8 = np.dtype(np.uint8)
+_BOOL = np.dtype(np.bool_)
 _MAX_SOURCE_ID = 0xFF
 _MAX_TIMESTAMP = 0xFFFFFFFFFFFFFFFF
 
@@ -26,8 +27,9 @@ class LogPackage:
         During runtime, the DataLogger class expects all data sent for logging via the input Queue object to be
         packaged into an instance of this class. The fields are checked when the package is made, so that nothing
         but the bytes meant is ever logged: ``serialized_data`` must be a one-dimensional ``np.uint8`` array (of any
-        memory layout; other shapes, dtypes, NumPy scalars, bytes and Python objects are refused, never
-        reinterpreted), ``source_id`` an integer in 0..255 and ``acquisition_time`` an integer in 0..2**64-1
+        memory layout) or, as the releases accept, a one-dimensional ``np.bool_`` array, logged as one 0/1 byte per
+        element (other shapes, dtypes, NumPy scalars, bytes and Python objects are refused, never reinterpreted),
+        ``source_id`` an integer in 0..255 and ``acquisition_time`` an integer in 0..2**64-1
         (Python or NumPy integers; floats, bools and strings are refused). Instances pickle as three plain values
         (source ID, time, payload bytes).
 
@@ -43,12 +45,14 @@ class LogPackage:
     """The timestamp of when the data was acquired. This value typically communicates the number of microseconds
     elapsed since the onset of the data acquisition runtime."""
     serialized_data: NDArray[np.uint8]
-    """The serialized data to be logged, stored as a one-dimensional bytes' NumPy array."""
+    """The serialized data to be logged, stored as a one-dimensional bytes' NumPy array (a bool array is logged as
+    0/1 bytes and read back as uint8)."""
 
     def __post_init__(self) -> None:
         # Cheap checks (a few type tests per package): this runs in every producer's loop.
         data = self.serialized_data
-        if not isinstance(data, np.ndarray) or data.dtype != _UINT8:
+        # A bool array is one 0/1 byte per element in memory, so it is logged as those bytes (as 6.2.0 and 7.2.0 do).
+        if not isinstance(data, np.ndarray) or (data.dtype != _UINT8 and data.dtype != _BOOL):
             if isinstance(data, np.ndarray):
                 got = f"an array of dtype {data.dtype}"
             elif isinstance(data, np.generic):

@@ -163,7 +163,7 @@ class LoggerQueue:
                 f"DataLogger '{self._logger_name}': the input queue accepts LogPackage instances, got "
                 f"{type(obj).__name__}"
             )
-        data: Any = obj.serialized_data  # a uint8 ndarray (LogPackage checks it), which sendmsg takes as a buffer
+        data: Any = obj.serialized_data  # a uint8 or bool ndarray (LogPackage checks it): sendmsg sends its bytes
         if not data.flags.c_contiguous:
             data = np.ascontiguousarray(data)
         try:
