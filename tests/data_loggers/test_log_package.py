@@ -204,7 +204,8 @@ def test_bool_payloads_go_through_a_running_logger_into_the_archive(tmp_path: Pa
 def test_bool_payload_bytes_match_the_release() -> None:
     probe = (
         "import numpy as np\nfrom ataraxis_data_structures import LogPackage\n"
-        "print(LogPackage(np.uint8(2), np.uint64(9), np.array([True, False, True, True, False])).data[1].tobytes().hex())"
+        "payload = np.array([True, False, True, True, False])\n"
+        "print(LogPackage(np.uint8(2), np.uint64(9), payload).data[1].tobytes().hex())"
     )
     result = subprocess.run([str(REFERENCE7_PYTHON), "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

@@ -52,7 +52,7 @@ class LogPackage:
         # Cheap checks (a few type tests per package): this runs in every producer's loop.
         data = self.serialized_data
         # A bool array is one 0/1 byte per element in memory, so it is logged as those bytes (as 6.2.0 and 7.2.0 do).
-        if not isinstance(data, np.ndarray) or (data.dtype != _UINT8 and data.dtype != _BOOL):
+        if not isinstance(data, np.ndarray) or data.dtype not in (_UINT8, _BOOL):
             if isinstance(data, np.ndarray):
                 got = f"an array of dtype {data.dtype}"
             elif isinstance(data, np.generic):
