@@ -29,9 +29,17 @@ from ..errors import TrackerFormatError, TrackerJobError
 from . import tracker_store
 from .tracker_executors import PROCESS_STARTED_US, Liveness, check_executor, default_executor_id
 from .tracker_format import JobRecord, job_block, parse_tracker, record_from_mapping, render_tracker
-from .yaml_config import YamlConfig
+from .yaml_config import YAML_EXCLUDE_METADATA, YamlConfig
 
-__all__ = ["DEFAULT_LOCK_TIMEOUT", "JobState", "ProcessingStatus", "ProcessingTracker", "StaleJob", "TrackerStatus"]
+__all__ = [
+    "DEFAULT_LOCK_TIMEOUT",
+    "YAML_EXCLUDE_METADATA",
+    "JobState",
+    "ProcessingStatus",
+    "ProcessingTracker",
+    "StaleJob",
+    "TrackerStatus",
+]
 
 DEFAULT_LOCK_TIMEOUT = 10.0
 """Seconds a tracker operation waits for the lock before raising TimeoutError (what the reference release waits)."""
@@ -1070,3 +1078,16 @@ def find_tracker_files(root: Path, tracker_name: str) -> list[Path]:
             if candidate.is_file():
                 found.append(candidate)
     return sorted(found)
+
+
+def __getattr__(name: str) -> Any:
+    """7.2.0's module also holds discover_marker_files; imported on first use, so a tracker does not load NumPy."""
+    if name == "discover_marker_files":
+        from ..processing.marker_files import discover_marker_files
+
+        return discover_marker_files
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "discover_marker_files"})

@@ -230,3 +230,16 @@ def _find_foreign_value(value: Any, where: str) -> tuple[str, Any] | None:
 
 
 __all__ = ["YAML_EXCLUDE_METADATA", "YamlConfig", "YamlConfigError"]
+
+
+def __getattr__(name: str) -> Any:
+    """7.2.0's module also holds atomic_write; imported on first use, so loading a config does not load NumPy."""
+    if name == "atomic_write":
+        from ..processing.write_tools import atomic_write
+
+        return atomic_write
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "atomic_write"})

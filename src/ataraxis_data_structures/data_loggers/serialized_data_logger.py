@@ -1,0 +1,19 @@
+"""The module path ``data_loggers.serialized_data_logger`` of 6.2.0 and 7.2.0: their names, re-exported."""
+
+from ..processing.worker_threads import initialize_worker_threads, limit_worker_threads
+from ..shared_memory import SharedMemoryArray
+from .archive_assembly import assemble_log_archives
+from .archive_discovery import LOG_ARCHIVE_SUFFIX, LOG_DIRECTORY_SUFFIX
+from .data_logger import DataLogger
+from .log_package import LogPackage
+
+__all__ = [
+    "LOG_ARCHIVE_SUFFIX",
+    "LOG_DIRECTORY_SUFFIX",
+    "DataLogger",
+    "LogPackage",
+    "SharedMemoryArray",
+    "assemble_log_archives",
+    "initialize_worker_threads",
+    "limit_worker_threads",
+]
