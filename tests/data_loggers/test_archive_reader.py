@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -336,3 +338,55 @@ def test_a_reopened_archive_reflects_a_replaced_or_rewritten_file(tmp_path: Path
     with pytest.raises(ArchiveFormatError, match="truncated"):
         _ = LogArchiveReader(archive).message_count
     assert [m.payload.tobytes() for m in first.iter_messages()][:3] == [p for _, p in expected_sequence(messages)[:3]]
+
+
+FOREIGN_MEMBERS = ["notes", "001_123", "sub/003_00000000000000000011", "003_00000000000000000012", "009_0000000013"]
+"""Member stems a foreign tool may add to an archive; "003_00000000000000000012" is stored without .npy."""
+
+
+def with_foreign_members(tmp_path: Path) -> tuple[Path, list[bytes]]:
+    """Our archive of 20 messages plus members not named <id>_<20 digits>.npy, appended as zipfile does."""
+    archive, _ = assembled(tmp_path, 20)
+    payloads = [bytes([number]) * (number + 1) for number in range(len(FOREIGN_MEMBERS))]
+    with zipfile.ZipFile(archive, "a") as writer:
+        for number, (stem, payload) in enumerate(zip(FOREIGN_MEMBERS, payloads, strict=True)):
+            buffer = io.BytesIO()
+            np.save(buffer, message_bytes(3, 1000 + number, payload))
+            writer.writestr(stem if stem.startswith("003_") else stem + ".npy", buffer.getvalue())
+    return archive, payloads
+
+
+def test_members_of_other_names_are_listed_and_read_by_their_key(tmp_path: Path) -> None:
+    archive, payloads = with_foreign_members(tmp_path)
+    reader = LogArchiveReader(archive)
+    keys = [key for batch in reader.get_batches() for key in batch]
+    assert keys[-len(FOREIGN_MEMBERS) :] == FOREIGN_MEMBERS  # as 7.2.0 lists them, in archive order
+    assert reader.message_count == len(keys)
+    for number, key in enumerate(FOREIGN_MEMBERS):
+        (message,) = reader.iter_messages([key])
+        assert message.payload.tobytes() == payloads[number]
+        assert int(message.timestamp_us) == ONSET_US + 1000 + number
+    _, everything = reader.read_all_messages()
+    assert [p.tobytes() for p in everything[-len(payloads) :]] == payloads
+
+
+READ_KEYS_WITH_REFERENCE = """
+import sys, json
+from pathlib import Path
+from ataraxis_data_structures.data_loggers import LogArchiveReader
+r = LogArchiveReader(Path(sys.argv[1]))
+keys = [k for b in r.get_batches() for k in b]
+print(json.dumps({"count": r.message_count, "keys": keys,
+                  "read": {k: [m.payload.tobytes().hex() for m in r.iter_messages([k])] for k in keys}}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.reference("7.2.0")
+def test_members_of_other_names_match_what_the_release_lists_and_reads(tmp_path: Path) -> None:
+    archive, _ = with_foreign_members(tmp_path)
+    result = json.loads(run_reference(READ_KEYS_WITH_REFERENCE, str(archive), python=RELEASES["7.2.0"]))
+    reader = LogArchiveReader(archive)
+    assert [key for batch in reader.get_batches() for key in batch] == result["keys"]
+    assert reader.message_count == result["count"]
+    assert {k: [m.payload.tobytes().hex() for m in reader.iter_messages([k])] for k in result["keys"]} == result["read"]

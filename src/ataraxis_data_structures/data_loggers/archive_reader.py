@@ -305,11 +305,12 @@ class LogArchiveReader:
                 return run
         positions = self._index.find_members(_member_names(keys, key_rows))
         missing = np.flatnonzero(positions < 0)
-        for number in missing.tolist():  # a key given with .npy may name a member whose name ends in .npy.npy
+        for number in missing.tolist():
+            # A key given with .npy may name a member whose name ends in .npy.npy; a key without it may name a member
+            # without the suffix (a foreign writer's), whose key is its whole name, as 7.2.0 lists and reads it.
             key = keys[number]
-            if key.endswith(MEMBER_SUFFIX):
-                retry = self._index.find_members(np.array([key.encode("utf-8") + MEMBER_SUFFIX.encode()], "S"))
-                positions[number] = retry[0]
+            name = key + MEMBER_SUFFIX if key.endswith(MEMBER_SUFFIX) else key
+            positions[number] = self._index.find_members(np.array([name.encode("utf-8")], "S"))[0]
             if positions[number] < 0:
                 raise KeyError(f"{key} is not a message in the log archive {self._archive_path}")
         return positions
