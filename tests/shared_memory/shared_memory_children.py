@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing.synchronize
+import sys
 import time
 import warnings
 from multiprocessing.queues import Queue
@@ -116,11 +117,59 @@ def behaviour(name: str) -> dict[str, Any]:
     return report
 
 
+def create_then_obey(name: str, channel: Any) -> None:
+    """Creates an array, tells ``channel`` (a Connection, or None for stdout/stdin), then does what it is told:
+    "destroy" (then exits) or "exit" (exits leaving it to the finalizers)."""
+    import numpy as np
+
+    array = SharedMemoryArray.create_array(name, np.zeros(4, dtype=np.int64))
+    if channel is None:
+        print("created", flush=True)
+        command = sys.stdin.readline().strip()
+    else:
+        channel.send("created")
+        command = channel.recv()
+    if command == "destroy":
+        array.destroy()
+
+
+def takeover_victim(name: str, how: str) -> None:
+    """Run as a script: the creator of ``name`` whose buffer the test takes over. ``how`` is "alone" (this process
+    creates it, with its own resource tracker) or a start method: a multiprocessing child of this process creates it
+    (sharing this process's tracker), and this process lives on until told "end" after the child exits."""
+    from multiprocessing import resource_tracker
+
+    if how == "alone":
+        create_then_obey(name, None)
+        print(resource_tracker._resource_tracker._pid, flush=True)  # type: ignore[attr-defined]  # the tracker that outlives this process
+        return
+    resource_tracker.ensure_running()  # as in a program that already used it: its children share it
+    print(resource_tracker._resource_tracker._pid, flush=True)  # type: ignore[attr-defined]
+    method, _, within = how.partition("-")
+    parent_end, child_end = multiprocessing.Pipe()
+    context: Any = multiprocessing.get_context(method)
+    child = context.Process(target=create_then_obey, args=(name, child_end))
+    child.start()
+    print(parent_end.recv(), flush=True)
+    if within:  # "<method>-tree": this process, sharing the child's tracker, takes the name over itself
+        import numpy as np
+
+        replacement = SharedMemoryArray.create_array(name, np.ones(4, dtype=np.int64), exists_ok=True)
+    parent_end.send(sys.stdin.readline().strip())
+    child.join(120)
+    print(f"child exited {child.exitcode}", flush=True)
+    if within:
+        print(f"kept {replacement[:].tolist()}", flush=True)
+        replacement.destroy()  # the shared tracker must still hold the name (else it reports a KeyError)
+    sys.stdin.readline()  # "end"
+
+
 if __name__ == "__main__":
     import json
-    import sys
 
     if sys.argv[1] == "behaviour":
         print(json.dumps(behaviour(sys.argv[2])))
+    elif sys.argv[1] == "victim":
+        takeover_victim(sys.argv[2], sys.argv[3])
     else:
         create_and_wait(sys.argv[2])

@@ -459,3 +459,81 @@ def test_a_killed_creator_leaves_no_buffer(buffer_name: str) -> None:
         creator.wait(60)
         if creator.stdout is not None:
             creator.stdout.close()
+
+
+def _gone(pid: int) -> bool:
+    """True once process pid has ended (a zombie counts: its cleanup is over)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return True
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["alone", "spawn", "fork", "forkserver"])
+@pytest.mark.parametrize("command", ["destroy", "exit"])
+def test_a_buffer_taken_over_survives_its_old_creator_and_its_tracker(buffer_name: str, how: str, command: str) -> None:
+    # A creates the name (alone, or as a multiprocessing child sharing its parent's resource tracker); this process
+    # takes the name over with exists_ok=True while A runs; A destroys or just exits, and the tracker that held
+    # A's name ends too: the new buffer must still be there for this process's workers.
+    script = Path(children.__file__)
+    victim = subprocess.Popen(
+        [sys.executable, str(script), "victim", buffer_name, how],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=script.parent,
+    )
+    assert victim.stdin is not None and victim.stdout is not None
+    array = None
+    try:
+        tracker = None if how == "alone" else int(victim.stdout.readline())
+        assert victim.stdout.readline().strip() == "created"
+        array = SharedMemoryArray.create_array(buffer_name, np.arange(4, dtype=np.int64), exists_ok=True)
+        victim.stdin.write(command + "\n")
+        victim.stdin.flush()
+        if how == "alone":
+            tracker = int(victim.stdout.readline())
+        else:
+            assert victim.stdout.readline().strip() == "child exited 0"
+            victim.stdin.write("end\n")
+            victim.stdin.flush()
+        assert victim.wait(120) == 0
+        deadline = time.monotonic() + 30
+        while tracker is not None and not _gone(tracker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (SHM / buffer_name).exists(), "the old creator's resource tracker removed the new buffer"
+        worker_copy = pickle.loads(pickle.dumps(array))  # connects by name, as a worker's copy does
+        assert worker_copy[:].tolist() == [0, 1, 2, 3]
+        worker_copy.disconnect()
+    finally:
+        victim.kill()
+        victim.wait(60)
+        victim.stdin.close()
+        victim.stdout.close()
+        if array is not None:
+            array.destroy()
+    assert not (SHM / buffer_name).exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["spawn", "fork"])
+def test_a_takeover_within_one_process_tree_keeps_the_shared_tracker_holding_the_name(
+    buffer_name: str, how: str
+) -> None:
+    # The parent takes over the name its child created; both share one resource tracker, which must keep holding
+    # the name for the parent when the child destroys its array (and so remove it if the parent dies unannounced).
+    script = Path(children.__file__)
+    victim = subprocess.run(
+        [sys.executable, str(script), "victim", buffer_name, f"{how}-tree"],
+        input="destroy\nend\n",
+        capture_output=True,
+        text=True,
+        cwd=script.parent,
+        timeout=120,
+    )
+    assert victim.returncode == 0, victim.stderr
+    lines = victim.stdout.splitlines()
+    assert lines[1:] == ["created", "child exited 0", "kept [1, 1, 1, 1]"]
+    assert "KeyError" not in victim.stderr and "leaked" not in victim.stderr, victim.stderr
+    assert not (SHM / buffer_name).exists()

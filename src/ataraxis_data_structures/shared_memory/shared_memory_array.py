@@ -20,6 +20,7 @@ import ctypes
 import errno
 import mmap
 import multiprocessing
+import multiprocessing.util
 import os
 import secrets
 import struct
@@ -31,7 +32,7 @@ from contextlib import AbstractContextManager, suppress
 from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,6 +48,7 @@ except ImportError:  # pragma: no cover - Windows
 
 _MAGIC = b"AXDSSMA1"
 _HEADER = struct.Struct("<8sQQ")  # magic, token, data size in bytes
+_TRACKER = struct.Struct("<Q")  # right after the header: which resource tracker holds the name (see _tracker_identity)
 _MUTEX_OFFSET = 64
 _DATA_OFFSET = 128  # Keeps the data 64-byte aligned; a glibc pthread_mutex_t is at most 48 bytes.
 _LOCK_POLL = 0.1  # Seconds a blocked locker waits in C before Python gets a chance to run signal handlers.
@@ -240,6 +242,30 @@ def _tracker_running() -> bool:
     return getattr(resource_tracker._resource_tracker, "_fd", None) is not None
 
 
+_exit_watch_pid: int | None = None
+"""The process whose exit hook is registered (a forked child has its own, its parent's registry is cleared)."""
+
+
+def _watch_takeovers_at_exit() -> None:
+    """Registers, once per process, the exit hook that keeps the tracker from removing buffers taken over."""
+    global _exit_watch_pid  # one flag per process
+    if _exit_watch_pid == os.getpid():
+        return
+    _exit_watch_pid = os.getpid()
+    # A multiprocessing finalizer runs at the exit of the main process (atexit) and of every multiprocessing child
+    # (fork included, which skips atexit), before the tracker learns of the exit.
+    multiprocessing.util.Finalize(None, _forget_names_taken_over, exitpriority=10)
+
+
+def _forget_names_taken_over() -> None:
+    """At exit: the tracker forgets the names of arrays created here whose buffers another program took over."""
+    pid = os.getpid()
+    for array in list(SharedMemoryArray._owners.values()):
+        if array._owner_pid == pid:
+            with suppress(Exception):  # at exit: one array's trouble must not keep the others from being handled
+                array._forget_if_taken_over(_read_owner(array._name))
+
+
 def _unlink_by_name(name: str, *, forget: bool = True) -> None:
     """Removes a segment's name; with ``forget``, the resource tracker (where there is one) forgets it too.
 
@@ -256,8 +282,31 @@ def _unlink_by_name(name: str, *, forget: bool = True) -> None:
         resource_tracker.unregister("/" + name, "shared_memory")
 
 
-def _read_token(name: str) -> int | None:
-    """Returns the token of the SharedMemoryArray buffer that now has ``name``, or None if there is none."""
+def _tracker_identity() -> int:
+    """Returns what identifies this process's resource tracker in every process that shares it, 0 without one.
+
+    A tracker is shared by the process that started it and all its multiprocessing children (fork, spawn and
+    forkserver pass its pipe on), and each holds the pipe's write end: the pipe's inode names the tracker.
+    """
+    descriptor = getattr(resource_tracker._resource_tracker, "_fd", None)
+    if descriptor is None:
+        return 0
+    try:
+        return os.fstat(descriptor).st_ino
+    except OSError:
+        return 0
+
+
+class _BufferOwner(NamedTuple):
+    """Who made the buffer that now has a name: its creator's token and the tracker that holds the name."""
+
+    token: int
+    tracker: int
+    """The creator's _tracker_identity() (0: unknown, e.g. a buffer of an earlier version of this library)."""
+
+
+def _read_owner(name: str) -> _BufferOwner | None:
+    """Returns the owner of the SharedMemoryArray buffer that now has ``name``, or None if there is none."""
     try:
         segment = _Segment(name, create=False)
     except FileNotFoundError:
@@ -266,7 +315,8 @@ def _read_token(name: str) -> int | None:
         if segment.size < _DATA_OFFSET or segment.buf is None:
             return None
         magic, token, _ = _HEADER.unpack_from(segment.buf, 0)
-        return int(token) if magic == _MAGIC else None
+        (tracker,) = _TRACKER.unpack_from(segment.buf, _HEADER.size)
+        return _BufferOwner(int(token), int(tracker)) if magic == _MAGIC else None
     finally:
         segment.close()
 
@@ -395,6 +445,7 @@ class SharedMemoryArray:
             assert segment.buf is not None
             token = secrets.randbits(63) + 1
             _HEADER.pack_into(segment.buf, 0, _MAGIC, token, nbytes)
+            _TRACKER.pack_into(segment.buf, _HEADER.size, _tracker_identity())  # _Segment registered the name
             if _PTHREAD is not None:
                 raw = np.frombuffer(segment.buf, dtype=np.uint8)
                 _RobustMutex.initialize(raw.ctypes.data + _MUTEX_OFFSET)
@@ -415,6 +466,7 @@ class SharedMemoryArray:
             instance._fallback_lock = multiprocessing.Lock()
         instance._bind()
         cls._owners[name] = instance
+        _watch_takeovers_at_exit()
         return instance
 
     def _init_fields(self, name: str, shape: tuple[int, ...], datatype: np.dtype[Any], auto_connect: bool) -> None:
@@ -507,12 +559,28 @@ class SharedMemoryArray:
         Calling it again, or after the buffer is gone, does nothing.
         """
         self._drop_views()
+        created_here = self._owner_pid is not None and self._owner_pid == os.getpid()
         self._owner_pid = None
         if SharedMemoryArray._owners.get(self._name) is self:
             del SharedMemoryArray._owners[self._name]
-        if self._token and _read_token(self._name) == self._token:
+        owner = _read_owner(self._name)
+        if self._token and owner is not None and owner.token == self._token:
             with suppress(FileNotFoundError):
                 _unlink_by_name(self._name)
+        elif created_here:
+            self._forget_if_taken_over(owner)
+
+    def _forget_if_taken_over(self, owner: _BufferOwner | None) -> None:
+        """Makes this process's resource tracker forget the name if another tracker's process took it over.
+
+        The tracker removes every name it holds when the process tree that shares it ends; once another program
+        replaced the buffer (``create_array(..., exists_ok=True)``), the name is that program's to remove. A buffer
+        taken over within this process tree is held by the same tracker, under the same name, for the new owner.
+        """
+        if owner is None or owner.token == self._token or not _tracker_running():
+            return
+        if owner.tracker != _tracker_identity():
+            resource_tracker.unregister("/" + self._name, "shared_memory")
 
     def enable_buffer_destruction(self) -> None:
         """Kept for code written for 6.2: the creator destroys the buffer when collected anyway, so it does nothing."""
