@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import xxhash
 
 from reference_release import REFERENCE_PYTHON
@@ -80,3 +83,20 @@ def run_reference7(code: str) -> object:
         [str(REFERENCE7_PYTHON), "-c", script], capture_output=True, text=True, timeout=300, check=True
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@contextlib.contextmanager
+def mounted(folder: Path, *options: str) -> Iterator[Path]:
+    """Mounts a real filesystem at folder (created if missing) for the block and unmounts it after; skips the test
+    with the reason when mounting is not permitted. Options default to a small tmpfs (``-t tmpfs -o size=4m tmpfs``);
+    ``("--bind", source)`` makes a bind mount."""
+    folder.mkdir(parents=True, exist_ok=True)
+    command = ["mount", *(options or ("-t", "tmpfs", "-o", "size=4m", "tmpfs")), str(folder)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount here ({' '.join(command)}: {result.stderr.strip()}); mounting needs root")
+    try:
+        yield folder
+    finally:
+        if subprocess.run(["umount", str(folder)], capture_output=True, check=False).returncode != 0:
+            subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)

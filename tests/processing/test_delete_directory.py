@@ -8,10 +8,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from processing_helpers import build_tree
+from processing_helpers import build_tree, mounted
 
 from ataraxis_data_structures.errors import UnsafePathError
-from ataraxis_data_structures.processing import delete_directory
+from ataraxis_data_structures.processing import MountPointWarning, delete_directory
 
 
 def test_deletes_nested_tree_with_many_files(tmp_path: Path) -> None:
@@ -205,3 +205,43 @@ def test_a_folder_replaced_by_a_link_during_the_walk_is_never_followed(tmp_path:
             started.set()
             racer.join()
         assert len(os.listdir(victim)) == 50
+
+
+def test_a_filesystem_mounted_inside_the_tree_is_left_whole(tmp_path: Path) -> None:
+    # A NAS share mounted inside a session folder: rm -rf (and 7.2.0) would empty it, then fail with EBUSY.
+    session = build_tree(tmp_path / "session")
+    share = session / "a" / "b" / "share"
+    with mounted(share):
+        (share / "raw").mkdir()
+        (share / "raw" / "frames.bin").write_bytes(b"irreplaceable")
+        (share / "notes.txt").write_text("kept")
+        with pytest.warns(MountPointWarning, match=rf"left 1 mount point.*{share}") as caught:
+            delete_directory(session)
+        assert len(caught) == 1
+        assert (share / "raw" / "frames.bin").read_bytes() == b"irreplaceable"
+        assert (share / "notes.txt").read_text() == "kept"
+        # Everything else is gone; only the folders holding the mount point stay.
+        left = sorted(str(path.relative_to(session)) for path in session.rglob("*") if share not in path.parents)
+        assert left == ["a", "a/b", "a/b/share"]
+
+
+def test_a_bind_mount_of_the_same_filesystem_is_left_whole(tmp_path: Path) -> None:
+    # Same device as the tree, so only the mount table tells it apart.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.bin").write_bytes(b"outside the tree")
+    session = build_tree(tmp_path / "session")
+    with mounted(session / "linked", "--bind", str(outside)):
+        with pytest.warns(MountPointWarning, match="linked"):
+            delete_directory(session)
+        assert (outside / "keep.bin").read_bytes() == b"outside the tree"
+        assert sorted(path.name for path in session.iterdir()) == ["linked"]
+
+
+def test_a_mount_point_given_to_delete_is_emptied_and_stays(tmp_path: Path) -> None:
+    with mounted(tmp_path / "volume") as volume:
+        build_tree(volume / "session")
+        (volume / "top.bin").write_bytes(b"x")
+        with pytest.warns(MountPointWarning, match=rf"{volume}"):
+            delete_directory(volume)
+        assert volume.is_dir() and not list(volume.iterdir())

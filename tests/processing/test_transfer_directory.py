@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from processing_helpers import REFERENCE_PYTHON, build_tree, independent_checksum, run_reference
+from processing_helpers import REFERENCE_PYTHON, build_tree, independent_checksum, mounted, run_reference
 
 from ataraxis_data_structures.errors import (
     AxdsError,
@@ -24,6 +24,7 @@ from ataraxis_data_structures.errors import (
     UnsafePathError,
 )
 from ataraxis_data_structures.processing import (
+    MountPointWarning,
     calculate_directory_checksum,
     transfer_directory,
     verify_directory_checksum,
@@ -502,3 +503,23 @@ def test_a_source_named_through_dotdot_is_removed_entirely(tmp_path: Path) -> No
     assert not source.exists()
     assert files_of(destination) == {"a.bin": b"a"}
     assert (destination / "sub").is_dir()
+
+
+def test_a_mount_point_source_is_moved_and_the_root_stays_with_a_warning(tmp_path: Path) -> None:
+    # Every file is copied, verified and removed; the source root cannot be removed while mounted (EBUSY), which
+    # is not a failed transfer.
+    with mounted(tmp_path / "card") as source:
+        build_tree(source)
+        expected = files_of(source)
+        inner = source / "a" / "inner"
+        with mounted(inner):  # a filesystem mounted inside the source: moved too, its folder stays
+            (inner / "deep.bin").write_bytes(b"on another filesystem")
+            expected_inner = {**expected, "a/inner/deep.bin": b"on another filesystem"}
+            with pytest.warns(MountPointWarning, match=r"2 mount point\(s\) stay") as caught:
+                transfer_directory(source, tmp_path / "copy", verify_integrity=True, remove_source=True)
+            assert str(source) in str(caught[0].message) and str(inner) in str(caught[0].message)
+            copied = files_of(tmp_path / "copy")
+            assert {k: v for k, v in copied.items() if "ax_checksum" not in k.split("/")[0]} == expected_inner
+            assert verify_directory_checksum(tmp_path / "copy").matches
+            assert [path.relative_to(source) for path in source.rglob("*")] == [Path("a"), Path("a/inner")]
+            assert not list(inner.iterdir())

@@ -1,5 +1,6 @@
 """Utilities for data integrity verification, directory transfer, deletion and data interpolation."""
 
+from ._safety import MountPointWarning
 from .checksum import ChecksumVerification, calculate_directory_checksum, verify_directory_checksum
 from .deletion import delete_directory
 from .interpolation import interpolate_data
@@ -11,6 +12,7 @@ from .write_tools import atomic_write, direct_write
 
 __all__ = [
     "ChecksumVerification",
+    "MountPointWarning",
     "atomic_write",
     "calculate_directory_checksum",
     "delete_directory",

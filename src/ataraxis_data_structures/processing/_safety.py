@@ -9,6 +9,7 @@ filesystem root, the home directory and the folders holding it are refused in an
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from ..errors import UnsafePathError
@@ -96,3 +97,31 @@ def refuse_unsafe_path(path: Path | str, argument: str, action: str) -> str:
                 f"directory or a folder holding it."
             )
     return physical
+
+
+class MountPointWarning(UserWarning):
+    """A destructive call left a mount point in place: a filesystem mounted inside the tree, or the tree's root."""
+
+
+_MOUNTINFO_ESCAPE = re.compile(rb"\\([0-7]{3})")
+
+
+def mount_points_under(path: str) -> frozenset[str]:
+    """Returns the mount points strictly inside path, as this process sees them (empty where /proc is missing).
+
+    Catches what comparing devices cannot: a bind mount of a folder of the same filesystem.
+    """
+    try:
+        with open("/proc/self/mountinfo", "rb") as file:
+            lines = file.read().splitlines()
+    except OSError:
+        return frozenset()
+    prefix = os.fsencode(path.rstrip(os.sep) + os.sep)
+    points = set()
+    for line in lines:
+        fields = line.split(b" ", 5)
+        if len(fields) > 4:  # the fifth field is the mount point, with space, tab, newline and \ escaped in octal
+            point = _MOUNTINFO_ESCAPE.sub(lambda match: bytes([int(match.group(1), 8)]), fields[4])
+            if point.startswith(prefix):
+                points.add(os.fsdecode(point))
+    return frozenset(points)

@@ -40,7 +40,7 @@ from ._hashing import (
     worker_count,
 )
 from ._manifest import CHECKSUM_FILE_NAME, MANIFEST_FOLDER_NAME, read_manifest, read_stored_checksum, write_checksum
-from ._safety import physical_path, refuse_unsafe_path
+from ._safety import MountPointWarning, physical_path, refuse_unsafe_path
 from ._tree import DirectoryTree, TreeEntry, scan_tree
 from .checksum import byte_progress, compare_file_digests, list_names
 
@@ -608,12 +608,20 @@ def _remove_batch(entries: list[TreeEntry]) -> list[str]:
     return kept
 
 
-def _remaining_entries(source: Path, shown: int = 10) -> list[str]:
-    """Returns up to shown entries still under source, by relative path (folders end with a separator)."""
+def _remaining_entries(source: Path, shown: int = 10, mounts: frozenset[str] = frozenset()) -> list[str]:
+    """Returns up to shown entries still under source, by relative path (folders end with a separator).
+
+    Empty folders that are mount points (mounts) are not listed: they cannot be removed.
+    """
     remaining: list[str] = []
     for folder, folders, files in os.walk(source):
         relative = os.path.relpath(folder, source)
-        for name in [*files, *(name + os.sep for name in folders if not os.listdir(os.path.join(folder, name)))]:
+        empty = [
+            name + os.sep
+            for name in folders
+            if os.path.join(folder, name) not in mounts and not os.listdir(os.path.join(folder, name))
+        ]
+        for name in [*files, *empty]:
             remaining.append(name if relative == "." else os.path.join(relative, name))
             if len(remaining) >= shown:
                 return remaining
@@ -636,17 +644,29 @@ def _remove_source(source: Path, destination: Path, tree: DirectoryTree) -> None
     with ThreadPoolExecutor(max_workers=min(16, max(1, len(batches)))) as pool:
         kept = sorted(itertools.chain.from_iterable(pool.map(_remove_batch, batches)))
     # Folders are sorted by relative path, so a parent always comes before its children: reversed, children go first.
+    mounts: list[str] = []  # mount points (the source itself, or a filesystem mounted in it): emptied, never removable
     for folder in [*(entry.path for entry in reversed(tree.folders)), str(source)]:
         try:
             os.rmdir(folder)
         except FileNotFoundError:
             pass
         except OSError as error:
-            if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            if error.errno == errno.EBUSY:
+                mounts.append(folder)
+            elif error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
                 raise OSError(error.errno, f"Unable to remove the source folder {folder}: {error.strerror}") from error
     if not os.path.lexists(source):
         return
-    left = _remaining_entries(source)
+    left = _remaining_entries(source, mounts=frozenset(mounts))
+    if not kept and not left and mounts:
+        # Every file was moved (and verified, when asked); only folders that cannot go are left, empty.
+        warnings.warn(
+            f"Transferred {source} to {destination} and removed every source file, but {len(mounts)} mount point(s) "
+            f"stay, empty, as they cannot be removed while mounted: {', '.join(sorted(mounts))}.",
+            MountPointWarning,
+            stacklevel=3,
+        )
+        return
     detail = f"{len(kept)} file(s) changed right before their removal and were kept: {list_names(kept)}; " * bool(kept)
     raise TransferSourceChangedError(
         f"{destination} holds a complete copy of {source}, but the source was not removed entirely: {detail}"
@@ -689,6 +709,8 @@ def transfer_directory(
     verify_integrity or remove_source, a file that changed or appeared during the transfer (a recorder still
     writing) fails the call with TransferSourceChangedError naming it, before anything is removed; otherwise it is
     named in a warning. remove_source unlinks only files still unchanged, and removes a folder only once it is empty.
+    A folder that cannot be removed because it is a mount point (the source itself, or a filesystem mounted in it)
+    stays, empty, and a MountPointWarning names it: the files were moved, so the call succeeds.
 
     Args:
         source: The path to the directory to be transferred.
