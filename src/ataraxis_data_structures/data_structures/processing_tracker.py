@@ -773,7 +773,7 @@ class ProcessingTracker(YamlConfig):
                 raise TrackerJobError(
                     f"Unable to reset the jobs using the processing tracker at '{self.file_path}'. Every requested "
                     f"job must be tracked by the instance, but the instance is not configured to track the job(s) with "
-                    f"ID(s): {', '.join(map(repr, unknown))}. Nothing was reset. {self._tracked(records)}."
+                    f"ID(s): {', '.join(unknown)}. Nothing was reset. {self._tracked(records)}."
                 )
             reset = {job_id: _scheduled(record) for job_id, record in records.items() if job_id in wanted}
             return reset, list(reset)
