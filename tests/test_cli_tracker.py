@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 import threading
@@ -177,7 +175,9 @@ def test_stale_lists_then_recovers_and_retry_reschedules(tmp_path: Path, capsys:
     tracker = ProcessingTracker(file_path=tmp_path / "t.yaml")
     dead, alive = tracker.initialize_jobs([("dead", "1"), ("alive", "")])
     # A process that starts the job and ends without ending it (its identity is recorded beside 'pid:<pid>').
-    start = "import sys; from ataraxis_data_structures import ProcessingTracker as T; T(sys.argv[1]).start_job(sys.argv[2])"
+    start = (
+        "import sys; from ataraxis_data_structures import ProcessingTracker as T; T(sys.argv[1]).start_job(sys.argv[2])"
+    )
     subprocess.run([sys.executable, "-c", start, str(tracker.file_path), dead], check=True)
     tracker.start_job(alive)
     code, out, _ = run_main(capsys, "tracker", "stale", str(tracker.file_path))

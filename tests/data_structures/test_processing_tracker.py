@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import pickle
-import re
-import socket
 import threading
 from pathlib import Path
 
@@ -140,7 +138,11 @@ def test_queries(tracker: ProcessingTracker) -> None:
     assert tracker.find_jobs(job_name="proc") == {ids[0]: ("process", "batch_1"), ids[1]: ("process", "batch_2")}
     assert tracker.find_jobs(specifier="_1") == {ids[0]: ("process", "batch_1"), ids[2]: ("verify", "batch_1")}
     assert tracker.find_jobs(job_name="verify", specifier="batch_2") == {}
-    assert tracker.find_jobs() == {ids[0]: ("process", "batch_1"), ids[1]: ("process", "batch_2"), ids[2]: ("verify", "batch_1")}
+    assert tracker.find_jobs() == {
+        ids[0]: ("process", "batch_1"),
+        ids[1]: ("process", "batch_2"),
+        ids[2]: ("verify", "batch_1"),
+    }
 
 
 def test_an_empty_or_missing_tracker_is_neither_complete_nor_failed(tracker: ProcessingTracker) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import os
@@ -307,3 +308,40 @@ def test_the_signatures_are_7_2_0s() -> None:
         for name in names
     }
     assert ours == theirs
+
+
+class Stage(enum.StrEnum):
+    SORT = "sort_spikes"
+
+
+class Session(str):
+    """A str subclass of the kind labs use for typed names."""
+
+
+def test_str_subclasses_are_stored_as_plain_str_and_a_multiline_failure_is_recorded(
+    tracker: ProcessingTracker,
+) -> None:
+    (job_id,) = tracker.initialize_jobs([(Stage.SORT, Session("s1"))])
+    assert (
+        job_id
+        == ProcessingTracker.generate_job_id("sort_spikes", "s1")
+        == ProcessingTracker.generate_job_id(Stage.SORT, Session("s1"))
+    )
+    assert tracker.align_jobs([(Stage.SORT, Session("s1"))]) == [job_id]
+    error = RuntimeError("line one\nline two: the caller's own exception")
+    with pytest.raises(RuntimeError) as caught, tracker.run_job(job_id, executor_id=Session("node-3")):
+        raise error
+    assert caught.value is error  # not replaced by a YAML representer error
+    info = tracker.get_job_info(job_id)
+    assert (info.status, info.error_message) == (
+        ProcessingStatus.FAILED,
+        "line one\nline two: the caller's own exception",
+    )
+    assert [type(value) for value in (info.job_name, info.specifier, info.executor_id)] == [str, str, str]
+    ((name, specifier),) = tracker.find_jobs(job_name=Stage.SORT).values()
+    assert (type(name), type(specifier)) == (str, str) and (name, specifier) == ("sort_spikes", "s1")
+    assert "Stage" not in tracker.file_path.read_text() and "!!" not in tracker.file_path.read_text()
+    assert tracker.resolve_job(job_id, [(Stage.SORT, Session("s1"))]) == ("sort_spikes", "s1")
+    assert [type(value) for value in tracker.resolve_job(job_id, [(Stage.SORT, Session("s1"))])] == [str, str]
+    tracker.fail_job(job_id, Session("multi\nline"))
+    assert type(tracker.get_job_info(job_id).error_message) is str

@@ -22,6 +22,7 @@ from ataraxis_data_structures import ProcessingStatus, ProcessingTracker
 from ataraxis_data_structures.data_structures.tracker_format import EMPTY_TRACKER_TEXT_6
 from reference_release import REFERENCE7_PYTHON as REFERENCE_PYTHON_7
 from reference_release import REFERENCE_PYTHON
+
 CHILDREN = Path(__file__).with_name("tracker_interop_children.py")
 RELEASES = [
     pytest.param(
@@ -239,6 +240,7 @@ def test_ours_loads_updates_and_rewrites_a_file_a_release_started_jobs_in_and_th
     assert theirs[ids[3]][2:4] == [int(ProcessingStatus.RUNNING), f"pid:{os.getpid()}"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not REFERENCE_PYTHON_7.exists(), reason="release 7.2.0 is not installed")
 def test_the_messages_callers_match_begin_with_7_2_0s_words(tmp_path: Path) -> None:
     path = tmp_path / "tracker.yaml"

@@ -146,6 +146,7 @@ def test_an_unreaped_dead_worker_counts_as_ended(tracker: ProcessingTracker) -> 
         worker.wait()
 
 
+@pytest.mark.slow
 def test_a_sigint_leaves_the_job_running_then_it_is_found_stale_and_retried(tracker: ProcessingTracker) -> None:
     a, b = tracker.initialize_jobs([("a", ""), ("b", "")])
     worker = subprocess.Popen(
@@ -185,6 +186,7 @@ def replace_identity(tracker: ProcessingTracker, job_id: str, **changes: object)
     assert tracker.get_job_info(job_id) == old
 
 
+@pytest.mark.slow
 def test_a_pid_is_stale_only_with_its_identity_on_this_host_and_boot(tracker: ProcessingTracker) -> None:
     (a,) = tracker.initialize_jobs([("a", "")])
     sleeper = subprocess.Popen(
@@ -193,7 +195,9 @@ def test_a_pid_is_stale_only_with_its_identity_on_this_host_and_boot(tracker: Pr
     try:
         assert sleeper.stdout is not None and sleeper.stdout.readline().strip() == a
         assert tracker.find_stale_jobs() == []
-        identity = ProcessIdentity.from_text(tracker.file_path.read_text().split("executor_process: ")[1].split("\n")[0])
+        identity = ProcessIdentity.from_text(
+            tracker.file_path.read_text().split("executor_process: ")[1].split("\n")[0]
+        )
         assert identity is not None and identity.host == HOST
         # The pid now belongs to a process with another start time: the worker that claimed is gone (pid reused).
         replace_identity(tracker, a, start_ticks=identity.start_ticks - 1)

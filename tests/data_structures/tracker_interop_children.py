@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from ataraxis_data_structures import ProcessingTracker
@@ -57,7 +58,7 @@ def refusals(path: Path) -> dict[str, str]:
     """Returns the message of each refused request callers match (ERROR_CASES), run on the tracker at path."""
     tracker = ProcessingTracker(file_path=path)
     tracker.initialize_jobs([("a", "b"), ("c", "")])
-    cases = {
+    cases: dict[str, Callable[[], object]] = {
         "start": lambda: tracker.start_job("feedbeef"),
         "complete": lambda: tracker.complete_job("feedbeef"),
         "fail": lambda: tracker.fail_job("feedbeef", "x"),

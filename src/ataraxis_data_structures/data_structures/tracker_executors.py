@@ -266,6 +266,8 @@ class Sighting(NamedTuple):
     """The process holding the pid there, or None."""
     absence_proven: bool
     """Without a process: whether every process of that namespace was seen (so it holds no such pid)."""
+    namespace_seen: bool
+    """Whether any process of that namespace was seen (False where it has ended, or cannot be seen)."""
 
 
 class ProcessTable:
@@ -336,7 +338,7 @@ class ProcessTable:
                 stat = _read_stat(entry)
                 if stat is None:
                     continue  # ended meanwhile
-                return Sighting(_Process(stat[0], stat[1], status[1]), True)
+                return Sighting(_Process(stat[0], stat[1], status[1]), True, True)
         for entry in self._hidden:  # Their namespace is unreadable: could one of them be the process?
             status = self._status(entry)
             if status is None:
@@ -344,7 +346,8 @@ class ProcessTable:
             elif status[0][-1] == pid:
                 # One NSpid value: it lives in the namespace /proc counts in, which is known not to be the one asked.
                 doubt = doubt or not (len(status[0]) == 1 and view.namespace not in {0, namespace})
-        return Sighting(None, not doubt and not view.hides and (members is not None or view.complete))
+        seen = members is not None
+        return Sighting(None, not doubt and not view.hides and (seen or view.complete), seen)
 
 
 def _proc_hides_processes() -> bool:
@@ -418,19 +421,20 @@ def _check_pid(executor_id: str, ident: str, process: str | None, table: Process
         if same_namespace and table.view().own_namespace:
             stat, status = _read_stat(str(pid)), _read_status(str(pid))
             found = None if stat is None else _Process(stat[0], stat[1], 1 if status is None else status[1])
-            proven = False
+            proven = seen = False
         else:
-            found, proven = table.find(identity.pid_namespace, pid)
+            found, proven, seen = table.find(identity.pid_namespace, pid)
     except (OSError, ValueError, IndexError) as error:
         return ExecutorCheck(Liveness.UNKNOWN, f"executor {executor_id} could not be checked: {error}")
     if found is None:
         if same_namespace:  # kill() saw it a moment ago: it exists, or has just ended (the next pass will tell)
             return ExecutorCheck(Liveness.ALIVE, "")
         if proven:
+            where = "any more" if seen else "(the namespace has ended)"
             return ExecutorCheck(
                 Liveness.GONE,
                 f"executor {executor_id} ended (no process has pid {pid} in its PID namespace "
-                f"{identity.pid_namespace} any more)",
+                f"{identity.pid_namespace} {where})",
             )
         return ExecutorCheck(
             Liveness.UNKNOWN,
