@@ -245,9 +245,9 @@ class ProcessingTracker(YamlConfig):
             TimeoutError.
         lease: Keyword-only. If given, run_job() and claim_job() give a running job a lease of this many seconds,
             which run_job() renews in the background (a third of it at a time) while its block runs. A job whose
-            executor cannot be asked (another host's pid, a scheduler other than SLURM) counts as stale once its
-            lease has run out. Choose it well above the clock difference between hosts and any pause the process
-            may take. None (the default) keeps no lease.
+            executor cannot be checked (a pid of another host or container, a scheduler other than SLURM) counts as
+            stale once its lease has run out. Choose it well above the clock difference between hosts and any pause
+            the process may take. None (the default) keeps no lease.
     """
 
     file_path: Path
