@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 import threading
@@ -176,9 +174,12 @@ def test_summary_with_a_name_reports_a_damaged_tracker(tmp_path: Path, capsys: p
 def test_stale_lists_then_recovers_and_retry_reschedules(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     tracker = ProcessingTracker(file_path=tmp_path / "t.yaml")
     dead, alive = tracker.initialize_jobs([("dead", "1"), ("alive", "")])
-    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    tracker.start_job(dead, f"pid:{finished.stdout.strip()}@{socket.gethostname()}")
-    tracker.start_job(alive, f"pid:{os.getpid()}@{socket.gethostname()}")
+    # A process that starts the job and ends without ending it (its identity is recorded beside 'pid:<pid>').
+    start = (
+        "import sys; from ataraxis_data_structures import ProcessingTracker as T; T(sys.argv[1]).start_job(sys.argv[2])"
+    )
+    subprocess.run([sys.executable, "-c", start, str(tracker.file_path), dead], check=True)
+    tracker.start_job(alive)
     code, out, _ = run_main(capsys, "tracker", "stale", str(tracker.file_path))
     assert code == 0
     assert out.splitlines()[0] == f"Found 1 stale job(s) in {tracker.file_path}:"
@@ -205,7 +206,7 @@ def test_reset_named_jobs_or_all_and_refuses_unknown_ids(
     assert tracker.get_job_status(ids[0]) is ProcessingStatus.SUCCEEDED
     before = tracker_file.read_bytes()
     code, _, err = run_main(capsys, "tracker", "reset", str(tracker_file), ids[0], "feedbeef")
-    assert code == 1 and "'feedbeef'" in err and tracker_file.read_bytes() == before
+    assert code == 1 and "feedbeef" in err and tracker_file.read_bytes() == before
     code, out, _ = run_main(capsys, "tracker", "reset", str(tracker_file))
     assert code == 0 and out.startswith("Reset 4 job(s)")
     assert tracker.get_summary()[ProcessingStatus.SCHEDULED] == 4

@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import pickle
-import re
-import socket
 import threading
 from pathlib import Path
 
@@ -140,8 +138,11 @@ def test_queries(tracker: ProcessingTracker) -> None:
     assert tracker.find_jobs(job_name="proc") == {ids[0]: ("process", "batch_1"), ids[1]: ("process", "batch_2")}
     assert tracker.find_jobs(specifier="_1") == {ids[0]: ("process", "batch_1"), ids[2]: ("verify", "batch_1")}
     assert tracker.find_jobs(job_name="verify", specifier="batch_2") == {}
-    with pytest.raises(ValueError, match="give a job_name or a specifier"):
-        tracker.find_jobs()
+    assert tracker.find_jobs() == {
+        ids[0]: ("process", "batch_1"),
+        ids[1]: ("process", "batch_2"),
+        ids[2]: ("verify", "batch_1"),
+    }
 
 
 def test_an_empty_or_missing_tracker_is_neither_complete_nor_failed(tracker: ProcessingTracker) -> None:
@@ -163,7 +164,8 @@ def test_an_empty_or_missing_tracker_is_neither_complete_nor_failed(tracker: Pro
 def test_unknown_job_ids_raise_value_error_naming_the_id_and_the_file(tracker: ProcessingTracker, operation) -> None:  # type: ignore[no-untyped-def]
     tracker.initialize_jobs([("a", "")])
     before = tracker.file_path.read_bytes()
-    with pytest.raises(ValueError, match=re.escape("feedbeef")) as caught:
+    # The releases' words, which callers match, then ours.
+    with pytest.raises(ValueError, match=r"'feedbeef'.*The requested job must be tracked by the instance") as caught:
         operation(tracker)
     assert str(tracker.file_path) in str(caught.value)
     assert tracker.file_path.read_bytes() == before
@@ -190,10 +192,10 @@ def test_start_job_records_the_scheduler_job_or_host_and_pid(
     for variable in SCHEDULER_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
     tracker.start_job(job_id)
-    assert tracker.get_job_info(job_id).executor_id == f"pid:{os.getpid()}@{socket.gethostname()}"
+    assert tracker.get_job_info(job_id).executor_id == f"pid:{os.getpid()}"  # exactly as both releases write it
     monkeypatch.setenv("JOB_ID", "5")  # SGE's JOB_ID counts only where SGE_ROOT says SGE runs this process.
     tracker.start_job(job_id)
-    assert tracker.get_job_info(job_id).executor_id == f"pid:{os.getpid()}@{socket.gethostname()}"
+    assert tracker.get_job_info(job_id).executor_id == f"pid:{os.getpid()}"
     monkeypatch.delenv("JOB_ID")
     monkeypatch.setenv("SGE_ROOT", "/opt/sge")
     for variable, expected in (  # 7.2.0's schemes and order (checked by running it with each variable set).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import os
@@ -120,9 +121,10 @@ def test_align_jobs_adds_missing_keeps_existing_and_removes_foreign_with_a_warni
 def test_align_jobs_refuses_before_touching_anything(tracker: ProcessingTracker) -> None:
     with pytest.raises(ValueError, match="at least one job"):
         tracker.align_jobs([])
-    with pytest.raises(ValueError, match=r"'zz'.*not part of the job universe") as caught:
-        tracker.align_jobs([("a", ""), ("zz", "9")], universe=[("a", "")])
-    assert "'zz'/'9'" in str(caught.value)
+    # The release's words, which callers match.
+    with pytest.raises(ValueError, match=r"must be\s+part of the declared job universe") as caught:
+        tracker.align_jobs([("a", ""), ("zz", "9"), ("yy", "")], universe=[("a", "")])
+    assert "absent from it: zz (9), yy." in str(caught.value)
     assert not tracker.file_path.parent.exists()
     tracker.initialize_jobs([("a", "")])
     before = tracker.file_path.read_bytes()
@@ -148,7 +150,7 @@ def test_reset_jobs_is_all_or_nothing(tracker: ProcessingTracker) -> None:
     tracker.start_job(c, "e")
     tracker.complete_job(c)
     before = tracker.file_path.read_bytes()
-    with pytest.raises(ValueError, match="'feedbeef'") as caught:
+    with pytest.raises(ValueError, match=r"must be tracked by the instance.*: feedbeef\.") as caught:
         tracker.reset_jobs([c, "feedbeef"])
     assert str(tracker.file_path) in str(caught.value)
     assert tracker.file_path.read_bytes() == before
@@ -176,14 +178,15 @@ def test_run_job_completes_or_fails_and_reraises(tracker: ProcessingTracker) -> 
 
 
 @pytest.mark.parametrize("interruption", [KeyboardInterrupt, SystemExit])
-def test_run_job_fails_an_interrupted_job_and_reraises(
+def test_run_job_leaves_an_interrupted_job_running_as_7_2_0_and_reraises(
     tracker: ProcessingTracker, interruption: type[BaseException]
 ) -> None:
     (job_id,) = tracker.initialize_jobs([("a", "")])
     with pytest.raises(interruption), tracker.run_job(job_id):
         raise interruption
     info = tracker.get_job_info(job_id)
-    assert (info.status, info.error_message) == (ProcessingStatus.FAILED, f"interrupted ({interruption.__name__})")
+    assert (info.status, info.error_message, info.completed_at) == (ProcessingStatus.RUNNING, None, None)
+    assert info.executor_id == f"pid:{os.getpid()}"
 
 
 def test_run_job_of_an_unknown_job_raises_before_the_block(tracker: ProcessingTracker) -> None:
@@ -197,17 +200,19 @@ def test_run_job_of_an_unknown_job_raises_before_the_block(tracker: ProcessingTr
 def test_resolve_job_is_pure(tracker: ProcessingTracker) -> None:
     universe = [("a", "1"), ("b", "")]
     assert tracker.resolve_job(ProcessingTracker.generate_job_id("b"), universe) == ("b", "")
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match="The 'universe' argument must name at least one job"):
         tracker.resolve_job("x", [])
-    with pytest.raises(ValueError, match="'feedbeef'"):
+    # The release's words, which callers match, then ours.
+    with pytest.raises(ValueError, match="must name a job the pipeline could produce") as caught:
         tracker.resolve_job("feedbeef", universe)
+    assert "'feedbeef'" in str(caught.value) and ProcessingTracker.generate_job_id("a", "1") in str(caught.value)
     assert not tracker.file_path.parent.exists()
 
 
-def test_find_jobs_without_arguments_still_raises(tracker: ProcessingTracker) -> None:
-    tracker.initialize_jobs([("a", "")])
-    with pytest.raises(ValueError, match="job_name or a specifier"):
-        tracker.find_jobs()
+def test_find_jobs_without_arguments_returns_every_job_as_the_releases(tracker: ProcessingTracker) -> None:
+    assert tracker.find_jobs() == {}
+    a, b = tracker.initialize_jobs([("a", ""), ("b", "x")])
+    assert tracker.find_jobs() == {a: ("a", ""), b: ("b", "x")}
 
 
 def test_discover_finds_every_tracker_sorted_without_reading_or_following_links(tmp_path: Path) -> None:
@@ -303,3 +308,40 @@ def test_the_signatures_are_7_2_0s() -> None:
         for name in names
     }
     assert ours == theirs
+
+
+class Stage(enum.StrEnum):
+    SORT = "sort_spikes"
+
+
+class Session(str):
+    """A str subclass of the kind labs use for typed names."""
+
+
+def test_str_subclasses_are_stored_as_plain_str_and_a_multiline_failure_is_recorded(
+    tracker: ProcessingTracker,
+) -> None:
+    (job_id,) = tracker.initialize_jobs([(Stage.SORT, Session("s1"))])
+    assert (
+        job_id
+        == ProcessingTracker.generate_job_id("sort_spikes", "s1")
+        == ProcessingTracker.generate_job_id(Stage.SORT, Session("s1"))
+    )
+    assert tracker.align_jobs([(Stage.SORT, Session("s1"))]) == [job_id]
+    error = RuntimeError("line one\nline two: the caller's own exception")
+    with pytest.raises(RuntimeError) as caught, tracker.run_job(job_id, executor_id=Session("node-3")):
+        raise error
+    assert caught.value is error  # not replaced by a YAML representer error
+    info = tracker.get_job_info(job_id)
+    assert (info.status, info.error_message) == (
+        ProcessingStatus.FAILED,
+        "line one\nline two: the caller's own exception",
+    )
+    assert [type(value) for value in (info.job_name, info.specifier, info.executor_id)] == [str, str, str]
+    ((name, specifier),) = tracker.find_jobs(job_name=Stage.SORT).values()
+    assert (type(name), type(specifier)) == (str, str) and (name, specifier) == ("sort_spikes", "s1")
+    assert "Stage" not in tracker.file_path.read_text() and "!!" not in tracker.file_path.read_text()
+    assert tracker.resolve_job(job_id, [(Stage.SORT, Session("s1"))]) == ("sort_spikes", "s1")
+    assert [type(value) for value in tracker.resolve_job(job_id, [(Stage.SORT, Session("s1"))])] == [str, str]
+    tracker.fail_job(job_id, Session("multi\nline"))
+    assert type(tracker.get_job_info(job_id).error_message) is str

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from ataraxis_data_structures.data_structures import tracker_format
+from ataraxis_data_structures.data_structures.tracker_executors import ProcessIdentity
 from ataraxis_data_structures.data_structures.tracker_format import (
     EMPTY_TRACKER_TEXT,
     EMPTY_TRACKER_TEXT_6,
@@ -126,6 +127,7 @@ def generic_document(jobs: dict[str, JobRecord], layout: int = 6) -> str:
         job_id: {
             **dict(zip(FIELD_NAMES, record[:7], strict=True)),
             **({} if record.lease_expires_at is None else {"lease_expires_at": record.lease_expires_at}),
+            **({} if record.executor_process is None else {"executor_process": record.executor_process}),
         }
         for job_id, record in jobs.items()
     }
@@ -187,6 +189,25 @@ def test_a_lease_is_written_only_when_set_and_read_back_by_every_path() -> None:
     tracker_format._block_cache.clear()
     assert parse_tracker(text, "t.yaml").records == jobs  # the fast path
     assert parse_tracker(text.replace("---\n", "--- # a comment\n"), "t.yaml").records == jobs  # libyaml
+
+
+def test_an_executor_identity_is_written_only_when_set_and_read_back_by_every_path() -> None:
+    jobs = random_jobs(12, 40)
+    identity = "boot=657701ba-7b2a-4ac5-a5fc-8f5514f72e5b pidns=4026531836 timens=4026531834 start=45444 host="
+    for index, job_id in enumerate(list(jobs)):
+        if index % 2 == 0:  # plain host names, and ones PyYAML must quote or escape
+            host = ["vm", "node-7.cluster", "é-host", "a: b", "x #y"][index % 5]
+            lease = 1_800_000_000_000_000 + index if index % 4 == 0 else None
+            jobs[job_id] = jobs[job_id]._replace(lease_expires_at=lease, executor_process=identity + host)
+    text = render_tracker(job_block(job_id, record) for job_id, record in jobs.items())
+    assert text == generic_document(jobs, layout=7)
+    assert text.count("executor_process") == 20
+    tracker_format._block_cache.clear()
+    assert parse_tracker(text, "t.yaml").records == jobs  # the fast path
+    assert parse_tracker(text.replace("---\n", "--- # a comment\n"), "t.yaml").records == jobs  # libyaml
+    assert ProcessIdentity.from_text(jobs[next(iter(jobs))].executor_process) == ProcessIdentity(
+        "vm", "657701ba-7b2a-4ac5-a5fc-8f5514f72e5b", 4026531836, 4026531834, 45444
+    )
 
 
 def test_a_changed_block_is_parsed_again_while_the_others_come_from_the_cache() -> None:

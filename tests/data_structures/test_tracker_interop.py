@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,9 +20,9 @@ import yaml
 
 from ataraxis_data_structures import ProcessingStatus, ProcessingTracker
 from ataraxis_data_structures.data_structures.tracker_format import EMPTY_TRACKER_TEXT_6
+from reference_release import REFERENCE7_PYTHON as REFERENCE_PYTHON_7
 from reference_release import REFERENCE_PYTHON
 
-REFERENCE_PYTHON_7 = Path(os.environ.get("REF_PY7") or "/tmp/axds-reference-7/bin/python")
 CHILDREN = Path(__file__).with_name("tracker_interop_children.py")
 RELEASES = [
     pytest.param(
@@ -52,9 +53,12 @@ def new_tracker_file(path: Path, release: int) -> Path:
 
 
 def run_release(release: int, *args: str) -> dict[str, list[object]]:
-    result = subprocess.run(
-        [python_of(release), CHILDREN, *args], capture_output=True, text=True, timeout=120, check=False
-    )
+    return run_child(python_of(release), *args)
+
+
+def run_child(python: Path | str, *args: str) -> dict[str, list[object]]:
+    """Runs a command of the children script under an interpreter (a release's, or ours) and returns its JSON."""
+    result = subprocess.run([python, CHILDREN, *args], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
@@ -180,3 +184,71 @@ def test_a_file_holding_leases_and_claims_is_read_and_updated_by_a_release(tmp_p
         assert run_release(release, "view", str(path))[second][2] == int(ProcessingStatus.RUNNING)
     assert tracker.get_job_status(second) is ProcessingStatus.SUCCEEDED
     assert run_release(release, "view", str(path))[second][2] == int(ProcessingStatus.SUCCEEDED)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("release", RELEASES)
+def test_a_release_loads_updates_and_rewrites_a_file_holding_executor_identities_and_ours_reads_it_back(
+    tmp_path: Path, release: int
+) -> None:
+    path = new_tracker_file(tmp_path / "tracker.yaml", release)
+    tracker = ProcessingTracker(file_path=path)
+    dead, mine, other = tracker.initialize_jobs([("a", "1"), ("a", "2"), ("b", "")])
+    # One of our processes starts a job and ends without ending it; this process starts another.
+    child = run_child(sys.executable, "start", str(path), dead)
+    tracker.start_job(mine)
+    text = path.read_text()
+    assert text.count("executor_process: boot=") == 2
+    assert child[dead][3] == tracker.get_job_info(dead).executor_id
+    assert re.fullmatch(r"pid:[0-9]+", str(child[dead][3])) and tracker.jobs[mine].executor_id == f"pid:{os.getpid()}"
+    (stale,) = tracker.find_stale_jobs()  # our identity proves the child gone
+    assert stale.job_id == dead and "no longer exists" in stale.reason
+    # The release loads the file, changes another job and rewrites it: every job reads back the same in ours,
+    # and it drops the identities, so the dead child's job is unknown from then on (never stale on doubt).
+    before = our_jobs(tracker)
+    theirs = run_release(release, "hammer", str(path), "release", other)
+    after = our_jobs(tracker)
+    assert theirs == after
+    assert {job_id: after[job_id] for job_id in (dead, mine)} == {job_id: before[job_id] for job_id in (dead, mine)}
+    assert after[other][2:4] == [int(ProcessingStatus.SUCCEEDED), "release"]
+    assert "executor_process" not in path.read_text()
+    assert tracker.find_stale_jobs() == []
+    tracker.complete_job(mine)  # and ours keeps working on it, in its layout
+    assert layout(path) == (["file_path", "jobs", "lock_path"] if release == 6 else ["jobs"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("release", RELEASES)
+def test_ours_loads_updates_and_rewrites_a_file_a_release_started_jobs_in_and_the_release_reads_it_back(
+    tmp_path: Path, release: int
+) -> None:
+    path = new_tracker_file(tmp_path / "tracker.yaml", release)
+    run_release(release, "view", str(path), json.dumps(JOBS))
+    ids = [ProcessingTracker.generate_job_id(*job) for job in JOBS]
+    # The release starts a job with its default executor ID ('pid:<its pid>') and ends: that pid has no identity.
+    started = run_release(release, "start", str(path), ids[2])
+    assert re.fullmatch(r"pid:[0-9]+", str(started[ids[2]][3]))
+    tracker = ProcessingTracker(file_path=path)
+    assert our_jobs(tracker) == started
+    assert tracker.find_stale_jobs() == []  # a bare pid proves nothing
+    tracker.start_job(ids[3])  # ours writes its identity beside its pid
+    assert "executor_process: boot=" in path.read_text()
+    assert run_release(release, "view", str(path)) == our_jobs(tracker)
+    # The release updates the file again; ours reads what it wrote.
+    theirs = run_release(release, "hammer", str(path), "release", ids[4])
+    assert theirs == our_jobs(tracker)
+    assert theirs[ids[3]][2:4] == [int(ProcessingStatus.RUNNING), f"pid:{os.getpid()}"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REFERENCE_PYTHON_7.exists(), reason="release 7.2.0 is not installed")
+def test_the_messages_callers_match_begin_with_7_2_0s_words(tmp_path: Path) -> None:
+    path = tmp_path / "tracker.yaml"
+    theirs = run_release(7, "errors", str(path))
+    ours = run_child(sys.executable, "errors", str(path))
+    assert set(ours) == set(theirs)
+    for case, message in theirs.items():
+        words = " ".join(str(message).split())  # the release wraps its messages at 120 columns
+        # Their last sentence lists every tracked ID; ours lists a few after the same words.
+        words = words.split(" The instance is currently configured")[0].removesuffix(".")
+        assert str(ours[case]).startswith(words), (case, words, ours[case])

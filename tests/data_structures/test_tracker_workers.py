@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from ataraxis_data_structures import ProcessingStatus, ProcessingTracker, StaleJob
+from ataraxis_data_structures.data_structures.tracker_executors import ProcessIdentity
 
 CHILDREN = Path(__file__).with_name("tracker_worker_children.py")
 HOST = socket.gethostname()
@@ -92,7 +93,7 @@ def test_a_requeued_slurm_job_takes_back_its_own_running_job(tracker: Processing
 
 def test_a_pid_executor_never_takes_back_a_job(tracker: ProcessingTracker) -> None:
     a, b = tracker.initialize_jobs([("a", ""), ("b", "")])
-    me = f"pid:{os.getpid()}@{HOST}"
+    me = f"pid:{os.getpid()}"
     assert tracker.claim_job(executor_id=me) == a
     assert tracker.claim_job(executor_id=me) == b
 
@@ -111,8 +112,9 @@ def test_a_sigkilled_local_worker_is_found_stale_by_pid_and_recovered(tracker: P
     try:
         assert worker.stdout is not None
         assert worker.stdout.readline().strip() == a
-        executor = f"pid:{worker.pid}@{HOST}"
+        executor = f"pid:{worker.pid}"  # exactly as the releases write it; the identity is stored beside it
         assert tracker.get_job_info(a).executor_id == executor
+        assert "executor_process: boot=" in tracker.file_path.read_text()
         assert tracker.find_stale_jobs() == []  # alive: never stale
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=60)
@@ -144,23 +146,80 @@ def test_an_unreaped_dead_worker_counts_as_ended(tracker: ProcessingTracker) -> 
         worker.wait()
 
 
-def test_a_pid_reused_by_a_later_process_is_stale_and_live_or_foreign_pids_never(tracker: ProcessingTracker) -> None:
-    a, b, c, d = tracker.initialize_jobs([("a", ""), ("b", ""), ("c", ""), ("d", "")])
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+@pytest.mark.slow
+def test_a_sigint_leaves_the_job_running_then_it_is_found_stale_and_retried(tracker: ProcessingTracker) -> None:
+    a, b = tracker.initialize_jobs([("a", ""), ("b", "")])
+    worker = subprocess.Popen(
+        [sys.executable, CHILDREN, "run-and-hang", str(tracker.file_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_environment(),
+    )
     try:
-        # The job "started" an hour before the process that now has this pid: the pid was reused.
-        tracker.start_job(a, f"pid:{sleeper.pid}@{HOST}")
-        tracker.start_job(b, f"pid:{sleeper.pid}@{HOST}")
-        tracker.start_job(c, "pid:1@another-host")
-        tracker.start_job(d, f"pid:{os.getpid()}")  # 7.x's form: no host, so it cannot be checked
-        records = tracker.file_path.read_text()
-        started = str(tracker.get_job_info(a).started_at)
-        tracker.file_path.write_text(records.replace(started, str(int(started) - 3_600_000_000), 1))
+        assert worker.stdout is not None and worker.stdout.readline().strip() == a
+        assert tracker.find_stale_jobs() == []  # running and alive
+        worker.send_signal(signal.SIGINT)  # Ctrl+C: KeyboardInterrupt inside run_job's block
+        _, errors = worker.communicate(timeout=60)
+    finally:
+        worker.kill()
+        worker.wait()
+    assert "KeyboardInterrupt" in errors  # it went through run_job and ended the process
+    info = tracker.get_job_info(a)
+    assert (info.status, info.executor_id, info.error_message) == (ProcessingStatus.RUNNING, f"pid:{worker.pid}", None)
+    # The README's way to resume: recovery proves the executor gone, fails the job, and a retry schedules it.
+    (stale,) = tracker.recover_stale_jobs()
+    assert stale.job_id == a and "no longer exists" in stale.reason
+    assert tracker.retry_failed_jobs() == [a]
+    assert tracker.claim_job() == a and tracker.get_job_status(b) is ProcessingStatus.SCHEDULED
+
+
+def replace_identity(tracker: ProcessingTracker, job_id: str, **changes: object) -> None:
+    """Rewrites the recorded identity of a running job's executor (as a worker elsewhere would have written it)."""
+    old = tracker.get_job_info(job_id)
+    text = tracker.file_path.read_text()
+    line = next(line for line in text.splitlines() if line.startswith("    executor_process: "))
+    identity = ProcessIdentity.from_text(line.partition(": ")[2])
+    assert identity is not None
+    new = identity._replace(**changes).to_text()  # type: ignore[arg-type]
+    tracker.file_path.write_text(text.replace(line, f"    executor_process: {new}"))
+    assert tracker.get_job_info(job_id) == old
+
+
+@pytest.mark.slow
+def test_a_pid_is_stale_only_with_its_identity_on_this_host_and_boot(tracker: ProcessingTracker) -> None:
+    (a,) = tracker.initialize_jobs([("a", "")])
+    sleeper = subprocess.Popen(
+        [sys.executable, CHILDREN, "claim-and-hang", str(tracker.file_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert sleeper.stdout is not None and sleeper.stdout.readline().strip() == a
+        assert tracker.find_stale_jobs() == []
+        identity = ProcessIdentity.from_text(
+            tracker.file_path.read_text().split("executor_process: ")[1].split("\n")[0]
+        )
+        assert identity is not None and identity.host == HOST
+        # The pid now belongs to a process with another start time: the worker that claimed is gone (pid reused).
+        replace_identity(tracker, a, start_ticks=identity.start_ticks - 1)
         (stale,) = tracker.find_stale_jobs()
-        assert stale.job_id == a and f"pid {sleeper.pid} now belongs to a process started at" in stale.reason
+        assert f"pid {sleeper.pid} now belongs to another process" in stale.reason
+        # The same pid of another host, another boot, or another time namespace (start times then differ by an
+        # offset): unknown, never stale.
+        for change in ({"host": "node-7"}, {"boot_id": "0" * 36}):
+            replace_identity(tracker, a, **{**identity._asdict(), **change, "start_ticks": 1})
+            assert tracker.find_stale_jobs() == [], change
+        replace_identity(tracker, a, **{**identity._asdict(), "time_namespace": 1, "start_ticks": 1})
+        assert tracker.find_stale_jobs() == []
     finally:
         sleeper.kill()
         sleeper.wait()
+    # Without an identity (a release's bare pid, or an earlier version's 'pid:<pid>@<host>'): unknown, even dead.
+    for executor in (f"pid:{sleeper.pid}", f"pid:{sleeper.pid}@{HOST}"):
+        tracker.start_job(a, executor)
+        assert "executor_process" not in tracker.file_path.read_text()
+        assert tracker.find_stale_jobs() == []
+    tracker.start_job(a, "pid:1@another-host")
+    assert tracker.find_stale_jobs() == []
 
 
 # ---------------------------------------------------------------------------------------------------- stale: lease

@@ -5,6 +5,8 @@ Usage:
                                                              # then prints every job's fields as JSON
     python tracker_interop_children.py hammer PATH NAME ID...  # starts and completes each job as executor NAME
     python tracker_interop_children.py resave PATH NAME SPEC   # re-adds an existing job: the file is saved again
+    python tracker_interop_children.py start PATH ID...        # starts each job with the default executor ID
+    python tracker_interop_children.py errors PATH             # prints the messages of refused requests as JSON
 
 Each command prints the jobs as JSON at the end.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from ataraxis_data_structures import ProcessingTracker
@@ -51,6 +54,35 @@ def hammer(path: Path, name: str, job_ids: list[str]) -> None:
         tracker.complete_job(job_id)
 
 
+def refusals(path: Path) -> dict[str, str]:
+    """Returns the message of each refused request callers match (ERROR_CASES), run on the tracker at path."""
+    tracker = ProcessingTracker(file_path=path)
+    tracker.initialize_jobs([("a", "b"), ("c", "")])
+    cases: dict[str, Callable[[], object]] = {
+        "start": lambda: tracker.start_job("feedbeef"),
+        "complete": lambda: tracker.complete_job("feedbeef"),
+        "fail": lambda: tracker.fail_job("feedbeef", "x"),
+        "status": lambda: tracker.get_job_status("feedbeef"),
+        "info": lambda: tracker.get_job_info("feedbeef"),
+        "reset_jobs": lambda: tracker.reset_jobs(["feedbeef"]),
+        "colon": lambda: ProcessingTracker.generate_job_id("a:b"),
+        "colon_specifier": lambda: ProcessingTracker.generate_job_id("a", "b:c"),
+        "resolve": lambda: tracker.resolve_job("feedbeef", [("a", "b"), ("c", "")]),
+        "resolve_empty": lambda: tracker.resolve_job("feedbeef", []),
+        "align_empty": lambda: tracker.align_jobs([]),
+        "align_outside": lambda: tracker.align_jobs([("x", "s"), ("y", "")], [("a", "b")]),
+    }
+    messages = {}
+    for name, request in cases.items():
+        try:
+            request()
+        except ValueError as error:
+            messages[name] = str(error)
+        else:
+            messages[name] = "(accepted)"
+    return messages
+
+
 def main(argv: list[str]) -> None:
     """Runs the command named by argv[0]."""
     command, path = argv[0], Path(argv[1])
@@ -59,6 +91,13 @@ def main(argv: list[str]) -> None:
     elif command == "hammer":
         hammer(path, argv[2], argv[3:])
         view(path, None)
+    elif command == "start":
+        tracker = ProcessingTracker(file_path=path)
+        for job_id in argv[2:]:
+            tracker.start_job(job_id)
+        view(path, None)
+    elif command == "errors":
+        print(json.dumps(refusals(path)))
     elif command == "resave":
         ProcessingTracker(file_path=path).initialize_jobs([(argv[2], argv[3])])
         view(path, None)

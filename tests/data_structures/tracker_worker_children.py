@@ -7,6 +7,9 @@ Usage:
                                                           # the file PATH.fixed exists)
     python tracker_worker_children.py claim-and-hang PATH  # claims one job, prints its ID, then sleeps until killed
     python tracker_worker_children.py claim PATH           # claims one job, prints its ID (or None) and exits
+    python tracker_worker_children.py run-and-hang PATH    # claims one job and runs it (run_job), printing its ID,
+                                                          # until interrupted (SIGINT: KeyboardInterrupt) or killed
+    python tracker_worker_children.py stale PATH           # prints the IDs of the stale jobs (find_stale_jobs)
     python tracker_worker_children.py discover ROOT NAME [UID]  # prints the trackers discover() finds, or its error
                                                           # (as UID, dropped to after start-up: the interpreter
                                                           # may live where that user cannot read)
@@ -59,6 +62,15 @@ def main(argv: list[str]) -> None:
             time.sleep(60)
     elif command == "claim":
         print(tracker.claim_job(), flush=True)
+    elif command == "run-and-hang":
+        job_id = tracker.claim_job()
+        assert job_id is not None
+        with tracker.run_job(job_id):
+            print(job_id, flush=True)
+            while True:
+                time.sleep(60)
+    elif command == "stale":
+        print(" ".join(job.job_id for job in tracker.find_stale_jobs()), flush=True)
     elif command == "resume-or-hang":
         job_id = tracker.claim_job()
         restarts = os.environ.get("SLURM_RESTART_COUNT", "0")

@@ -27,7 +27,14 @@ import xxhash
 from .._durable_files import write_text_atomically
 from ..errors import TrackerFormatError, TrackerJobError
 from . import tracker_store
-from .tracker_executors import PROCESS_STARTED_US, Liveness, check_executor, default_executor_id
+from .tracker_executors import (
+    PROCESS_STARTED_US,
+    Liveness,
+    ProcessTable,
+    check_executor,
+    default_executor_id,
+    executor_process,
+)
 from .tracker_format import JobRecord, job_block, parse_tracker, record_from_mapping, render_tracker
 from .yaml_config import YAML_EXCLUDE_METADATA, YamlConfig
 
@@ -135,18 +142,48 @@ def _scheduled(record: JobRecord) -> JobRecord:
 
 
 def _running(record: JobRecord, executor_id: str, lease: float | None) -> JobRecord:
-    """Returns the record of the job started now by executor_id, with a lease when one is kept."""
+    """Returns the record of the job started now by executor_id, with a lease when one is kept.
+
+    This process's own 'pid:<pid>' also records the process's identity (host, boot, PID namespace, start time),
+    without which stale detection cannot tell that pid from the same number in another container or boot.
+    """
     now = _now_us()
     expires = None if lease is None else now + int(lease * 1e6)
     return JobRecord(
-        record.job_name, record.specifier, int(ProcessingStatus.RUNNING), executor_id, None, now, None, expires
+        record.job_name,
+        record.specifier,
+        int(ProcessingStatus.RUNNING),
+        executor_id,
+        None,
+        now,
+        None,
+        expires,
+        executor_process(executor_id),
     )
 
 
 def _ended(record: JobRecord, status: ProcessingStatus, error_message: str | None) -> JobRecord:
-    """Returns the record of the job ended now with status (the lease ends with it)."""
+    """Returns the record of the job ended now with status (the lease and the executor's identity end with it)."""
     return record._replace(
-        status=int(status), error_message=error_message, completed_at=_now_us(), lease_expires_at=None
+        status=int(status),
+        error_message=error_message,
+        completed_at=_now_us(),
+        lease_expires_at=None,
+        executor_process=None,
+    )
+
+
+def _plain(text: str) -> str:
+    """Returns a str subclass (a StrEnum member) as the plain str it stands for, which is what the file stores."""
+    return text if type(text) is str else str.__str__(text)
+
+
+def _colon_refusal(job_name: str, specifier: str) -> str:
+    """Returns release 7.x's refusal of a ':' in a job name or specifier, then why."""
+    return (
+        f"Unable to generate the identifier for the job {job_name!r} with the specifier {specifier!r}. The job name "
+        f"and the specifier must not contain the ':' character, as it joins them inside the hashed identifier string "
+        f"('a:b' with '' and 'a' with 'b' would share one ID); use another character."
     )
 
 
@@ -157,10 +194,7 @@ def _check_name(job_name: Any, specifier: Any, where: str) -> None:
             f"{where} is ({job_name!r}, {specifier!r}), expected a (job_name, specifier) tuple of two strings."
         )
     if ":" in job_name or ":" in specifier:
-        raise ValueError(
-            f"{where}: the job {job_name!r} with the specifier {specifier!r} holds ':', which joins the name and the "
-            f"specifier inside the hashed job ID (so two different jobs could share an ID); use another character."
-        )
+        raise ValueError(f"{_colon_refusal(_plain(job_name), _plain(specifier))} ({where}.)")
 
 
 def _record_from_state(job_id: str, state: JobState, source: str) -> JobRecord:
@@ -219,9 +253,9 @@ class ProcessingTracker(YamlConfig):
             TimeoutError.
         lease: Keyword-only. If given, run_job() and claim_job() give a running job a lease of this many seconds,
             which run_job() renews in the background (a third of it at a time) while its block runs. A job whose
-            executor cannot be asked (another host's pid, a scheduler other than SLURM) counts as stale once its
-            lease has run out. Choose it well above the clock difference between hosts and any pause the process
-            may take. None (the default) keeps no lease.
+            executor cannot be checked (a pid of another host or container, a scheduler other than SLURM) counts as
+            stale once its lease has run out. Choose it well above the clock difference between hosts and any pause
+            the process may take. None (the default) keeps no lease.
     """
 
     file_path: Path
@@ -298,13 +332,19 @@ class ProcessingTracker(YamlConfig):
         return result
 
     def _require(self, records: Mapping[str, JobRecord], job_id: str, action: str) -> JobRecord:
-        """Returns the record of job_id, or raises ValueError naming the job and the tracker file."""
+        """Returns the record of job_id, or raises ValueError naming the job and the tracker file.
+
+        The message begins with the releases' words ('... must be tracked by the instance ...'), which callers
+        match; action is their verb phrase with '{job}' where the job goes ('mark {job} as running').
+        """
         record = records.get(job_id)
         if record is not None:
             return record
+        doing = action.format(job=f"the job with ID {job_id!r}")
         raise TrackerJobError(
-            f"Unable to {action} the job with ID {job_id!r}: the processing tracker {self.file_path} has no such "
-            f"job. {self._tracked(records)}; add jobs with initialize_jobs() and look IDs up with find_jobs()."
+            f"Unable to {doing} using the processing tracker at '{self.file_path}'. The requested job must be tracked "
+            f"by the instance, but the instance is not configured to track it. {self._tracked(records)}; add jobs "
+            f"with initialize_jobs() and look IDs up with find_jobs()."
         )
 
     @staticmethod
@@ -334,8 +374,9 @@ class ProcessingTracker(YamlConfig):
         Raises:
             ValueError: If the name or the specifier contains ':' (two different jobs could then share an ID).
         """
+        job_name, specifier = _plain(job_name), _plain(specifier)
         if ":" in job_name or ":" in specifier:
-            _check_name(job_name, specifier, f"Unable to generate the ID of the job {job_name!r}")
+            raise ValueError(_colon_refusal(job_name, specifier))
         key = f"{job_name}:{specifier}" if specifier else job_name
         return xxhash.xxh64(key.encode("utf-8")).hexdigest()
 
@@ -355,6 +396,7 @@ class ProcessingTracker(YamlConfig):
                 )
             name, specifier = entry
             _check_name(name, specifier, f"{where}: entry {index} of '{argument}'")
+            name, specifier = _plain(name), _plain(specifier)
             entries.append((self.generate_job_id(name, specifier), name, specifier))
         return entries
 
@@ -411,20 +453,20 @@ class ProcessingTracker(YamlConfig):
                 not part of the universe.
         """
         requested = self._entries(jobs, "align", "jobs")
+        where = f"Unable to align the processing tracker at '{self.file_path}' with the requested jobs."
         if not requested:
-            raise ValueError(
-                f"Unable to align the processing tracker {self.file_path}: 'jobs' must name at least one job, got an "
-                f"empty list."
-            )
+            raise ValueError(f"{where} The 'jobs' argument must name at least one job, but an empty list was provided.")
         allowed = requested if universe is None else self._entries(universe, "align", "universe")
         allowed_ids = {job_id for job_id, _, _ in allowed}
         outside = [
-            f"{name!r}/{specifier!r} ({job_id})" for job_id, name, specifier in requested if job_id not in allowed_ids
+            f"{name} ({specifier})" if specifier else name
+            for job_id, name, specifier in requested
+            if job_id not in allowed_ids
         ]
         if outside:
             raise TrackerJobError(
-                f"Unable to align the processing tracker {self.file_path}: the requested job(s) {', '.join(outside)} "
-                f"are not part of the job universe ({len(allowed_ids)} job(s)); every requested job must be."
+                f"{where} Every requested job must be part of the declared job universe, but the following are absent "
+                f"from it: {', '.join(outside)}. Nothing was changed (the universe holds {len(allowed_ids)} job(s))."
             )
 
         def change(records: Mapping[str, JobRecord]) -> tuple[dict[str, JobRecord | None], list[str]]:
@@ -449,8 +491,9 @@ class ProcessingTracker(YamlConfig):
         """Marks the target job as running and records the identifier of the executor running it.
 
         Without an executor_id, the ID of the scheduler job this process runs in is recorded ('slurm:<id>',
-        'pbs:<id>', ... as release 7.x does), or else 'pid:<pid>@<host name>'. The error message and completion
-        time of a previous attempt are cleared.
+        'pbs:<id>', ... as the releases do), or else 'pid:<pid>', with the process's host, boot, PID namespace and
+        start time beside it (the job's executor_process field) for stale detection. The error message and
+        completion time of a previous attempt are cleared.
 
         Args:
             job_id: The unique identifier of the job to mark as started.
@@ -465,8 +508,8 @@ class ProcessingTracker(YamlConfig):
 
     def _start(self, job_id: str, executor_id: str | None, lease: float | None) -> str:
         """Marks the job running with a lease of lease seconds (None: none); returns the executor ID recorded."""
-        executor = executor_id if executor_id is not None else default_executor_id()
-        self._change_job(job_id, "mark as running", lambda old: _running(old, executor, lease))
+        executor = _plain(executor_id) if executor_id is not None else default_executor_id()
+        self._change_job(job_id, "mark {job} as running", lambda old: _running(old, executor, lease))
         return executor
 
     def complete_job(self, job_id: str) -> None:
@@ -479,7 +522,7 @@ class ProcessingTracker(YamlConfig):
             TimeoutError: If the .LOCK file for the tracker .YAML file cannot be acquired within the timeout period.
             ValueError: If the specified job ID is not found in the managed tracker file.
         """
-        self._change_job(job_id, "mark as succeeded", lambda old: _ended(old, ProcessingStatus.SUCCEEDED, None))
+        self._change_job(job_id, "mark {job} as complete", lambda old: _ended(old, ProcessingStatus.SUCCEEDED, None))
 
     def fail_job(self, job_id: str, error_message: str | None = None) -> None:
         """Marks the target job as failed.
@@ -492,9 +535,11 @@ class ProcessingTracker(YamlConfig):
             TimeoutError: If the .LOCK file for the tracker .YAML file cannot be acquired within the timeout period.
             ValueError: If the specified job ID is not found in the managed tracker file.
         """
-        if error_message is not None and not isinstance(error_message, str):
-            error_message = str(error_message)
-        self._change_job(job_id, "mark as failed", lambda old: _ended(old, ProcessingStatus.FAILED, error_message))
+        if error_message is not None:
+            error_message = _plain(error_message) if isinstance(error_message, str) else str(error_message)
+        self._change_job(
+            job_id, "mark {job} as failed", lambda old: _ended(old, ProcessingStatus.FAILED, error_message)
+        )
 
     @contextlib.contextmanager
     def run_job(self, job_id: str, executor_id: str | None = None) -> Iterator[None]:
@@ -502,11 +547,11 @@ class ProcessingTracker(YamlConfig):
 
         Notes:
             An ``Exception`` raised by the block (or by completing the job) marks the job failed with the exception's
-            text as the error message, and is re-raised unchanged. Unlike release 7.x, which leaves the job RUNNING,
-            a ``KeyboardInterrupt`` or ``SystemExit`` also fails the job, with the message 'interrupted
-            (KeyboardInterrupt)', and is re-raised: the run did not complete, and a RUNNING entry would wait for
-            stale-job recovery. A process killed outright (SIGKILL, a scheduler's kill) cannot record anything; its
-            job stays RUNNING until find_stale_jobs() proves its executor gone. With a ``lease``, a background
+            text as the error message, and is re-raised unchanged. A ``KeyboardInterrupt`` or ``SystemExit`` (Ctrl+C,
+            sys.exit) leaves the job RUNNING, as release 7.x does, and is re-raised: once the process has ended,
+            recover_stale_jobs() finds the job (its executor is gone) and fails it, and retry_failed_jobs() schedules
+            it again; reset_jobs([job_id]) does it at once where nothing else can be running it. A process killed
+            outright (SIGKILL, a scheduler's kill) leaves it RUNNING the same way. With a ``lease``, a background
             thread renews the job's lease while the block runs.
 
         Args:
@@ -540,10 +585,7 @@ class ProcessingTracker(YamlConfig):
         except Exception as error:
             self.fail_job(job_id, str(error) or type(error).__name__)
             raise
-        except (KeyboardInterrupt, SystemExit) as error:
-            with contextlib.suppress(Exception):
-                self.fail_job(job_id, f"interrupted ({type(error).__name__})")
-            raise
+        # KeyboardInterrupt and SystemExit pass through and leave the job RUNNING, as in release 7.x.
 
     def _renew_lease(self, job_id: str, executor: str, lease: float, stop: threading.Event) -> None:
         """Extends the lease of a job while it runs under executor, until stop is set."""
@@ -578,7 +620,7 @@ class ProcessingTracker(YamlConfig):
         Raises:
             TimeoutError: If the .LOCK file for the tracker .YAML file cannot be acquired within the timeout period.
         """
-        executor = executor_id if executor_id is not None else default_executor_id()
+        executor = _plain(executor_id) if executor_id is not None else default_executor_id()
         lease = self._lease
         takes_back = not executor.startswith("pid:")  # A pid is never reused by a restart of the same worker.
 
@@ -607,11 +649,14 @@ class ProcessingTracker(YamlConfig):
         """Returns the RUNNING jobs whose executor is provably gone, each with the evidence.
 
         Notes:
-            A job is stale when its executor is ``pid:<pid>@<this host>`` and that process no longer exists (or the
-            pid now belongs to a process that started after the job did); or ``slurm:<id>`` and SLURM reports the job
-            in a final state (TIMEOUT, OUT_OF_MEMORY, CANCELLED, PREEMPTED, NODE_FAIL, FAILED, COMPLETED, ... per
-            squeue, then sacct, then scontrol); or, for any other executor, its lease (see ``lease``) has run out.
-            A check that fails or times out means unknown, and an unknown executor is never called stale. The
+            A job is stale when its executor is ``pid:<pid>`` with a recorded identity (this host and boot) and the
+            kernel proves that process gone: no process holds that pid in its PID namespace (seen from that
+            namespace, or from one that sees it whole), or the pid now belongs to a process with another start time,
+            or it is a zombie; or ``slurm:<id>`` and SLURM reports the job in a final state (TIMEOUT, OUT_OF_MEMORY,
+            CANCELLED, PREEMPTED, NODE_FAIL, FAILED, COMPLETED, ... per squeue, then sacct, then scontrol); or, for
+            any executor that cannot be checked, its lease (see ``lease``) has run out. A pid of another host, boot
+            or PID namespace that cannot be seen (a container), a pid without identity (written by a release), and a
+            check that fails or times out all mean unknown, and an unknown executor is never called stale. The
             scheduler is asked without holding the lock.
 
         Returns:
@@ -622,17 +667,17 @@ class ProcessingTracker(YamlConfig):
         """
         records = self._read()
         now = _now_us()
-        checks: dict[tuple[str | None, int | None], Any] = {}
+        checks: dict[tuple[str | None, str | None], Any] = {}
+        table = ProcessTable()  # /proc is read at most once per pass, and only if a pid needs it
         stale: list[StaleJob] = []
         for job_id, record in records.items():
             if record.status != ProcessingStatus.RUNNING:
                 continue
-            # A scheduler job is asked about once; a pid's answer depends on when the job started (pid reuse).
-            pid = record.executor_id is not None and record.executor_id.startswith("pid:")
-            key = (record.executor_id, record.started_at if pid else None)
+            # Each executor is asked about once (a pid together with its recorded identity).
+            key = (record.executor_id, record.executor_process)
             check = checks.get(key)
             if check is None:
-                check = checks[key] = check_executor(record.executor_id, record.started_at)
+                check = checks[key] = check_executor(record.executor_id, record.executor_process, table)
             if check.liveness is Liveness.GONE:
                 reason = f"{check.reason} while the job was running"
             elif (
@@ -734,8 +779,9 @@ class ProcessingTracker(YamlConfig):
             unknown = [job_id for job_id in dict.fromkeys(job_ids) if job_id not in records]
             if unknown:
                 raise TrackerJobError(
-                    f"Unable to reset jobs of the processing tracker {self.file_path}: it has no job with the ID(s) "
-                    f"{', '.join(map(repr, unknown))}; nothing was reset. {self._tracked(records)}."
+                    f"Unable to reset the jobs using the processing tracker at '{self.file_path}'. Every requested "
+                    f"job must be tracked by the instance, but the instance is not configured to track the job(s) with "
+                    f"ID(s): {', '.join(unknown)}. Nothing was reset. {self._tracked(records)}."
                 )
             reset = {job_id: _scheduled(record) for job_id, record in records.items() if job_id in wanted}
             return reset, list(reset)
@@ -766,7 +812,7 @@ class ProcessingTracker(YamlConfig):
             TimeoutError: If the .LOCK file for the tracker .YAML file cannot be acquired within the timeout period.
             ValueError: If the specified job ID is not found in the managed tracker file.
         """
-        return ProcessingStatus(self._require(self._read(), job_id, "query the status of").status)
+        return ProcessingStatus(self._require(self._read(), job_id, "query the status of {job}").status)
 
     def get_job_info(self, job_id: str) -> JobState:
         """Returns the full JobState object for the specified job.
@@ -781,7 +827,7 @@ class ProcessingTracker(YamlConfig):
             TimeoutError: If the .LOCK file for the tracker .YAML file cannot be acquired within the timeout period.
             ValueError: If the specified job ID is not found in the managed tracker file.
         """
-        return state_from_record(self._require(self._read(), job_id, "query"))
+        return state_from_record(self._require(self._read(), job_id, "query the state of {job}"))
 
     def get_jobs_by_status(self, status: ProcessingStatus | str) -> list[str]:
         """Returns all job IDs that have the specified status.
@@ -826,15 +872,12 @@ class ProcessingTracker(YamlConfig):
         Returns:
             A dictionary mapping matching job IDs to (job_name, specifier) tuples.
 
+        Notes:
+            With neither argument, every job is returned (as both releases do).
+
         Raises:
             TimeoutError: If the .LOCK file for the tracker .YAML file cannot be acquired within the timeout period.
-            ValueError: If both job_name and specifier are None.
         """
-        if job_name is None and specifier is None:
-            raise ValueError(
-                f"Unable to search the processing tracker {self.file_path}: give a job_name or a specifier substring "
-                f"(or both)."
-            )
         return {
             job_id: (record.job_name, record.specifier)
             for job_id, record in self._read().items()
@@ -935,14 +978,24 @@ class ProcessingTracker(YamlConfig):
         Raises:
             ValueError: If the universe is empty, or no job of it has this ID.
         """
-        where = f"Unable to resolve the job with ID {job_id!r} for the processing tracker {self.file_path}"
+        where = (
+            f"Unable to resolve the job with ID {job_id!r} against the job universe of the processing tracker at "
+            f"'{self.file_path}'."
+        )
         if not universe:
-            raise ValueError(f"{where}: 'universe' must name at least one job, got an empty list.")
+            raise ValueError(
+                f"{where} The 'universe' argument must name at least one job, but an empty list was provided."
+            )
         entries = self._entries(universe, "resolve a job of", "universe")
         for candidate, name, specifier in entries:
             if candidate == job_id:
                 return name, specifier
-        raise ValueError(f"{where}: no job of the universe ({len(entries)} job(s)) has this ID.")
+        ids = sorted({candidate for candidate, _, _ in entries})
+        shown = ", ".join(ids[:_SHOWN_IDS]) + (", ..." if len(ids) > _SHOWN_IDS else "")
+        raise ValueError(
+            f"{where} The identifier must name a job the pipeline could produce, but the universe holds only the jobs "
+            f"with IDs: {shown} ({len(ids)} in all)."
+        )
 
     @classmethod
     def discover(cls, root_directory: Path, tracker_name: str) -> list[Self]:

@@ -1,14 +1,20 @@
 """Who runs a tracker job: executor IDs from the environment, and evidence of whether that executor still runs.
 
-An executor ID is ``scheme:id``. A process under a job scheduler records the scheduler's job ID, with the variables
-and scheme names release 7.x uses (first match wins): ``slurm`` (``SLURM_JOB_ID``, ``SLURM_JOBID``), ``pbs``
-(``PBS_JOBID``), ``lsf`` (``LSB_JOBID``), ``oar`` (``OAR_JOB_ID``), ``sge`` (``JOB_ID``, only when ``SGE_ROOT`` is
-set), ``hpcpack`` (``CCP_JOBID``), ``azurebatch`` (``AZ_BATCH_JOB_ID``), ``awsbatch`` (``AWS_BATCH_JOB_ID``).
-Elsewhere it is ``pid:<pid>@<host>`` (7.x writes ``pid:<pid>``; the host is what makes the ID checkable on a cluster).
+An executor ID is ``scheme:id``, exactly as both releases write it. A process under a job scheduler records the
+scheduler's job ID, with the variables and scheme names the releases use (first match wins): ``slurm``
+(``SLURM_JOB_ID``, ``SLURM_JOBID``), ``pbs`` (``PBS_JOBID``), ``lsf`` (``LSB_JOBID``), ``oar`` (``OAR_JOB_ID``),
+``sge`` (``JOB_ID``, only when ``SGE_ROOT`` is set), ``hpcpack`` (``CCP_JOBID``), ``azurebatch``
+(``AZ_BATCH_JOB_ID``), ``awsbatch`` (``AWS_BATCH_JOB_ID``). Elsewhere it is ``pid:<pid>``.
+
+A pid alone names no process for certain: the same number exists on every host, in every PID namespace (a
+container, ``unshare --pid``) and after every reboot, and it is reused. So a job started under this process's own
+``pid:<pid>`` also records a :class:`ProcessIdentity` (host, boot ID, PID and time namespaces, start time in clock
+ticks) in the job's ``executor_process`` field, which the releases ignore.
 
 :func:`check_executor` answers "is this executor provably gone?" with three outcomes: gone (with the evidence as a
-sentence), alive, or unknown. Only a definite answer from the operating system or from SLURM counts as gone; a
-scheduler command that fails, times out or answers something unexpected is unknown, never gone.
+sentence), alive, or unknown. Only a definite answer from the kernel or from SLURM counts as gone: a pid without its
+identity, on another host or boot, or in a PID namespace this process cannot see in full is unknown; so is a
+scheduler command that fails, times out or answers something unexpected.
 """
 
 from __future__ import annotations
@@ -30,14 +36,18 @@ __all__ = [
     "SLURM_ENDED_STATES",
     "ExecutorCheck",
     "Liveness",
+    "ProcessIdentity",
+    "ProcessTable",
     "check_executor",
     "default_executor_id",
+    "executor_process",
+    "own_process_identity",
 ]
 
 PROCESS_STARTED_US = time.time_ns() // 1000
 """When this module was imported (UTC epoch microseconds): no job this process started can have started earlier."""
 
-# (variable, scheme) in the order 7.x consults them; SGE's JOB_ID counts only where SGE_ROOT is set.
+# (variable, scheme) in the order the releases consult them; SGE's JOB_ID counts only where SGE_ROOT is set.
 _SCHEDULER_VARIABLES = (
     ("SLURM_JOB_ID", "slurm"),
     ("SLURM_JOBID", "slurm"),
@@ -68,7 +78,7 @@ SLURM_ENDED_STATES = frozenset(
 
 _SCHEDULER_TIMEOUT = 20.0  # Seconds a squeue/sacct/scontrol call may take before its answer counts as unknown.
 _SLURM_JOB_ID = re.compile(r"[0-9]+")  # SLURM_JOB_ID: a job's own ID, unique per array task
-_PID_START_MARGIN_S = 2.0  # /proc start times are coarse (boot time in whole seconds): only a clear gap proves reuse.
+_INITIAL_PID_NAMESPACE = 0xEFFFFFFC  # The kernel's fixed inode number of the initial PID namespace (PROC_PID_INIT_INO)
 
 
 class Liveness(enum.Enum):
@@ -86,8 +96,73 @@ class ExecutorCheck(NamedTuple):
     reason: str
 
 
+class ProcessIdentity(NamedTuple):
+    """What makes a pid checkable: the host, kernel boot and PID namespace it belongs to, and when it started.
+
+    Stored as text in a job's ``executor_process`` field (see :meth:`to_text`).
+    """
+
+    host: str
+    """The host name (of the process's UTS namespace)."""
+    boot_id: str
+    """/proc/sys/kernel/random/boot_id: a random UUID per kernel boot, shared by every container on that kernel."""
+    pid_namespace: int
+    """The inode number of /proc/self/ns/pid: the PID namespace the pid is counted in."""
+    time_namespace: int
+    """The inode number of /proc/self/ns/time (0 on kernels without time namespaces): start_ticks is counted in it."""
+    start_ticks: int
+    """Field 22 of /proc/self/stat: when the process started, in clock ticks after boot. With the pid, namespace and
+    boot it names one process for certain: a process reusing the pid started later."""
+
+    def to_text(self) -> str:
+        """Returns the identity as one line: 'boot=<uuid> pidns=<n> timens=<n> start=<ticks> host=<name>'."""
+        return (
+            f"boot={self.boot_id} pidns={self.pid_namespace} timens={self.time_namespace} start={self.start_ticks} "
+            f"host={self.host}"
+        )
+
+    @classmethod
+    def from_text(cls, text: str | None) -> ProcessIdentity | None:
+        """Returns the identity written by to_text, or None for any other text (a hand edit, a future form)."""
+        if not text:
+            return None
+        head, separator, host = text.partition(" host=")
+        fields = dict(item.partition("=")[::2] for item in head.split())
+        try:
+            if separator and host:
+                return cls(host, fields["boot"], int(fields["pidns"]), int(fields["timens"]), int(fields["start"]))
+        except (KeyError, ValueError):
+            pass
+        return None
+
+
+_own_identity: dict[int, ProcessIdentity | None] = {}  # by pid: a forked child computes its own
+
+
+def own_process_identity() -> ProcessIdentity | None:
+    """Returns this process's identity, or None where /proc does not describe it (no /proc, a foreign /proc)."""
+    pid = os.getpid()
+    if pid not in _own_identity:
+        identity = None
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as stream:
+                boot_id = stream.read().strip()
+            try:
+                time_namespace = os.stat("/proc/self/ns/time").st_ino
+            except FileNotFoundError:
+                time_namespace = 0
+            state = _read_stat("self")
+            if boot_id and state is not None:
+                identity = ProcessIdentity(
+                    socket.gethostname(), boot_id, os.stat("/proc/self/ns/pid").st_ino, time_namespace, state[1]
+                )
+        _own_identity.clear()
+        _own_identity[pid] = identity
+    return _own_identity[pid]
+
+
 def default_executor_id() -> str:
-    """Returns the scheduler job this process runs in as 'scheme:id', or else 'pid:<pid>@<host name>'."""
+    """Returns the scheduler job this process runs in as 'scheme:id', or else 'pid:<pid>' (as the releases do)."""
     environment = os.environ
     for variable, scheme in _SCHEDULER_VARIABLES:
         if scheme == "sge" and "SGE_ROOT" not in environment:
@@ -95,24 +170,38 @@ def default_executor_id() -> str:
         value = environment.get(variable)
         if value:
             return f"{scheme}:{value}"
-    return f"pid:{os.getpid()}@{socket.gethostname()}"
+    return f"pid:{os.getpid()}"
 
 
-def check_executor(executor_id: str | None, started_at: int | None) -> ExecutorCheck:
+def executor_process(executor_id: str) -> str | None:
+    """Returns the text to record in executor_process for a job started under executor_id, or None.
+
+    Only this process's own 'pid:<pid>' gets an identity: any other ID names something this process cannot vouch for.
+    """
+    if executor_id != f"pid:{os.getpid()}":
+        return None
+    identity = own_process_identity()
+    return None if identity is None else identity.to_text()
+
+
+def check_executor(
+    executor_id: str | None, process: str | None = None, table: ProcessTable | None = None
+) -> ExecutorCheck:
     """Returns whether the executor of a running job is provably gone, alive, or unknown.
 
     Args:
         executor_id: The job's executor ID.
-        started_at: When the job started (UTC epoch microseconds); used to detect a reused pid.
+        process: The job's executor_process text (the identity of a 'pid:<pid>' executor), if any.
+        table: The view of /proc to use; share one between the checks of one pass, so /proc is read once.
 
     Returns:
-        The liveness and, when gone, the sentence that says why ('executor slurm:12 ended with TIMEOUT').
+        The liveness and, when gone or unknown, the sentence that says why ('executor slurm:12 ended with TIMEOUT').
     """
     if not executor_id:
         return ExecutorCheck(Liveness.UNKNOWN, "the job records no executor")
     scheme, _, ident = executor_id.partition(":")
     if scheme == "pid":
-        return _check_pid(executor_id, ident, started_at)
+        return _check_pid(executor_id, ident, process, table if table is not None else ProcessTable())
     if scheme == "slurm":
         return _check_slurm(executor_id, ident)
     return ExecutorCheck(Liveness.UNKNOWN, f"executor {executor_id} cannot be asked whether it still runs")
@@ -121,75 +210,246 @@ def check_executor(executor_id: str | None, started_at: int | None) -> ExecutorC
 # ---------------------------------------------------------------------------------------------------------- pids
 
 
-def _check_pid(executor_id: str, ident: str, started_at: int | None) -> ExecutorCheck:
-    """Checks a 'pid:<pid>@<host>' executor, which can only be checked on its own host."""
-    pid_text, at, host = ident.partition("@")
-    if not at or host != socket.gethostname():
-        where = "another host" if at else "an unnamed host"
-        return ExecutorCheck(Liveness.UNKNOWN, f"executor {executor_id} runs on {where}")
-    try:
-        pid = int(pid_text)
-    except ValueError:
-        return ExecutorCheck(Liveness.UNKNOWN, f"executor {executor_id} holds no process ID")
-    if pid <= 0:
-        return ExecutorCheck(Liveness.UNKNOWN, f"executor {executor_id} holds no process ID")
-    if pid == os.getpid():
-        return ExecutorCheck(Liveness.ALIVE, "")
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return ExecutorCheck(Liveness.GONE, f"executor {executor_id} ended (the process no longer exists)")
-    except PermissionError:
-        pass  # It exists, owned by someone else.
-    except OSError as error:
-        return ExecutorCheck(Liveness.UNKNOWN, f"executor {executor_id} could not be checked: {error}")
-    status = _proc_status(pid)
-    if status is None:
-        return ExecutorCheck(Liveness.ALIVE, "")
-    state, started_s = status
-    if state == "Z":
-        return ExecutorCheck(Liveness.GONE, f"executor {executor_id} ended (the process is a zombie)")
-    if started_at is not None and started_s is not None and started_s > started_at / 1e6 + _PID_START_MARGIN_S:
-        began = datetime.fromtimestamp(started_s, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
-        return ExecutorCheck(
-            Liveness.GONE,
-            f"executor {executor_id} ended (pid {pid} now belongs to a process started at {began} UTC, after the "
-            f"job started)",
-        )
-    return ExecutorCheck(Liveness.ALIVE, "")
+class _Process(NamedTuple):
+    """A process seen in /proc: its state letter, start time (clock ticks after boot) and thread count."""
+
+    state: str
+    start_ticks: int
+    threads: int
 
 
-def _proc_status(pid: int) -> tuple[str, float | None] | None:
-    """Returns (state letter, start time in epoch seconds) of a process from /proc, or None where unavailable."""
+def _read_stat(entry: str) -> tuple[str, int] | None:
+    """Returns (state letter, start ticks) from /proc/<entry>/stat, or None if the process is gone."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as stream:
+        with open(f"/proc/{entry}/stat", "rb") as stream:
+            text = stream.read().decode("ascii", "replace")
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = text[text.rfind(")") + 2 :].split()  # The command name may hold spaces and parentheses.
+    return fields[0], int(fields[19])
+
+
+def _read_status(entry: str) -> tuple[tuple[int, ...], int] | None:
+    """Returns (the NSpid values, outermost first; the thread count) from /proc/<entry>/status, or None."""
+    try:
+        with open(f"/proc/{entry}/status", "rb") as stream:
             text = stream.read().decode("ascii", "replace")
     except OSError:
         return None
-    fields = text[text.rfind(")") + 2 :].split()  # The command name may hold spaces and parentheses.
-    if len(fields) < 20:
-        return None
-    state = fields[0]
-    boot = _boot_time()
-    if boot is None:
-        return state, None
+    pids: tuple[int, ...] = ()
+    threads = 1
+    for line in text.splitlines():
+        if line.startswith("NSpid:"):
+            pids = tuple(int(value) for value in line.split()[1:])
+        elif line.startswith("Threads:"):
+            threads = int(line.split()[1])
+    return (pids, threads) if pids else None
+
+
+class ProcView(NamedTuple):
+    """What /proc shows this process."""
+
+    own_namespace: bool
+    """/proc counts pids in this process's own PID namespace."""
+    namespace: int
+    """The inode number of the PID namespace /proc counts pids in (0 where unknown)."""
+    complete: bool
+    """/proc shows every process of the machine (it is the initial namespace's, without hidepid)."""
+    hides: bool
+    """/proc is mounted with hidepid: other users' processes may be left out, so absence proves nothing."""
+
+
+class Sighting(NamedTuple):
+    """The answer of a /proc search for a pid in a PID namespace."""
+
+    process: _Process | None
+    """The process holding the pid there, or None."""
+    absence_proven: bool
+    """Without a process: whether every process of that namespace was seen (so it holds no such pid)."""
+    namespace_seen: bool
+    """Whether any process of that namespace was seen (False where it has ended, or cannot be seen)."""
+
+
+class ProcessTable:
+    """The processes this process can see in /proc, read lazily and at most once.
+
+    A process in a PID namespace is visible (with its pid in that namespace, NSpid's last value) from its own
+    namespace and every ancestor's; /proc shows the namespace it was mounted for. So a namespace in which some process
+    is seen is seen whole, and a /proc of the initial namespace shows every process of the machine: only then does
+    the absence of a pid prove anything. A /proc mounted with ``hidepid`` proves nothing by absence.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[int, list[str]] | None = None  # PID namespace inode -> /proc entries of its processes
+        self._hidden: list[str] = []  # entries whose namespace could not be read (another user's processes)
+        self._innermost: dict[str, tuple[tuple[int, ...], int] | None] = {}  # entry -> (NSpid values, threads)
+        self._view: ProcView | None = None
+
+    def view(self) -> ProcView:
+        """Returns what /proc shows this process (read once)."""
+        if self._view is None:
+            hides = _proc_hides_processes()
+            own = _read_status("self")
+            own_namespace = own is not None and len(own[0]) == 1  # NSpid: one value where /proc counts in ours
+            namespace = 0
+            with contextlib.suppress(OSError):
+                # /proc/1 is the init of the namespace /proc counts in (it may deny access: a non-dumpable init).
+                namespace = os.stat("/proc/self/ns/pid" if own_namespace else "/proc/1/ns/pid").st_ino
+            complete = not hides and namespace == _INITIAL_PID_NAMESPACE
+            self._view = ProcView(own_namespace, namespace, complete, hides)
+        return self._view
+
+    def _scan(self) -> dict[int, list[str]]:
+        """Reads every /proc entry's PID namespace once."""
+        if self._entries is not None:
+            return self._entries
+        entries: dict[int, list[str]] = {}
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                namespace = os.stat(f"/proc/{name}/ns/pid").st_ino
+            except (FileNotFoundError, ProcessLookupError):
+                continue  # ended meanwhile
+            except OSError:
+                self._hidden.append(name)
+                continue
+            entries.setdefault(namespace, []).append(name)
+        self._entries = entries
+        return entries
+
+    def _status(self, entry: str) -> tuple[tuple[int, ...], int] | None:
+        """Returns (the NSpid values of /proc/<entry>, outermost first; its thread count), or None if unreadable."""
+        if entry not in self._innermost:
+            self._innermost[entry] = _read_status(entry)
+        return self._innermost[entry]
+
+    def find(self, namespace: int, pid: int) -> Sighting:
+        """Returns the process holding this pid in this PID namespace, or whether its absence is proven."""
+        entries = self._scan()
+        members = entries.get(namespace)
+        doubt = False
+        view = self.view()
+        for entry in members or ():
+            status = self._status(entry)
+            if status is None:
+                doubt = True
+            elif status[0][-1] == pid:
+                stat = _read_stat(entry)
+                if stat is None:
+                    continue  # ended meanwhile
+                return Sighting(_Process(stat[0], stat[1], status[1]), True, True)
+        for entry in self._hidden:  # Their namespace is unreadable: could one of them be the process?
+            status = self._status(entry)
+            if status is None:
+                doubt = True
+            elif status[0][-1] == pid:
+                # One NSpid value: it lives in the namespace /proc counts in, which is known not to be the one asked.
+                doubt = doubt or not (len(status[0]) == 1 and view.namespace not in {0, namespace})
+        seen = members is not None
+        return Sighting(None, not doubt and not view.hides and (seen or view.complete), seen)
+
+
+def _proc_hides_processes() -> bool:
+    """Returns True if /proc is mounted with hidepid (other users' processes may be left out of it)."""
     try:
-        ticks = int(fields[19])
-        return state, boot + ticks / os.sysconf("SC_CLK_TCK")
-    except (ValueError, OSError):
-        return state, None
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as stream:
+            for line in stream:
+                fields = line.split()
+                if len(fields) > 4 and fields[4] == "/proc" and " - proc " in line:
+                    options = line.rsplit(" ", 1)[-1].split(",")
+                    return any(
+                        option.startswith("hidepid=") and option not in {"hidepid=0", "hidepid=off"}
+                        for option in options
+                    )
+    except OSError:
+        return True
+    return False
 
 
-def _boot_time() -> float | None:
-    """Returns the boot time in epoch seconds from /proc/stat, or None."""
+def _started_at(ticks: int) -> str:
+    """Returns a start time in clock ticks after boot as 'YYYY-MM-DD HH:MM:SS' UTC (or '?' where unknown)."""
     try:
         with open("/proc/stat", "rb") as stream:
-            for line in stream:
-                if line.startswith(b"btime "):
-                    return float(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
+            boot = next(float(line.split()[1]) for line in stream if line.startswith(b"btime "))
+        moment = boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return "?"
+    return datetime.fromtimestamp(moment, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _check_pid(executor_id: str, ident: str, process: str | None, table: ProcessTable) -> ExecutorCheck:
+    """Checks a 'pid:<pid>' executor against its recorded identity: gone only on proof."""
+    try:
+        pid = int(ident)
+    except ValueError:  # includes 'pid:<pid>@<host>', the form earlier versions of this library wrote
+        return ExecutorCheck(
+            Liveness.UNKNOWN,
+            f"executor {executor_id} records no process identity (boot, PID namespace, start time) to check it by",
+        )
+    identity = ProcessIdentity.from_text(process)
+    if identity is None or pid <= 0:
+        return ExecutorCheck(
+            Liveness.UNKNOWN,
+            f"executor {executor_id} records no process identity (boot, PID namespace, start time) to check it by "
+            f"(a release started the job, or rewrote the file since)",
+        )
+    here = own_process_identity()
+    if here is None:
+        return ExecutorCheck(Liveness.UNKNOWN, f"executor {executor_id} cannot be checked here: /proc is unreadable")
+    if identity.host != here.host:
+        return ExecutorCheck(Liveness.UNKNOWN, f"executor {executor_id} runs on host {identity.host}")
+    if identity.boot_id != here.boot_id:
+        return ExecutorCheck(
+            Liveness.UNKNOWN,
+            f"executor {executor_id} ran under another kernel boot of {identity.host} (or another "
+            f"machine of that name)",
+        )
+    same_namespace = identity.pid_namespace == here.pid_namespace
+    if same_namespace:
+        if pid == os.getpid():
+            return ExecutorCheck(Liveness.ALIVE, "")
+        try:
+            os.kill(pid, 0)  # Counts pids in this process's namespace, whatever /proc shows; blind to hidepid.
+        except ProcessLookupError:
+            return ExecutorCheck(Liveness.GONE, f"executor {executor_id} ended (the process no longer exists)")
+        except PermissionError:
+            pass  # It exists, owned by someone else.
+        except OSError as error:
+            return ExecutorCheck(Liveness.UNKNOWN, f"executor {executor_id} could not be checked: {error}")
+    try:
+        if same_namespace and table.view().own_namespace:
+            stat, status = _read_stat(str(pid)), _read_status(str(pid))
+            found = None if stat is None else _Process(stat[0], stat[1], 1 if status is None else status[1])
+            proven = seen = False
+        else:
+            found, proven, seen = table.find(identity.pid_namespace, pid)
+    except (OSError, ValueError, IndexError) as error:
+        return ExecutorCheck(Liveness.UNKNOWN, f"executor {executor_id} could not be checked: {error}")
+    if found is None:
+        if same_namespace:  # kill() saw it a moment ago: it exists, or has just ended (the next pass will tell)
+            return ExecutorCheck(Liveness.ALIVE, "")
+        if proven:
+            where = "any more" if seen else "(the namespace has ended)"
+            return ExecutorCheck(
+                Liveness.GONE,
+                f"executor {executor_id} ended (no process has pid {pid} in its PID namespace "
+                f"{identity.pid_namespace} {where})",
+            )
+        return ExecutorCheck(
+            Liveness.UNKNOWN,
+            f"executor {executor_id} runs in PID namespace {identity.pid_namespace} (a container or another "
+            f"namespace), which cannot be seen in full from here",
+        )
+    if identity.time_namespace == here.time_namespace and found.start_ticks != identity.start_ticks:
+        return ExecutorCheck(
+            Liveness.GONE,
+            f"executor {executor_id} ended (pid {pid} now belongs to another process, started at "
+            f"{_started_at(found.start_ticks)} UTC)",
+        )
+    if found.state == "Z" and found.threads <= 1:
+        return ExecutorCheck(Liveness.GONE, f"executor {executor_id} ended (the process is a zombie)")
+    return ExecutorCheck(Liveness.ALIVE, "")
 
 
 # --------------------------------------------------------------------------------------------------------- SLURM

@@ -19,9 +19,11 @@ and release 6.x also writes ``file_path: .`` before ``jobs`` and ``lock_path: ''
 read; a rewrite keeps the layout the file has (``TrackerDocument.file_path``/``lock_path`` are None when absent).
 
 Statuses are the integer values of ``ProcessingStatus``; timestamps are integer microseconds since the UTC epoch.
-A job may carry one field the releases do not write, ``lease_expires_at`` (microseconds, the end of the lease a
-running job's heartbeat keeps renewing); it is written only when set, after the other fields. Both releases load a
-file holding it (they ignore unknown job keys) and drop it when they rewrite the file, which only removes the lease.
+A running job may carry two fields the releases do not write, each only when set, after the other fields:
+``lease_expires_at`` (microseconds, the end of the lease a running job's heartbeat keeps renewing) and
+``executor_process`` (the identity of a ``pid:<pid>`` executor: host, boot, PID namespace, start time; see
+``tracker_executors.ProcessIdentity``). Both releases load a file holding them (they ignore unknown job keys) and
+drop them when they rewrite the file, which only makes such a job unknown to stale detection (never stale).
 
 Pushing a 10,000-job document through the generic YAML machinery costs seconds, and a tracker operation changes one
 job, so this module works per job *block* (the lines of one job, without the trailing newline):
@@ -52,6 +54,7 @@ __all__ = [
     "EMPTY_TRACKER_TEXT_6",
     "FIELD_NAMES",
     "LEASE_FIELD",
+    "PROCESS_FIELD",
     "STATUS_VALUES",
     "JobRecord",
     "TrackerDocument",
@@ -74,12 +77,17 @@ class JobRecord(NamedTuple):
     completed_at: int | None = None
     lease_expires_at: int | None = None
     """When the lease of a running job ends (UTC epoch microseconds); None without a lease."""
+    executor_process: str | None = None
+    """The identity of a running job's 'pid:<pid>' executor (ProcessIdentity.to_text()); None when not recorded."""
 
 
 FIELD_NAMES = ("job_name", "specifier", "status", "executor_id", "error_message", "started_at", "completed_at")
 """The JobState fields in the order they are written."""
 LEASE_FIELD = "lease_expires_at"
 """The optional job field written after FIELD_NAMES when a running job holds a lease."""
+PROCESS_FIELD = "executor_process"
+"""The optional job field written last when a running job records its executor process's identity."""
+_OPTIONAL_FIELDS = (LEASE_FIELD, PROCESS_FIELD)
 
 STATUS_VALUES = (0, 1, 2, 3)
 """The integer values of ProcessingStatus (SCHEDULED, RUNNING, SUCCEEDED, FAILED)."""
@@ -120,6 +128,7 @@ _SIMPLE_BLOCK = re.compile(
     r"    started_at: (null|0|-?[1-9][0-9]*)\n"
     r"    completed_at: (null|0|-?[1-9][0-9]*)"
     r"(?:\n    lease_expires_at: (0|-?[1-9][0-9]*))?"
+    r"(?:\n    executor_process: ([^\n]+))?"
 )
 
 _block_cache: dict[str, tuple[str, JobRecord]] = {}
@@ -170,6 +179,8 @@ def _fields_mapping(record: JobRecord) -> dict[str, Any]:
     fields = dict(zip(FIELD_NAMES, record[:7], strict=True))
     if record.lease_expires_at is not None:
         fields[LEASE_FIELD] = record.lease_expires_at
+    if record.executor_process is not None:
+        fields[PROCESS_FIELD] = record.executor_process
     return fields
 
 
@@ -205,9 +216,14 @@ def _emit_block(job_id: str, record: JobRecord) -> str:
                 lines = None
                 break
             lines.append(f"    {name}: {text}")
+    if lines is not None and record.executor_process is not None:
+        text = _simple_value(record.executor_process, 6 + len(PROCESS_FIELD))
+        lines = None if text is None else lines
     if lines is not None:
         if record.lease_expires_at is not None:
             lines.append(f"    {LEASE_FIELD}: {int(record.lease_expires_at)}")
+        if record.executor_process is not None:
+            lines.append(f"    {PROCESS_FIELD}: {_simple_value(record.executor_process, 6 + len(PROCESS_FIELD))}")
         return "\n".join(lines)
     # Quoting, escaping and folding rules are PyYAML's business: let it write this one job and cut the block out.
     document = yaml.dump(
@@ -333,7 +349,7 @@ def _parse_simple_block(block: str) -> tuple[str, JobRecord] | None:
     match = _SIMPLE_BLOCK.fullmatch(block)
     if match is None:
         return None
-    key, name, specifier, status, executor_id, error_message, started_at, completed_at, lease = match.groups()
+    key, name, specifier, status, executor_id, error_message, started_at, completed_at, lease, process = match.groups()
     try:
         record = JobRecord(
             _decode_string(name),
@@ -344,6 +360,7 @@ def _parse_simple_block(block: str) -> tuple[str, JobRecord] | None:
             None if started_at == "null" else int(started_at),
             None if completed_at == "null" else int(completed_at),
             None if lease is None else int(lease),
+            None if process is None else _decode_string(process),
         )
         return _decode_string(key), record
     except _NotSimpleError:
@@ -432,11 +449,11 @@ def record_from_mapping(job_id: str, fields: Mapping[Any, Any], source: str) -> 
         TrackerFormatError: If a field is unknown or missing, or has a value of the wrong type.
     """
     where = f"The processing tracker file {source}: job {job_id}"
-    unknown = [str(name) for name in fields if name not in FIELD_NAMES and name != LEASE_FIELD]
+    unknown = [str(name) for name in fields if name not in FIELD_NAMES and name not in _OPTIONAL_FIELDS]
     if unknown:
         raise TrackerFormatError(
             f"{where} has unknown field(s) {', '.join(unknown)}; expected {', '.join(FIELD_NAMES)} (and optionally "
-            f"{LEASE_FIELD})."
+            f"{' and '.join(_OPTIONAL_FIELDS)})."
         )
     if "job_name" not in fields:
         raise TrackerFormatError(f"{where} has no job_name.")
@@ -449,6 +466,7 @@ def record_from_mapping(job_id: str, fields: Mapping[Any, Any], source: str) -> 
         _checked(fields.get("started_at"), int, True, where, "started_at"),
         _checked(fields.get("completed_at"), int, True, where, "completed_at"),
         _checked(fields.get(LEASE_FIELD), int, True, where, LEASE_FIELD),
+        _checked(fields.get(PROCESS_FIELD), str, True, where, PROCESS_FIELD),
     )
     return record
 
@@ -467,7 +485,9 @@ def _checked(value: Any, kind: type, nullable: bool, where: str, name: str) -> A
     if value is None and nullable:
         return None
     if isinstance(value, kind) and not isinstance(value, bool):
-        return value
+        # A str subclass (a StrEnum member) is stored as the plain str it stands for: YAML's safe dumper cannot
+        # write the subclass, and a reader gets back what the releases give, a str.
+        return str.__str__(value) if kind is str and type(value) is not str else value
     expected = f"{kind.__name__} or null" if nullable else kind.__name__
     raise TrackerFormatError(f"{where}: {name} must be {expected}, got {_show(value)}.")
 
