@@ -958,7 +958,7 @@ class ProcessingTracker(YamlConfig):
 
     # ------------------------------------------------------------------ YAML files
 
-    def to_yaml(self, file_path: Path) -> None:
+    def to_yaml(self, file_path: Path, *, strict: bool | None = None) -> None:
         """Saves the instance's data as the specified .yaml (YAML) file.
 
         Notes:
@@ -968,11 +968,13 @@ class ProcessingTracker(YamlConfig):
 
         Args:
             file_path: The path to the .yaml file to write.
+            strict: Accepted for compatibility with YamlConfig.to_yaml; a tracker has no union fields to check.
 
         Raises:
             ValueError: If the file_path does not point to a file with a '.yaml' or '.yml' extension, or a job's
                 fields have wrong types.
         """
+        del strict
         target = _require_yaml_suffix(file_path)
         blocks = [
             job_block(job_id, _record_from_state(job_id, state, str(target))) for job_id, state in self.jobs.items()
@@ -985,7 +987,7 @@ class ProcessingTracker(YamlConfig):
         write_text_atomically(target, render_tracker(blocks, existing.file_path, existing.lock_path))
 
     @classmethod
-    def from_yaml(cls, file_path: Path, *, ignore_unknown_keys: bool = False) -> Self:
+    def from_yaml(cls, file_path: Path, *, ignore_unknown_keys: bool = False, strict: bool | None = None) -> Self:
         """Instantiates the class using the data loaded from the provided .yaml (YAML) file.
 
         Notes:
@@ -995,6 +997,7 @@ class ProcessingTracker(YamlConfig):
             file_path: The path to the .yaml file that stores the instance's data.
             ignore_unknown_keys: Accepted for compatibility with YamlConfig.from_yaml; a tracker file is always
                 checked against the tracker schema, so unknown keys are an error either way.
+            strict: Accepted for compatibility with YamlConfig.from_yaml (the tracker schema is always checked).
 
         Returns:
             A new class instance that stores the data read from the .yaml file.

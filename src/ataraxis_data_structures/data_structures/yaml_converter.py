@@ -1,12 +1,16 @@
 """The cattrs converters that turn YamlConfig dataclasses into YAML-native data and back, strictly by annotation.
 
-Structuring is strict on purpose: a hand-edited ``fps: fast`` must be reported, not silently stored as a string.
-Each scalar type accepts only its own YAML type (an ``int`` is also accepted where a ``float`` is expected), each
-container only its own YAML collection, each Enum only one of its values. cattrs builds the hook of every class
-and annotation once and caches it, so after the first call a conversion runs generated code only.
+The hooks are strict: a hand-edited ``fps: fast`` fails the hook, so that the caller learns of it. Each scalar
+type accepts only its own YAML type (an ``int`` is also accepted where a ``float`` is expected, and kept an ``int``
+as both releases keep it), each container only its own YAML collection, each Enum only one of its values. What a
+failure means is the loader's choice: an error in strict mode, a warning and the releases' value otherwise
+(``yaml_lenient``). cattrs builds the hook of every class and annotation once and caches it, so after the first
+call a conversion runs generated code only.
 
-Two flavours exist per ``forbid_extra_keys`` setting: a fast one for the expected case, and a detailed one that
-collects every problem with its field path. The loader runs the detailed one only after the fast one failed.
+Flavours, each built once: ``forbid_extra_keys`` on or off; ``detailed`` (collects every problem with its field
+path; the strict loader runs it only after the fast one failed); ``lenient`` (types the converter does not know,
+such as NumPy arrays or third-party classes, take the value as YAML parsed it instead of failing).
+Users add their own types with :func:`register_yaml_type`, which every flavour applies.
 """
 
 from __future__ import annotations
@@ -61,10 +65,8 @@ def _structure_float(value: Any, annotation: Any) -> float:
     if annotation is not float:
         return _structure_subclass(value, annotation, float)  # type: ignore[no-any-return]
     value_type = type(value)
-    if value_type is float:
+    if value_type is float or value_type is int:  # int is a float by the numeric tower; both releases keep it int
         return value  # type: ignore[no-any-return]
-    if value_type is int:  # YAML has no way to tell 1 from 1.0 once a person writes "1"
-        return float(value)
     raise _wrong_value("float", value)
 
 
@@ -223,7 +225,7 @@ UNION_RULE = (
 
 def _is_specific(annotation: Any) -> bool:
     """Returns whether a union member is one that a plain YAML scalar stands for (Enum, Path, date, time, Literal)."""
-    if typing.get_origin(annotation) is Literal:
+    if typing.get_origin(annotation) is Literal or annotation in _USER_TYPES:
         return True
     return isinstance(annotation, type) and issubclass(annotation, (enum.Enum, PurePath, datetime.date, datetime.time))
 
@@ -474,12 +476,20 @@ def _is_path(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, PurePath)
 
 
-def _build(*, forbid_extra_keys: bool, detailed: bool) -> Converter:
-    converter = Converter(
-        forbid_extra_keys=forbid_extra_keys,
-        detailed_validation=detailed,
-        unstruct_collection_overrides={Sequence: list, AbstractSet: _unstructure_set},
-    )
+def _build(*, forbid_extra_keys: bool, detailed: bool, lenient: bool) -> Converter:
+    if lenient:  # a type nothing here knows takes the value as YAML parsed it, as in both releases
+        converter = Converter(
+            forbid_extra_keys=forbid_extra_keys,
+            detailed_validation=detailed,
+            unstruct_collection_overrides={Sequence: list, AbstractSet: _unstructure_set},
+            structure_fallback_factory=lambda _: _structure_any,
+        )
+    else:
+        converter = Converter(
+            forbid_extra_keys=forbid_extra_keys,
+            detailed_validation=detailed,
+            unstruct_collection_overrides={Sequence: list, AbstractSet: _unstructure_set},
+        )
     factories = _Factories(converter, detailed=detailed)
     # Factories registered later take precedence in cattrs, so the generic ones come first.
     converter.register_structure_hook_factory(_is_sequence, factories.sequence)
@@ -519,7 +529,64 @@ def _build(*, forbid_extra_keys: bool, detailed: bool) -> Converter:
     converter.register_structure_hook(type(None), _structure_none)
     converter.register_structure_hook(Any, _structure_any)
     converter.register_structure_hook_func(lambda annotation: annotation is object, _structure_any)
+    for user_type, (load, dump) in _USER_TYPES.items():  # registered last: they win over everything above
+        converter.register_structure_hook(user_type, _user_load_hook(load))
+        if dump is not None:
+            converter.register_unstructure_hook(user_type, dump)
     return converter
+
+
+class YamlType(NamedTuple):
+    """How a user type is loaded from and written to YAML (see :func:`register_yaml_type`)."""
+
+    load: Callable[[Any], Any]
+    """Builds the value from what YAML parsed (a str, int, float, bool, None, list or dict)."""
+    dump: Callable[[Any], Any] | None
+    """Returns the value's YAML form (built from str, int, float, bool, None, list and dict), or None when cattrs'
+    default (the value itself) will do."""
+
+
+_USER_TYPES: dict[Any, YamlType] = {}
+
+
+def _user_load_hook(load: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
+    def structure_user_type(value: Any, _: Any) -> Any:
+        return load(value)
+
+    return structure_user_type
+
+
+def register_yaml_type(cls: type[Any], *, load: Callable[[Any], Any], dump: Callable[[Any], Any] | None = None) -> None:
+    """Registers how YamlConfig loads and writes fields annotated with ``cls`` (and its subclasses).
+
+    Notes:
+        The registration is process-wide and applies to every YamlConfig class, also inside containers, unions and
+        nested dataclasses; registering ``cls`` again replaces it (also for the library's own types, such as Path).
+        ``load`` receives the value as YAML parsed it and raises ``ValueError`` or ``TypeError`` for a value it
+        cannot take: ``from_yaml`` then warns and keeps the parsed value (or, when strict, raises the problem with
+        the field's path). In a union, a registered type is tried before ``str``, ``int``, ``float`` and ``bool``,
+        as Enum and Path members are.
+
+    Args:
+        cls: The type as written in field annotations.
+        load: Builds an instance of ``cls`` from the YAML value.
+        dump: Returns the YAML form of an instance (strings, numbers, booleans, None, lists and dicts); omitted,
+            the instance itself is written, which works only for values PyYAML's safe dumper can write.
+
+    Raises:
+        TypeError: If ``cls`` is not a type or ``load``/``dump`` are not callable.
+    """
+    if not isinstance(cls, type):
+        message = f"register_yaml_type needs a class as 'cls', got {cls!r}."
+        raise TypeError(message)
+    if not callable(load) or (dump is not None and not callable(dump)):
+        message = (
+            f"register_yaml_type({cls.__name__}) needs callables for 'load' and 'dump', got {load!r} and {dump!r}."
+        )
+        raise TypeError(message)
+    _USER_TYPES[cls] = YamlType(load, dump)
+    # cattrs bakes each type's hook into the hooks generated for the classes that use it: rebuild from scratch.
+    _CONVERTERS.clear()
 
 
 class LossyValue(NamedTuple):
@@ -687,18 +754,30 @@ def same_exactly(first: Any, second: Any) -> bool:
     return bool(first == second)
 
 
-@functools.cache
-def get_converter(*, forbid_extra_keys: bool, detailed: bool) -> Converter:
-    """Returns the shared converter of the given flavour, built on first use.
+_CONVERTERS: dict[tuple[bool, bool, bool], Converter] = {}
+
+
+def user_types() -> Mapping[Any, YamlType]:
+    """Returns the types registered with :func:`register_yaml_type` (read-only view)."""
+    return types.MappingProxyType(_USER_TYPES)
+
+
+def get_converter(*, forbid_extra_keys: bool, detailed: bool, lenient: bool = False) -> Converter:
+    """Returns the shared converter of the given flavour, built on first use (and again after a registration).
 
     Args:
         forbid_extra_keys: Whether keys that match no dataclass field are an error.
         detailed: Whether errors carry the path of every failing field (slower; used to report failures).
+        lenient: Whether types the converter does not know take the value as YAML parsed it (else they fail).
 
     Returns:
         The converter; cattrs caches the hooks it builds per class and annotation.
     """
-    return _build(forbid_extra_keys=forbid_extra_keys, detailed=detailed)
+    key = (forbid_extra_keys, detailed, lenient)
+    converter = _CONVERTERS.get(key)
+    if converter is None:
+        converter = _CONVERTERS[key] = _build(forbid_extra_keys=forbid_extra_keys, detailed=detailed, lenient=lenient)
+    return converter
 
 
 __all__ = [
@@ -706,9 +785,12 @@ __all__ = [
     "KEY_NOTE_TEXT",
     "UNION_RULE",
     "LossyValue",
+    "YamlType",
     "describe_type",
     "excluded_fields",
     "find_lossy_value",
     "get_converter",
+    "register_yaml_type",
     "same_exactly",
+    "user_types",
 ]
