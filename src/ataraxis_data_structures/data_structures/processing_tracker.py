@@ -958,7 +958,8 @@ class ProcessingTracker(YamlConfig):
 
     # ------------------------------------------------------------------ YAML files
 
-    def to_yaml(self, file_path: Path, *, strict: bool | None = None) -> None:
+    # 7.2.0's exact signature (tests pin it): YamlConfig.to_yaml's keyword-only `strict` has nothing to check here.
+    def to_yaml(self, file_path: Path) -> None:  # type: ignore[override]
         """Saves the instance's data as the specified .yaml (YAML) file.
 
         Notes:
@@ -968,13 +969,11 @@ class ProcessingTracker(YamlConfig):
 
         Args:
             file_path: The path to the .yaml file to write.
-            strict: Accepted for compatibility with YamlConfig.to_yaml; a tracker has no union fields to check.
 
         Raises:
             ValueError: If the file_path does not point to a file with a '.yaml' or '.yml' extension, or a job's
                 fields have wrong types.
         """
-        del strict
         target = _require_yaml_suffix(file_path)
         blocks = [
             job_block(job_id, _record_from_state(job_id, state, str(target))) for job_id, state in self.jobs.items()

@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Self
 
 import yaml
+from cattrs.errors import StructureHandlerNotFoundError
 
 from .._durable_files import write_text_atomically
 from .yaml_converter import (
@@ -134,9 +135,10 @@ class YamlConfig:
         Raises:
             ValueError: If the provided file path does not point to a .yaml or .yml file. A YamlConfigError (a
                 ValueError) if the file is not valid YAML, its top level is not a mapping, a required field is
-                missing, an Enum or Path field holds a value the type refuses (as in both releases), or (when
-                strict) a value does not fit its field; the message names the file and, for each problem, the
-                field path and line.
+                missing, an Enum or Path field holds a value the type refuses (as in both releases; a Path from a
+                non-string is also a TypeError, as there), or (when strict) a value does not fit its field; the
+                message names the file and, for each problem, the field path and line.
+            TypeError: When strict, if a field's type has no YAML conversion (see register_yaml_type).
             FileNotFoundError: If the file does not exist.
         """
         path = _checked_path(file_path, "create the dataclass instance using the data from")
@@ -176,6 +178,13 @@ class YamlConfig:
             return _accept(path, text, result, cls.__name__)  # type: ignore[no-any-return]
         try:
             instance = get_converter(forbid_extra_keys=forbid, detailed=True).structure(data, cls)
+        except StructureHandlerNotFoundError as error:
+            message = (
+                f"Unable to load {path} as {cls.__name__} in strict mode: {describe_type(error.type_)} has no YAML "
+                f"conversion. Register one with register_yaml_type(), or load without strict=True (such a field "
+                f"then gets the value as YAML parsed it, as in the reference releases)."
+            )
+            raise TypeError(message) from error
         except (ExceptionGroup, ValueError, KeyError, TypeError) as error:
             raise structure_error(path, text, error, cls.__name__) from error
         return instance
@@ -236,7 +245,8 @@ def _accept(path: Path, text: str, result: LenientResult, class_name: str) -> An
     """Returns the leniently built instance after warning about what it took, or raises for what it could not."""
     if result.failures:
         problems = [Problem(failure.path, failure.message, failure.locate) for failure in result.failures]
-        raise problems_error(path, text, problems, class_name)
+        type_error = any(failure.type_error for failure in result.failures)
+        raise problems_error(path, text, problems, class_name, type_error=type_error)
     line = line_finder(text)
     for ignored in result.ignored:
         keys = ", ".join(repr(key) for key in ignored.keys)
@@ -248,12 +258,14 @@ def _accept(path: Path, text: str, result: LenientResult, class_name: str) -> An
             f"to skip them silently."
         )
         warnings.warn(message, YamlConfigWarning, stacklevel=3)
-    for group in _by_field(result).values():
+    groups = [(line(group[0].path, "value"), group) for group in _by_field(result).values()]
+    groups.sort(key=lambda entry: entry[0] if entry[0] is not None else 0)  # in the order of the file
+    for at, group in groups:
         first = group[0]
         more = f" (and {len(group) - 1} more values in this field)" if len(group) > 1 else ""
         loaded = "kept as parsed" if first.loaded is first.value else f"loaded as {first.loaded!r}"
         message = (
-            f"{path}: field '{dotted_path(first.path)}'{_line_text(line(first.path, 'value'))} holds {first.value!r} "
+            f"{path}: field '{dotted_path(first.path)}'{_line_text(at)} holds {first.value!r} "
             f"({type(first.value).__name__}), expected {first.expected}; {loaded}, as the reference releases load "
             f"it{more}. from_yaml(..., strict=True) refuses it."
         )

@@ -530,9 +530,10 @@ def _build(*, forbid_extra_keys: bool, detailed: bool, lenient: bool) -> Convert
     converter.register_structure_hook(Any, _structure_any)
     converter.register_structure_hook_func(lambda annotation: annotation is object, _structure_any)
     for user_type, (load, dump) in _USER_TYPES.items():  # registered last: they win over everything above
-        converter.register_structure_hook(user_type, _user_load_hook(load))
+        # A predicate, not the class alone, so that parametrized annotations (NDArray[np.bool_]) match too.
+        converter.register_structure_hook_func(_annotates(user_type), _user_load_hook(load))
         if dump is not None:
-            converter.register_unstructure_hook(user_type, dump)
+            converter.register_unstructure_hook_func(_annotates(user_type), dump)
     return converter
 
 
@@ -549,6 +550,16 @@ class YamlType(NamedTuple):
 _USER_TYPES: dict[Any, YamlType] = {}
 
 
+def _annotates(user_type: type) -> Callable[[Any], bool]:
+    """Returns whether an annotation names the user type, a subclass, or a parametrized form of either."""
+
+    def predicate(annotation: Any) -> bool:
+        origin = typing.get_origin(annotation) or annotation
+        return isinstance(origin, type) and issubclass(origin, user_type)
+
+    return predicate
+
+
 def _user_load_hook(load: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
     def structure_user_type(value: Any, _: Any) -> Any:
         return load(value)
@@ -561,7 +572,9 @@ def register_yaml_type(cls: type[Any], *, load: Callable[[Any], Any], dump: Call
 
     Notes:
         The registration is process-wide and applies to every YamlConfig class, also inside containers, unions and
-        nested dataclasses; registering ``cls`` again replaces it (also for the library's own types, such as Path).
+        nested dataclasses, to subclasses of ``cls`` and to its parametrized forms (registering ``numpy.ndarray``
+        covers ``NDArray[np.bool_]``); registering ``cls`` again replaces it (also for the library's own types,
+        such as Path).
         ``load`` receives the value as YAML parsed it and raises ``ValueError`` or ``TypeError`` for a value it
         cannot take: ``from_yaml`` then warns and keeps the parsed value (or, when strict, raises the problem with
         the field's path). In a union, a registered type is tried before ``str``, ``int``, ``float`` and ``bool``,

@@ -52,6 +52,10 @@ class YamlConfigError(AxdsError, ValueError):
         self.problems = problems
 
 
+class YamlConfigTypeError(YamlConfigError, TypeError):
+    """A YamlConfigError for a file the releases refuse with a TypeError (a Path field holding a non-string)."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One failing spot: the path from the top-level mapping to it, what went wrong, and how to locate it."""
@@ -93,13 +97,25 @@ def structure_error(file_path: Path, text: str, error: BaseException, class_name
     return problems_error(file_path, text, problems, class_name)
 
 
-def problems_error(file_path: Path, text: str, problems: list[Problem], class_name: str) -> YamlConfigError:
-    """Returns the error listing the problems in line order, each with its dotted path and line."""
+def problems_error(
+    file_path: Path, text: str, problems: list[Problem], class_name: str, *, type_error: bool = False
+) -> YamlConfigError:
+    """Returns the error listing the problems in line order, each with its dotted path and line.
+
+    Args:
+        file_path: The file being loaded.
+        text: The file's content, re-parsed here to find the line of each problem.
+        problems: The problems.
+        class_name: The name of the dataclass being loaded.
+        type_error: Whether the error is also a TypeError (where the releases raise one).
+    """
     root = _compose(text)
     located = sorted(((_line_of(root, problem), index, problem) for index, problem in enumerate(problems)), key=_order)
     lines = [_render(problem, line) for line, _, problem in located]
     count = "1 problem" if len(lines) == 1 else f"{len(lines)} problems"
     message = f"Unable to load {file_path} as {class_name} ({count}):\n" + "\n".join(f"  {line}" for line in lines)
+    if type_error:
+        return YamlConfigTypeError(message, file_path, lines)
     return YamlConfigError(message, file_path, lines)
 
 
@@ -227,6 +243,7 @@ def _shorten(value: Any, limit: int = 60) -> str:
 __all__ = [
     "Problem",
     "YamlConfigError",
+    "YamlConfigTypeError",
     "YamlConfigWarning",
     "dotted_path",
     "line_finder",

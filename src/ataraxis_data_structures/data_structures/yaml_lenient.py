@@ -61,6 +61,8 @@ class Failure(NamedTuple):
     message: str
     locate: str = "value"
     """How to find its line: "value" (the node at path) or "parent" (the mapping that lacks the field)."""
+    type_error: bool = False
+    """Whether the releases raise a TypeError here (a Path from a non-string) rather than a ValueError."""
 
 
 class LenientResult(NamedTuple):
@@ -190,7 +192,8 @@ class _Walker:
         try:
             loaded = annotation(value)
         except Exception as error:  # the releases raise here too
-            self.failures.append(Failure(path, _refusal(annotation, value, error)))
+            refusal = _refusal(annotation, value, error)
+            self.failures.append(Failure(path, refusal, type_error=isinstance(error, TypeError)))
             return None
         self.mismatches.append(Mismatch(path, value, describe_type(annotation), loaded))
         return loaded
