@@ -86,6 +86,13 @@ CASES = [
         {"cameras": "list[int:1, Camera(fps=int:2, codec=Codec:<Codec.H265: 'h265'>)]"},
         ("field 'cameras[0]' (line 2) holds 1 (int), expected a mapping of Camera fields",),
     ),
+    Case(
+        "a nested dataclass built before a later value fails",
+        "Lab",
+        "camera:\n  fps: 60\nroi: [1, 2, 3]\n",
+        {"camera": f"Camera(fps=int:60, codec={H264})", "roi": "tuple[int:1, int:2, int:3]"},
+        ("field 'roi' (line 3)",),
+    ),
     Case("union member of neither type", "Lab", "either: zzz\n", {"either": "str:'zzz'"}, ("field 'either'",)),
     Case(
         "matching values keep their conversions",
@@ -148,6 +155,16 @@ class TypedLab(Lab):
     """Lab without the NumPy field, which strict mode refuses for its type alone (tested separately)."""
 
     mask: Any = None
+
+
+def test_each_post_init_runs_once_when_a_later_value_falls_back(tmp_path: Path) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_text("camera:\n  fps: 60\ncameras:\n- fps: 1\n- fps: 2\nroi: [1, 2, 3]\n")
+    POST_INIT_CALLS.clear()
+    with pytest.warns(YamlConfigWarning, match="field 'roi'"):
+        loaded = Lab.from_yaml(path)
+    assert [camera.fps for camera in loaded.cameras] == [1, 2]
+    assert POST_INIT_CALLS == ["Camera", "Camera", "Camera", "Lab"]  # as in both releases (the side-by-side test)
 
 
 @pytest.mark.parametrize("case", [case for case in CASES if case.warned or case.error], ids=lambda case: case.name)
@@ -361,3 +378,36 @@ def test_register_yaml_type_refuses_what_is_not_a_class_or_callable() -> None:
         register_yaml_type("Rgb", load=Rgb.parse)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="needs callables"):
         register_yaml_type(Rgb, load="parse")  # type: ignore[arg-type]
+
+
+NUMPY_CHILD = """
+import sys
+from pathlib import Path
+
+import numpy as np
+from yaml_lenient_children import Lab
+
+from ataraxis_data_structures import register_yaml_type
+
+register_yaml_type(np.ndarray, load=lambda value: np.asarray(value, dtype=bool), dump=lambda array: array.tolist())
+path = Path(sys.argv[1])
+Lab(mask=np.array([True, False])).to_yaml(path)
+assert path.read_text().startswith("---\\nmask:\\n- true\\n- false\\nname: lab\\n"), path.read_text()
+loaded = Lab.from_yaml(path, strict=True)
+assert type(loaded.mask) is np.ndarray and loaded.mask.tolist() == [True, False], loaded.mask
+print("ok")
+"""
+
+
+@pytest.mark.slow
+def test_registering_numpy_arrays_covers_parametrized_annotations(tmp_path: Path) -> None:
+    """In a child process: the registration is process-wide, and other tests here load NDArray fields unregistered."""
+    done = subprocess.run(
+        [sys.executable, "-c", NUMPY_CHILD, str(tmp_path / "mask.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=Path(__file__).parent,
+    )
+    assert done.stdout.strip() == "ok", done.stderr

@@ -21,6 +21,7 @@ from .yaml_converter import (
     describe_type,
     find_lossy_value,
     get_converter,
+    recording_built_instances,
     register_yaml_type,
 )
 from .yaml_errors import (
@@ -165,17 +166,14 @@ class YamlConfig:
             )
             raise TypeError(message)
         forbid = not ignore_unknown_keys
-        strict = cls._strict(strict)
+        if not cls._strict(strict):
+            return cls._load_leniently(path, text, data, forbid_extra_keys=forbid)
         try:
-            return get_converter(forbid_extra_keys=forbid, detailed=False, lenient=not strict).structure(data, cls)
+            return get_converter(forbid_extra_keys=forbid, detailed=False).structure(data, cls)
         except NameError as error:
             raise _unresolved_annotation(cls, error) from error
-        except Exception:  # the detailed or lenient pass below says what failed where
+        except Exception:  # the detailed converter below says what failed where
             pass
-        if not strict:
-            converter = get_converter(forbid_extra_keys=forbid, detailed=False, lenient=True)
-            result = structure_leniently(data, cls, converter, report_keys=forbid)
-            return _accept(path, text, result, cls.__name__)  # type: ignore[no-any-return]
         try:
             instance = get_converter(forbid_extra_keys=forbid, detailed=True).structure(data, cls)
         except StructureHandlerNotFoundError as error:
@@ -188,6 +186,20 @@ class YamlConfig:
         except (ExceptionGroup, ValueError, KeyError, TypeError) as error:
             raise structure_error(path, text, error, cls.__name__) from error
         return instance
+
+    @classmethod
+    def _load_leniently(cls, path: Path, text: str, data: dict[Any, Any], *, forbid_extra_keys: bool) -> Self:
+        """Builds the instance with the strict hooks, or where they fail, as the releases do (with warnings)."""
+        converter = get_converter(forbid_extra_keys=forbid_extra_keys, detailed=False, lenient=True)
+        with recording_built_instances() as built:
+            try:
+                return converter.structure(data, cls)
+            except NameError as error:
+                raise _unresolved_annotation(cls, error) from error
+            except Exception:  # the release-compatible pass below takes over, reusing what was built
+                pass
+            result = structure_leniently(data, cls, converter, built, report_keys=forbid_extra_keys)
+        return _accept(path, text, result, cls.__name__)  # type: ignore[no-any-return]
 
     @classmethod
     def _strict(cls, strict: bool | None) -> bool:

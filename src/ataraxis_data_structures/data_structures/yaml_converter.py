@@ -21,9 +21,10 @@ import datetime
 import enum
 import functools
 import itertools
+import threading
 import types
 import typing
-from collections.abc import Callable, Mapping, MutableMapping, MutableSequence, MutableSet, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, MutableSequence, MutableSet, Sequence
 from collections.abc import Set as AbstractSet
 from pathlib import Path, PurePath
 from typing import Any, Literal, NamedTuple
@@ -252,12 +253,36 @@ def _args_or_any(annotation: Any, count: int) -> tuple[Any, ...]:
     return arguments if arguments else (Any,) * count
 
 
+BuiltInstances = dict[tuple[int, Any], tuple[Any, Any]]
+"""(id of a mapping, dataclass) -> (the mapping, the instance the lenient converter built from it)."""
+
+_BUILT = threading.local()
+
+
+@contextlib.contextmanager
+def recording_built_instances() -> Iterator[BuiltInstances]:
+    """Records every dataclass instance the lenient converters build in this thread while the block runs.
+
+    When a load fails part way, the nested dataclasses built before the failure are reused by the release-compatible
+    pass (``yaml_lenient``) instead of being built again, so that their ``__post_init__`` runs once, as in the
+    releases. Each entry keeps its mapping alive, so that an id is never reused within the block.
+    """
+    previous = getattr(_BUILT, "instances", None)
+    built: BuiltInstances = {}
+    _BUILT.instances = built
+    try:
+        yield built
+    finally:
+        _BUILT.instances = previous
+
+
 class _Factories:
     """Builds the container and union hooks of one converter; `detailed` selects error-path collection."""
 
-    def __init__(self, converter: Converter, *, detailed: bool) -> None:
+    def __init__(self, converter: Converter, *, detailed: bool, lenient: bool) -> None:
         self._converter = converter
         self._detailed = detailed
+        self._lenient = lenient
 
     def dataclass(self, annotation: Any) -> Callable[[Any, Any], Any]:
         """Returns cattrs' generated hook for a dataclass, guarded so that a non-mapping value gets a clear error."""
@@ -272,7 +297,21 @@ class _Factories:
                 raise _wrong_value(expected, value)
             return generated(value, annotation)
 
-        return structure_dataclass
+        if not self._lenient:
+            return structure_dataclass
+
+        def structure_and_record_dataclass(value: Any, _: Any) -> Any:
+            built = getattr(_BUILT, "instances", None)
+            if built is None:
+                return structure_dataclass(value, annotation)
+            done = built.get((id(value), annotation))
+            if done is not None and done[0] is value:  # built before a later value failed: do not build it again
+                return done[1]
+            instance = structure_dataclass(value, annotation)
+            built[id(value), annotation] = (value, instance)
+            return instance
+
+        return structure_and_record_dataclass
 
     def union(self, annotation: Any) -> Callable[[Any, Any], Any]:
         """Returns the hook of a union, which applies UNION_RULE (see there)."""
@@ -490,7 +529,7 @@ def _build(*, forbid_extra_keys: bool, detailed: bool, lenient: bool) -> Convert
             detailed_validation=detailed,
             unstruct_collection_overrides={Sequence: list, AbstractSet: _unstructure_set},
         )
-    factories = _Factories(converter, detailed=detailed)
+    factories = _Factories(converter, detailed=detailed, lenient=lenient)
     # Factories registered later take precedence in cattrs, so the generic ones come first.
     converter.register_structure_hook_factory(_is_sequence, factories.sequence)
     converter.register_structure_hook_factory(_is_set, factories.set_like)
@@ -796,6 +835,7 @@ def get_converter(*, forbid_extra_keys: bool, detailed: bool, lenient: bool = Fa
 __all__ = [
     "EXCLUDE_KEY",
     "KEY_NOTE_TEXT",
+    "BuiltInstances",
     "UNION_RULE",
     "LossyValue",
     "YamlType",
@@ -803,6 +843,7 @@ __all__ = [
     "excluded_fields",
     "find_lossy_value",
     "get_converter",
+    "recording_built_instances",
     "register_yaml_type",
     "same_exactly",
     "user_types",

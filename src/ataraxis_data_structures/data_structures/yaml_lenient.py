@@ -9,8 +9,8 @@ Enum, ``5`` or ``null`` for a non-optional Path): those stay errors here too, as
 annotation and each ignored key, for the loader to warn about.
 
 It runs only after the fast converter failed, so it may be slow: it retries the hook of each value and walks down
-only where a hook fails. A dataclass is always built here field by field (never through its generated hook), so its
-``__post_init__`` runs once per build in this pass.
+only where a hook fails. A dataclass is built here field by field (never through its generated hook), unless the
+converter already built it from the same mapping, so that its ``__post_init__`` runs once, as in the releases.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Set as AbstractSet
 from pathlib import PurePath
 from typing import Any, NamedTuple
 
-from .yaml_converter import describe_type
+from .yaml_converter import BuiltInstances, describe_type
 from .yaml_errors import missing_field
 
 if typing.TYPE_CHECKING:
@@ -74,19 +74,22 @@ class LenientResult(NamedTuple):
     failures: list[Failure]
 
 
-def structure_leniently(data: dict[Any, Any], cls: type, converter: Converter, *, report_keys: bool) -> LenientResult:
+def structure_leniently(
+    data: dict[Any, Any], cls: type, converter: Converter, built: BuiltInstances, *, report_keys: bool
+) -> LenientResult:
     """Builds ``cls`` from the loaded mapping as the releases do, keeping every conversion the strict hooks make.
 
     Args:
         data: The top-level mapping of the file.
         cls: The dataclass to build.
         converter: The lenient converter whose hooks are tried first for every value.
+        built: The dataclass instances the converter already built from parts of data (reused, not built again).
         report_keys: Whether ignored keys are recorded (False when the caller asked to skip them silently).
 
     Returns:
         The result; ``instance`` is None if ``failures`` is not empty.
     """
-    walker = _Walker(converter, report_keys=report_keys)
+    walker = _Walker(converter, built, report_keys=report_keys)
     instance = walker.dataclass(data, cls, ())
     return LenientResult(None if walker.failures else instance, walker.mismatches, walker.ignored, walker.failures)
 
@@ -114,8 +117,9 @@ def _required(field: dataclasses.Field[Any]) -> bool:
 
 
 class _Walker:
-    def __init__(self, converter: Converter, *, report_keys: bool) -> None:
+    def __init__(self, converter: Converter, built: BuiltInstances, *, report_keys: bool) -> None:
         self._converter = converter
+        self._built = built
         self._report_keys = report_keys
         self.mismatches: list[Mismatch] = []
         self.ignored: list[IgnoredKeys] = []
@@ -152,6 +156,9 @@ class _Walker:
             if type(value) is cls:  # supplied by a restore_excluded_fields hook
                 return value
             return self._as_parsed(value, cls, path, f"a mapping of {cls.__name__} fields")
+        done = self._built.get((id(value), cls))
+        if done is not None and done[0] is value:  # built by the strict hooks before a later value failed
+            return done[1]
         fields = dataclasses.fields(cls)
         hints = _hints(cls)
         names = {field.name for field in fields}
