@@ -17,11 +17,12 @@ from .._durable_files import write_text_atomically
 from .yaml_converter import (
     EXCLUDE_KEY,
     UNION_RULE,
+    BuiltInstances,
     LossyValue,
     describe_type,
     find_lossy_value,
     get_converter,
-    recording_built_instances,
+    record_built_instances,
     register_yaml_type,
 )
 from .yaml_errors import (
@@ -191,7 +192,9 @@ class YamlConfig:
     def _load_leniently(cls, path: Path, text: str, data: dict[Any, Any], *, forbid_extra_keys: bool) -> Self:
         """Builds the instance with the strict hooks, or where they fail, as the releases do (with warnings)."""
         converter = get_converter(forbid_extra_keys=forbid_extra_keys, detailed=False, lenient=True)
-        with recording_built_instances() as built:
+        built: BuiltInstances = {}
+        previous = record_built_instances(built)
+        try:
             try:
                 return converter.structure(data, cls)
             except NameError as error:
@@ -199,6 +202,8 @@ class YamlConfig:
             except Exception:  # the release-compatible pass below takes over, reusing what was built
                 pass
             result = structure_leniently(data, cls, converter, built, report_keys=forbid_extra_keys)
+        finally:
+            record_built_instances(previous)
         return _accept(path, text, result, cls.__name__)  # type: ignore[no-any-return]
 
     @classmethod

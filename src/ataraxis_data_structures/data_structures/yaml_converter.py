@@ -24,7 +24,7 @@ import itertools
 import threading
 import types
 import typing
-from collections.abc import Callable, Iterator, Mapping, MutableMapping, MutableSequence, MutableSet, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, MutableSequence, MutableSet, Sequence
 from collections.abc import Set as AbstractSet
 from pathlib import Path, PurePath
 from typing import Any, Literal, NamedTuple
@@ -259,21 +259,18 @@ BuiltInstances = dict[tuple[int, Any], tuple[Any, Any]]
 _BUILT = threading.local()
 
 
-@contextlib.contextmanager
-def recording_built_instances() -> Iterator[BuiltInstances]:
-    """Records every dataclass instance the lenient converters build in this thread while the block runs.
+def record_built_instances(built: BuiltInstances | None) -> BuiltInstances | None:
+    """Makes the lenient converters record their builds in ``built`` (None stops); returns the previous record.
 
-    When a load fails part way, the nested dataclasses built before the failure are reused by the release-compatible
-    pass (``yaml_lenient``) instead of being built again, so that their ``__post_init__`` runs once, as in the
-    releases. Each entry keeps its mapping alive, so that an id is never reused within the block.
+    Recorded are the instances of classes with a ``__post_init__`` that the lenient converters build in this
+    thread; the caller restores the previous record when done. When a load fails part way, the nested dataclasses
+    built before the failure are reused by the release-compatible pass (``yaml_lenient``) instead of being built
+    again, so that their ``__post_init__`` runs once, as in the releases. Each entry keeps its mapping alive, so
+    that an id is never reused while recording.
     """
-    previous = getattr(_BUILT, "instances", None)
-    built: BuiltInstances = {}
+    previous: BuiltInstances | None = getattr(_BUILT, "instances", None)
     _BUILT.instances = built
-    try:
-        yield built
-    finally:
-        _BUILT.instances = previous
+    return previous
 
 
 class _Factories:
@@ -297,7 +294,7 @@ class _Factories:
                 raise _wrong_value(expected, value)
             return generated(value, annotation)
 
-        if not self._lenient:
+        if not self._lenient or not hasattr(annotation, "__post_init__"):  # building it again would be invisible
             return structure_dataclass
 
         def structure_and_record_dataclass(value: Any, _: Any) -> Any:
@@ -843,7 +840,7 @@ __all__ = [
     "excluded_fields",
     "find_lossy_value",
     "get_converter",
-    "recording_built_instances",
+    "record_built_instances",
     "register_yaml_type",
     "same_exactly",
     "user_types",
