@@ -3,7 +3,8 @@
 Each case of issue 15 (a type the converter does not know, unknown keys, 5 in a str field, 1.5 in an int field,
 null in a list field, [1, 2] in Optional[list], 1e3 in a float field, a package's own __post_init__ check) is loaded
 here and, where the releases are installed, by both releases from the same real file (``yaml_lenient_children``):
-every field must hold exactly what the release's field holds (type and value, at every depth). Strict mode
+every field must hold exactly what the release's field holds (type and value, at every depth), and the config
+saved again must be the file the release writes. Strict mode
 (``strict=True`` or ``yaml_strict``) keeps the errors; ``register_yaml_type`` adds a user's type.
 """
 
@@ -283,7 +284,7 @@ def test_every_case_gives_what_each_release_gives(tmp_path: Path, release: str) 
             if case.cls == "Checked":
                 assert our["message"] == their["message"]
             continue
-        assert our == their, case.name  # every field, at every depth, and the __post_init__ calls
+        assert our == their, case.name  # every field, at every depth, the __post_init__ calls, the file saved again
         for name, expected in case.fields.items():
             assert their["fields"][name] == expected, (case.name, name)
 

@@ -3,8 +3,9 @@ interpreter runs it (ours or a reference release), and prints what landed in eac
 (types included) can be compared across releases.
 
 Usage: ``python yaml_lenient_children.py <cases.json>`` where the JSON file lists ``[class name, yaml path]`` pairs.
-Prints one JSON list: per case ``{"fields": {name: description}, "post_init": [...]}`` or ``{"error": [the names
-of the error's classes, most derived first], "message": text}``.
+Prints one JSON list: per case ``{"fields": {name: description}, "post_init": [...], "written": the text of the
+loaded config saved again}`` or ``{"error": [the names of the error's classes, most derived first], "message":
+text}``.
 """
 
 from __future__ import annotations
@@ -117,7 +118,12 @@ def load(class_name: str, path: Path) -> dict[str, Any]:
         except Exception as error:  # the outcome to compare
             return {"error": [base.__name__ for base in type(error).__mro__], "message": str(error)}
     fields = {item.name: describe(getattr(loaded, item.name)) for item in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    return {"fields": fields, "post_init": list(POST_INIT_CALLS)}
+    post_init = list(POST_INIT_CALLS)
+    written = path.with_name(f"{path.stem}-written.yaml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loaded.to_yaml(written)  # a loaded config saved again: what lands in the file
+    return {"fields": fields, "post_init": post_init, "written": written.read_text()}
 
 
 def main() -> None:

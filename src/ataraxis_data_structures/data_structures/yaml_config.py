@@ -24,6 +24,7 @@ from .yaml_converter import (
     get_converter,
     record_built_instances,
     register_yaml_type,
+    unstructure,
 )
 from .yaml_errors import (
     Problem,
@@ -98,7 +99,7 @@ class YamlConfig:
         strict = self._strict(strict)
         converter = get_converter(forbid_extra_keys=True, detailed=False, lenient=not strict)
         try:
-            data = converter.unstructure(self)
+            data = unstructure(self)
             lossy = find_lossy_value(self, converter)
         except NameError as error:
             raise _unresolved_annotation(type(self), error) from error

@@ -473,7 +473,7 @@ def _structure_items(
     return result
 
 
-def _unstructure_set(value: AbstractSet[Any]) -> list[Any]:
+def _unstructure_set(value: typing.Iterable[Any]) -> list[Any]:
     """Writes a set as a list, sorted where possible so the file does not change between runs."""
     items = list(value)
     with contextlib.suppress(TypeError):
@@ -636,6 +636,76 @@ def register_yaml_type(cls: type[Any], *, load: Callable[[Any], Any], dump: Call
     _USER_TYPES[cls] = YamlType(load, dump)
     # cattrs bakes each type's hook into the hooks generated for the classes that use it: rebuild from scratch.
     _CONVERTERS.clear()
+    _WRITERS.clear()
+
+
+_AS_IS = frozenset((str, int, float, bool, type(None), datetime.datetime, datetime.date))
+_WRITERS: dict[type, Callable[[Any], Any]] = {}
+"""The function that writes values of each class met so far (built on first sight; reset by a registration)."""
+
+
+def unstructure(value: Any) -> Any:
+    """Returns the YAML-native form of a value, by what the value is (not by its annotation), as the releases write.
+
+    A dataclass becomes a mapping of its written fields (those not marked with YAML_EXCLUDE_METADATA, init=False
+    fields included), an Enum member its value, a Path its string, a tuple or list a list, a set a sorted list, a
+    mapping a mapping of converted keys and values, a time of day its ISO 8601 string, a registered type what its
+    ``dump`` returns; anything else stays as it is (the emitter then says if it has no YAML form). Going by the value
+    keeps what a field holds even when it does not match its annotation (a value loaded as the releases load it, or
+    one set by code): a 3-item tuple in a ``tuple[int, int]`` field is written with its 3 items, as they write it.
+    """
+    value_type = type(value)
+    if value_type in _AS_IS:
+        return value
+    writer = _WRITERS.get(value_type)
+    if writer is None:
+        writer = _WRITERS[value_type] = _writer_of(value_type)
+    return writer(value)
+
+
+def _write_sequence(value: Any) -> list[Any]:
+    return [item if type(item) in _AS_IS else unstructure(item) for item in value]
+
+
+def _write_mapping(value: Any) -> dict[Any, Any]:
+    return {unstructure(key): item if type(item) in _AS_IS else unstructure(item) for key, item in value.items()}
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _writer_of(value_type: type) -> Callable[[Any], Any]:
+    """Returns the function that writes values of the class (see unstructure)."""
+    for registered in value_type.__mro__:  # the most specific registered type the class derives from
+        found = _USER_TYPES.get(registered)
+        if found is not None and found.dump is not None:
+            return found.dump
+    if dataclasses.is_dataclass(value_type):
+        excluded = excluded_fields(value_type)
+        names = tuple(field.name for field in dataclasses.fields(value_type) if field.name not in excluded)
+
+        def write_dataclass(value: Any) -> dict[str, Any]:
+            result = {}
+            for name in names:
+                item = getattr(value, name)
+                result[name] = item if type(item) in _AS_IS else unstructure(item)
+            return result
+
+        return write_dataclass
+    if issubclass(value_type, enum.Enum):
+        return lambda member: unstructure(member.value)
+    if issubclass(value_type, PurePath):
+        return str
+    if issubclass(value_type, (set, frozenset)):
+        return lambda items: _unstructure_set(_write_sequence(items))
+    if issubclass(value_type, datetime.time):
+        return _unstructure_time
+    if issubclass(value_type, (list, tuple)):  # a NamedTuple too: written as a list, as the releases do
+        return _write_sequence
+    if issubclass(value_type, dict):
+        return _write_mapping
+    return _as_is
 
 
 class LossyValue(NamedTuple):
@@ -843,5 +913,6 @@ __all__ = [
     "record_built_instances",
     "register_yaml_type",
     "same_exactly",
+    "unstructure",
     "user_types",
 ]
