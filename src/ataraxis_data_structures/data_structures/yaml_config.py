@@ -202,7 +202,10 @@ class YamlConfig:
                 raise _unresolved_annotation(cls, error) from error
             except Exception:  # the release-compatible pass below takes over, reusing what was built
                 pass
-            result = structure_leniently(data, cls, converter, built, report_keys=forbid_extra_keys)
+            try:
+                result = structure_leniently(data, cls, converter, built, report_keys=forbid_extra_keys)
+            except NameError as error:
+                raise _unresolved_annotation(cls, error) from error
         finally:
             record_built_instances(previous)
         return _accept(path, text, result, cls.__name__)  # type: ignore[no-any-return]

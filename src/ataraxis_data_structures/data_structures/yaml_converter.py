@@ -836,7 +836,7 @@ def _walk(value: Any, annotation: Any, where: str, converter: Converter) -> Loss
 def _check_union_value(value: Any, annotation: Any, where: str, converter: Converter) -> LossyValue | None:
     """Round-trips one value held by a union field through its YAML form and compares the result exactly."""
     try:
-        read_back = converter.structure(converter.unstructure(value), annotation)
+        read_back = converter.structure(unstructure(value), annotation)  # the value as to_yaml writes it
     except Exception as error:  # any failure means the value would not load back
         return LossyValue(where, value, None, annotation, str(error) or type(error).__name__)
     if same_exactly(read_back, value):
