@@ -412,3 +412,15 @@ def test_registering_numpy_arrays_covers_parametrized_annotations(tmp_path: Path
         cwd=Path(__file__).parent,
     )
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_unregistered_numpy_values_are_written_as_the_lists_and_numbers_they_hold(tmp_path: Path) -> None:
+    """Both releases write a Python tag for an array that their own loader refuses; ours writes the data."""
+    import numpy as np
+
+    path = tmp_path / "mask.yaml"
+    Lab(mask=np.array([[True, False]]), ratio=np.float64(0.25), count=np.int64(3)).to_yaml(path)  # type: ignore[arg-type]
+    assert path.read_text().startswith("---\nmask:\n- - true\n  - false\nname: lab\ncount: 3\n")
+    loaded = Lab.from_yaml(path)
+    assert loaded.mask == [[True, False]]  # type: ignore[comparison-overlap]  # a list, as YAML parsed it
+    assert (type(loaded.ratio), type(loaded.count)) == (float, int)

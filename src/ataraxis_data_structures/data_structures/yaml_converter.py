@@ -650,9 +650,10 @@ def unstructure(value: Any) -> Any:
     A dataclass becomes a mapping of its written fields (those not marked with YAML_EXCLUDE_METADATA, init=False
     fields included), an Enum member its value, a Path its string, a tuple or list a list, a set a sorted list, a
     mapping a mapping of converted keys and values, a time of day its ISO 8601 string, a registered type what its
-    ``dump`` returns; anything else stays as it is (the emitter then says if it has no YAML form). Going by the value
-    keeps what a field holds even when it does not match its annotation (a value loaded as the releases load it, or
-    one set by code): a 3-item tuple in a ``tuple[int, int]`` field is written with its 3 items, as they write it.
+    ``dump`` returns, an unregistered NumPy array or scalar its ``tolist()``; anything else stays as it is (the
+    emitter then says if it has no YAML form). Going by the value keeps what a field holds even when it does not
+    match its annotation (a value loaded as the releases load it, or one set by code): a 3-item tuple in a
+    ``tuple[int, int]`` field is written with its 3 items, as they write it.
     """
     value_type = type(value)
     if value_type in _AS_IS:
@@ -705,6 +706,10 @@ def _writer_of(value_type: type) -> Callable[[Any], Any]:
         return _write_sequence
     if issubclass(value_type, dict):
         return _write_mapping
+    if value_type.__module__ == "numpy" and hasattr(value_type, "tolist"):
+        # An array or NumPy scalar, unregistered: written as the lists and numbers it holds (the releases write a
+        # Python tag that their own loader refuses), so the file loads again, as lists (see register_yaml_type).
+        return lambda array: unstructure(array.tolist())
     return _as_is
 
 
