@@ -2,7 +2,8 @@
 
 from .processing_tracker import JobState, ProcessingStatus, ProcessingTracker, StaleJob, TrackerStatus
 from .yaml_config import YAML_EXCLUDE_METADATA, YamlConfig
-from .yaml_errors import YamlConfigError
+from .yaml_converter import register_yaml_type
+from .yaml_errors import YamlConfigError, YamlConfigWarning
 
 __all__ = [
     "YAML_EXCLUDE_METADATA",
@@ -13,4 +14,6 @@ __all__ = [
     "TrackerStatus",
     "YamlConfig",
     "YamlConfigError",
+    "YamlConfigWarning",
+    "register_yaml_type",
 ]

@@ -1019,7 +1019,8 @@ class ProcessingTracker(YamlConfig):
 
     # ------------------------------------------------------------------ YAML files
 
-    def to_yaml(self, file_path: Path) -> None:
+    # 7.2.0's exact signature (tests pin it): YamlConfig.to_yaml's keyword-only `strict` has nothing to check here.
+    def to_yaml(self, file_path: Path) -> None:  # type: ignore[override]
         """Saves the instance's data as the specified .yaml (YAML) file.
 
         Notes:
@@ -1046,7 +1047,7 @@ class ProcessingTracker(YamlConfig):
         write_text_atomically(target, render_tracker(blocks, existing.file_path, existing.lock_path))
 
     @classmethod
-    def from_yaml(cls, file_path: Path, *, ignore_unknown_keys: bool = False) -> Self:
+    def from_yaml(cls, file_path: Path, *, ignore_unknown_keys: bool = False, strict: bool | None = None) -> Self:
         """Instantiates the class using the data loaded from the provided .yaml (YAML) file.
 
         Notes:
@@ -1056,6 +1057,7 @@ class ProcessingTracker(YamlConfig):
             file_path: The path to the .yaml file that stores the instance's data.
             ignore_unknown_keys: Accepted for compatibility with YamlConfig.from_yaml; a tracker file is always
                 checked against the tracker schema, so unknown keys are an error either way.
+            strict: Accepted for compatibility with YamlConfig.from_yaml (the tracker schema is always checked).
 
         Returns:
             A new class instance that stores the data read from the .yaml file.

@@ -4,16 +4,40 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import yaml
+from cattrs.errors import StructureHandlerNotFoundError
 
 from .._durable_files import write_text_atomically
-from .yaml_converter import EXCLUDE_KEY, UNION_RULE, LossyValue, describe_type, find_lossy_value, get_converter
-from .yaml_errors import YamlConfigError, not_a_mapping, structure_error, syntax_error
+from .yaml_converter import (
+    EXCLUDE_KEY,
+    UNION_RULE,
+    BuiltInstances,
+    LossyValue,
+    describe_type,
+    find_lossy_value,
+    get_converter,
+    record_built_instances,
+    register_yaml_type,
+    unstructure,
+)
+from .yaml_errors import (
+    Problem,
+    YamlConfigError,
+    YamlConfigWarning,
+    dotted_path,
+    line_finder,
+    not_a_mapping,
+    problems_error,
+    structure_error,
+    syntax_error,
+)
+from .yaml_lenient import LenientResult, structure_leniently
 from .yaml_text import dump_document, load_document
 
 _EXTENSIONS = (".yaml", ".yml")
@@ -38,9 +62,16 @@ class YamlConfig:
 
         Files are written atomically (a crash mid-write leaves the previous file intact), in block style with the
         keys in field order between ``---`` and ``...`` markers, exactly as the reference release writes them.
+
+        Loading is as forgiving as the reference releases: a value that does not match its annotation is loaded as
+        they load it and a key that matches no field is ignored, each with a :class:`YamlConfigWarning`. Set the
+        class attribute ``yaml_strict: ClassVar[bool] = True`` (or pass ``strict=True``) to make both errors.
     """
 
-    def to_yaml(self, file_path: Path) -> None:
+    yaml_strict: ClassVar[bool] = False
+    """Whether from_yaml and to_yaml of this class raise where they would otherwise warn (``strict=None``)."""
+
+    def to_yaml(self, file_path: Path, *, strict: bool | None = None) -> None:
         """Saves the instance's data as the specified .yaml (YAML) file.
 
         Notes:
@@ -48,26 +79,34 @@ class YamlConfig:
             YAML files human-readable while preserving full type fidelity on round-trip via from_yaml(). Missing
             parent directories are created, and the file is replaced atomically.
 
+            A union field holding a value that would load back as another type (the ``str`` ``'h264'`` in
+            ``str | Codec``) is written with a YamlConfigWarning naming the field, as the releases write it.
+
         Args:
             file_path: The path to the .yaml file to write.
+            strict: Whether such a union value is a TypeError instead of a warning (None: the class's
+                ``yaml_strict``).
 
         Raises:
             ValueError: If the file_path does not point to a file with a '.yaml' or '.yml' extension.
-            TypeError: If the instance is not a dataclass, a field holds a value that has no YAML form, or a union
-                field holds a value that would load back as another type (the message names the field).
+            TypeError: If the instance is not a dataclass, a field holds a value that has no YAML form, or (when
+                strict) a union field holds a value that would load back as another type.
             OSError: If the file cannot be written (a full disk or quota included); the message names the file and
                 the previous file is intact.
         """
         path = _checked_path(file_path, "write the dataclass instance to")
         _require_dataclass(type(self))
-        converter = get_converter(forbid_extra_keys=True, detailed=False)
+        strict = self._strict(strict)
+        converter = get_converter(forbid_extra_keys=True, detailed=False, lenient=not strict)
         try:
-            data = converter.unstructure(self)
+            data = unstructure(self)
             lossy = find_lossy_value(self, converter)
         except NameError as error:
             raise _unresolved_annotation(type(self), error) from error
         if lossy is not None:
-            raise _lossy(path, lossy)
+            if strict:
+                raise TypeError(_lossy(path, lossy, "Unable to write"))
+            warnings.warn(_lossy(path, lossy, "Writing"), YamlConfigWarning, stacklevel=2)
         try:
             text = dump_document(data)
         except yaml.YAMLError as error:
@@ -75,26 +114,34 @@ class YamlConfig:
         write_text_atomically(path, text)
 
     @classmethod
-    def from_yaml(cls, file_path: Path, *, ignore_unknown_keys: bool = False) -> Self:
+    def from_yaml(cls, file_path: Path, *, ignore_unknown_keys: bool = False, strict: bool | None = None) -> Self:
         """Instantiates the class using the data loaded from the provided .yaml (YAML) file.
 
         Notes:
             Deserialization automatically converts YAML-native types back to the annotated Python types: strings to
-            Path instances, raw values to Enum members, and lists to tuples where applicable. Each value must match
-            its annotation; an int is also accepted where a float is expected.
+            Path instances, raw values to Enum members, and lists to tuples where applicable. Each value is checked
+            against its annotation (an int is a valid float). One that does not match is loaded as the reference
+            releases load it (mostly as YAML parsed it) with a YamlConfigWarning per field; keys that match no field
+            are ignored with a YamlConfigWarning naming them. Fields of types the converter does not know (NumPy
+            arrays, third-party classes; see register_yaml_type) get the value as YAML parsed it.
 
         Args:
             file_path: The path to the .yaml file that stores the instance's data.
-            ignore_unknown_keys: Whether to skip keys that match no field (by default they are an error, so a
-                misspelled key is not silently dropped).
+            ignore_unknown_keys: Whether to skip keys that match no field silently (no warning, and no error when
+                strict).
+            strict: Whether every value must match its annotation and every key a field, as a YamlConfigError
+                listing each problem (None: the class's ``yaml_strict``).
 
         Returns:
             A new class instance that stores the data read from the .yaml file.
 
         Raises:
             ValueError: If the provided file path does not point to a .yaml or .yml file. A YamlConfigError (a
-                ValueError) if the file is not valid YAML, its top level is not a mapping, or a value does not fit
-                its field; the message names the file and, for each problem, the field path and line.
+                ValueError) if the file is not valid YAML, its top level is not a mapping, a required field is
+                missing, an Enum or Path field holds a value the type refuses (as in both releases; a Path from a
+                non-string is also a TypeError, as there), or (when strict) a value does not fit its field; the
+                message names the file and, for each problem, the field path and line.
+            TypeError: When strict, if a field's type has no YAML conversion (see register_yaml_type).
             FileNotFoundError: If the file does not exist.
         """
         path = _checked_path(file_path, "create the dataclass instance using the data from")
@@ -121,6 +168,8 @@ class YamlConfig:
             )
             raise TypeError(message)
         forbid = not ignore_unknown_keys
+        if not cls._strict(strict):
+            return cls._load_leniently(path, text, data, forbid_extra_keys=forbid)
         try:
             return get_converter(forbid_extra_keys=forbid, detailed=False).structure(data, cls)
         except NameError as error:
@@ -129,9 +178,41 @@ class YamlConfig:
             pass
         try:
             instance = get_converter(forbid_extra_keys=forbid, detailed=True).structure(data, cls)
+        except StructureHandlerNotFoundError as error:
+            message = (
+                f"Unable to load {path} as {cls.__name__} in strict mode: {describe_type(error.type_)} has no YAML "
+                f"conversion. Register one with register_yaml_type(), or load without strict=True (such a field "
+                f"then gets the value as YAML parsed it, as in the reference releases)."
+            )
+            raise TypeError(message) from error
         except (ExceptionGroup, ValueError, KeyError, TypeError) as error:
             raise structure_error(path, text, error, cls.__name__) from error
         return instance
+
+    @classmethod
+    def _load_leniently(cls, path: Path, text: str, data: dict[Any, Any], *, forbid_extra_keys: bool) -> Self:
+        """Builds the instance with the strict hooks, or where they fail, as the releases do (with warnings)."""
+        converter = get_converter(forbid_extra_keys=forbid_extra_keys, detailed=False, lenient=True)
+        built: BuiltInstances = {}
+        previous = record_built_instances(built)
+        try:
+            try:
+                return converter.structure(data, cls)
+            except NameError as error:
+                raise _unresolved_annotation(cls, error) from error
+            except Exception:  # the release-compatible pass below takes over, reusing what was built
+                pass
+            try:
+                result = structure_leniently(data, cls, converter, built, report_keys=forbid_extra_keys)
+            except NameError as error:
+                raise _unresolved_annotation(cls, error) from error
+        finally:
+            record_built_instances(previous)
+        return _accept(path, text, result, cls.__name__)  # type: ignore[no-any-return]
+
+    @classmethod
+    def _strict(cls, strict: bool | None) -> bool:
+        return bool(cls.yaml_strict) if strict is None else strict
 
     @classmethod
     def restore_excluded_fields(cls, data: dict[Any, Any], file_path: Path) -> dict[Any, Any]:
@@ -181,19 +262,63 @@ def _unresolved_annotation(cls: type, error: NameError) -> TypeError:
     return TypeError(message)
 
 
-def _lossy(path: Path, lossy: LossyValue) -> TypeError:
-    """Returns the error for a union field value that would not load back as itself."""
+def _accept(path: Path, text: str, result: LenientResult, class_name: str) -> Any:
+    """Returns the leniently built instance after warning about what it took, or raises for what it could not."""
+    if result.failures:
+        problems = [Problem(failure.path, failure.message, failure.locate) for failure in result.failures]
+        type_error = any(failure.type_error for failure in result.failures)
+        raise problems_error(path, text, problems, class_name, type_error=type_error)
+    line = line_finder(text)
+    for ignored in result.ignored:
+        keys = ", ".join(repr(key) for key in ignored.keys)
+        where = dotted_path(ignored.path) or "the top level"
+        at = line((*ignored.path, ignored.keys[0]), "key")
+        message = (
+            f"{path}: ignored {'key' if len(ignored.keys) == 1 else 'keys'} {keys} at {where}{_line_text(at)}: not "
+            f"fields of {ignored.class_name} (valid keys: {', '.join(ignored.valid)}). Pass ignore_unknown_keys=True "
+            f"to skip them silently."
+        )
+        warnings.warn(message, YamlConfigWarning, stacklevel=3)
+    groups = [(line(group[0].path, "value"), group) for group in _by_field(result).values()]
+    groups.sort(key=lambda entry: entry[0] if entry[0] is not None else 0)  # in the order of the file
+    for at, group in groups:
+        first = group[0]
+        more = f" (and {len(group) - 1} more values in this field)" if len(group) > 1 else ""
+        loaded = "kept as parsed" if first.loaded is first.value else f"loaded as {first.loaded!r}"
+        message = (
+            f"{path}: field '{dotted_path(first.path)}'{_line_text(at)} holds {first.value!r} "
+            f"({type(first.value).__name__}), expected {first.expected}; {loaded}, as the reference releases load "
+            f"it{more}. from_yaml(..., strict=True) refuses it."
+        )
+        warnings.warn(message, YamlConfigWarning, stacklevel=3)
+    return result.instance
+
+
+def _line_text(line: int | None) -> str:
+    return f" (line {line})" if line is not None else ""
+
+
+def _by_field(result: LenientResult) -> dict[tuple[str | int, ...], list[Any]]:
+    """Groups the mismatches by field: the path without list indexes (one warning per field)."""
+    groups: dict[tuple[str | int, ...], list[Any]] = {}
+    for mismatch in result.mismatches:
+        key = tuple(part for part in mismatch.path if not (isinstance(part, int) and not isinstance(part, bool)))
+        groups.setdefault(key, []).append(mismatch)
+    return groups
+
+
+def _lossy(path: Path, lossy: LossyValue, action: str) -> str:
+    """Returns the message for a union field value that would not load back as itself."""
     union = describe_type(lossy.annotation)
     held = f"field '{lossy.where}' holds {lossy.value!r} ({type(lossy.value).__name__})"
     if lossy.error is not None:
         outcome = f"which would not load back as {union} ({lossy.error})"
     else:
         outcome = f"which would load back as {lossy.read_back!r} ({type(lossy.read_back).__name__})"
-    message = (
-        f"Unable to write {path}: {held}, {outcome}: {UNION_RULE}. Store a value of the type the file reads back, "
+    return (
+        f"{action} {path}: {held}, {outcome}: {UNION_RULE}. Store a value of the type the file reads back, "
         f"or change the annotation."
     )
-    return TypeError(message)
 
 
 def _unrepresentable(path: Path, data: Any, error: yaml.YAMLError) -> TypeError:
@@ -229,7 +354,7 @@ def _find_foreign_value(value: Any, where: str) -> tuple[str, Any] | None:
     return where, value
 
 
-__all__ = ["YAML_EXCLUDE_METADATA", "YamlConfig", "YamlConfigError"]
+__all__ = ["YAML_EXCLUDE_METADATA", "YamlConfig", "YamlConfigError", "YamlConfigWarning", "register_yaml_type"]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,12 +1,16 @@
 """The cattrs converters that turn YamlConfig dataclasses into YAML-native data and back, strictly by annotation.
 
-Structuring is strict on purpose: a hand-edited ``fps: fast`` must be reported, not silently stored as a string.
-Each scalar type accepts only its own YAML type (an ``int`` is also accepted where a ``float`` is expected), each
-container only its own YAML collection, each Enum only one of its values. cattrs builds the hook of every class
-and annotation once and caches it, so after the first call a conversion runs generated code only.
+The hooks are strict: a hand-edited ``fps: fast`` fails the hook, so that the caller learns of it. Each scalar
+type accepts only its own YAML type (an ``int`` is also accepted where a ``float`` is expected, and kept an ``int``
+as both releases keep it), each container only its own YAML collection, each Enum only one of its values. What a
+failure means is the loader's choice: an error in strict mode, a warning and the releases' value otherwise
+(``yaml_lenient``). cattrs builds the hook of every class and annotation once and caches it, so after the first
+call a conversion runs generated code only.
 
-Two flavours exist per ``forbid_extra_keys`` setting: a fast one for the expected case, and a detailed one that
-collects every problem with its field path. The loader runs the detailed one only after the fast one failed.
+Flavours, each built once: ``forbid_extra_keys`` on or off; ``detailed`` (collects every problem with its field
+path; the strict loader runs it only after the fast one failed); ``lenient`` (types the converter does not know,
+such as NumPy arrays or third-party classes, take the value as YAML parsed it instead of failing).
+Users add their own types with :func:`register_yaml_type`, which every flavour applies.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import datetime
 import enum
 import functools
 import itertools
+import threading
 import types
 import typing
 from collections.abc import Callable, Mapping, MutableMapping, MutableSequence, MutableSet, Sequence
@@ -61,10 +66,8 @@ def _structure_float(value: Any, annotation: Any) -> float:
     if annotation is not float:
         return _structure_subclass(value, annotation, float)  # type: ignore[no-any-return]
     value_type = type(value)
-    if value_type is float:
+    if value_type is float or value_type is int:  # int is a float by the numeric tower; both releases keep it int
         return value  # type: ignore[no-any-return]
-    if value_type is int:  # YAML has no way to tell 1 from 1.0 once a person writes "1"
-        return float(value)
     raise _wrong_value("float", value)
 
 
@@ -223,7 +226,7 @@ UNION_RULE = (
 
 def _is_specific(annotation: Any) -> bool:
     """Returns whether a union member is one that a plain YAML scalar stands for (Enum, Path, date, time, Literal)."""
-    if typing.get_origin(annotation) is Literal:
+    if typing.get_origin(annotation) is Literal or annotation in _USER_TYPES:
         return True
     return isinstance(annotation, type) and issubclass(annotation, (enum.Enum, PurePath, datetime.date, datetime.time))
 
@@ -250,12 +253,33 @@ def _args_or_any(annotation: Any, count: int) -> tuple[Any, ...]:
     return arguments if arguments else (Any,) * count
 
 
+BuiltInstances = dict[tuple[int, Any], tuple[Any, Any]]
+"""(id of a mapping, dataclass) -> (the mapping, the instance the lenient converter built from it)."""
+
+_BUILT = threading.local()
+
+
+def record_built_instances(built: BuiltInstances | None) -> BuiltInstances | None:
+    """Makes the lenient converters record their builds in ``built`` (None stops); returns the previous record.
+
+    Recorded are the instances of classes with a ``__post_init__`` that the lenient converters build in this
+    thread; the caller restores the previous record when done. When a load fails part way, the nested dataclasses
+    built before the failure are reused by the release-compatible pass (``yaml_lenient``) instead of being built
+    again, so that their ``__post_init__`` runs once, as in the releases. Each entry keeps its mapping alive, so
+    that an id is never reused while recording.
+    """
+    previous: BuiltInstances | None = getattr(_BUILT, "instances", None)
+    _BUILT.instances = built
+    return previous
+
+
 class _Factories:
     """Builds the container and union hooks of one converter; `detailed` selects error-path collection."""
 
-    def __init__(self, converter: Converter, *, detailed: bool) -> None:
+    def __init__(self, converter: Converter, *, detailed: bool, lenient: bool) -> None:
         self._converter = converter
         self._detailed = detailed
+        self._lenient = lenient
 
     def dataclass(self, annotation: Any) -> Callable[[Any, Any], Any]:
         """Returns cattrs' generated hook for a dataclass, guarded so that a non-mapping value gets a clear error."""
@@ -270,7 +294,21 @@ class _Factories:
                 raise _wrong_value(expected, value)
             return generated(value, annotation)
 
-        return structure_dataclass
+        if not self._lenient or not hasattr(annotation, "__post_init__"):  # building it again would be invisible
+            return structure_dataclass
+
+        def structure_and_record_dataclass(value: Any, _: Any) -> Any:
+            built = getattr(_BUILT, "instances", None)
+            if built is None:
+                return structure_dataclass(value, annotation)
+            done = built.get((id(value), annotation))
+            if done is not None and done[0] is value:  # built before a later value failed: do not build it again
+                return done[1]
+            instance = structure_dataclass(value, annotation)
+            built[id(value), annotation] = (value, instance)
+            return instance
+
+        return structure_and_record_dataclass
 
     def union(self, annotation: Any) -> Callable[[Any, Any], Any]:
         """Returns the hook of a union, which applies UNION_RULE (see there)."""
@@ -435,7 +473,7 @@ def _structure_items(
     return result
 
 
-def _unstructure_set(value: AbstractSet[Any]) -> list[Any]:
+def _unstructure_set(value: typing.Iterable[Any]) -> list[Any]:
     """Writes a set as a list, sorted where possible so the file does not change between runs."""
     items = list(value)
     with contextlib.suppress(TypeError):
@@ -474,13 +512,21 @@ def _is_path(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, PurePath)
 
 
-def _build(*, forbid_extra_keys: bool, detailed: bool) -> Converter:
-    converter = Converter(
-        forbid_extra_keys=forbid_extra_keys,
-        detailed_validation=detailed,
-        unstruct_collection_overrides={Sequence: list, AbstractSet: _unstructure_set},
-    )
-    factories = _Factories(converter, detailed=detailed)
+def _build(*, forbid_extra_keys: bool, detailed: bool, lenient: bool) -> Converter:
+    if lenient:  # a type nothing here knows takes the value as YAML parsed it, as in both releases
+        converter = Converter(
+            forbid_extra_keys=forbid_extra_keys,
+            detailed_validation=detailed,
+            unstruct_collection_overrides={Sequence: list, AbstractSet: _unstructure_set},
+            structure_fallback_factory=lambda _: _structure_any,
+        )
+    else:
+        converter = Converter(
+            forbid_extra_keys=forbid_extra_keys,
+            detailed_validation=detailed,
+            unstruct_collection_overrides={Sequence: list, AbstractSet: _unstructure_set},
+        )
+    factories = _Factories(converter, detailed=detailed, lenient=lenient)
     # Factories registered later take precedence in cattrs, so the generic ones come first.
     converter.register_structure_hook_factory(_is_sequence, factories.sequence)
     converter.register_structure_hook_factory(_is_set, factories.set_like)
@@ -519,7 +565,152 @@ def _build(*, forbid_extra_keys: bool, detailed: bool) -> Converter:
     converter.register_structure_hook(type(None), _structure_none)
     converter.register_structure_hook(Any, _structure_any)
     converter.register_structure_hook_func(lambda annotation: annotation is object, _structure_any)
+    for user_type, (load, dump) in _USER_TYPES.items():  # registered last: they win over everything above
+        # A predicate, not the class alone, so that parametrized annotations (NDArray[np.bool_]) match too.
+        converter.register_structure_hook_func(_annotates(user_type), _user_load_hook(load))
+        if dump is not None:
+            converter.register_unstructure_hook_func(_annotates(user_type), dump)
     return converter
+
+
+class YamlType(NamedTuple):
+    """How a user type is loaded from and written to YAML (see :func:`register_yaml_type`)."""
+
+    load: Callable[[Any], Any]
+    """Builds the value from what YAML parsed (a str, int, float, bool, None, list or dict)."""
+    dump: Callable[[Any], Any] | None
+    """Returns the value's YAML form (built from str, int, float, bool, None, list and dict), or None when cattrs'
+    default (the value itself) will do."""
+
+
+_USER_TYPES: dict[Any, YamlType] = {}
+
+
+def _annotates(user_type: type) -> Callable[[Any], bool]:
+    """Returns whether an annotation names the user type, a subclass, or a parametrized form of either."""
+
+    def predicate(annotation: Any) -> bool:
+        origin = typing.get_origin(annotation) or annotation
+        return isinstance(origin, type) and issubclass(origin, user_type)
+
+    return predicate
+
+
+def _user_load_hook(load: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
+    def structure_user_type(value: Any, _: Any) -> Any:
+        return load(value)
+
+    return structure_user_type
+
+
+def register_yaml_type(cls: type[Any], *, load: Callable[[Any], Any], dump: Callable[[Any], Any] | None = None) -> None:
+    """Registers how YamlConfig loads and writes fields annotated with ``cls`` (and its subclasses).
+
+    Notes:
+        The registration is process-wide and applies to every YamlConfig class, also inside containers, unions and
+        nested dataclasses, to subclasses of ``cls`` and to its parametrized forms (registering ``numpy.ndarray``
+        covers ``NDArray[np.bool_]``); registering ``cls`` again replaces it (also for the library's own types,
+        such as Path).
+        ``load`` receives the value as YAML parsed it and raises ``ValueError`` or ``TypeError`` for a value it
+        cannot take: ``from_yaml`` then warns and keeps the parsed value (or, when strict, raises the problem with
+        the field's path). In a union, a registered type is tried before ``str``, ``int``, ``float`` and ``bool``,
+        as Enum and Path members are.
+
+    Args:
+        cls: The type as written in field annotations.
+        load: Builds an instance of ``cls`` from the YAML value.
+        dump: Returns the YAML form of an instance (strings, numbers, booleans, None, lists and dicts); omitted,
+            the instance itself is written, which works only for values PyYAML's safe dumper can write.
+
+    Raises:
+        TypeError: If ``cls`` is not a type or ``load``/``dump`` are not callable.
+    """
+    if not isinstance(cls, type):
+        message = f"register_yaml_type needs a class as 'cls', got {cls!r}."
+        raise TypeError(message)
+    if not callable(load) or (dump is not None and not callable(dump)):
+        message = (
+            f"register_yaml_type({cls.__name__}) needs callables for 'load' and 'dump', got {load!r} and {dump!r}."
+        )
+        raise TypeError(message)
+    _USER_TYPES[cls] = YamlType(load, dump)
+    # cattrs bakes each type's hook into the hooks generated for the classes that use it: rebuild from scratch.
+    _CONVERTERS.clear()
+    _WRITERS.clear()
+
+
+_AS_IS = frozenset((str, int, float, bool, type(None), datetime.datetime, datetime.date))
+_WRITERS: dict[type, Callable[[Any], Any]] = {}
+"""The function that writes values of each class met so far (built on first sight; reset by a registration)."""
+
+
+def unstructure(value: Any) -> Any:
+    """Returns the YAML-native form of a value, by what the value is (not by its annotation), as the releases write.
+
+    A dataclass becomes a mapping of its written fields (those not marked with YAML_EXCLUDE_METADATA, init=False
+    fields included), an Enum member its value, a Path its string, a tuple or list a list, a set a sorted list, a
+    mapping a mapping of converted keys and values, a time of day its ISO 8601 string, a registered type what its
+    ``dump`` returns, an unregistered NumPy array or scalar its ``tolist()``; anything else stays as it is (the
+    emitter then says if it has no YAML form). Going by the value keeps what a field holds even when it does not
+    match its annotation (a value loaded as the releases load it, or one set by code): a 3-item tuple in a
+    ``tuple[int, int]`` field is written with its 3 items, as they write it.
+    """
+    value_type = type(value)
+    if value_type in _AS_IS:
+        return value
+    writer = _WRITERS.get(value_type)
+    if writer is None:
+        writer = _WRITERS[value_type] = _writer_of(value_type)
+    return writer(value)
+
+
+def _write_sequence(value: Any) -> list[Any]:
+    return [item if type(item) in _AS_IS else unstructure(item) for item in value]
+
+
+def _write_mapping(value: Any) -> dict[Any, Any]:
+    return {unstructure(key): item if type(item) in _AS_IS else unstructure(item) for key, item in value.items()}
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _writer_of(value_type: type) -> Callable[[Any], Any]:
+    """Returns the function that writes values of the class (see unstructure)."""
+    for registered in value_type.__mro__:  # the most specific registered type the class derives from
+        found = _USER_TYPES.get(registered)
+        if found is not None and found.dump is not None:
+            return found.dump
+    if dataclasses.is_dataclass(value_type):
+        excluded = excluded_fields(value_type)
+        names = tuple(field.name for field in dataclasses.fields(value_type) if field.name not in excluded)
+
+        def write_dataclass(value: Any) -> dict[str, Any]:
+            result = {}
+            for name in names:
+                item = getattr(value, name)
+                result[name] = item if type(item) in _AS_IS else unstructure(item)
+            return result
+
+        return write_dataclass
+    if issubclass(value_type, enum.Enum):
+        return lambda member: unstructure(member.value)
+    if issubclass(value_type, PurePath):
+        return str
+    if issubclass(value_type, (set, frozenset)):
+        return lambda items: _unstructure_set(_write_sequence(items))
+    if issubclass(value_type, datetime.time):
+        return _unstructure_time
+    if issubclass(value_type, (list, tuple)):  # a NamedTuple too: written as a list, as the releases do
+        return _write_sequence
+    if issubclass(value_type, dict):
+        return _write_mapping
+    if value_type.__module__ == "numpy" and hasattr(value_type, "tolist"):
+        # An array or NumPy scalar, unregistered: written as the lists and numbers it holds (the releases write a
+        # Python tag that their own loader refuses), so the file loads again, as lists (see register_yaml_type).
+        return lambda array: unstructure(array.tolist())
+    return _as_is
 
 
 class LossyValue(NamedTuple):
@@ -650,7 +841,7 @@ def _walk(value: Any, annotation: Any, where: str, converter: Converter) -> Loss
 def _check_union_value(value: Any, annotation: Any, where: str, converter: Converter) -> LossyValue | None:
     """Round-trips one value held by a union field through its YAML form and compares the result exactly."""
     try:
-        read_back = converter.structure(converter.unstructure(value), annotation)
+        read_back = converter.structure(unstructure(value), annotation)  # the value as to_yaml writes it
     except Exception as error:  # any failure means the value would not load back
         return LossyValue(where, value, None, annotation, str(error) or type(error).__name__)
     if same_exactly(read_back, value):
@@ -687,28 +878,46 @@ def same_exactly(first: Any, second: Any) -> bool:
     return bool(first == second)
 
 
-@functools.cache
-def get_converter(*, forbid_extra_keys: bool, detailed: bool) -> Converter:
-    """Returns the shared converter of the given flavour, built on first use.
+_CONVERTERS: dict[tuple[bool, bool, bool], Converter] = {}
+
+
+def user_types() -> Mapping[Any, YamlType]:
+    """Returns the types registered with :func:`register_yaml_type` (read-only view)."""
+    return types.MappingProxyType(_USER_TYPES)
+
+
+def get_converter(*, forbid_extra_keys: bool, detailed: bool, lenient: bool = False) -> Converter:
+    """Returns the shared converter of the given flavour, built on first use (and again after a registration).
 
     Args:
         forbid_extra_keys: Whether keys that match no dataclass field are an error.
         detailed: Whether errors carry the path of every failing field (slower; used to report failures).
+        lenient: Whether types the converter does not know take the value as YAML parsed it (else they fail).
 
     Returns:
         The converter; cattrs caches the hooks it builds per class and annotation.
     """
-    return _build(forbid_extra_keys=forbid_extra_keys, detailed=detailed)
+    key = (forbid_extra_keys, detailed, lenient)
+    converter = _CONVERTERS.get(key)
+    if converter is None:
+        converter = _CONVERTERS[key] = _build(forbid_extra_keys=forbid_extra_keys, detailed=detailed, lenient=lenient)
+    return converter
 
 
 __all__ = [
     "EXCLUDE_KEY",
     "KEY_NOTE_TEXT",
+    "BuiltInstances",
     "UNION_RULE",
     "LossyValue",
+    "YamlType",
     "describe_type",
     "excluded_fields",
     "find_lossy_value",
     "get_converter",
+    "record_built_instances",
+    "register_yaml_type",
     "same_exactly",
+    "unstructure",
+    "user_types",
 ]

@@ -7,6 +7,7 @@ tree to find the line of each failing field.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,16 @@ from .yaml_scalars import SAFE_LOADER
 _Loader = SAFE_LOADER
 
 
+class YamlConfigWarning(UserWarning):
+    """Warned when a YAML file is loaded (or written) the way the reference releases do despite a problem.
+
+    A value that does not match its field's annotation (loaded as the releases load it), keys that match no field
+    (ignored), or a union value that ``to_yaml`` writes but that would load back as another type. The message names
+    the file, the field path (with its line) and the value. ``strict=True`` (or a class's ``yaml_strict = True``)
+    turns each into an error instead; ``warnings.filterwarnings("error", category=YamlConfigWarning)`` does too.
+    """
+
+
 class YamlConfigError(AxdsError, ValueError):
     """Raised when a YAML file cannot be loaded into a YamlConfig dataclass; the message lists every problem.
 
@@ -41,8 +52,12 @@ class YamlConfigError(AxdsError, ValueError):
         self.problems = problems
 
 
+class YamlConfigTypeError(YamlConfigError, TypeError):
+    """A YamlConfigError for a file the releases refuse with a TypeError (a Path field holding a non-string)."""
+
+
 @dataclass(frozen=True)
-class _Problem:
+class Problem:
     """One failing spot: the path from the top-level mapping to it, what went wrong, and how to locate it."""
 
     path: tuple[str | int, ...]
@@ -77,30 +92,41 @@ def structure_error(file_path: Path, text: str, error: BaseException, class_name
         error: The exception raised by the detailed converter.
         class_name: The name of the dataclass being loaded.
     """
-    problems: list[_Problem] = []
+    problems: list[Problem] = []
     _collect(error, (), problems)
+    return problems_error(file_path, text, problems, class_name)
+
+
+def problems_error(
+    file_path: Path, text: str, problems: list[Problem], class_name: str, *, type_error: bool = False
+) -> YamlConfigError:
+    """Returns the error listing the problems in line order, each with its dotted path and line.
+
+    Args:
+        file_path: The file being loaded.
+        text: The file's content, re-parsed here to find the line of each problem.
+        problems: The problems.
+        class_name: The name of the dataclass being loaded.
+        type_error: Whether the error is also a TypeError (where the releases raise one).
+    """
     root = _compose(text)
     located = sorted(((_line_of(root, problem), index, problem) for index, problem in enumerate(problems)), key=_order)
     lines = [_render(problem, line) for line, _, problem in located]
     count = "1 problem" if len(lines) == 1 else f"{len(lines)} problems"
     message = f"Unable to load {file_path} as {class_name} ({count}):\n" + "\n".join(f"  {line}" for line in lines)
+    if type_error:
+        return YamlConfigTypeError(message, file_path, lines)
     return YamlConfigError(message, file_path, lines)
 
 
-def _collect(error: BaseException, path: tuple[str | int, ...], problems: list[_Problem]) -> None:
+def _collect(error: BaseException, path: tuple[str | int, ...], problems: list[Problem]) -> None:
     """Walks cattrs' exception groups, recording each leaf error with the path it was raised at."""
     if isinstance(error, ClassValidationError):
         with_notes, without_notes = error.group_exceptions()
         for inner, note in with_notes:
             name = note.name if isinstance(note, AttributeValidationNote) else str(note)
             if isinstance(inner, KeyError) and inner.args == (name,):
-                message = "missing required field"
-                if name in excluded_fields(error.cl):
-                    message += (
-                        f" (kept out of the file by YAML_EXCLUDE_METADATA: {error.cl.__name__}.restore_excluded_fields "
-                        f"must supply it)"
-                    )
-                problems.append(_Problem((*path, name), message, "parent"))
+                problems.append(Problem((*path, name), missing_field(error.cl, name), "parent"))
             else:
                 _collect(inner, (*path, name), problems)
         for inner in without_notes:
@@ -109,18 +135,28 @@ def _collect(error: BaseException, path: tuple[str | int, ...], problems: list[_
         valid = ", ".join(field.name for field in dataclasses.fields(error.cl)) if error.cl else ""
         for key in sorted(error.extra_fields, key=str):
             message = f"unknown key (not a field of {error.cl.__name__}; valid keys: {valid})"
-            problems.append(_Problem((*path, key), message, "key"))
+            problems.append(Problem((*path, key), message, "key"))
     elif isinstance(error, IterableValidationError):
         item_notes, without_notes = error.group_exceptions()
         for inner, item_note in item_notes:
             if str(item_note) == KEY_NOTE_TEXT:
-                problems.append(_Problem((*path, item_note.index), f"invalid key: {_message(inner)}", "key"))
+                problems.append(Problem((*path, item_note.index), f"invalid key: {_message(inner)}", "key"))
             else:
                 _collect(inner, (*path, item_note.index), problems)
         for inner in without_notes:
             _collect(inner, path, problems)
     else:
-        problems.append(_Problem(path, _message(error)))
+        problems.append(Problem(path, _message(error)))
+
+
+def missing_field(cls: type, name: str) -> str:
+    """Returns the problem text for a required field the file lacks, saying who must supply an excluded one."""
+    message = "missing required field"
+    if name in excluded_fields(cls):
+        message += (
+            f" (kept out of the file by YAML_EXCLUDE_METADATA: {cls.__name__}.restore_excluded_fields must supply it)"
+        )
+    return message
 
 
 def _message(error: BaseException) -> str:
@@ -136,20 +172,30 @@ def _compose(text: str) -> yaml.Node | None:
         return None
 
 
-def _order(entry: tuple[int | None, int, _Problem]) -> tuple[int, int]:
+def _order(entry: tuple[int | None, int, Problem]) -> tuple[int, int]:
     """Sorts problems by line, keeping the converter's order for those without a line."""
     line, index, _ = entry
     return (line if line is not None else 0, index)
 
 
-def _render(problem: _Problem, line: int | None) -> str:
+def line_finder(text: str) -> Callable[[tuple[str | int, ...], str], int | None]:
+    """Returns a function giving the 1-based line of the node at a path ("value", "key" or "parent") in the text."""
+    root = _compose(text)
+
+    def line(path: tuple[str | int, ...], locate: str) -> int | None:
+        return _line_of(root, Problem(path, "", locate))
+
+    return line
+
+
+def _render(problem: Problem, line: int | None) -> str:
     """Formats one problem as ``camera.fps (line 12): expected int, got 'fast'``."""
-    dotted = _dotted(problem.path) or "<top level>"
+    dotted = dotted_path(problem.path) or "<top level>"
     where = f" (line {line})" if line is not None else ""
     return f"{dotted}{where}: {problem.message}"
 
 
-def _dotted(path: tuple[str | int, ...]) -> str:
+def dotted_path(path: tuple[str | int, ...]) -> str:
     """Renders a path as ``camera.roi[2]`` or ``layout.raw.depth``; odd mapping keys are shown quoted."""
     text = ""
     for part in path:
@@ -162,7 +208,7 @@ def _dotted(path: tuple[str | int, ...]) -> str:
     return text
 
 
-def _line_of(root: yaml.Node | None, problem: _Problem) -> int | None:
+def _line_of(root: yaml.Node | None, problem: Problem) -> int | None:
     """Returns the 1-based line of the problem's node, following its path as far as the file has it."""
     if root is None:
         return None
@@ -192,3 +238,18 @@ def _child(node: yaml.Node, part: str | int, *, want_key: bool) -> yaml.Node | N
 def _shorten(value: Any, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+__all__ = [
+    "Problem",
+    "YamlConfigError",
+    "YamlConfigTypeError",
+    "YamlConfigWarning",
+    "dotted_path",
+    "line_finder",
+    "missing_field",
+    "not_a_mapping",
+    "problems_error",
+    "structure_error",
+    "syntax_error",
+]
