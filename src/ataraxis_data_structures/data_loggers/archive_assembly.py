@@ -1,13 +1,14 @@
 """Consolidates a log directory into one .npz archive per source: assemble_log_archives.
 
-Sources are the live ``.axlog`` files DataLogger writes (see log_format) and, for recordings made with the reference
-release, per-message ``{source:03d}_{timestamp:020d}.npy`` files. An archive that already exists is merged with new
+Sources are the live ``.axlog.npy`` files DataLogger writes (and the ``.axlog`` files of earlier versions; see
+log_format) and, for recordings made with the reference release, per-message ``{source:03d}_{timestamp:020d}.npy``
+files. An archive that already exists is merged with new
 sources, so running assembly again after an interruption (or after another logger session) finishes the job
 without losing or repeating a message:
 
 - the archive is written under a temporary name, fsynced, optionally verified, and only then moved into place;
 - sources are removed only after that, so an interruption before the move leaves every source in place;
-- the archive's manifest (its ZIP comment) records how many bytes of each ``.axlog`` file it holds, and a ``.npy``
+- the archive's manifest (its ZIP comment) records how many bytes of each live log file it holds, and a ``.npy``
   file whose member already holds the same bytes is recognised, so a rerun after an interruption during source
   removal archives nothing twice;
 - an existing archive's members are checked against their CRC-32s before a merge, so a member damaged on disk is
@@ -246,7 +247,8 @@ def assemble_log_archives(
 
     Notes:
         Messages are ordered by acquisition timestamp, then by arrival; each archive is named after its source ID
-        (``{source_id}_log.npz``). Live ``.axlog`` files and reference-style per-message ``.npy`` files are both
+        (``{source_id}_log.npz``). Live log files (``.axlog.npy``, and ``.axlog`` from earlier versions) and reference-style per-message
+        ``.npy`` files are both
         consolidated; an existing archive is merged with new sources after its members pass their CRC-32 checks.
         Several recording sessions of one source (a logger restarted in the same directory) share the archive:
         later sessions are rebased onto the earliest onset, so absolute times stay exact (see
@@ -384,12 +386,13 @@ def _discover(directory: Path) -> dict[int, _SourceFiles]:
     with os.scandir(directory) as entries:
         for entry in entries:
             name = entry.name
-            if name.endswith(MEMBER_SUFFIX):
+            # Live log files end in .npy too (see log_format): they are told apart by name before messages are.
+            if (parsed := parse_log_file_name(name)) is not None:
+                group(parsed.source_id).live_logs.append(_LiveLog(parsed.segment, Path(entry.path)))
+            elif name.endswith(MEMBER_SUFFIX):
                 match = _NPY_SOURCE.match(name)
                 if match is not None:
                     group(int(match.group(1))).npy_files.append(entry.path)
-            elif (parsed := parse_log_file_name(name)) is not None:
-                group(parsed.source_id).live_logs.append(_LiveLog(parsed.segment, Path(entry.path)))
             elif (source_id := parse_archive_name(name)) is not None:
                 group(source_id).archive = Path(entry.path)
             elif (
