@@ -74,7 +74,7 @@ def test_the_live_view_follows_a_running_logger_in_another_process(tmp_path: Pat
     statuses = reader.refresh()
     assert (statuses[1].messages, statuses[2].messages) == (count_1, count_2)
     # The reader never disturbed the writer: the files hold every record, whole.
-    for path in directory.glob("*.axlog"):
+    for path in directory.glob("*.axlog.npy"):
         index = fmt.scan_records(path.read_bytes(), path)
         assert index.defect is None and not index.damaged
 

@@ -12,7 +12,13 @@ TYPE_CHECKING = False  # the spelling that needs no `import typing` (see the pac
 if TYPE_CHECKING:
     from typing import Any
 
-    from .archive_assembly import LogSession, TornLogWarning, assemble_log_archives, read_archive_sessions
+    from .archive_assembly import (
+        LoggerRunningWarning,
+        LogSession,
+        TornLogWarning,
+        assemble_log_archives,
+        read_archive_sessions,
+    )
     from .archive_discovery import (
         LOG_ARCHIVE_SUFFIX,
         LOG_DIRECTORY_SUFFIX,
@@ -40,6 +46,7 @@ _EXPORTS: dict[str, str] = {
     "MessageColumns": "archive_reader",
     "SourceStatus": "live_view",
     "TornLogWarning": "archive_assembly",
+    "LoggerRunningWarning": "archive_assembly",
     "assemble_log_archives": "archive_assembly",
     "discover_log_archives": "archive_discovery",
     "find_log_archive": "archive_discovery",
@@ -61,6 +68,7 @@ __all__ = [
     "MessageColumns",
     "SourceStatus",
     "TornLogWarning",
+    "LoggerRunningWarning",
     "assemble_log_archives",
     "discover_log_archives",
     "find_log_archive",
