@@ -143,18 +143,19 @@ def test_assembly_while_the_logger_runs_then_again_after_stop_archives_every_mes
         )
         producer.start()
         assert started.wait(WAIT)
-        while returned.value < 2000:
+        while returned.value < 1000:
             producer.join(0.01)
             assert producer.exitcode is None
         with pytest.warns(LoggerRunningWarning, match="while a DataLogger is still writing"):
-            assemble_log_archives(folder)
+            # Verification reads the sources again while the logger keeps appending to one of them.
+            assemble_log_archives(folder, verify_integrity=True)
         first_pass = archived_numbers(folder / "5_log.npz")
-        assert first_pass == list(range(len(first_pass)))  # every record written so far, in order
+        assert first_pass and first_pass == list(range(len(first_pass)))  # every record written so far, in order
         assert is_locked(folder / LOCK_FILE_NAME)
         # The segment the logger appends to stays; the finished one went.
         assert sorted(p.name for p in folder.iterdir()) == [LOCK_FILE_NAME, log_format.log_file_name(5, 1), "5_log.npz"]
         mark = returned.value
-        while returned.value < mark + 2000:  # the producer keeps putting after the assembly
+        while returned.value < mark + 1000:  # the producer keeps putting after the assembly
             producer.join(0.01)
             assert producer.exitcode is None
         finish.value = 1
@@ -168,7 +169,6 @@ def test_assembly_while_the_logger_runs_then_again_after_stop_archives_every_mes
         warnings.simplefilter("error")
         assemble_log_archives(folder)
     assert sorted(p.name for p in folder.iterdir()) == ["5_log.npz"]
-    assert len(first_pass) >= 2000
     assert archived_numbers(folder / "5_log.npz") == list(range(returned.value))  # each message exactly once
 
 

@@ -478,6 +478,9 @@ class _SourceAssembly:
         self.current_onset = _UNKNOWN_ONSET
         self.sessions: list[LogSession] = []
         self.plan: _Plan | None = None
+        self.read_sizes: dict[Path, int] = {}
+        """How many bytes of each live log this assembly read: a verification pass reads no more, even when a running
+        logger appended meanwhile."""
 
     def note(self, problem: str) -> None:
         self.notes.append(problem)
@@ -566,6 +569,7 @@ class _SourceAssembly:
         except ValueError as error:
             raise ArchiveVerificationError(f"integrity verification failed: {error}") from None
         again = _SourceAssembly(self.files, replace(self.options, remove_sources=False))
+        again.read_sizes = self.read_sizes
         verifier = _StreamVerifier(again, written)
         for chunk in again._stream_windows(check_archive=False):
             verifier.put(chunk)
@@ -624,6 +628,7 @@ class _SourceAssembly:
         session every record belongs to) and marks it removable when it is whole.
         """
         data = _read(path, self.options.memory_mapping)
+        data = data[: self.read_sizes.setdefault(path, len(data))]
         view = memoryview(data)  # type: ignore[arg-type]
         if len(data) < FILE_HEADER.size:  # created by a logger that died before its header reached the disk
             if path == self.files.open_log:
