@@ -94,7 +94,6 @@ _EXPORTS: dict[str, str] = {
     "SourceStatus": "data_loggers",
     "StaleJob": "data_structures",
     "TornLogWarning": "data_loggers",
-    "LoggerRunningWarning": "data_loggers",
     "TrackerStatus": "data_structures",
     "YAML_EXCLUDE_METADATA": "data_structures",
     "YamlConfig": "data_structures",
@@ -118,6 +117,7 @@ _EXPORTS: dict[str, str] = {
     "resolve_unique_roots": "processing",
     "transfer_directory": "processing",
     "verify_directory_checksum": "processing",
+    "LoggerRunningWarning": "data_loggers",
 }
 """Public name -> the subpackage that defines it."""
 
@@ -137,6 +137,7 @@ __all__ = [
     "LogMessage",
     "LogPackage",
     "LogSession",
+    "LoggerRunningWarning",
     "MessageColumns",
     "PARALLEL_PROCESSING_THRESHOLD",
     "ProcessingStatus",
@@ -147,7 +148,6 @@ __all__ = [
     "SourceStatus",
     "StaleJob",
     "TornLogWarning",
-    "LoggerRunningWarning",
     "TrackerStatus",
     "YAML_EXCLUDE_METADATA",
     "YamlConfig",

@@ -46,13 +46,13 @@ _EXPORTS: dict[str, str] = {
     "MessageColumns": "archive_reader",
     "SourceStatus": "live_view",
     "TornLogWarning": "archive_assembly",
-    "LoggerRunningWarning": "archive_assembly",
     "assemble_log_archives": "archive_assembly",
     "discover_log_archives": "archive_discovery",
     "find_log_archive": "archive_discovery",
     "find_log_archives": "archive_discovery",
     "read_archive_message_count": "archive_discovery",
     "read_archive_sessions": "archive_assembly",
+    "LoggerRunningWarning": "archive_assembly",
 }
 
 __all__ = [
@@ -65,10 +65,10 @@ __all__ = [
     "LogMessage",
     "LogPackage",
     "LogSession",
+    "LoggerRunningWarning",
     "MessageColumns",
     "SourceStatus",
     "TornLogWarning",
-    "LoggerRunningWarning",
     "assemble_log_archives",
     "discover_log_archives",
     "find_log_archive",
