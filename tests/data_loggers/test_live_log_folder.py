@@ -79,6 +79,7 @@ def test_a_stopped_and_assembled_folder_holds_only_the_archives(tmp_path: Path) 
     assert not lab_assembly_step(folder)  # nothing left to assemble: the step skips it, as with the releases
 
 
+@pytest.mark.slow
 def test_the_directory_lock_still_keeps_a_second_logger_out_and_goes_with_the_last_stop(tmp_path: Path) -> None:
     first = DataLogger(tmp_path, f"first_{SUFFIX}")
     # A second instance name writing to the same folder (an absolute name points it there).
