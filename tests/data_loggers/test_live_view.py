@@ -80,7 +80,7 @@ def test_the_live_view_follows_a_running_logger_in_another_process(tmp_path: Pat
 
 
 def test_a_torn_tail_is_taken_once_it_is_whole(tmp_path: Path) -> None:
-    path = tmp_path / fmt.log_file_name(3, 0)
+    path = tmp_path / "003-0000.axlog"  # named as earlier versions named it; segment 1 below has today's name
     onset = np.array([1_700_000_000_000_000], dtype="<u8").tobytes()
     path.write_bytes(fmt.encode_file_header(3) + fmt.encode_record(0, onset) + fmt.encode_record(10, b"a"))
     reader = LiveLogReader(tmp_path)
