@@ -272,3 +272,23 @@ def test_a_logger_named_like_the_labs_fixture_records_and_assembles(tmp_path: Pa
         for path in logger.output_directory.iterdir():
             path.unlink()
         logger.output_directory.rmdir()
+
+
+@pytest.mark.slow
+def test_processes_taking_and_deleting_the_directory_lock_never_hold_it_together(tmp_path: Path) -> None:
+    from logger_children import contend_for_removable_lock
+
+    context = multiprocessing.get_context("spawn")
+    holders = context.Value("i", 0)
+    overlaps = context.Value("i", 0)
+    path = str(tmp_path / LOCK_FILE_NAME)
+    workers = [
+        context.Process(target=contend_for_removable_lock, args=(path, 3000, holders, overlaps)) for _ in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(WAIT * 3)
+        assert worker.exitcode == 0
+    assert overlaps.value == 0
+    assert list(tmp_path.iterdir()) == []
