@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python bench/bench_archives.py`` (about 1-2 minutes, most of it the reference). Workloads
 (bench/workload_archives.py), 15,000 messages of 64 bytes from one source:
-- assemble_log_archives on each package's own logger output (.npy files for the reference, .axlog for ours);
+- assemble_log_archives on each package's own logger output (.npy files for the reference, .axlog.npy for ours);
   target >= 50x;
 - assemble_log_archives on a reference-style directory of per-message .npy files; target >= 3x;
 - read_all_messages on one archive (written by the reference), fresh reader included; target >= 100x;

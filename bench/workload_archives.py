@@ -2,7 +2,7 @@
 
 Jobs:
 - assemble-native: writes COUNT messages of 64 bytes (one source, plus the onset) in the package's own live format
-  (per-message .npy files for the reference, one .axlog file for ours), then times assemble_log_archives (defaults:
+  (per-message .npy files for the reference, one .axlog.npy file for ours), then times assemble_log_archives (defaults:
   sources removed afterwards);
 - assemble-npy: the same messages as reference-style per-message .npy files, for both packages;
 - read-all: times LogArchiveReader(DIRECTORY/1_log.npz) + read_all_messages() (a fresh reader every repeat);

@@ -52,12 +52,12 @@ def produce(queue: Any, source_id: int, count: int, size: int, ready: Any, go: A
 
 
 def messages_on_disk(directory: Path) -> int:
-    npy = sum(1 for _ in directory.glob("*.npy"))
-    if npy:
-        return npy
-    from ataraxis_data_structures.data_loggers import log_format
-
-    return sum(len(log_format.scan_records(path.read_bytes(), path)) for path in directory.glob("*.axlog"))
+    try:  # ours: live log files (named *.axlog.npy), records counted by scanning them
+        from ataraxis_data_structures.data_loggers import log_format
+    except ImportError:  # the reference: one .npy file per message
+        return sum(1 for _ in directory.glob("*.npy"))
+    live = [path for path in directory.iterdir() if log_format.parse_log_file_name(path.name) is not None]
+    return sum(len(log_format.scan_records(path.read_bytes(), path)) for path in live)
 
 
 def run_in_main(logger: DataLogger, count: int, size: int) -> tuple[float, np.ndarray]:

@@ -79,7 +79,7 @@ def run(root: Path) -> Path:
     logger.stop()
     elapsed = time.perf_counter() - started
     directory = logger.output_directory
-    live = sorted(directory.glob("*.axlog"))
+    live = sorted(directory.glob("*.axlog.npy"))
     print(
         f"{len(PRODUCERS)} producer processes logged {sum(counts.values()) + len(PRODUCERS):,} messages in "
         f"{elapsed:.1f} s until a SharedMemoryArray flag stopped them (process start-up included); live log: "
@@ -108,8 +108,8 @@ def run(root: Path) -> Path:
             f"{archive.name} ({name}): {reader.message_count:,} messages, onset {onset_utc} UTC, "
             f"{span_ms:.0f} ms of data, verified"
         )
-    if list(directory.glob("*.axlog")):
-        raise RuntimeError("assembly left live log files behind")
+    if list(directory.glob("*.npy")) or list(directory.glob(".*")):
+        raise RuntimeError("assembly left live log files (or the logger's lock file) behind")
     _plot(directory)
     return directory
 

@@ -69,7 +69,7 @@ def test_torn_tail_is_reported_as_a_warning_line(tmp_path: Path, capsys: pytest.
     path.write_bytes(path.read_bytes()[:-3])
     assert main(["assemble", str(tmp_path)]) == 0
     captured = capsys.readouterr()
-    assert "axds assemble: warning:" in captured.err and "004-0000.axlog: torn tail" in captured.err
+    assert "axds assemble: warning:" in captured.err and "004-0000.axlog.npy: torn tail" in captured.err
     assert "4_log.npz: 4 messages" in captured.out
 
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         DataLogger,
         LiveLogReader,
         LogArchiveReader,
+        LoggerRunningWarning,
         LogMessage,
         LogPackage,
         LogSession,
@@ -120,6 +121,7 @@ _EXPORTS: dict[str, str] = {
     "resolve_unique_roots": "processing",
     "transfer_directory": "processing",
     "verify_directory_checksum": "processing",
+    "LoggerRunningWarning": "data_loggers",
 }
 """Public name -> the subpackage that defines it."""
 
@@ -139,6 +141,7 @@ __all__ = [
     "LogMessage",
     "LogPackage",
     "LogSession",
+    "LoggerRunningWarning",
     "MessageColumns",
     "PARALLEL_PROCESSING_THRESHOLD",
     "ProcessingStatus",

@@ -32,7 +32,7 @@ class AxdsError(Exception):
 
 
 class LogFormatError(AxdsError, ValueError):
-    """A live log file (``.axlog``) is not one, or holds damage that cannot be read past."""
+    """A live log file (``.axlog.npy``, ``.axlog`` before) is not one, or holds damage that cannot be read past."""
 
 
 class ArchiveFormatError(AxdsError, ValueError):

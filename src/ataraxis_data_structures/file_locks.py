@@ -13,7 +13,11 @@ This is the only module that calls ``flock`` (``msvcrt.locking`` or filelock on 
   their contents unchanged.
 
 The kernel drops a lock when its holder dies, even by SIGKILL, so no lock is ever stale and lock files are never
-deleted on release: deleting one lets two processes lock two different files of the same name.
+deleted on release: deleting one lets two processes lock two different files of the same name. The one exception is
+a lock taken with ``try_lock(..., removable=True)``, which every taker of that lock file must use: the holder deletes
+the file before releasing (:meth:`HeldLock.release_and_remove`), and a taker that locked a file which no longer has
+that name (deleted after it was opened) lets it go and locks the file now there, so two processes can never both hold
+"the" lock. A log directory's lock uses it so that a stopped logger leaves nothing in the directory.
 """
 
 from __future__ import annotations
@@ -200,6 +204,19 @@ class HeldLock:
         os.lseek(self._descriptor, 0, os.SEEK_SET)
         os.write(self._descriptor, owner.encode())
 
+    def release_and_remove(self) -> None:
+        """Deletes the lock file, then releases the lock; only for locks taken with ``try_lock(removable=True)``.
+
+        Deleting while still holding the lock means that any process that opened the file meanwhile finds, once it
+        gets the lock, that the file lost its name, and starts over (see try_lock).
+        """
+        if self._descriptor is None:
+            return
+        with suppress(OSError):  # already gone, or Windows (an open file cannot be deleted there): it just stays
+            if _names_descriptor(self.path, self._descriptor):
+                os.unlink(self.path)
+        self.release()
+
     def release(self) -> None:
         """Releases the lock; the lock file stays (see the module's notes). Calling it twice is harmless."""
         if self._descriptor is None:
@@ -215,27 +232,43 @@ class HeldLock:
         self.release()
 
 
-def try_lock(path: Path, *, directory: bool = False) -> HeldLock:
+def _names_descriptor(path: Path, descriptor: int) -> bool:
+    """Returns True if the path still names the file open as the descriptor (it was not deleted or replaced)."""
+    try:
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(descriptor)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def try_lock(path: Path, *, directory: bool = False, removable: bool = False) -> HeldLock:
     """Takes the exclusive lock on a lock file, or on a directory itself, without waiting.
 
     Args:
         path: The lock file (created when missing) or, with ``directory=True``, the directory to lock.
         directory: Locks the directory's own inode, leaving its contents unchanged. Where directories cannot be
             locked (Windows), the returned lock protects nothing.
+        removable: The lock file is one whose holders delete it on release (HeldLock.release_and_remove): a lock
+            taken on a file that lost its name meanwhile is let go and the file now at the path is locked instead.
 
     Raises:
         LockHeldError: If another process holds the lock.
     """
     if directory and fcntl is None:  # pragma: no cover - Windows cannot open a directory to lock it
         return HeldLock(path, None)
-    descriptor = os.open(path, os.O_RDONLY) if directory else _open_lock_file(os.fspath(path))
-    if not _flock(descriptor, shared=False):
-        holder = ""
-        if not directory:
-            os.lseek(descriptor, 0, os.SEEK_SET)
-            holder = os.read(descriptor, 512).decode(errors="replace").strip()
-        os.close(descriptor)
-        raise LockHeldError(path, holder)
+    while True:
+        descriptor = os.open(path, os.O_RDONLY) if directory else _open_lock_file(os.fspath(path))
+        if not _flock(descriptor, shared=False):
+            holder = ""
+            if not directory:
+                os.lseek(descriptor, 0, os.SEEK_SET)
+                holder = os.read(descriptor, 512).decode(errors="replace").strip()
+            os.close(descriptor)
+            raise LockHeldError(path, holder)
+        if not removable or directory or _names_descriptor(path, descriptor):
+            break
+        os.close(descriptor)  # its holder deleted it after we opened it: lock the file the path names now
     _held_descriptors.add(descriptor)
     return HeldLock(path, descriptor)
 

@@ -156,3 +156,26 @@ if __name__ == "__main__":
         record_live(Path(sys.argv[2]), sys.argv[3])
     else:
         program(sys.argv[1], Path(sys.argv[2]), sys.argv[3])
+
+
+def contend_for_removable_lock(path: str, rounds: int, holders: Any, overlaps: Any) -> None:
+    """Takes and releases a removable lock (as loggers take a log directory's) `rounds` times, deleting it each time.
+
+    Counts in `overlaps` every time it held the lock while another process did too.
+    """
+    from ataraxis_data_structures.file_locks import LockHeldError, try_lock
+
+    taken = 0
+    while taken < rounds:
+        try:
+            held = try_lock(Path(path), removable=True)
+        except LockHeldError:
+            continue
+        with holders.get_lock():
+            holders.value += 1
+            if holders.value > 1:
+                overlaps.value += 1
+        with holders.get_lock():
+            holders.value -= 1
+        held.release_and_remove()
+        taken += 1

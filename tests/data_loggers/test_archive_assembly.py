@@ -128,7 +128,7 @@ def test_torn_tail_is_reported_and_every_whole_record_kept(tmp_path: Path, cut: 
     last_record = len(fmt_record(*messages[-1]))
     path.write_bytes(data[: len(data) - last_record + cut])
     offset = len(data) - last_record
-    with pytest.warns(TornLogWarning, match=rf"009-0000\.axlog: torn tail at byte offset {offset}: {cut} bytes"):
+    with pytest.warns(TornLogWarning, match=rf"009-0000\.axlog\.npy: torn tail at byte offset {offset}: {cut} bytes"):
         assemble_log_archives(tmp_path)
     assert archived(tmp_path / "9_log.npz") == expected_sequence(messages[:-1])
     assert path.exists()  # kept for inspection
@@ -146,7 +146,7 @@ def test_damage_inside_a_live_log_costs_only_the_damaged_records(tmp_path: Path)
     index = log_format.scan_records(bytes(data))
     data[int(index.payload_offsets[50]) - log_format.RECORD_HEADER_SIZE] ^= 0x55  # the length field of record 50
     path.write_bytes(bytes(data))
-    with pytest.warns(TornLogWarning, match=r"004-0000\.axlog: damaged region at byte offset \d+"):
+    with pytest.warns(TornLogWarning, match=r"004-0000\.axlog\.npy: damaged region at byte offset \d+"):
         assemble_log_archives(tmp_path, verify_integrity=True)
     assert archived(tmp_path / "4_log.npz") == expected_sequence(messages[:50] + messages[51:])
     assert path.exists()  # kept for inspection
@@ -189,7 +189,7 @@ def test_verification_catches_a_corrupted_archive_and_keeps_the_sources(
     with pytest.raises(ArchiveVerificationError, match=r"4_log\.npz"):  # a RuntimeError, as in the original
         assemble_log_archives(tmp_path, verify_integrity=True)
     assert source.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["004-0000.axlog"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["004-0000.axlog.npy"]
 
 
 def test_verbose_shows_progress_bars(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -304,7 +304,7 @@ def test_an_error_in_one_source_is_raised_after_the_others_finish(tmp_path: Path
     write_live_log(tmp_path, 1, sample_messages(50))
     bad = write_live_log(tmp_path, 2, sample_messages(50))
     bad.write_bytes(bad.read_bytes().replace(b"AXDSLOG\x00\x01\x00\x02", b"AXDSLOG\x00\x01\x00\x03", 1))
-    with pytest.raises(LogFormatError, match=r"002-0000\.axlog: the file header names source 3, but the file name"):
+    with pytest.raises(LogFormatError, match=r"002-0000\.axlog\.npy: the file header names source 3, but the file"):
         assemble_log_archives(tmp_path, max_workers=2)
     assert (tmp_path / "1_log.npz").exists() and bad.exists()
 
@@ -326,32 +326,67 @@ def test_a_second_assembly_of_the_same_directory_is_refused(tmp_path: Path) -> N
 
 def test_a_live_log_with_a_torn_header_is_reported_and_kept(tmp_path: Path) -> None:
     write_live_log(tmp_path, 1, sample_messages(10, seed=3), segment=0)
-    torn = tmp_path / "001-0001.axlog"
+    torn = tmp_path / "001-0001.axlog.npy"
     torn.write_bytes(b"AXDS")
-    with pytest.warns(TornLogWarning, match=r"001-0001\.axlog: torn file header: 4 bytes"):
+    with pytest.warns(TornLogWarning, match=r"001-0001\.axlog\.npy: torn file header: 4 bytes"):
         assemble_log_archives(tmp_path)
-    assert torn.exists() and not (tmp_path / "001-0000.axlog").exists()
+    assert torn.exists() and not (tmp_path / "001-0000.axlog.npy").exists()
     assert archived(tmp_path / "1_log.npz") == expected_sequence(sample_messages(10, seed=3))
 
 
-def test_a_directory_a_running_logger_writes_is_refused(tmp_path: Path) -> None:
+def test_a_directory_a_running_logger_writes_is_assembled_so_far_and_finished_later(tmp_path: Path) -> None:
     import fcntl
 
+    from ataraxis_data_structures.data_loggers import LoggerRunningWarning, log_format
     from ataraxis_data_structures.data_loggers.logger_lock import LOCK_FILE_NAME
 
-    write_live_log(tmp_path, 1, sample_messages(10))
+    earlier = sample_messages(30, seed=4)  # a finished logger session of source 1
+    write_live_log(tmp_path, 1, earlier)
+    later = [(0, np.uint64(ONSET_US + 10**9).tobytes()), *[(t, bytes([t % 256]) * 5) for t in range(1, 400)]]
+    written = 150
+    open_log = write_live_log(tmp_path, 1, later[:written], segment=1)  # the segment the logger appends to
+    with open_log.open("ab") as file:  # and the record it is writing at this very moment: half of it is there
+        file.write(log_format.encode_record(*later[written])[:9])
     lock = tmp_path / LOCK_FILE_NAME
     descriptor = os.open(lock, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)  # what the logger process holds while it runs
-        with pytest.raises(DirectoryBusyError, match="DataLogger is still writing"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", TornLogWarning)  # the record being written is not a torn tail
+            with pytest.warns(LoggerRunningWarning, match="while a DataLogger is still writing to it"):
+                assemble_log_archives(tmp_path)
+        # The finished segment is gone, the open one and the lock file stay; nothing was lost or invented.
+        assert sorted(p.name for p in tmp_path.iterdir()) == [LOCK_FILE_NAME, open_log.name, "1_log.npz"]
+        sessions = read_archive_sessions(tmp_path / "1_log.npz")
+        assert len(archived(tmp_path / "1_log.npz")) == 30 + written - 1
+        # The logger finishes that record and writes more; a second assembly while it runs adds exactly those.
+        with open_log.open("r+b") as file:
+            file.seek(0, os.SEEK_END)
+            file.seek(file.tell() - 9)
+            file.write(b"".join(log_format.encode_record(t, p) for t, p in later[written:300]))
+        with pytest.warns(LoggerRunningWarning):
             assemble_log_archives(tmp_path)
+        assert len(archived(tmp_path / "1_log.npz")) == 30 + 300 - 1
     finally:
-        os.close(descriptor)
-    assemble_log_archives(tmp_path, remove_sources=False)  # a lock file nobody holds: assembly proceeds
-    assert LOCK_FILE_NAME in {p.name for p in tmp_path.iterdir()}
-    assemble_log_archives(tmp_path)  # and removing the sources also removes the idle lock file
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["1_log.npz"]
+        os.close(descriptor)  # the logger stops (its lock file stays when it was killed)
+    with open_log.open("ab") as file:
+        file.write(b"".join(log_format.encode_record(t, p) for t, p in later[300:]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no logger runs now: no warning at all
+        assemble_log_archives(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1_log.npz"]  # the idle lock file went too
+    shift = sessions[1].elapsed_offset_us
+    expected = expected_sequence(earlier) + [(t + shift, p) for t, p in later[1:]]
+    assert archived(tmp_path / "1_log.npz") == sorted(expected, key=lambda message: message[0])
+
+
+def test_live_logs_named_by_earlier_versions_are_assembled(tmp_path: Path) -> None:
+    messages = sample_messages(40, seed=8)
+    path = write_live_log(tmp_path, 2, messages)
+    path.rename(tmp_path / "002-0000.axlog")  # the name versions before 2026-12 gave it
+    assemble_log_archives(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2_log.npz"]
+    assert archived(tmp_path / "2_log.npz") == expected_sequence(messages)
 
 
 @pytest.mark.parametrize("verify_integrity", [False, True])
@@ -396,7 +431,7 @@ def test_a_damaged_live_log_header_costs_only_itself(tmp_path: Path) -> None:
     data = bytearray(path.read_bytes())
     data[2] ^= 0x01  # one flipped bit in the magic
     path.write_bytes(bytes(data))
-    with pytest.warns(TornLogWarning, match=r"006-0000\.axlog: damaged file header: the first 16 bytes"):
+    with pytest.warns(TornLogWarning, match=r"006-0000\.axlog\.npy: damaged file header: the first 16 bytes"):
         assemble_log_archives(tmp_path, verify_integrity=True)
     assert archived(tmp_path / "6_log.npz") == expected_sequence(messages)  # all 2,001 records, onset included
     assert path.exists()  # kept for inspection
@@ -413,7 +448,7 @@ def test_a_zeroed_first_page_of_a_live_log_costs_only_the_records_in_it(tmp_path
     lost = int(np.count_nonzero(index.payload_offsets < 4096 + log_format.RECORD_HEADER_SIZE))
     data[:4096] = bytes(4096)  # a page a power loss left as zeros
     path.write_bytes(bytes(data))
-    with pytest.warns(TornLogWarning, match=r"006-0001\.axlog: damaged file header"):
+    with pytest.warns(TornLogWarning, match=r"006-0001\.axlog\.npy: damaged file header"):
         assemble_log_archives(tmp_path, verify_integrity=True)
     kept = expected_sequence(sample_messages(5, seed=24) + later[lost:])
     assert archived(tmp_path / "6_log.npz") == kept
@@ -424,7 +459,7 @@ def test_one_warning_per_source_pointing_at_the_callers_line(tmp_path: Path) -> 
     for source in (1, 2, 3):
         path = write_live_log(tmp_path, source, sample_messages(100, seed=source))
         path.write_bytes(path.read_bytes()[:-3])  # a torn tail
-    damaged = tmp_path / "002-0000.axlog"
+    damaged = tmp_path / "002-0000.axlog.npy"
     data = bytearray(damaged.read_bytes())
     data[500] ^= 0xFF  # and a damaged region in source 2
     damaged.write_bytes(bytes(data))
@@ -478,7 +513,7 @@ def test_a_full_disk_names_the_archive_and_keeps_the_sources(small_disk: Path) -
         assemble_log_archives(small_disk)
     assert raised.value.errno == errno.ENOSPC
     assert str(small_disk / ".7_log.npz.partial") in str(raised.value)
-    assert sorted(p.name for p in small_disk.iterdir()) == ["007-0000.axlog"]  # no partial archive left behind
+    assert sorted(p.name for p in small_disk.iterdir()) == ["007-0000.axlog.npy"]  # no partial archive left behind
     assert source.read_bytes() == before
 
 

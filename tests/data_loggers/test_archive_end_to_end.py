@@ -76,7 +76,7 @@ if __name__ == "__main__":
 
 def test_recording_killed_mid_run_assembles_every_whole_record(tmp_path: Path) -> None:
     process = subprocess.Popen([sys.executable, "-c", CRASHING_RECORDER, str(tmp_path)], start_new_session=True)
-    log = tmp_path / "crash_data_log" / "005-0000.axlog"
+    log = tmp_path / "crash_data_log" / "005-0000.axlog.npy"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (not log.exists() or log.stat().st_size < 200_000):
         time.sleep(0.01)
@@ -147,8 +147,8 @@ def record_two_sessions(directory: Path) -> tuple[list[int], dict[int, list[tupl
 def test_a_restarted_logger_records_a_new_session_with_exact_absolute_times(tmp_path: Path) -> None:
     onsets, expected = record_two_sessions(tmp_path)
     directory = tmp_path / f"{RESTART_NAME}_data_log"
-    assert sorted(p.name for p in directory.glob("*.axlog")) == [
-        "001-0000.axlog", "001-0001.axlog", "002-0000.axlog", "002-0001.axlog"
+    assert sorted(p.name for p in directory.glob("*.axlog.npy")) == [
+        "001-0000.axlog.npy", "001-0001.axlog.npy", "002-0000.axlog.npy", "002-0001.axlog.npy"
     ]  # fmt: skip
     assemble_log_archives(directory, verify_integrity=True)
     for source in (1, 2):

@@ -104,7 +104,7 @@ def test_bad_header_names_the_file() -> None:
 
 
 def test_file_names_round_trip_and_segments_count_up(tmp_path: Path) -> None:
-    assert fmt.log_file_name(3, 0) == "003-0000.axlog"
+    assert fmt.log_file_name(3, 0) == "003-0000.axlog.npy"
     assert fmt.parse_log_file_name("003-0012.axlog") == (3, 12)
     assert fmt.parse_log_file_name("003_00000000000000000012.npy") is None
     assert fmt.next_segment(tmp_path, 3) == 0
@@ -112,6 +112,21 @@ def test_file_names_round_trip_and_segments_count_up(tmp_path: Path) -> None:
     (tmp_path / fmt.log_file_name(3, 4)).touch()
     assert fmt.next_segment(tmp_path, 3) == 5
     assert fmt.next_segment(tmp_path, 4) == 0
+    # Earlier versions named the files .axlog: they are live logs too, and their numbers are never reused.
+    assert fmt.parse_log_file_name("003-0012.axlog.npy") == (3, 12)
+    (tmp_path / "003-0007.axlog").touch()
+    assert fmt.next_segment(tmp_path, 3) == 8
+    for not_ours in ("003-0012.npy", "003-0012.axlog.npz", "003-0012.axlog.npy.partial", "x003-0012.axlog.npy"):
+        assert fmt.parse_log_file_name(not_ours) is None, not_ours
+
+
+def test_live_log_names_match_the_entries_the_labs_code_looks_for(tmp_path: Path) -> None:
+    # The lab's pipeline skips assembly of a folder without *.npy entries: every live log file must be one.
+    (tmp_path / fmt.log_file_name(1, 0)).touch()
+    (tmp_path / fmt.log_file_name(255, 12345)).touch()
+    assert len(list(tmp_path.glob("*.npy"))) == 2
+    # ...and none can be taken for a release's message file, {source:03d}_{timestamp:020d}.npy.
+    assert not any("_" in path.name for path in tmp_path.iterdir())
 
 
 def test_encode_records_matches_record_by_record_encoding() -> None:
@@ -190,3 +205,17 @@ def test_windows_of_records_add_up_to_the_whole_scan(window: int) -> None:
     assert [region for part in windows for region in part.damaged] == list(whole.damaged)
     assert [part.defect for part in windows[:-1]] == [None] * (len(windows) - 1)
     assert windows[-1].defect == whole.defect is not None
+
+
+def test_the_bytes_on_disk_are_pinned(tmp_path: Path) -> None:
+    # The format the module docstring states, byte for byte: files written by earlier versions (named .axlog) and
+    # by this one (named .axlog.npy) hold the same bytes, so a change here breaks reading recorded sessions.
+    header = bytes.fromhex("415844534c4f47000100070000000000")  # b"AXDSLOG\0", version 1, source 7, 5 zeros
+    record = bytes.fromhex("050000000500000000000000b9ff5cd0") + b"hello"  # length, timestamp, CRC-32
+    assert fmt.encode_file_header(7) == header
+    assert fmt.encode_record(5, b"hello") == record
+    for name in ("007-0000.axlog", fmt.log_file_name(7, 1)):
+        (tmp_path / name).write_bytes(header + record)
+        assert fmt.parse_log_file_name(name) is not None
+        index = fmt.scan_records((tmp_path / name).read_bytes(), name)
+        assert (index.source_id, index.timestamps.tolist(), index.payload_sizes.tolist()) == (7, [5], [5])

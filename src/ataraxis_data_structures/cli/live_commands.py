@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     tail = subparsers.add_parser(
         "tail",
         help="show per-source progress of a log directory a DataLogger is writing",
-        description="Reads the live .axlog files of a DataLogger output directory (never disturbing the logger) "
+        description="Reads the live .axlog.npy files of a DataLogger output directory (never disturbing the logger) "
         "and prints, per source: messages so far, the current rate (over the last second of acquisition time), the "
         "time since the last message (from its timestamp and the source's onset), and the largest gap between "
         "consecutive messages. With --follow it refreshes the table in place until Ctrl+C.",

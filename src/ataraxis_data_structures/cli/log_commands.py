@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     assemble = subparsers.add_parser(
         "assemble",
         help="consolidate a log directory into one .npz archive per source",
-        description="Consolidates the live .axlog files (and reference-style .npy files) of a log directory into "
+        description="Consolidates the live .axlog.npy files (and reference-style .npy files) of a log directory into "
         "one {source_id}_log.npz archive per source. Rerunning it after an interruption finishes the job.",
     )
     assemble.add_argument("log_directory", metavar="LOGDIR", type=path_argument, help="the DataLogger output directory")

@@ -12,7 +12,13 @@ TYPE_CHECKING = False  # the spelling that needs no `import typing` (see the pac
 if TYPE_CHECKING:
     from typing import Any
 
-    from .archive_assembly import LogSession, TornLogWarning, assemble_log_archives, read_archive_sessions
+    from .archive_assembly import (
+        LoggerRunningWarning,
+        LogSession,
+        TornLogWarning,
+        assemble_log_archives,
+        read_archive_sessions,
+    )
     from .archive_discovery import (
         LOG_ARCHIVE_SUFFIX,
         LOG_DIRECTORY_SUFFIX,
@@ -46,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "find_log_archives": "archive_discovery",
     "read_archive_message_count": "archive_discovery",
     "read_archive_sessions": "archive_assembly",
+    "LoggerRunningWarning": "archive_assembly",
 }
 
 __all__ = [
@@ -58,6 +65,7 @@ __all__ = [
     "LogMessage",
     "LogPackage",
     "LogSession",
+    "LoggerRunningWarning",
     "MessageColumns",
     "SourceStatus",
     "TornLogWarning",

@@ -1,13 +1,14 @@
 """Consolidates a log directory into one .npz archive per source: assemble_log_archives.
 
-Sources are the live ``.axlog`` files DataLogger writes (see log_format) and, for recordings made with the reference
-release, per-message ``{source:03d}_{timestamp:020d}.npy`` files. An archive that already exists is merged with new
+Sources are the live ``.axlog.npy`` files DataLogger writes (and the ``.axlog`` files of earlier versions; see
+log_format) and, for recordings made with the reference release, per-message ``{source:03d}_{timestamp:020d}.npy``
+files. An archive that already exists is merged with new
 sources, so running assembly again after an interruption (or after another logger session) finishes the job
 without losing or repeating a message:
 
 - the archive is written under a temporary name, fsynced, optionally verified, and only then moved into place;
 - sources are removed only after that, so an interruption before the move leaves every source in place;
-- the archive's manifest (its ZIP comment) records how many bytes of each ``.axlog`` file it holds, and a ``.npy``
+- the archive's manifest (its ZIP comment) records how many bytes of each live log file it holds, and a ``.npy``
   file whose member already holds the same bytes is recognised, so a rerun after an interruption during source
   removal archives nothing twice;
 - an existing archive's members are checked against their CRC-32s before a merge, so a member damaged on disk is
@@ -94,6 +95,14 @@ class TornLogWarning(UserWarning):
     """Warns that a source file ends in bytes that are not whole records (or is unreadable) and was kept."""
 
 
+class LoggerRunningWarning(UserWarning):
+    """Warns that a DataLogger was still writing to the directory being assembled.
+
+    Every record written so far is archived; the files the logger may still append to are kept, and a later
+    assembly (after stop()) adds the rest to the same archives, each message exactly once.
+    """
+
+
 class LogSession(NamedTuple):
     """One recording session held in a log archive (see read_archive_sessions)."""
 
@@ -115,6 +124,9 @@ class _SourceFiles:
     source_id: int
     archive: Path | None = None
     live_logs: list[_LiveLog] = field(default_factory=list)
+    open_log: Path | None = None
+    """The live log a running logger may still append to (see _mark_open_logs): read up to its last whole record,
+    its tail not reported as torn, and never removed."""
     npy_files: list[str] = field(default_factory=list)
     """Paths of reference-style .npy files (strings: there can be millions, and Path objects cost microseconds)."""
 
@@ -246,13 +258,18 @@ def assemble_log_archives(
 
     Notes:
         Messages are ordered by acquisition timestamp, then by arrival; each archive is named after its source ID
-        (``{source_id}_log.npz``). Live ``.axlog`` files and reference-style per-message ``.npy`` files are both
-        consolidated; an existing archive is merged with new sources after its members pass their CRC-32 checks.
-        Several recording sessions of one source (a logger restarted in the same directory) share the archive:
-        later sessions are rebased onto the earliest onset, so absolute times stay exact (see
-        read_archive_sessions). Damage in a source (a torn tail, a damaged region or header, an unreadable file) is
-        reported with one TornLogWarning per source, pointing at the caller's line: every whole record is archived
-        and the damaged file is kept.
+        (``{source_id}_log.npz``). Live log files (``.axlog.npy``, and ``.axlog`` from earlier versions) and
+        reference-style per-message ``.npy`` files are both consolidated; an existing archive is merged with new
+        sources after its members pass their CRC-32 checks. Several recording sessions of one source (a logger
+        restarted in the same directory) share the archive: later sessions are rebased onto the earliest onset, so
+        absolute times stay exact (see read_archive_sessions). Damage in a source (a torn tail, a damaged region or
+        header, an unreadable file) is reported with one TornLogWarning per source, pointing at the caller's line:
+        every whole record is archived and the damaged file is kept.
+
+        A DataLogger still writing to the directory does not stop the assembly (as with both releases): every record
+        written so far is archived, with a LoggerRunningWarning; only the files the logger has finished with are
+        removed. Assembling again after the logger stops adds the rest to the same archives (the manifest records how
+        far each live file was read), so each message is archived exactly once.
 
     Args:
         log_directory: The path to the directory that stores the log files.
@@ -276,8 +293,7 @@ def assemble_log_archives(
         OSError: If the archive cannot be written (a full disk, for example); the message names the file.
         ArchiveVerificationError: If integrity verification finds an archived message that differs from its source
             (a RuntimeError).
-        DirectoryBusyError: If another assembly of the directory is running, or a running DataLogger still writes
-            to it (a RuntimeError).
+        DirectoryBusyError: If another assembly of the directory is running (a RuntimeError).
     """
     if remove_sources:
         refuse_unsafe_path(log_directory, "log_directory", "remove the assembled source files in")
@@ -289,11 +305,19 @@ def assemble_log_archives(
     if max_workers is None or max_workers < 1:
         max_workers = max(1, (os.cpu_count() or 1) - 2)
     options = _Options(directory, remove_sources, memory_mapping, verbose, verify_integrity)
-    with _exclusive(directory):
+    with _exclusive(directory) as logger_running:
+        groups = _discover(directory)
+        if logger_running:
+            _mark_open_logs(groups)
+            warnings.warn(
+                f"assembling {directory} while a DataLogger is still writing to it (it holds {LOCK_FILE_NAME}): "
+                "every record written so far is archived; the live log files it may still append to are kept, and "
+                "assembling again after the logger stops adds the rest to the same archives",
+                LoggerRunningWarning,
+                stacklevel=2,
+            )
         assemblies = [
-            _SourceAssembly(group, options)
-            for group in _discover(directory).values()
-            if group.live_logs or group.npy_files
+            _SourceAssembly(group, options) for group in groups.values() if group.live_logs or group.npy_files
         ]
         try:
             errors = _run_all(assemblies, max_workers)
@@ -305,7 +329,7 @@ def assemble_log_archives(
                     warnings.warn(assembly.report(), TornLogWarning, stacklevel=2)
         if errors:
             raise errors[0]
-        if remove_sources:
+        if remove_sources and not logger_running:
             _remove_idle_logger_lock(directory)
 
 
@@ -325,26 +349,38 @@ def _run_all(assemblies: list[_SourceAssembly], max_workers: int) -> list[Except
 
 
 def _remove_idle_logger_lock(directory: Path) -> None:
-    """Removes the lock file a stopped DataLogger left in the directory, so only the archives remain.
+    """Removes the lock file a killed DataLogger left in the directory (a stopped one removes its own).
 
-    The file is removed while this process holds its lock, so a logger that starts meanwhile either fails to lock
-    it (and reports the directory busy) or creates a fresh one.
+    The file is taken and removed by the protocol every taker of the directory lock follows (file_locks.try_lock's
+    ``removable``), so a logger that starts meanwhile either fails to lock it (and reports the directory busy) or
+    locks a fresh file.
     """
     lock_path = directory / LOCK_FILE_NAME
     if not lock_path.exists():
         return
-    try:
-        with try_lock(lock_path):
-            lock_path.unlink(missing_ok=True)
-    except LockHeldError:  # a logger started meanwhile: the file is in use again
-        pass
+    with suppress(LockHeldError):  # a logger started meanwhile: the file is in use again
+        try_lock(lock_path, removable=True).release_and_remove()
+
+
+def _mark_open_logs(groups: dict[int, _SourceFiles]) -> None:
+    """Marks, in each source, the live log a running logger may still append to.
+
+    A logger appends to one segment per source, the highest-numbered (it opens the next free number), and never
+    reopens an earlier one; a segment it creates after the directory was listed is not in the listing at all. So
+    every segment but the highest is finished; the highest may be too (a source not yet heard from in this logger
+    session), and is kept anyway until an assembly finds no logger running.
+    """
+    for files in groups.values():
+        if files.live_logs:
+            files.open_log = max(files.live_logs).path
 
 
 @contextmanager
-def _exclusive(directory: Path) -> Iterator[None]:
+def _exclusive(directory: Path) -> Iterator[bool]:
     """Holds an exclusive lock on the log directory itself, so two assemblies never share partial archives.
 
     Locking the directory (not a lock file in it) leaves the directory's contents, and so its checksum, unchanged.
+    Yields whether a DataLogger was writing to the directory when the lock was taken.
     """
     try:
         held = try_lock(directory, directory=True)
@@ -353,12 +389,7 @@ def _exclusive(directory: Path) -> Iterator[None]:
             f"Unable to assemble log archives in {directory}: another assembly of this directory is running."
         ) from None
     with held:
-        if is_locked(directory / LOCK_FILE_NAME):
-            raise DirectoryBusyError(
-                f"Unable to assemble log archives in {directory}: a DataLogger is still writing to it "
-                f"(it holds {LOCK_FILE_NAME}); stop the logger first."
-            )
-        yield
+        yield is_locked(directory / LOCK_FILE_NAME)
 
 
 @dataclass(frozen=True)
@@ -384,12 +415,13 @@ def _discover(directory: Path) -> dict[int, _SourceFiles]:
     with os.scandir(directory) as entries:
         for entry in entries:
             name = entry.name
-            if name.endswith(MEMBER_SUFFIX):
+            # Live log files end in .npy too (see log_format): they are told apart by name before messages are.
+            if (parsed := parse_log_file_name(name)) is not None:
+                group(parsed.source_id).live_logs.append(_LiveLog(parsed.segment, Path(entry.path)))
+            elif name.endswith(MEMBER_SUFFIX):
                 match = _NPY_SOURCE.match(name)
                 if match is not None:
                     group(int(match.group(1))).npy_files.append(entry.path)
-            elif (parsed := parse_log_file_name(name)) is not None:
-                group(parsed.source_id).live_logs.append(_LiveLog(parsed.segment, Path(entry.path)))
             elif (source_id := parse_archive_name(name)) is not None:
                 group(source_id).archive = Path(entry.path)
             elif (
@@ -446,6 +478,9 @@ class _SourceAssembly:
         self.current_onset = _UNKNOWN_ONSET
         self.sessions: list[LogSession] = []
         self.plan: _Plan | None = None
+        self.read_sizes: dict[Path, int] = {}
+        """How many bytes of each live log this assembly read: a verification pass reads no more, even when a running
+        logger appended meanwhile."""
 
     def note(self, problem: str) -> None:
         self.notes.append(problem)
@@ -534,6 +569,7 @@ class _SourceAssembly:
         except ValueError as error:
             raise ArchiveVerificationError(f"integrity verification failed: {error}") from None
         again = _SourceAssembly(self.files, replace(self.options, remove_sources=False))
+        again.read_sizes = self.read_sizes
         verifier = _StreamVerifier(again, written)
         for chunk in again._stream_windows(check_archive=False):
             verifier.put(chunk)
@@ -592,8 +628,11 @@ class _SourceAssembly:
         session every record belongs to) and marks it removable when it is whole.
         """
         data = _read(path, self.options.memory_mapping)
+        data = data[: self.read_sizes.setdefault(path, len(data))]
         view = memoryview(data)  # type: ignore[arg-type]
         if len(data) < FILE_HEADER.size:  # created by a logger that died before its header reached the disk
+            if path == self.files.open_log:
+                return  # or by the running logger a moment ago: its header is being written
             self.note(f"{path}: torn file header: {len(data)} bytes, no records; skipped and kept for inspection")
             return
         previous = self.manifest.get(path.name)
@@ -607,14 +646,21 @@ class _SourceAssembly:
         whole = True
         consumed = len(data)
         count_so_far = 0
-        for index in iter_record_windows(view, path, expected_source_id=self.files.source_id, window=window):
+        still_written = path == self.files.open_log
+        for scanned in iter_record_windows(view, path, expected_source_id=self.files.source_id, window=window):
+            index = scanned
             count_so_far += len(index)
+            if still_written and index.defect is not None and index.defect.reason != DAMAGED_HEADER:
+                # The record the running logger is writing right now: the manifest stops before it, and the next
+                # assembly reads it from there.
+                consumed = index.defect.offset
+                index = replace(index, defect=None)
             whole = self._note_damage(path, index, count_so_far) and whole
             if index.defect is not None:
                 consumed = index.defect.offset
             yield self._live_chunk(path, data, index, start)
         self.records.append(SourceRecord(path.name, consumed, fingerprint(view, consumed)))
-        if whole and self.options.remove_sources:
+        if whole and not still_written and self.options.remove_sources:
             self.removable.append(path)
 
     def _note_damage(self, path: Path, index: RecordIndex, whole_records: int) -> bool:

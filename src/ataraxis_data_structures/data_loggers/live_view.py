@@ -1,10 +1,10 @@
 """A reader of a log directory while a DataLogger writes it: per-source progress for ``axds tail``.
 
-The reader only opens the live ``.axlog`` files read-only and reads what was appended since its last look, so it
-never blocks or disturbs the writer (which appends with O_APPEND and takes no lock readers could hold). The last
-record of a file may be half-written when it looks: only whole records (their checksum matches) are taken, and the
-rest is read again at the next refresh. Damaged regions inside a file are skipped and counted, as the format module
-(``log_format.scan_records``) reports them.
+The reader only opens the live ``.axlog.npy`` (and older ``.axlog``) files read-only and reads what was appended
+since its last look, so it never blocks or disturbs the writer (which appends with O_APPEND and takes no lock
+readers could hold). The last record of a file may be half-written when it looks: only whole records (their
+checksum matches) are taken, and the rest is read again at the next refresh. Damaged regions inside a file are
+skipped and counted, as the format module (``log_format.scan_records``) reports them.
 """
 
 from __future__ import annotations

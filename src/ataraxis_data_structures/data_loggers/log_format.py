@@ -6,9 +6,17 @@ This module is the single place that states the format; the writer (the logger p
 Layout
 ------
 A log directory (``{output_directory}/{instance_name}_data_log``) holds one file per source and logger session,
-named ``{source_id:03d}-{segment:04d}.axlog``. ``segment`` counts up from 0: a logger that starts in a directory
+named ``{source_id:03d}-{segment:04d}.axlog.npy``. ``segment`` counts up from 0: a logger that starts in a directory
 that already holds segments of a source opens the next free number, so an earlier (possibly torn) file is never
 appended to.
+
+The name ends in ``.npy`` because the lab's code recognises a live log directory by its ``*.npy`` entries (it skips
+assembly of a folder without them) and the API reference describes the entries as .npy files. The files are NOT
+NumPy arrays: the name is chosen so that neither release's ``assemble_log_archives`` can take one for a message
+(6.2.0 and 7.2.0 read the source ID and timestamp from a message's name, ``{source_id:03d}_{timestamp:020d}.npy``,
+and raise ``ValueError`` on these names before writing anything; tests/data_loggers/test_live_entry_names.py runs
+both on a folder of ours). Files named ``{source_id:03d}-{segment:04d}.axlog``, written by earlier versions of this
+library, are read the same way (LEGACY_FILE_SUFFIX), and segment numbers count across both names.
 
 Each file is::
 
@@ -56,8 +64,11 @@ FILE_MAGIC = b"AXDSLOG\x00"
 FORMAT_VERSION = 1
 """The version of the record layout described in this module."""
 
-FILE_SUFFIX = ".axlog"
-"""The extension of live log files."""
+FILE_SUFFIX = ".axlog.npy"
+"""The extension of the live log files this library writes (``*.npy``, as the lab's code expects; see above)."""
+
+LEGACY_FILE_SUFFIX = ".axlog"
+"""The extension of the live log files written by earlier versions of this library (still read and assembled)."""
 
 FILE_HEADER = struct.Struct("<8sHB5x")
 """magic, version, source_id, reserved: 16 bytes."""
@@ -69,7 +80,7 @@ RECORD_HEADER_SIZE = _RECORD_PREFIX.size + _RECORD_CRC.size
 MAX_PAYLOAD_SIZE = 0xFFFFFFFF
 """The largest payload one record can hold (4 GiB - 1)."""
 
-_FILE_NAME = re.compile(r"^(\d{3})-(\d{4,})" + re.escape(FILE_SUFFIX) + r"$")
+_FILE_NAME = re.compile(r"^(\d{3})-(\d{4,})" + re.escape(LEGACY_FILE_SUFFIX) + r"(?:\.npy)?$")
 
 
 def log_file_name(source_id: int, segment: int) -> str:
@@ -85,7 +96,10 @@ class LogFileName(NamedTuple):
 
 
 def parse_log_file_name(name: str) -> LogFileName | None:
-    """Returns the source ID and segment a live log file name states, or None when the name is not one."""
+    """Returns the source ID and segment a live log file name states, or None when the name is not one.
+
+    Both the current names (FILE_SUFFIX) and those of earlier versions (LEGACY_FILE_SUFFIX) are live log files.
+    """
     match = _FILE_NAME.match(name)
     if match is None:
         return None
@@ -96,7 +110,7 @@ def next_segment(directory: Path, source_id: int) -> int:
     """Returns the first segment number of a source that has no file in the directory yet."""
     used = [
         parsed.segment
-        for path in directory.glob(f"{source_id:03d}-*{FILE_SUFFIX}")
+        for path in directory.glob(f"{source_id:03d}-*")
         if (parsed := parse_log_file_name(path.name)) is not None
     ]
     return max(used) + 1 if used else 0

@@ -4,7 +4,11 @@ The logger process holds two OS locks (taken through ``file_locks``) for as long
 named after the instance in a per-user folder of the system's temporary directory (instance names are unique among
 running loggers, as the reference requires), and one on a lock file in the log directory (no two loggers ever write
 one directory). The OS drops a lock when its process ends in any way, so a killed logger never leaves a stale lock
-behind. The lock files stay after a stop (deleting a lock file on release races with the next locker).
+behind. The name lock's file stays after a stop. The log directory's lock file is deleted when the logger releases
+it (at stop(), or by the next assembly after a killed logger), so a stopped and assembled log directory holds only
+what the releases leave there; every taker of that lock follows the delete-while-held protocol of
+``file_locks.try_lock(removable=True)``, so a logger that starts while another stops can never hold a deleted file's
+lock next to a new file's.
 """
 
 from __future__ import annotations
@@ -30,10 +34,11 @@ class ExclusiveLock:
         conflict: What a second logger is told, given the holder's description.
     """
 
-    def __init__(self, path: Path, owner: str, conflict: str) -> None:
+    def __init__(self, path: Path, owner: str, conflict: str, *, removable: bool = False) -> None:
         self._path = path
         self._owner = owner
         self._conflict = conflict
+        self._removable = removable
         self._held: HeldLock | None = None
 
     def acquire(self) -> None:
@@ -43,16 +48,19 @@ class ExclusiveLock:
             RuntimeError: If another running logger holds the lock.
         """
         try:
-            held = try_lock(self._path)
+            held = try_lock(self._path, removable=self._removable)
         except LockHeldError as error:
             raise RuntimeError(self._conflict.format(holder=error.holder or "logger")) from None
         held.write_owner(f"{self._owner} (logger pid {os.getpid()})")
         self._held = held
 
     def release(self) -> None:
-        """Releases the lock. The lock file stays: deleting it would let two loggers lock two files of one name."""
+        """Releases the lock; a removable lock's file is deleted first (see file_locks.try_lock)."""
         if self._held is not None:
-            self._held.release()
+            if self._removable:
+                self._held.release_and_remove()
+            else:
+                self._held.release()
             self._held = None
 
 
@@ -62,6 +70,7 @@ def directory_lock(directory: Path, instance_name: str) -> ExclusiveLock:
         directory / LOCK_FILE_NAME,
         f"DataLogger '{instance_name}'",
         f"the log directory {directory} is in use by another running {{holder}}",
+        removable=True,
     )
 
 
