@@ -662,7 +662,7 @@ def test_a_killed_logger_process_is_replaced_and_stop_warns_with_the_count_lost(
         assert (int(timestamp), data[offset : offset + size]) == (number, payloads[number])
     if index.defect is not None:
         assert index.defect.offset + index.defect.size == len(data)
-    assert len(index) > 0 and logger.messages_lost <= len(payloads) - len(index)
+    assert len(index) > 0 and logger.messages_lost > 0  # received, not confirmed written (a batch may be both)
 
 
 @pytest.mark.slow
