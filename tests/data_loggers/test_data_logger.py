@@ -711,3 +711,39 @@ def test_a_removed_output_folder_is_recreated_and_neither_put_nor_stop_raises(lo
         logger.stop()
     assert logger.messages_lost == 0
     assert read_log(logger.output_directory)[1] == [(1, b"nowhere to go")]
+
+
+@pytest.mark.slow
+def test_producers_beyond_the_open_file_limit_wait_and_every_accepted_message_is_kept(logger: DataLogger) -> None:
+    """The logger's open-file limit exhausted by lingering producers: nobody's messages are lost (issue 16.5)."""
+    resource = pytest.importorskip("resource")
+    if not hasattr(resource, "prlimit") or "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("needs prlimit and fork (Linux)")
+    logger.start()
+    pid = logger._logger_process.pid
+    in_use = len(os.listdir(f"/proc/{pid}/fd"))
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (in_use + 6, in_use + 6))  # room for a few connections and files
+    context = multiprocessing.get_context("fork")
+    release = context.Event()
+    producers, dones = [], []
+    for index in range(16):  # connections stay open while the producers linger: most are refused at first
+        done = context.Event()
+        producer = context.Process(
+            target=produce_and_linger, args=(logger.input_queue, 1 + index % 4, 50, done, release)
+        )
+        producer.start()
+        producers.append(producer)
+        dones.append(done)
+    for done in dones:
+        assert done.wait(WAIT)  # every put() returned: the messages wait in the kernel
+    try:
+        with pytest.warns(DataLoggerWarning, match="open-file limit"):
+            logger.stop()  # closes finished connections one by one, accepting those that waited
+    finally:
+        release.set()
+        for producer in producers:
+            producer.join(WAIT)
+    assert logger.messages_lost == 0
+    records = read_log(logger.output_directory)
+    for source in (1, 2, 3, 4):  # four producers per source, each with its 50 messages in order
+        assert sorted(records[source]) == sorted([(number, payload_of(source, number)) for number in range(50)] * 4)
