@@ -59,7 +59,10 @@ class DataLogger:
 
         The logger appends each source's messages to a live log file in the output directory (see log_format);
         assemble_log_archives() turns the directory into one .npz archive per source. Everything put into the queue
-        before stop() is on disk when stop() returns; stop() also runs at interpreter exit.
+        before stop() is on disk when stop() returns; stop() also runs at interpreter exit. Disk trouble and a
+        killed logger process never raise: the logger retries, recreates a removed directory, rewrites files whose
+        names were removed, and is restarted if killed; stop() warns (DataLoggerWarning) with the count of messages
+        lost, also kept in messages_lost and data_complete.
 
     Args:
         output_directory: The directory where to save the logged data. The data is saved under a subdirectory named
