@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         LOG_DIRECTORY_SUFFIX,
         PARALLEL_PROCESSING_THRESHOLD,
         DataLogger,
+        DataLoggerWarning,
         LiveLogReader,
         LogArchiveReader,
         LoggerRunningWarning,
@@ -78,6 +79,7 @@ if TYPE_CHECKING:
 _EXPORTS: dict[str, str] = {
     "ChecksumVerification": "processing",
     "DataLogger": "data_loggers",
+    "DataLoggerWarning": "data_loggers",
     "JobState": "data_structures",
     "LOG_ARCHIVE_SUFFIX": "data_loggers",
     "LOG_DIRECTORY_SUFFIX": "data_loggers",
@@ -133,6 +135,7 @@ _SUBMODULES = frozenset(
 __all__ = [
     "ChecksumVerification",
     "DataLogger",
+    "DataLoggerWarning",
     "JobState",
     "LOG_ARCHIVE_SUFFIX",
     "LOG_DIRECTORY_SUFFIX",

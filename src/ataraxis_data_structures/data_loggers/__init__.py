@@ -29,7 +29,7 @@ if TYPE_CHECKING:
         read_archive_message_count,
     )
     from .archive_reader import LogArchiveReader, LogMessage, MessageColumns
-    from .data_logger import DataLogger
+    from .data_logger import DataLogger, DataLoggerWarning
     from .live_view import LiveLogReader, SourceStatus
     from .log_package import LogPackage
 
@@ -38,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "LOG_DIRECTORY_SUFFIX": "archive_discovery",
     "PARALLEL_PROCESSING_THRESHOLD": "archive_discovery",
     "DataLogger": "data_logger",
+    "DataLoggerWarning": "data_logger",
     "LiveLogReader": "live_view",
     "LogArchiveReader": "archive_reader",
     "LogMessage": "archive_reader",
@@ -60,6 +61,7 @@ __all__ = [
     "LOG_DIRECTORY_SUFFIX",
     "PARALLEL_PROCESSING_THRESHOLD",
     "DataLogger",
+    "DataLoggerWarning",
     "LiveLogReader",
     "LogArchiveReader",
     "LogMessage",

@@ -16,10 +16,10 @@ import os
 import signal
 import socket
 import threading
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from ..errors import LoggerFailedError
 from .logger_process import LoggerSettings, run_logger
 from .logger_queue import LoggerQueue, new_address, open_listener
 from .logger_receiver import TornFrame
@@ -28,6 +28,17 @@ _log = logging.getLogger(__name__)
 
 START_TIMEOUT = 120.0
 """How long start() waits for the logger process to report that it runs (a spawned interpreter imports NumPy)."""
+MAX_RESTARTS = 5
+"""How many times one session restarts a logger process that ended unexpectedly before it gives up."""
+
+
+class DataLoggerWarning(UserWarning):
+    """Warns that a DataLogger lost messages or could not confirm that every message reached the disk.
+
+    stop() warns with this category, naming the logger, the count of messages lost and what happened. Code that must
+    not go on after a loss turns it into an error: ``warnings.simplefilter("error", DataLoggerWarning)`` (the strict
+    mode), or checks ``DataLogger.messages_lost`` and ``DataLogger.data_complete``.
+    """
 
 
 class DataLogger:
@@ -48,7 +59,10 @@ class DataLogger:
 
         The logger appends each source's messages to a live log file in the output directory (see log_format);
         assemble_log_archives() turns the directory into one .npz archive per source. Everything put into the queue
-        before stop() is on disk when stop() returns; stop() also runs at interpreter exit.
+        before stop() is on disk when stop() returns; stop() also runs at interpreter exit. Disk trouble and a
+        killed logger process never raise: the logger retries, recreates a removed directory, rewrites files whose
+        names were removed, and is restarted if killed; stop() warns (DataLoggerWarning) with the count of messages
+        lost, also kept in messages_lost and data_complete.
 
     Args:
         output_directory: The directory where to save the logged data. The data is saved under a subdirectory named
@@ -89,6 +103,12 @@ class DataLogger:
         self._watchdog_thread: threading.Thread | None = None
         self._finished = threading.Event()  # set once the logger reported its end or died
         self._final_status: tuple[str, Any] | None = None
+        self._state_lock = threading.Lock()  # orders stop() against the watchdog replacing a dead logger process
+        self._messages_lost = 0
+        self._data_complete = True
+        self._session_lost = 0
+        self._session_unknown_loss = False  # messages unread in a killed process's connections: not countable
+        self._session_problems: list[str] = []
 
     def __repr__(self) -> str:
         return (
@@ -117,6 +137,21 @@ class DataLogger:
         return self._input_queue
 
     @property
+    def messages_lost(self) -> int:
+        """Returns how many messages whose put() returned were known lost since the instance was created.
+
+        0 while every message was written. Disk trouble (writes failing past the retries, a nameless file that could
+        not be rewritten) is counted exactly; a killed logger process adds the messages it had received and not yet
+        written, but not those still unread in its connections' kernel buffers (data_complete turns False then).
+        """
+        return self._messages_lost
+
+    @property
+    def data_complete(self) -> bool:
+        """Returns False once a message may have been lost since the instance was created (see messages_lost)."""
+        return self._data_complete
+
+    @property
     def alive(self) -> bool:
         """Returns True if the instance's logger process is currently running."""
         process = self._logger_process
@@ -136,22 +171,45 @@ class DataLogger:
                 directory, or the logger process fails to start.
         """
         if self._started:
-            if self.alive:
-                return
-            # The logger process ended on its own: once the watchdog has recorded (and logged) how, a new session
-            # starts. `alive` may turn False a moment before the watchdog has seen the end.
-            while not self._finished.wait(0.1):
+            # A logger process that ended on its own is replaced by the watchdog: wait for the new one, or for the
+            # watchdog to give up (then a new session starts). `alive` may turn False a moment before it sees the end.
+            while not self.alive and not self._finished.wait(0.01):
                 if self._watchdog_thread is None or not self._watchdog_thread.is_alive():
                     break
+            if self.alive:
+                return
             self._release()
+        process, control, progress = self._launch()
+        self._logger_process = process
+        self._control = control
+        self._final_status = None
+        self._finished = threading.Event()
+        self._stopping = False
+        self._started = True
+        self._session_lost = 0
+        self._session_unknown_loss = False
+        self._session_problems = []
+        self._owner_pid = os.getpid()
+        self._watchdog_thread = threading.Thread(
+            target=self._watch,
+            args=(process, control, progress, self._finished),
+            name=f"DataLogger-{self._name}-watchdog",
+            daemon=True,
+        )
+        self._watchdog_thread.start()
+        atexit.register(self._stop_at_exit)
+
+    def _launch(self) -> tuple[Any, Any, Any]:
+        """Starts a logger process on the queue's address; returns it, its control pipe and its progress counters."""
         listener = self._listener
         if listener is None:
             listener = self._listener = open_listener(self._input_queue.address)
         control, child_control = self._context.Pipe(duplex=True)
         settings = LoggerSettings(self._output_directory, self._name, self._thread_count, self._poll_interval)
+        progress = self._context.RawArray("q", 2)  # messages received, messages written (see run_logger)
         process = self._context.Process(
             target=run_logger,
-            args=(listener, settings, child_control),
+            args=(listener, settings, child_control, progress),
             name=f"DataLogger-{self._name}",
             daemon=True,
         )
@@ -167,52 +225,73 @@ class DataLogger:
             control.close()
             raise
         # From here on only the logger process listens: when it ends, in any way, producers are refused at once
-        # instead of connecting to a socket nobody reads.
+        # instead of connecting to a socket nobody reads (until the watchdog listens again to restart it).
         listener.close()
         self._listener = None
         _log.debug("DataLogger '%s': logger process %d writes to %s", self._name, pid, self._output_directory)
-        self._logger_process = process
-        self._control = control
-        self._final_status = None
-        self._finished = threading.Event()
-        self._stopping = False
-        self._started = True
-        self._owner_pid = os.getpid()
-        self._watchdog_thread = threading.Thread(
-            target=self._watch,
-            args=(process, control, self._finished),
-            name=f"DataLogger-{self._name}-watchdog",
-            daemon=True,
-        )
-        self._watchdog_thread.start()
-        atexit.register(self._stop_at_exit)
+        return process, control, progress
 
     def stop(self) -> None:
         """Stops the logger process once it saves all buffered data and releases reserved resources.
 
         Every message whose put() returned before this call, in any process (including processes killed since), is
-        written, flushed and fsynced when stop() returns. A put() running in another process while stop() runs
-        either is logged or raises LoggerFailedError in that process; a put() after stop() raises it until start()
-        is called again. Calling it on a stopped logger does nothing.
-
-        Raises:
-            LoggerFailedError: If the logger process died or failed while running (a ChildProcessError); the message
-                names the logger, the exit code and what failed. What it wrote before stays readable in the output
-                directory.
+        written, flushed and fsynced when stop() returns, unless the logger met trouble it could not undo: then
+        stop() warns (DataLoggerWarning, "Unable to confirm that the <name> DataLogger saved all buffered data."
+        followed by the count of messages lost and what happened) and returns; messages_lost and data_complete tell
+        the same. A put() running in another process while stop() runs either is logged or raises
+        LoggerFailedError in that process; a put() after stop() raises it until start() is called again. Calling it
+        on a stopped logger does nothing.
         """
         if not self._started:
             return
         try:
-            if not self._finished.is_set():
-                self._stopping = True
-                with contextlib.suppress(OSError):  # a logger that just died: the watchdog reports it
-                    self._control.send(("stop",))
+            with self._state_lock:
+                if not self._finished.is_set():
+                    self._stopping = True
+                    with contextlib.suppress(OSError):  # a logger that just died: the watchdog reports it
+                        self._control.send(("stop",))
             self._finished.wait()
             if self._final_status is None or self._final_status[0] != "stopped":
-                raise LoggerFailedError(self._failure_message())
-            _log.debug("DataLogger '%s' stopped: %s", self._name, self._final_status[1])
+                self._session_unknown_loss = True
+                self._session_problems.append(self._failure_message())
+            else:
+                _log.debug("DataLogger '%s' stopped: %s", self._name, self._final_status[1])
+            warning = self._session_warning()
         finally:
             self._release()
+        if warning is not None:
+            warnings.warn(warning, DataLoggerWarning, stacklevel=2)
+
+    def _session_warning(self) -> str | None:
+        """Returns the warning stop() gives for the session that ends, or None if nothing went wrong."""
+        if not self._session_problems and not self._session_lost and not self._session_unknown_loss:
+            return None
+        details = "; ".join(self._session_problems)
+        if self._session_lost or self._session_unknown_loss:
+            counted = f"{self._session_lost} messages were lost"  # after the releases' words: what we know
+            if self._session_unknown_loss:
+                counted = (
+                    f"At least {self._session_lost} messages were lost (messages still unread in a killed logger "
+                    "process's connections cannot be counted)"
+                )
+            return (
+                f"Unable to confirm that the {self._name} DataLogger saved all buffered data. {counted}: {details}. "
+                f"Treat the data this logger recorded in {self._output_directory} as incomplete."
+            )
+        return f"DataLogger '{self._name}' met trouble and recovered, no message lost: {details}."
+
+    def _absorb(self, summary: dict[str, Any]) -> None:
+        """Adds a finished logger process's losses and problems to the session's."""
+        lost = int(summary.get("lost", 0))
+        self._note_loss(lost, unknown=bool(summary.get("unconfirmed", False)))
+        self._session_problems.extend(summary.get("problems", []))
+
+    def _note_loss(self, lost: int, *, unknown: bool) -> None:
+        self._session_lost += lost
+        self._messages_lost += lost
+        if lost or unknown:
+            self._data_complete = False
+        self._session_unknown_loss = self._session_unknown_loss or unknown
 
     def _await_ready(self, process: Any, control: Any) -> int:
         """Waits for the logger process to report that it runs and returns its pid."""
@@ -233,30 +312,70 @@ class DataLogger:
             )
         raise RuntimeError(f"DataLogger '{self._name}': the logger process did not start within {START_TIMEOUT} s")
 
-    def _watch(self, process: Any, control: Any, finished: threading.Event) -> None:
-        """Relays the logger's reports until it ends; flags an unexpected death; joins the process."""
-        final: tuple[str, Any] | None = None
-        while final is None:
+    def _watch(self, process: Any, control: Any, progress: Any, finished: threading.Event) -> None:
+        """Relays the logger's reports until it ends; restarts a logger process that ended unexpectedly."""
+        restarts = 0
+        while True:
+            final = self._relay(process, control)
+            if final is not None and final[0] == "stopped":
+                self._absorb(final[1])
+                self._final_status = final
+                finished.set()
+                process.join()  # it only tears its interpreter down now: stop() need not wait for that
+                return
+            process.join()  # its exit code goes into the failure message
+            self._logger_process = process
+            self._final_status = final
+            lost = max(0, int(progress[0]) - int(progress[1]))
+            self._note_loss(lost, unknown=True)
+            with self._state_lock:
+                restart = not self._stopping and restarts < MAX_RESTARTS
+            if not restart:
+                finished.set()
+                if not self._stopping:
+                    _log.error("%s", self._failure_message())
+                return
+            restarts += 1
+            ended = (
+                f"the logger process (pid {process.pid}) ended unexpectedly ({_describe_exit(process)}"
+                f"{': ' + str(final[1]) if final is not None else ''}): the {lost} messages it had received and not "
+                "yet written, and any still unread in its connections, were lost; a new logger process took over"
+            )
+            self._session_problems.append(ended)
+            _log.warning("DataLogger '%s': %s", self._name, ended)
+            control.close()
+            try:
+                process, control, progress = self._launch()
+            except BaseException as error:
+                self._session_problems.append(f"the new logger process did not start ({error})")
+                _log.error("DataLogger '%s': the new logger process did not start: %s", self._name, error)
+                if self._listener is not None:  # producers are refused instead of waiting for nobody
+                    self._listener.close()
+                    self._listener = None
+                finished.set()
+                return
+            with self._state_lock:
+                self._logger_process = process
+                self._control = control
+                self._final_status = None
+                if self._stopping:  # stop() was called while the new process started: it stops at once
+                    with contextlib.suppress(OSError):
+                        control.send(("stop",))
+
+    def _relay(self, process: Any, control: Any) -> tuple[str, Any] | None:
+        """Relays a logger process's reports until its final one (returned), or None if it ended without one."""
+        while True:
             ready = multiprocessing.connection.wait([control, process.sentinel])
             if control not in ready and not control.poll():
-                break  # the process ended without a final report
+                return None  # the process ended without a final report
             try:
                 report = control.recv()
             except (EOFError, OSError):
-                break
+                return None
             if report[0] == "torn":
                 self._report_torn(report[1])
             elif report[0] in ("stopped", "error"):
-                final = report
-        if final is None or final[0] != "stopped":
-            process.join()  # its exit code goes into the failure message
-        self._final_status = final
-        finished.set()
-        if final is not None and final[0] == "stopped":
-            process.join()  # it only tears its interpreter down now: stop() need not wait for that
-            return
-        if not self._stopping:
-            _log.error("%s", self._failure_message())
+                return cast("tuple[str, Any]", report)
 
     def _report_torn(self, frame: TornFrame) -> None:
         producer = f"producer process {frame.pid}" if frame.pid is not None else "a producer process"
@@ -279,8 +398,7 @@ class DataLogger:
             reason = f": {self._final_status[1]}"
         return (
             f"DataLogger '{self._name}': the logger process (pid {process.pid}) failed ({_describe_exit(process)})"
-            f"{reason}. Messages written before the failure remain readable in {self._output_directory}; put() "
-            f"refuses messages since"
+            f"{reason}. Messages written before the failure remain readable in {self._output_directory}"
         )
 
     def _release(self) -> None:
@@ -294,10 +412,11 @@ class DataLogger:
     def _stop_at_exit(self) -> None:
         if os.getpid() != self._owner_pid:  # a forked copy of the owner: the logger is not its to stop
             return
-        try:
+        with warnings.catch_warnings(record=True) as caught:  # at exit nobody can act on a warning: it is logged
+            warnings.simplefilter("always", DataLoggerWarning)
             self.stop()
-        except LoggerFailedError as error:
-            _log.error("%s", error)
+        for item in caught:
+            _log.error("%s", item.message)
 
 
 def _describe_exit(process: Any) -> str:

@@ -10,6 +10,11 @@ new connections (shutdown of the listener), accepts those already queued, shuts 
 connection, and reads each until its end. Whatever a producer's put() had sent before that is read; a put() still in
 progress fails in the producer with an error, and the part of its frame already sent is discarded and reported.
 Then everything is written, fsynced and closed, the parent gets the summary, and the process ends normally.
+
+Trouble never ends the process: disk errors are retried and counted by the writers (logger_writers), and when the
+open-file limit refuses a new producer connection, the listener is watched again only after a pause, so the producer
+waits in the kernel's backlog (its messages with it) until a descriptor frees; at stop every connection is read,
+closing finished ones to make room for those still queued.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .logger_lock import directory_lock, name_lock
+from .logger_queue import STOP_NOTICE
 from .logger_receiver import Channel, TornFrame
 from .logger_writers import Record, WriterPool
 
@@ -58,12 +64,14 @@ class LoggerSettings:
     poll_interval_ms: int
 
 
-def run_logger(listener: socket.socket, settings: LoggerSettings, control: Any) -> None:
+def run_logger(listener: socket.socket, settings: LoggerSettings, control: Any, progress: Any = None) -> None:
     """Runs the logger until stopped; the target of the logger process.
 
     Sends ("ready", pid) once the directory is locked and writers run, ("torn", TornFrame) whenever a producer's
-    connection ends inside a frame, then ("stopped", summary) after a clean finish, or ("error", message) and exits
-    with code 1 if anything fails.
+    connection ends inside a frame, then ("stopped", summary) after a finish (with what was lost or rewritten, if
+    anything), or ("error", message) and exits with code 1 if it cannot run at all (e.g. the directory is locked).
+    progress is a shared array of two counters, the messages received and those written, read by the parent if the
+    process is killed.
     """
     # Ctrl+C reaches every process of the terminal's process group: the logger must outlive it, so that the parent's
     # KeyboardInterrupt handling can still stop() it cleanly (it also finishes on its own if the parent dies).
@@ -71,7 +79,7 @@ def run_logger(listener: socket.socket, settings: LoggerSettings, control: Any) 
     _keep_freed_memory()
     _raise_descriptor_limit()
     try:
-        summary = _LoggerSession(listener, settings, control).run()
+        summary = _LoggerSession(listener, settings, control, progress).run()
     except BaseException as error:
         detail = str(error) if type(error) is RuntimeError else f"{type(error).__name__}: {error}"
         _tell(control, ("error", detail))
@@ -88,12 +96,17 @@ def _tell(control: Any, message: tuple[Any, ...]) -> None:
 
 
 class _LoggerSession:
-    def __init__(self, listener: socket.socket, settings: LoggerSettings, control: Any) -> None:
+    def __init__(self, listener: socket.socket, settings: LoggerSettings, control: Any, progress: Any) -> None:
         self._listener = listener
+        self._progress = progress
+        self._accept_paused_until = 0.0  # while the open-file limit refuses connections, the listener is not watched
+        self._refused_accepts = False
         self._settings = settings
         self._control = control
         self._selector = selectors.DefaultSelector()
-        self._channels: set[Channel] = set()
+        self._channels: dict[Channel, None] = {}  # in accept order
+        # The open connections of each producer process, in accept order (see _read).
+        self._by_pid: dict[int, list[Channel]] = {}
         self._received = 0
         self._torn: list[TornFrame] = []
         self._batches: dict[int, list[Record]] = {}
@@ -108,7 +121,7 @@ class _LoggerSession:
         try:
             for lock in locks:
                 lock.acquire()
-            pool = WriterPool(settings.directory, settings.thread_count, SYNC_INTERVAL, SYNC_BYTES)
+            pool = WriterPool(settings.directory, settings.thread_count, SYNC_INTERVAL, SYNC_BYTES, self._progress)
             try:
                 _tell(self._control, ("ready", os.getpid()))
                 self._receive_until_stopped(pool)
@@ -127,9 +140,17 @@ class _LoggerSession:
         finally:
             for lock in reversed(locks):
                 lock.release()
+        problems = list(pool.problems)
+        if self._refused_accepts:
+            problems.insert(0, "the open-file limit refused producer connections for a while (they waited, unread)")
         return {
             "messages": self._received,
             "written": pool.written_records,
+            "lost": pool.lost_records,
+            "rewritten_files": pool.rewritten_files,
+            "rewritten_records": pool.rewritten_records,
+            "unconfirmed": pool.unconfirmed,
+            "problems": problems,
             "torn": [frame._asdict() for frame in self._torn],
             "peak_queued_bytes": pool.peak_queued_bytes,
             "peak_rss_kib": _peak_rss_kib(),
@@ -144,8 +165,6 @@ class _LoggerSession:
         parent_pid = os.getppid()
         next_housekeeping = time.monotonic() + HOUSEKEEPING_INTERVAL
         while True:
-            if pool.error is not None:
-                raise pool.error
             round_bytes = round_peak = 0
             for key, _ in selector.select(HOUSEKEEPING_INTERVAL):
                 if key.data is _LISTENER:
@@ -166,6 +185,10 @@ class _LoggerSession:
                 next_housekeeping = now + HOUSEKEEPING_INTERVAL
                 if os.getppid() != parent_pid:  # orphaned (the parent was killed): finish as if stopped
                     return
+                if self._accept_paused_until and now >= self._accept_paused_until:
+                    self._accept_paused_until = 0.0
+                    selector.register(self._listener, selectors.EVENT_READ, _LISTENER)
+                    self._accept()
             if poll_delay and round_bytes < LIGHT_LOAD and round_peak <= LIGHT_LOAD_MESSAGES:
                 time.sleep(poll_delay)  # a light load: let messages gather in the kernel to take more per wake-up
 
@@ -173,42 +196,73 @@ class _LoggerSession:
         """Reads, after a stop, every byte producers sent before it; no new byte can arrive from here on."""
         with contextlib.suppress(OSError):
             self._listener.shutdown(socket.SHUT_RD)  # new connections are refused from now on
-        self._accept()  # those already queued may hold messages
-        for channel in self._channels:
-            with contextlib.suppress(OSError):  # the producer already closed its end
-                channel.connection.shutdown(socket.SHUT_RD)  # a producer's next send fails instead of being lost
-        for channel in list(self._channels):
-            while self._read(channel)[0]:
-                pass
-            if channel in self._channels:  # a connection with nothing left ends with the shutdown
-                self._read(channel)
-            self._flush(pool)
+        done: set[Channel] = set()
+        while True:
+            refused = not self._accept()  # those already queued may hold messages
+            for channel in [channel for channel in self._channels if channel not in done]:
+                with contextlib.suppress(OSError):  # the producer already closed its end
+                    # A stop, not a death: a producer whose next send fails raises at once instead of waiting for
+                    # a restart (see logger_queue.RECONNECT_WAIT).
+                    channel.connection.send(STOP_NOTICE)
+                with contextlib.suppress(OSError):
+                    channel.connection.shutdown(socket.SHUT_RD)  # a producer's next send fails instead of being lost
+                done.add(channel)
+            if not self._channels:
+                if refused:  # no connection left to close, and still no descriptor for one more: give up on it
+                    pool.note_problem(
+                        "the open-file limit refused producer connections at stop even with every other connection "
+                        "closed: the messages of the producers it could not accept are lost"
+                    )
+                return
+            # Finished connections are closed one by one, which frees descriptors for connections still queued.
+            for channel in list(self._channels):
+                while self._read(channel)[0]:
+                    pass
+                if channel in self._channels:  # a connection with nothing left ends with the shutdown
+                    self._read(channel)
+                self._flush(pool)
 
-    def _accept(self) -> None:
+    def _accept(self) -> bool:
+        """Accepts every queued connection; returns False if the open-file limit refused one."""
         while True:
             try:
                 connection, _ = self._listener.accept()
             except (BlockingIOError, InterruptedError):
-                return
+                return True
             except OSError as error:
                 if error.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                    # A producer waits in the backlog with messages its put() already returned for: failing loudly
-                    # (stop() raises, naming this) beats dropping them silently when the listener closes.
-                    raise RuntimeError(
-                        f"the logger process cannot accept another producer connection ({error.strerror}; "
-                        f"{len(self._channels)} open): raise the open-file limit (ulimit -n) or log from fewer "
-                        "processes; messages of producers it could not accept may be missing"
-                    ) from error
-                return  # the listener was shut down and holds no more queued connections
+                    # The producer waits in the backlog, its messages in the kernel with it: the listener is
+                    # watched again after a pause (a busy loop otherwise), and stop() makes room for it.
+                    self._refused_accepts = True
+                    if not self._accept_paused_until:
+                        self._accept_paused_until = time.monotonic() + HOUSEKEEPING_INTERVAL
+                        with contextlib.suppress(KeyError, ValueError):
+                            self._selector.unregister(self._listener)
+                    return False
+                return True  # the listener was shut down and holds no more queued connections
             channel = Channel(connection)
-            self._channels.add(channel)
+            self._channels[channel] = None
+            if channel.pid is not None:
+                self._by_pid.setdefault(channel.pid, []).append(channel)
             self._selector.register(channel, selectors.EVENT_READ, channel)
 
     def _read(self, channel: Channel) -> tuple[int, int]:
         """Reads what one connection holds and queues its messages.
 
-        Returns the bytes read (0 at the connection's end) and the messages completed.
+        A producer process whose put() was interrupted closes its connection and opens a new one; everything it sent
+        on the old one was in the kernel before the first byte of the new one, so reading the producer's older
+        connections of what they hold first keeps its messages in put() order (the selector may report the new one
+        first). Returns the bytes read (0 at the connection's end) and the messages completed.
         """
+        if channel.pid is not None:
+            siblings = self._by_pid.get(channel.pid)
+            if siblings is not None and siblings[0] is not channel:
+                for older in siblings[: siblings.index(channel)]:
+                    while older in self._channels and self._read_one(older)[0]:
+                        pass
+        return self._read_one(channel)
+
+    def _read_one(self, channel: Channel) -> tuple[int, int]:
         try:
             received = channel.receive(self._batches)
         except ConnectionResetError:
@@ -222,6 +276,8 @@ class _LoggerSession:
             return 0, 0
         self._batch_bytes += received.payload_bytes
         self._received += received.messages
+        if self._progress is not None and received.messages:
+            self._progress[0] = self._received
         return received.bytes_read, received.messages
 
     def _close(self, channel: Channel) -> None:
@@ -230,7 +286,13 @@ class _LoggerSession:
             self._torn.append(torn)
             _tell(self._control, ("torn", torn))
         self._selector.unregister(channel)
-        self._channels.discard(channel)
+        self._channels.pop(channel, None)
+        if channel.pid is not None:
+            siblings = self._by_pid.get(channel.pid, [])
+            if channel in siblings:
+                siblings.remove(channel)
+            if not siblings:
+                self._by_pid.pop(channel.pid, None)
         channel.connection.close()
 
     def _flush(self, pool: WriterPool) -> None:

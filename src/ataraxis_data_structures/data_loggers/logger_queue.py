@@ -46,6 +46,11 @@ MAX_PAYLOAD_SIZE = 0xFFFFFFFF
 _SEND_BUFFER = 4 << 20
 """The send buffer asked for on each connection (the kernel caps it, at about 400 KB by default on Linux)."""
 _LOST_CONNECTION = (BrokenPipeError, ConnectionResetError, ConnectionRefusedError, FileNotFoundError)
+STOP_NOTICE = b"S"
+"""The one byte a logger process sends on each connection when it stops (not when it dies), before it stops reading."""
+RECONNECT_WAIT = 10.0
+"""How long put() keeps trying to connect after its connection ended without a stop notice: the logger process died,
+and the DataLogger listens again at once and starts a new one."""
 
 _all_queues: weakref.WeakSet[LoggerQueue] = weakref.WeakSet()
 _all_listeners: weakref.WeakSet[socket.socket] = weakref.WeakSet()
@@ -138,6 +143,7 @@ class LoggerQueue:
         self._lock = threading.Lock()  # a fresh one: a forked child may have inherited it held
         self._sender: int | None = None  # the thread inside put(), to refuse a reentrant call instead of deadlocking
         self._poller: Any = None
+        self._patient_until = 0.0  # until when a refused connect is retried (the logger is being restarted)
 
     def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
         """Sends a LogPackage to the logger process.
@@ -199,7 +205,7 @@ class LoggerQueue:
                     except BlockingIOError:
                         pass
                     except _LOST_CONNECTION:
-                        self._drop_connection()
+                        self._drop_lost_connection()
                 self._send_slowly(header, data, deadline, sent)
             except queue.Full:
                 raise  # raised only before any byte of the frame went out: the connection stays whole
@@ -227,28 +233,47 @@ class LoggerQueue:
                 self._send_frame(connection, header, data.data.cast("B"), deadline, sent)
                 return
             except _LOST_CONNECTION:
-                # The logger was stopped (and maybe started again, listening anew) or died: whatever part of this
-                # frame went out was discarded with the old connection, so the whole frame goes to a new one.
-                self._drop_connection()
+                # The logger was stopped (and maybe started again, listening anew) or died (and is being restarted):
+                # whatever part of this frame went out was discarded with the old connection, so the whole frame
+                # goes to a new one.
+                self._drop_lost_connection()
                 sent = 0
                 if attempt:
                     raise self._not_running(dropped_bytes=len(header) + data.nbytes) from None
         raise AssertionError("unreachable")
 
     def _connect(self) -> socket.socket:
-        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SEND_BUFFER)
-            connection.connect(self._address)
-        except (ConnectionRefusedError, FileNotFoundError):
-            connection.close()
-            raise self._not_running() from None
-        except BaseException:
-            connection.close()
-            raise
-        connection.setblocking(False)
-        self._connection = connection
-        return connection
+        while True:
+            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SEND_BUFFER)
+                connection.connect(self._address)
+            except (ConnectionRefusedError, FileNotFoundError):
+                connection.close()
+                if time.monotonic() < self._patient_until:  # a dead logger being replaced: it listens again soon
+                    time.sleep(0.01)
+                    continue
+                raise self._not_running() from None
+            except BaseException:
+                connection.close()
+                raise
+            connection.setblocking(False)
+            self._connection = connection
+            self._patient_until = 0.0
+            return connection
+
+    def _drop_lost_connection(self) -> None:
+        """Drops a connection the logger ended; one that ended without a stop notice means a restart is coming."""
+        connection = self._connection
+        stopped = True
+        if connection is not None:
+            try:
+                stopped = connection.recv(1) == STOP_NOTICE
+            except OSError:
+                stopped = False
+        if not stopped:
+            self._patient_until = time.monotonic() + RECONNECT_WAIT
+        self._drop_connection()
 
     def _send_frame(
         self, connection: socket.socket, header: bytes, payload: memoryview, deadline: float | None, skip: int
