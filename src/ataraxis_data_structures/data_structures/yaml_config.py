@@ -286,7 +286,9 @@ def _accept(path: Path, text: str, result: LenientResult, class_name: str) -> An
     """Returns the leniently built instance after warning about what it took, or raises for what it could not."""
     if result.failures:
         problems = [
-            Problem(failure.path, failure.message, failure.locate, failure.field_path, failure.type_error)
+            Problem(
+                failure.path, failure.message, failure.locate, failure.field_path, failure.type_error, failure.words
+            )
             for failure in result.failures
         ]
         raise problems_error(path, text, problems, class_name)

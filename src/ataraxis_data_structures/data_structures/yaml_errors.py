@@ -105,6 +105,8 @@ class Problem:
     """For a missing required field: its path as the releases name it (field names only, e.g. ``nodes.value``)."""
     type_error: bool = False
     """Whether the releases raise a TypeError here (a Path from a non-string) rather than a ValueError."""
+    words: str | None = None
+    """For a value the releases refuse too: their message (the Enum's or Path's own words)."""
 
 
 def syntax_error(file_path: Path, error: yaml.YAMLError) -> YamlConfigError:
@@ -142,10 +144,10 @@ def structure_error(file_path: Path, text: str, error: BaseException, class_name
 def problems_error(file_path: Path, text: str, problems: list[Problem], class_name: str) -> YamlConfigError:
     """Returns the error listing the problems in line order, each with its dotted path and line.
 
-    The error's class is the one the releases raise for the first problem they would meet (the problems come in the
-    order of the class's fields, depth first, as the releases walk them): a MissingValueError for a missing required
-    field (with their words first), a YamlConfigTypeError (also a TypeError) for a Path from a non-string, otherwise
-    a YamlConfigError.
+    The error's class and first words are those the releases raise for the first problem they would meet (the
+    problems come in the order of the class's fields, depth first, as the releases walk them): a MissingValueError
+    for a missing required field, a YamlConfigTypeError (also a TypeError) for a Path from a non-string, otherwise a
+    YamlConfigError; our detail (the file, each problem with its field path and line) follows their words.
 
     Args:
         file_path: The file being loaded.
@@ -158,13 +160,15 @@ def problems_error(file_path: Path, text: str, problems: list[Problem], class_na
     lines = [_render(problem, line) for line, _, problem in located]
     count = "1 problem" if len(lines) == 1 else f"{len(lines)} problems"
     listing = "\n".join(f"  {line}" for line in lines)
-    first = next((problem for problem in problems if problem.field_path is not None or problem.type_error), None)
-    if first is not None and first.field_path is not None:
+    first = next((problem for problem in problems if problem.field_path is not None or problem.words is not None), None)
+    detail = f"load {file_path} as {class_name} ({count}):\n{listing}"
+    if first is None:
+        return YamlConfigError(f"Unable to {detail}", file_path, lines)
+    if first.field_path is not None:
         words = f'missing value for field "{first.field_path}"'  # both releases' words (dacite's), matched by callers
-        message = f"{words}: unable to load {file_path} as {class_name} ({count}):\n{listing}"
-        return missing_value_error(message, file_path, lines, first.field_path)
-    message = f"Unable to load {file_path} as {class_name} ({count}):\n{listing}"
-    if first is not None:
+        return missing_value_error(f"{words}: unable to {detail}", file_path, lines, first.field_path)
+    message = f"{first.words}: unable to {detail}"
+    if first.type_error:
         return YamlConfigTypeError(message, file_path, lines)
     return YamlConfigError(message, file_path, lines)
 

@@ -68,6 +68,8 @@ class Failure(NamedTuple):
     """Whether the releases raise a TypeError here (a Path from a non-string) rather than a ValueError."""
     field_path: str | None = None
     """For a missing required field: its path as the releases name it (field names only, e.g. ``nodes.value``)."""
+    words: str | None = None
+    """For a value the Enum or Path refuses: the type's own message, the one the releases raise."""
 
 
 class LenientResult(NamedTuple):
@@ -235,7 +237,7 @@ class _Walker:
             loaded = annotation(value)
         except Exception as error:  # the releases raise here too
             refusal = _refusal(annotation, value, error)
-            self.failures.append(Failure(path, refusal, type_error=isinstance(error, TypeError)))
+            self.failures.append(Failure(path, refusal, type_error=isinstance(error, TypeError), words=str(error)))
             return None
         self.mismatches.append(Mismatch(path, value, describe_type(annotation), loaded))
         return loaded
