@@ -11,6 +11,7 @@ saved again must be the file the release writes. Strict mode
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 import warnings
@@ -394,6 +395,22 @@ def test_a_missing_required_field_is_also_dacites_missing_value_error(tmp_path: 
             f"  controllers (line 1): missing required field"
         )
         assert type(error).__name__ == "MissingValueError"
+
+
+def test_load_errors_cross_process_boundaries_whole(tmp_path: Path) -> None:
+    """A config loaded in a worker process: its error is pickled back to the parent, class and detail kept."""
+    path = tmp_path / "a.yaml"
+    errors = []
+    for cls, text in ((Rig, "label: x\ncode: 1\n"), (Lab, "codec: av1\n"), (Lab, "root: 5\n")):
+        path.write_text(text)
+        with pytest.raises(YamlConfigError) as raised:
+            cls.from_yaml(path)
+        errors.append(raised.value)
+    for error in errors:
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error) and str(copy) == str(error)
+        assert (copy.file_path, copy.problems) == (error.file_path, error.problems)
+    assert errors[0].field_path == pickle.loads(pickle.dumps(errors[0])).field_path == "controllers"  # type: ignore[attr-defined]
 
 
 NO_DACITE_CHILD = """

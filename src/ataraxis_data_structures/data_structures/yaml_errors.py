@@ -52,6 +52,10 @@ class YamlConfigError(AxdsError, ValueError):
         self.file_path = file_path
         self.problems = problems
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickles the error whole, so that it crosses process boundaries (a config loaded in a worker process)."""
+        return type(self), (self.args[0], self.file_path, self.problems), self.__dict__
+
 
 class YamlConfigTypeError(YamlConfigError, TypeError):
     """A YamlConfigError for a file the releases refuse with a TypeError (a Path field holding a non-string)."""
@@ -76,6 +80,10 @@ class MissingValueError(YamlConfigError):
 
     def __str__(self) -> str:
         return str(self.args[0])  # dacite's MissingValueError.__str__ (later in the MRO) would drop the detail
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as rebuilt by missing_value_error: dacite's too where the receiving process has dacite."""
+        return missing_value_error, (self.args[0], self.file_path, self.problems, self.field_path), self.__dict__
 
 
 def missing_value_error(message: str, file_path: Path, problems: list[str], field_path: str) -> MissingValueError:
