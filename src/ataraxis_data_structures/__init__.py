@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from .data_structures import (
         YAML_EXCLUDE_METADATA,
         JobState,
+        MissingValueError,
         ProcessingStatus,
         ProcessingTracker,
         StaleJob,
@@ -89,6 +90,7 @@ _EXPORTS: dict[str, str] = {
     "LogPackage": "data_loggers",
     "LogSession": "data_loggers",
     "MessageColumns": "data_loggers",
+    "MissingValueError": "data_structures",
     "PARALLEL_PROCESSING_THRESHOLD": "data_loggers",
     "ProcessingStatus": "data_structures",
     "ProcessingTracker": "data_structures",
@@ -146,6 +148,7 @@ __all__ = [
     "LogSession",
     "LoggerRunningWarning",
     "MessageColumns",
+    "MissingValueError",
     "PARALLEL_PROCESSING_THRESHOLD",
     "ProcessingStatus",
     "ProcessingTracker",

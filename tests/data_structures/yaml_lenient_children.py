@@ -5,7 +5,7 @@ interpreter runs it (ours or a reference release), and prints what landed in eac
 Usage: ``python yaml_lenient_children.py <cases.json>`` where the JSON file lists ``[class name, yaml path]`` pairs.
 Prints one JSON list: per case ``{"fields": {name: description}, "post_init": [...], "written": the text of the
 loaded config saved again}`` or ``{"error": [the names of the error's classes, most derived first], "message":
-text}``.
+text, "post_init": [...]}``.
 """
 
 from __future__ import annotations
@@ -92,7 +92,75 @@ class Checked(YamlConfig):
             raise ValueError(message)
 
 
-CLASSES: dict[str, type[YamlConfig]] = {"Lab": Lab, "Header": Header, "Checked": Checked}
+@dataclass
+class Refusing(YamlConfig):
+    """A class whose own check refuses every value, valid ones included (a range check, say)."""
+
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        POST_INIT_CALLS.append("Refusing")
+        message = f"Refusing.count {self.count!r} is out of range"
+        raise ValueError(message)
+
+
+@dataclass
+class Gate:
+    level: int = 0
+
+    def __post_init__(self) -> None:
+        POST_INIT_CALLS.append("Gate")
+        if self.level > 1:
+            message = f"Gate.level {self.level!r} is above 1"
+            raise ValueError(message)
+
+
+@dataclass
+class Gated(YamlConfig):
+    """Nested classes with their own checks, in a list, around a field the strict hooks refuse."""
+
+    first: Gate = field(default_factory=Gate)
+    roi: tuple[int, int] = (0, 0)
+    gates: list[Gate] = field(default_factory=list)
+
+
+@dataclass
+class Kernel:
+    size: int = 3
+
+
+@dataclass
+class Controller:
+    """The shape of a lab package's microcontroller entry: a field annotated ``X | None`` without a default."""
+
+    controller_id: int
+    modules: list  # type: ignore[type-arg]
+    kernel: Kernel | None
+
+
+@dataclass
+class Node:
+    value: int
+
+
+@dataclass
+class Rig(YamlConfig):
+    """Fields without defaults: required ones, and ones whose annotation allows None."""
+
+    controllers: list[Controller]
+    label: Optional[str]  # noqa: UP045 - the spelling a lab package uses
+    code: int | str | None
+    nodes: dict[str, Node] = field(default_factory=dict)
+
+
+CLASSES: dict[str, type[YamlConfig]] = {
+    "Lab": Lab,
+    "Header": Header,
+    "Checked": Checked,
+    "Refusing": Refusing,
+    "Gated": Gated,
+    "Rig": Rig,
+}
 
 
 def describe(value: Any) -> str:
@@ -116,7 +184,8 @@ def load(class_name: str, path: Path) -> dict[str, Any]:
         try:
             loaded = cls.from_yaml(path)
         except Exception as error:  # the outcome to compare
-            return {"error": [base.__name__ for base in type(error).__mro__], "message": str(error)}
+            names = [base.__name__ for base in type(error).__mro__]
+            return {"error": names, "message": str(error), "post_init": list(POST_INIT_CALLS)}
     fields = {item.name: describe(getattr(loaded, item.name)) for item in dataclasses.fields(cls)}  # type: ignore[arg-type]
     post_init = list(POST_INIT_CALLS)
     written = path.with_name(f"{path.stem}-written.yaml")

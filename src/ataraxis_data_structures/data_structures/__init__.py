@@ -3,11 +3,12 @@
 from .processing_tracker import JobState, ProcessingStatus, ProcessingTracker, StaleJob, TrackerStatus
 from .yaml_config import YAML_EXCLUDE_METADATA, YamlConfig
 from .yaml_converter import register_yaml_type
-from .yaml_errors import YamlConfigError, YamlConfigWarning
+from .yaml_errors import MissingValueError, YamlConfigError, YamlConfigWarning
 
 __all__ = [
     "YAML_EXCLUDE_METADATA",
     "JobState",
+    "MissingValueError",
     "ProcessingStatus",
     "ProcessingTracker",
     "StaleJob",

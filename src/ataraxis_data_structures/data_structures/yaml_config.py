@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 import yaml
 from cattrs.errors import StructureHandlerNotFoundError
@@ -17,12 +17,12 @@ from .._durable_files import write_text_atomically
 from .yaml_converter import (
     EXCLUDE_KEY,
     UNION_RULE,
-    BuiltInstances,
+    BuildRecord,
     LossyValue,
     describe_type,
     find_lossy_value,
     get_converter,
-    record_built_instances,
+    record_builds,
     register_yaml_type,
     unstructure,
 )
@@ -41,6 +41,7 @@ from .yaml_lenient import LenientResult, structure_leniently
 from .yaml_text import dump_document, load_document
 
 _EXTENSIONS = (".yaml", ".yml")
+_Entry = TypeVar("_Entry")
 
 YAML_EXCLUDE_METADATA: Mapping[str, bool] = MappingProxyType({EXCLUDE_KEY: True})
 """Dataclass field metadata that keeps a field out of the YAML file: ``field(metadata=YAML_EXCLUDE_METADATA)``.
@@ -168,16 +169,30 @@ class YamlConfig:
             )
             raise TypeError(message)
         forbid = not ignore_unknown_keys
-        if not cls._strict(strict):
-            return cls._load_leniently(path, text, data, forbid_extra_keys=forbid)
+        # Every attempt below records what it builds, so that none runs a class's __post_init__ again, and an error
+        # of a class's own code (its __post_init__ checks) reaches the caller at once, as in the releases.
+        record = BuildRecord()
+        previous = record_builds(record)
         try:
-            return get_converter(forbid_extra_keys=forbid, detailed=False).structure(data, cls)
-        except NameError as error:
-            raise _unresolved_annotation(cls, error) from error
-        except Exception:  # the detailed converter below says what failed where
-            pass
+            if not cls._strict(strict):
+                return cls._load_leniently(path, text, data, record, forbid_extra_keys=forbid)
+            return cls._load_strictly(path, text, data, record, forbid_extra_keys=forbid)
+        finally:
+            record_builds(previous)
+
+    @classmethod
+    def _load_strictly(
+        cls, path: Path, text: str, data: dict[Any, Any], record: BuildRecord, *, forbid_extra_keys: bool
+    ) -> Self:
+        """Builds the instance with the strict hooks, or raises the error that lists every problem."""
         try:
-            instance = get_converter(forbid_extra_keys=forbid, detailed=True).structure(data, cls)
+            return get_converter(forbid_extra_keys=forbid_extra_keys, detailed=False).structure(data, cls)
+        except Exception as error:  # the detailed converter below says what failed where
+            if record.raised_by_class_code(error):  # the class's own check: the caller gets it as it is
+                raise
+            _raise_if_unresolved(cls, error)
+        try:
+            instance = get_converter(forbid_extra_keys=forbid_extra_keys, detailed=True).structure(data, cls)
         except StructureHandlerNotFoundError as error:
             message = (
                 f"Unable to load {path} as {cls.__name__} in strict mode: {describe_type(error.type_)} has no YAML "
@@ -190,24 +205,23 @@ class YamlConfig:
         return instance
 
     @classmethod
-    def _load_leniently(cls, path: Path, text: str, data: dict[Any, Any], *, forbid_extra_keys: bool) -> Self:
+    def _load_leniently(
+        cls, path: Path, text: str, data: dict[Any, Any], record: BuildRecord, *, forbid_extra_keys: bool
+    ) -> Self:
         """Builds the instance with the strict hooks, or where they fail, as the releases do (with warnings)."""
         converter = get_converter(forbid_extra_keys=forbid_extra_keys, detailed=False, lenient=True)
-        built: BuiltInstances = {}
-        previous = record_built_instances(built)
         try:
-            try:
-                return converter.structure(data, cls)
-            except NameError as error:
-                raise _unresolved_annotation(cls, error) from error
-            except Exception:  # the release-compatible pass below takes over, reusing what was built
-                pass
-            try:
-                result = structure_leniently(data, cls, converter, built, report_keys=forbid_extra_keys)
-            except NameError as error:
-                raise _unresolved_annotation(cls, error) from error
-        finally:
-            record_built_instances(previous)
+            return converter.structure(data, cls)
+        except Exception as error:  # the release-compatible pass below takes over, reusing what was built
+            if record.raised_by_class_code(error):  # the class's own check: the caller gets it as it is
+                raise
+            _raise_if_unresolved(cls, error)
+        try:
+            result = structure_leniently(data, cls, converter, record, report_keys=forbid_extra_keys)
+        except NameError as error:
+            if record.raised_by_class_code(error):
+                raise
+            raise _unresolved_annotation(cls, error) from error
         return _accept(path, text, result, cls.__name__)  # type: ignore[no-any-return]
 
     @classmethod
@@ -253,6 +267,12 @@ def _require_dataclass(cls: type) -> None:
         raise TypeError(message)
 
 
+def _raise_if_unresolved(cls: type, error: Exception) -> None:
+    """Raises the TypeError for an annotation that cannot be resolved; returns for any other error."""
+    if isinstance(error, NameError):
+        raise _unresolved_annotation(cls, error) from error
+
+
 def _unresolved_annotation(cls: type, error: NameError) -> TypeError:
     """Returns the error for annotations that cannot be evaluated, typically a class defined inside a function."""
     message = (
@@ -265,9 +285,13 @@ def _unresolved_annotation(cls: type, error: NameError) -> TypeError:
 def _accept(path: Path, text: str, result: LenientResult, class_name: str) -> Any:
     """Returns the leniently built instance after warning about what it took, or raises for what it could not."""
     if result.failures:
-        problems = [Problem(failure.path, failure.message, failure.locate) for failure in result.failures]
-        type_error = any(failure.type_error for failure in result.failures)
-        raise problems_error(path, text, problems, class_name, type_error=type_error)
+        problems = [
+            Problem(
+                failure.path, failure.message, failure.locate, failure.field_path, failure.type_error, failure.words
+            )
+            for failure in result.failures
+        ]
+        raise problems_error(path, text, problems, class_name)
     line = line_finder(text)
     for ignored in result.ignored:
         keys = ", ".join(repr(key) for key in ignored.keys)
@@ -278,19 +302,29 @@ def _accept(path: Path, text: str, result: LenientResult, class_name: str) -> An
             f"fields of {ignored.class_name} (valid keys: {', '.join(ignored.valid)}). Pass ignore_unknown_keys=True "
             f"to skip them silently."
         )
-        warnings.warn(message, YamlConfigWarning, stacklevel=3)
-    groups = [(line(group[0].path, "value"), group) for group in _by_field(result).values()]
-    groups.sort(key=lambda entry: entry[0] if entry[0] is not None else 0)  # in the order of the file
-    for at, group in groups:
+        warnings.warn(message, YamlConfigWarning, stacklevel=4)  # the caller of from_yaml
+    messages: list[tuple[int, str]] = []
+    for group in _by_field(result.mismatches, lambda mismatch: mismatch.path):
         first = group[0]
-        more = f" (and {len(group) - 1} more values in this field)" if len(group) > 1 else ""
+        at = line(first.path, "value")
         loaded = "kept as parsed" if first.loaded is first.value else f"loaded as {first.loaded!r}"
         message = (
             f"{path}: field '{dotted_path(first.path)}'{_line_text(at)} holds {first.value!r} "
             f"({type(first.value).__name__}), expected {first.expected}; {loaded}, as the reference releases load "
-            f"it{more}. from_yaml(..., strict=True) refuses it."
+            f"it{_more(group, 'values in this field')}. from_yaml(..., strict=True) refuses it."
         )
-        warnings.warn(message, YamlConfigWarning, stacklevel=3)
+        messages.append((at or 0, message))
+    for defaulted in _by_field(result.defaulted, lambda field_path: field_path):
+        at = line(defaulted[0], "parent")
+        message = (
+            f"{path}: field '{dotted_path(defaulted[0])}'{_line_text(at)} is missing and has no default; set to None "
+            f"(its annotation allows None), as the reference releases set it{_more(defaulted, 'mappings lack it')}. "
+            f"from_yaml(..., strict=True) refuses it."
+        )
+        messages.append((at or 0, message))
+    messages.sort(key=lambda entry: entry[0])  # in the order of the file
+    for _, message in messages:
+        warnings.warn(message, YamlConfigWarning, stacklevel=4)  # the caller of from_yaml
     return result.instance
 
 
@@ -298,13 +332,17 @@ def _line_text(line: int | None) -> str:
     return f" (line {line})" if line is not None else ""
 
 
-def _by_field(result: LenientResult) -> dict[tuple[str | int, ...], list[Any]]:
-    """Groups the mismatches by field: the path without list indexes (one warning per field)."""
-    groups: dict[tuple[str | int, ...], list[Any]] = {}
-    for mismatch in result.mismatches:
-        key = tuple(part for part in mismatch.path if not (isinstance(part, int) and not isinstance(part, bool)))
-        groups.setdefault(key, []).append(mismatch)
-    return groups
+def _by_field(entries: list[_Entry], path_of: Callable[[_Entry], tuple[str | int, ...]]) -> list[list[_Entry]]:
+    """Groups entries by field: the path without list indexes (one warning per field), in the order met."""
+    groups: dict[tuple[str | int, ...], list[_Entry]] = {}
+    for entry in entries:
+        key = tuple(part for part in path_of(entry) if not (isinstance(part, int) and not isinstance(part, bool)))
+        groups.setdefault(key, []).append(entry)
+    return list(groups.values())
+
+
+def _more(group: list[Any], things: str) -> str:
+    return f" (and {len(group) - 1} more {things})" if len(group) > 1 else ""
 
 
 def _lossy(path: Path, lossy: LossyValue, action: str) -> str:

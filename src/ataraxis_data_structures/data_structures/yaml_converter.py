@@ -253,38 +253,77 @@ def _args_or_any(annotation: Any, count: int) -> tuple[Any, ...]:
     return arguments if arguments else (Any,) * count
 
 
-BuiltInstances = dict[tuple[int, Any], tuple[Any, Any]]
-"""(id of a mapping, dataclass) -> (the mapping, the instance the lenient converter built from it)."""
+class BuildRecord:
+    """What the converters did during one ``from_yaml`` call, so that no later attempt repeats the class's code.
+
+    A load may take several attempts (the fast converter, then the detailed one or the release-compatible pass of
+    ``yaml_lenient``); each would otherwise build the nested dataclasses again and run their ``__post_init__`` once
+    more. The record lets every attempt reuse what an earlier one built, and tells the loader when an attempt
+    failed because a class's own code raised (its ``__init__``, ``__post_init__`` or a default factory), which no
+    other attempt would change: that error then reaches the caller at once, as in the releases.
+    """
+
+    __slots__ = ("class_error", "instances")
+
+    def __init__(self) -> None:
+        self.instances: dict[tuple[int, Any], tuple[Any, Any]] = {}
+        """(id of a mapping, dataclass) -> (the mapping, the instance built from it); classes with a __post_init__."""
+        self.class_error: BaseException | None = None
+        """The last exception raised by a dataclass's own code while it was built from a file's values."""
+
+    def raised_by_class_code(self, error: BaseException) -> bool:
+        """Returns whether the error came from a dataclass's own code (to be re-raised as it is, not retried)."""
+        return error is self.class_error
+
 
 _BUILT = threading.local()
 
 
-def record_built_instances(built: BuiltInstances | None) -> BuiltInstances | None:
-    """Makes the lenient converters record their builds in ``built`` (None stops); returns the previous record.
+def record_builds(record: BuildRecord | None) -> BuildRecord | None:
+    """Makes the converters of this thread record into ``record`` (None stops); returns the previous record.
 
-    Recorded are the instances of classes with a ``__post_init__`` that the lenient converters build in this
-    thread; the caller restores the previous record when done. When a load fails part way, the nested dataclasses
-    built before the failure are reused by the release-compatible pass (``yaml_lenient``) instead of being built
-    again, so that their ``__post_init__`` runs once, as in the releases. Each entry keeps its mapping alive, so
-    that an id is never reused while recording.
+    The caller restores the previous record when done. Each recorded instance keeps its mapping alive, so that an
+    id is never reused while recording.
     """
-    previous: BuiltInstances | None = getattr(_BUILT, "instances", None)
-    _BUILT.instances = built
+    previous: BuildRecord | None = getattr(_BUILT, "record", None)
+    _BUILT.record = record
     return previous
+
+
+def _note_class_error(error: BaseException, caller: Any, init: Any) -> None:
+    """Records the error in the current BuildRecord if the generated hook (caller) got it from the class's __init__.
+
+    The generated hook converts every value before it calls the class (the conversions are the call's arguments),
+    so an error that comes straight out of the class's ``__init__`` frame was raised by the class's own code.
+    """
+    record: BuildRecord | None = getattr(_BUILT, "record", None)
+    if record is None or init is None:
+        return
+    entry = error.__traceback__
+    while entry is not None and entry.tb_next is not None:
+        if entry.tb_frame.f_code is caller and entry.tb_next.tb_frame.f_code is init:
+            record.class_error = error
+            return
+        entry = entry.tb_next
 
 
 class _Factories:
     """Builds the container and union hooks of one converter; `detailed` selects error-path collection."""
 
-    def __init__(self, converter: Converter, *, detailed: bool, lenient: bool) -> None:
+    def __init__(self, converter: Converter, *, detailed: bool) -> None:
         self._converter = converter
         self._detailed = detailed
-        self._lenient = lenient
 
     def dataclass(self, annotation: Any) -> Callable[[Any, Any], Any]:
-        """Returns cattrs' generated hook for a dataclass, guarded so that a non-mapping value gets a clear error."""
+        """Returns cattrs' generated hook for a dataclass, guarded so that a non-mapping value gets a clear error.
+
+        While a BuildRecord is active (see record_builds), the instances of classes with a ``__post_init__`` are
+        recorded and reused, and an error of the class's own code is noted.
+        """
         # Fields declared with init=False are written too (as the reference release does), so they are read back.
         generated = make_dict_structure_fn(annotation, self._converter, _cattrs_include_init_false=True)
+        generated_code = getattr(generated, "__code__", None)  # a plain function in every cattrs release
+        init_code = getattr(getattr(annotation, "__init__", None), "__code__", None)
         expected = f"a mapping of {annotation.__name__} fields"
 
         def structure_dataclass(value: Any, _: Any) -> Any:
@@ -292,20 +331,24 @@ class _Factories:
                 if type(value) is annotation:  # supplied by a restore_excluded_fields hook
                     return value
                 raise _wrong_value(expected, value)
-            return generated(value, annotation)
+            try:
+                return generated(value, annotation)
+            except Exception as error:
+                _note_class_error(error, generated_code, init_code)
+                raise
 
-        if not self._lenient or not hasattr(annotation, "__post_init__"):  # building it again would be invisible
+        if not hasattr(annotation, "__post_init__"):  # building it again would be invisible
             return structure_dataclass
 
         def structure_and_record_dataclass(value: Any, _: Any) -> Any:
-            built = getattr(_BUILT, "instances", None)
-            if built is None:
+            record: BuildRecord | None = getattr(_BUILT, "record", None)
+            if record is None:
                 return structure_dataclass(value, annotation)
-            done = built.get((id(value), annotation))
+            done = record.instances.get((id(value), annotation))
             if done is not None and done[0] is value:  # built before a later value failed: do not build it again
                 return done[1]
             instance = structure_dataclass(value, annotation)
-            built[id(value), annotation] = (value, instance)
+            record.instances[id(value), annotation] = (value, instance)
             return instance
 
         return structure_and_record_dataclass
@@ -526,7 +569,7 @@ def _build(*, forbid_extra_keys: bool, detailed: bool, lenient: bool) -> Convert
             detailed_validation=detailed,
             unstruct_collection_overrides={Sequence: list, AbstractSet: _unstructure_set},
         )
-    factories = _Factories(converter, detailed=detailed, lenient=lenient)
+    factories = _Factories(converter, detailed=detailed)
     # Factories registered later take precedence in cattrs, so the generic ones come first.
     converter.register_structure_hook_factory(_is_sequence, factories.sequence)
     converter.register_structure_hook_factory(_is_set, factories.set_like)
@@ -907,7 +950,7 @@ def get_converter(*, forbid_extra_keys: bool, detailed: bool, lenient: bool = Fa
 __all__ = [
     "EXCLUDE_KEY",
     "KEY_NOTE_TEXT",
-    "BuiltInstances",
+    "BuildRecord",
     "UNION_RULE",
     "LossyValue",
     "YamlType",
@@ -915,7 +958,7 @@ __all__ = [
     "excluded_fields",
     "find_lossy_value",
     "get_converter",
-    "record_built_instances",
+    "record_builds",
     "register_yaml_type",
     "same_exactly",
     "unstructure",

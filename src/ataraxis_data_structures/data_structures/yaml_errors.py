@@ -7,6 +7,7 @@ tree to find the line of each failing field.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,9 +52,54 @@ class YamlConfigError(AxdsError, ValueError):
         self.file_path = file_path
         self.problems = problems
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickles the error whole, so that it crosses process boundaries (a config loaded in a worker process)."""
+        return type(self), (self.args[0], self.file_path, self.problems), self.__dict__
+
 
 class YamlConfigTypeError(YamlConfigError, TypeError):
     """A YamlConfigError for a file the releases refuse with a TypeError (a Path field holding a non-string)."""
+
+
+class MissingValueError(YamlConfigError):
+    """A YamlConfigError for a file that lacks a required field (one without a default that does not allow None).
+
+    Both reference releases raise ``dacite.exceptions.MissingValueError`` here, and code written for them catches
+    that class: when dacite is installed, the error raised is also one (a subclass of both), so either ``except``
+    clause catches it; without dacite it is this class. The message starts with the releases' words,
+    ``missing value for field "camera.fps"`` (field names only, as theirs), followed by the file and, for each
+    problem, the field path with list indexes and the line.
+
+    Attributes:
+        field_path: The first missing field as the releases name it, e.g. ``controllers.controller_id``.
+    """
+
+    def __init__(self, message: str, file_path: Path, problems: list[str], field_path: str) -> None:
+        super().__init__(message, file_path, problems)
+        self.field_path = field_path
+
+    def __str__(self) -> str:
+        return str(self.args[0])  # dacite's MissingValueError.__str__ (later in the MRO) would drop the detail
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as rebuilt by missing_value_error: dacite's too where the receiving process has dacite."""
+        return missing_value_error, (self.args[0], self.file_path, self.problems, self.field_path), self.__dict__
+
+
+def missing_value_error(message: str, file_path: Path, problems: list[str], field_path: str) -> MissingValueError:
+    """Returns the MissingValueError, also a ``dacite.exceptions.MissingValueError`` when dacite is installed."""
+    return _missing_value_class()(message, file_path, problems, field_path)
+
+
+@functools.cache
+def _missing_value_class() -> type[MissingValueError]:
+    """Returns MissingValueError, or its subclass that is also dacite's (imported here only: an error path)."""
+    try:
+        from dacite.exceptions import MissingValueError as DaciteMissingValueError
+    except ImportError:
+        return MissingValueError
+    namespace = {"__module__": __name__, "__qualname__": "MissingValueError", "__doc__": MissingValueError.__doc__}
+    return type("MissingValueError", (MissingValueError, DaciteMissingValueError), namespace)
 
 
 @dataclass(frozen=True)
@@ -63,6 +109,12 @@ class Problem:
     path: tuple[str | int, ...]
     message: str
     locate: str = "value"  # "value": the node at path; "key": the key node at path; "parent": the enclosing node
+    field_path: str | None = None
+    """For a missing required field: its path as the releases name it (field names only, e.g. ``nodes.value``)."""
+    type_error: bool = False
+    """Whether the releases raise a TypeError here (a Path from a non-string) rather than a ValueError."""
+    words: str | None = None
+    """For a value the releases refuse too: their message (the Enum's or Path's own words)."""
 
 
 def syntax_error(file_path: Path, error: yaml.YAMLError) -> YamlConfigError:
@@ -93,44 +145,60 @@ def structure_error(file_path: Path, text: str, error: BaseException, class_name
         class_name: The name of the dataclass being loaded.
     """
     problems: list[Problem] = []
-    _collect(error, (), problems)
+    _collect(error, (), (), problems)
     return problems_error(file_path, text, problems, class_name)
 
 
-def problems_error(
-    file_path: Path, text: str, problems: list[Problem], class_name: str, *, type_error: bool = False
-) -> YamlConfigError:
+def problems_error(file_path: Path, text: str, problems: list[Problem], class_name: str) -> YamlConfigError:
     """Returns the error listing the problems in line order, each with its dotted path and line.
+
+    The error's class and first words are those the releases raise for the first problem they would meet (the
+    problems come in the order of the class's fields, depth first, as the releases walk them): a MissingValueError
+    for a missing required field, a YamlConfigTypeError (also a TypeError) for a Path from a non-string, otherwise a
+    YamlConfigError; our detail (the file, each problem with its field path and line) follows their words.
 
     Args:
         file_path: The file being loaded.
         text: The file's content, re-parsed here to find the line of each problem.
-        problems: The problems.
+        problems: The problems, in the order of the class's fields.
         class_name: The name of the dataclass being loaded.
-        type_error: Whether the error is also a TypeError (where the releases raise one).
     """
     root = _compose(text)
     located = sorted(((_line_of(root, problem), index, problem) for index, problem in enumerate(problems)), key=_order)
     lines = [_render(problem, line) for line, _, problem in located]
     count = "1 problem" if len(lines) == 1 else f"{len(lines)} problems"
-    message = f"Unable to load {file_path} as {class_name} ({count}):\n" + "\n".join(f"  {line}" for line in lines)
-    if type_error:
+    listing = "\n".join(f"  {line}" for line in lines)
+    first = next((problem for problem in problems if problem.field_path is not None or problem.words is not None), None)
+    detail = f"load {file_path} as {class_name} ({count}):\n{listing}"
+    if first is None:
+        return YamlConfigError(f"Unable to {detail}", file_path, lines)
+    if first.field_path is not None:
+        words = f'missing value for field "{first.field_path}"'  # both releases' words (dacite's), matched by callers
+        return missing_value_error(f"{words}: unable to {detail}", file_path, lines, first.field_path)
+    message = f"{first.words}: unable to {detail}"
+    if first.type_error:
         return YamlConfigTypeError(message, file_path, lines)
     return YamlConfigError(message, file_path, lines)
 
 
-def _collect(error: BaseException, path: tuple[str | int, ...], problems: list[Problem]) -> None:
-    """Walks cattrs' exception groups, recording each leaf error with the path it was raised at."""
+def _collect(
+    error: BaseException, path: tuple[str | int, ...], fields: tuple[str, ...], problems: list[Problem]
+) -> None:
+    """Walks cattrs' exception groups, recording each leaf error with the path it was raised at.
+
+    ``fields`` holds the field names of path alone (no list indexes or mapping keys): the releases' field path.
+    """
     if isinstance(error, ClassValidationError):
         with_notes, without_notes = error.group_exceptions()
         for inner, note in with_notes:
             name = note.name if isinstance(note, AttributeValidationNote) else str(note)
             if isinstance(inner, KeyError) and inner.args == (name,):
-                problems.append(Problem((*path, name), missing_field(error.cl, name), "parent"))
+                dotted = ".".join((*fields, name))
+                problems.append(Problem((*path, name), missing_field(error.cl, name), "parent", dotted))
             else:
-                _collect(inner, (*path, name), problems)
+                _collect(inner, (*path, name), (*fields, name), problems)
         for inner in without_notes:
-            _collect(inner, path, problems)
+            _collect(inner, path, fields, problems)
     elif isinstance(error, ForbiddenExtraKeysError):
         valid = ", ".join(field.name for field in dataclasses.fields(error.cl)) if error.cl else ""
         for key in sorted(error.extra_fields, key=str):
@@ -142,9 +210,9 @@ def _collect(error: BaseException, path: tuple[str | int, ...], problems: list[P
             if str(item_note) == KEY_NOTE_TEXT:
                 problems.append(Problem((*path, item_note.index), f"invalid key: {_message(inner)}", "key"))
             else:
-                _collect(inner, (*path, item_note.index), problems)
+                _collect(inner, (*path, item_note.index), fields, problems)
         for inner in without_notes:
-            _collect(inner, path, problems)
+            _collect(inner, path, fields, problems)
     else:
         problems.append(Problem(path, _message(error)))
 
@@ -241,6 +309,7 @@ def _shorten(value: Any, limit: int = 60) -> str:
 
 
 __all__ = [
+    "MissingValueError",
     "Problem",
     "YamlConfigError",
     "YamlConfigTypeError",
@@ -248,6 +317,7 @@ __all__ = [
     "dotted_path",
     "line_finder",
     "missing_field",
+    "missing_value_error",
     "not_a_mapping",
     "problems_error",
     "structure_error",

@@ -1,16 +1,19 @@
 """Release-compatible loading: what ``from_yaml`` builds, value by value, when the strict hooks refuse a value.
 
 Both releases load a file without checking types: a value goes into its field as YAML parsed it, keys the class
-does not have are ignored, mappings become the annotated dataclasses (the first dataclass member of a union), and
-Enum and Path fields are converted by calling the type, which raises for a value it cannot take (``'av1'`` for an
-Enum, ``5`` or ``null`` for a non-optional Path): those stay errors here too, as does a missing required field.
+does not have are ignored, mappings become the annotated dataclasses (the first dataclass member of a union), a
+field annotated ``X | None`` without a default that the file lacks gets None, and Enum and Path fields are
+converted by calling the type, which raises for a value it cannot take (``'av1'`` for an Enum, ``5`` or ``null``
+for a non-optional Path): those stay errors here too, as does a missing required field (one that does not allow
+None).
 :func:`structure_leniently` does the same, except that every value the strict hooks accept keeps the hook's result
 (Enum members, Paths, tuples, nested dataclasses, dates ...), and it records each value that did not match its
-annotation and each ignored key, for the loader to warn about.
+annotation, each ignored key and each missing field given None, for the loader to warn about.
 
 It runs only after the fast converter failed, so it may be slow: it retries the hook of each value and walks down
 only where a hook fails. A dataclass is built here field by field (never through its generated hook), unless the
-converter already built it from the same mapping, so that its ``__post_init__`` runs once, as in the releases.
+converter already built it from the same mapping, so that its ``__post_init__`` runs once, as in the releases; an
+error that a class's own code raised inside a hook is re-raised as it is, not retried.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from collections.abc import Set as AbstractSet
 from pathlib import PurePath
 from typing import Any, NamedTuple
 
-from .yaml_converter import BuiltInstances, describe_type
+from .yaml_converter import BuildRecord, describe_type
 from .yaml_errors import missing_field
 
 if typing.TYPE_CHECKING:
@@ -63,19 +66,25 @@ class Failure(NamedTuple):
     """How to find its line: "value" (the node at path) or "parent" (the mapping that lacks the field)."""
     type_error: bool = False
     """Whether the releases raise a TypeError here (a Path from a non-string) rather than a ValueError."""
+    field_path: str | None = None
+    """For a missing required field: its path as the releases name it (field names only, e.g. ``nodes.value``)."""
+    words: str | None = None
+    """For a value the Enum or Path refuses: the type's own message, the one the releases raise."""
 
 
 class LenientResult(NamedTuple):
-    """The instance (None when there are failures) and what the loader reports."""
+    """The instance (None when there are failures) and what the loader reports, each in the order of the fields."""
 
     instance: Any
     mismatches: list[Mismatch]
     ignored: list[IgnoredKeys]
     failures: list[Failure]
+    defaulted: list[Path_]
+    """Fields annotated ``X | None`` without a default that the file lacks: given None, as the releases do."""
 
 
 def structure_leniently(
-    data: dict[Any, Any], cls: type, converter: Converter, built: BuiltInstances, *, report_keys: bool
+    data: dict[Any, Any], cls: type, converter: Converter, record: BuildRecord, *, report_keys: bool
 ) -> LenientResult:
     """Builds ``cls`` from the loaded mapping as the releases do, keeping every conversion the strict hooks make.
 
@@ -83,15 +92,17 @@ def structure_leniently(
         data: The top-level mapping of the file.
         cls: The dataclass to build.
         converter: The lenient converter whose hooks are tried first for every value.
-        built: The dataclass instances the converter already built from parts of data (reused, not built again).
+        record: What the converter already built from parts of data (reused, not built again) and the error a
+            class's own code raised, if any (re-raised, not retried).
         report_keys: Whether ignored keys are recorded (False when the caller asked to skip them silently).
 
     Returns:
         The result; ``instance`` is None if ``failures`` is not empty.
     """
-    walker = _Walker(converter, built, report_keys=report_keys)
+    walker = _Walker(converter, record, report_keys=report_keys)
     instance = walker.dataclass(data, cls, ())
-    return LenientResult(None if walker.failures else instance, walker.mismatches, walker.ignored, walker.failures)
+    failures = walker.failures
+    return LenientResult(None if failures else instance, walker.mismatches, walker.ignored, failures, walker.defaulted)
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
@@ -116,14 +127,26 @@ def _required(field: dataclasses.Field[Any]) -> bool:
     return field.init and field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
 
 
+def _allows_none(annotation: Any) -> bool:
+    """Returns whether the annotation is a union with None (``X | None``, ``Optional[X]``).
+
+    The releases give such a field None when the file lacks it, default or not; ``Any`` is not one (they raise).
+    """
+    origin = typing.get_origin(annotation)
+    return origin in (typing.Union, _UnionType) and type(None) in typing.get_args(annotation)
+
+
 class _Walker:
-    def __init__(self, converter: Converter, built: BuiltInstances, *, report_keys: bool) -> None:
+    def __init__(self, converter: Converter, record: BuildRecord, *, report_keys: bool) -> None:
         self._converter = converter
-        self._built = built
+        self._record = record
         self._report_keys = report_keys
+        self._fields: list[str] = []
+        """The field names from the top level down to the value being loaded (the releases' field path)."""
         self.mismatches: list[Mismatch] = []
         self.ignored: list[IgnoredKeys] = []
         self.failures: list[Failure] = []
+        self.defaulted: list[Path_] = []
 
     def value(self, value: Any, annotation: Any, path: Path_) -> Any:
         """Returns the value the strict hook gives, or else what the releases give (recording why)."""
@@ -131,8 +154,9 @@ class _Walker:
             return self.dataclass(value, annotation, path)
         try:
             return self._converter.get_structure_hook(annotation)(value, annotation)
-        except Exception:  # any refusal: the cases below say what the releases make of the value
-            pass
+        except Exception as error:  # any refusal: the cases below say what the releases make of the value
+            if self._record.raised_by_class_code(error):  # a class's own check: building it again would repeat it
+                raise
         origin = typing.get_origin(annotation) or annotation
         if origin in (typing.Union, _UnionType):
             return self._union(value, annotation, path)
@@ -156,7 +180,7 @@ class _Walker:
             if type(value) is cls:  # supplied by a restore_excluded_fields hook
                 return value
             return self._as_parsed(value, cls, path, f"a mapping of {cls.__name__} fields")
-        done = self._built.get((id(value), cls))
+        done = self._record.instances.get((id(value), cls))
         if done is not None and done[0] is value:  # built by the strict hooks before a later value failed
             return done[1]
         fields = dataclasses.fields(cls)
@@ -170,14 +194,27 @@ class _Walker:
         missing = False
         for field in fields:
             if field.name in value:
+                self._fields.append(field.name)
                 loaded = self.value(value[field.name], hints[field.name], (*path, field.name))
+                self._fields.pop()
                 (arguments if field.init else later)[field.name] = loaded
-            elif _required(field):
-                self.failures.append(Failure((*path, field.name), missing_field(cls, field.name), "parent"))
+            elif not _required(field):
+                continue
+            elif _allows_none(hints[field.name]):  # as the releases: None, which the annotation allows
+                arguments[field.name] = None
+                self.defaulted.append((*path, field.name))
+            else:
+                field_path = ".".join((*self._fields, field.name))
+                message = missing_field(cls, field.name)
+                self.failures.append(Failure((*path, field.name), message, "parent", field_path=field_path))
                 missing = True
         if missing or self.failures:  # the instance will not be returned: do not run the class's code for nothing
             return None
-        instance = cls(**arguments)
+        try:
+            instance = cls(**arguments)
+        except Exception as error:  # the class's own code (its __post_init__ checks): the caller gets it as it is
+            self._record.class_error = error
+            raise
         for name, loaded in later.items():  # init=False fields are written, so they are restored (as the releases do)
             object.__setattr__(instance, name, loaded)
         return instance
@@ -200,7 +237,7 @@ class _Walker:
             loaded = annotation(value)
         except Exception as error:  # the releases raise here too
             refusal = _refusal(annotation, value, error)
-            self.failures.append(Failure(path, refusal, type_error=isinstance(error, TypeError)))
+            self.failures.append(Failure(path, refusal, type_error=isinstance(error, TypeError), words=str(error)))
             return None
         self.mismatches.append(Mismatch(path, value, describe_type(annotation), loaded))
         return loaded
