@@ -10,12 +10,12 @@
 # interpreter at that folder's dynamic loader and libraries. The interpreter then runs on this machine like any other:
 # in venvs, as `sys.executable` of spawned and forkserver children, with the host's /tmp, mounts and processes, which
 # the suite needs (a chroot would hide the reference releases in /tmp and the host's mounts from the tests). Only the
-# interpreter is patched; the other programs of the unpacked packages are never put on PATH. Debian's `ensurepip`
-# looks for its pip wheel in /usr/share/python-wheels: that path is rewritten to the cache folder's copy.
+# interpreter is patched: callers use the printed path (the folder holds other programs; do not put it on PATH).
+# Debian's `ensurepip` looks for its pip wheel in /usr/share/python-wheels: that path is rewritten to the cache's copy.
 #
 # Idempotent and safe to run concurrently (flock); a partly built cache is never used (built aside, then renamed).
-# Needs apt-get (root, or its packages downloaded without installing: no system change), and patchelf (installed
-# with apt-get when missing). Cache folder: $AXDS_PY314_HOME, default ~/.cache/axds-python3.14.
+# Needs apt-get (only to download: nothing is installed on the system) and patchelf (installed with apt-get when
+# missing). Cache folder: $AXDS_PY314_HOME, default ~/.cache/axds-python3.14.
 set -euo pipefail
 
 log() { echo "python314.sh: $*" >&2; }
@@ -32,13 +32,11 @@ pyenv_root=${PYENV_ROOT:-$HOME/.pyenv}
 for p in $(ls -d "$pyenv_root"/versions/3.14.*/bin/python3.14 2>/dev/null | sort -rV); do candidates+=("$p"); done
 home=${AXDS_PY314_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/axds-python3.14}
 for p in "${candidates[@]}"; do
-  # our own cache's link may be on PATH already: it is checked below with the stamp
-  [[ $(readlink -f "$p") == "$(readlink -f "$home")"/* ]] && continue
   if works "$p"; then echo "$p"; exit 0; fi
 done
 
 # 2. Debian's build, cached.
-exe=$home/bin/python3.14
+exe=$home/root/usr/bin/python3.14  # the real path: a venv made through a symlink elsewhere would not find the stdlib
 if [[ -x $exe ]] && works "$exe"; then echo "$exe"; exit 0; fi
 
 command -v apt-get >/dev/null 2>&1 || { log "no python3.14 and no apt-get to fetch Debian's build"; exit 1; }
@@ -82,8 +80,6 @@ patchelf --set-interpreter "$final_lib/ld-linux-x86-64.so.2" --force-rpath --set
   "$root/usr/bin/python3.14"
 sed -i "s|'/usr/share/python-wheels/'|'$home/root/usr/share/python-wheels/'|" \
   "$root"/usr/lib/python3.14/_sysconfigdata_*.py
-mkdir -p "$work/bin"
-ln -s ../root/usr/bin/python3.14 "$work/bin/python3.14"
 rm -rf "$work/apt"
 rm -rf "$home"
 mv "$work" "$home"
