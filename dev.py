@@ -3,16 +3,19 @@
 
 Usage:
   python3 dev.py demo                 the end-to-end demo
-  python3 dev.py test [PYTEST ARGS]   everything a change must pass:
+  python3 dev.py test [PYTEST ARGS]   everything a change must pass, once, on the interpreter running dev.py:
       ruff check, ruff format --check, mypy --strict (src and the tests' *_children.py modules), a build check (the
-      wheel builds and its metadata validates), then the suite under every Python 3.11-3.13 found on this machine:
-      the interpreter running dev.py with coverage (subprocesses and multiprocessing children included, total
-      printed), the others without it and without the SLURM tests (they test the scheduler, not the interpreter)
-  python3 dev.py test --quick [ARGS]  ruff, format check, mypy and the suite without slow tests, one interpreter
-  python3 dev.py test --python 3.11,3.13 [ARGS]   only these interpreters (CI uses this)
+      wheel builds and its metadata validates), then the whole suite under coverage (subprocesses and
+      multiprocessing children included, total printed)
+  python3 dev.py test --all [ARGS]    the same, then the suite again under every other interpreter of the matrix
+      CI runs (MATRIX: 3.11, 3.13, 3.14) without coverage and without the SLURM tests, then the EXTRA_PASSES;
+      a Python 3.14 missing on Linux is fetched by .ci/python314.sh (Debian's build, cached)
+  python3 dev.py test --quick [ARGS]  ruff, format check, mypy and the suite without slow tests
+  python3 dev.py test --python 3.11,3.13 [ARGS]   the suite under exactly these interpreters (the first measured)
 
 Only a Python 3.11+ interpreter is needed; everything else is installed into ``.venv`` (the interpreter running
-dev.py) and ``.venv-3.X`` (the others).
+dev.py) and ``.venv-3.X`` (the others). An interpreter that is not on PATH or in pyenv can be named with
+``AXDS_PYTHON3_14=/path/to/python3.14`` (one variable per version). Every step's duration is printed at the end.
 """
 
 from __future__ import annotations
@@ -29,7 +32,11 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-VERSIONS = ("3.11", "3.12", "3.13")
+VERSIONS = ("3.11", "3.12", "3.13", "3.14")  # what the package supports (pyproject's classifiers)
+MATRIX = ("3.11", "3.13", "3.14")  # what `--all` and CI test: the oldest, the newest, and one between
+# Extra whole-suite passes that `--all` runs on the first interpreter after the matrix, each a name and the environment
+# variables it sets (e.g. a later ("forced portable", {"AXDS_FORCE_PORTABLE": "1"}) for the code other platforms run).
+EXTRA_PASSES: tuple[tuple[str, dict[str, str]], ...] = ()
 LINTED = ("src", "tests", "bench", "demo", "dev.py")
 EXTRAS = "test,plot"  # plot: the demo draws the recording, and the tests render a real PNG
 
@@ -49,19 +56,30 @@ def _version_of(python: str | Path) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
-def find_interpreters() -> dict[str, str]:
-    """Maps each of VERSIONS present on this machine to an interpreter (the running one first, then PATH, pyenv)."""
+def find_interpreters(fetch: tuple[str, ...] = ()) -> dict[str, str]:
+    """Maps each of VERSIONS present on this machine to an interpreter.
+
+    Looks at the running one first, then ``$AXDS_PYTHON3_X`` (e.g. AXDS_PYTHON3_14), PATH and pyenv; a version in
+    ``fetch`` that is still missing is installed by its ``.ci/python3X.sh`` script where one exists (3.14 on Linux).
+    """
     found = {f"{sys.version_info[0]}.{sys.version_info[1]}": sys.executable}
     pyenv_root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
     for version in VERSIONS:
         if version in found:
             continue
         pyenv_builds = sorted(glob.glob(f"{pyenv_root}/versions/{version}.*/bin/python"), reverse=True)
-        candidates = [shutil.which(f"python{version}"), *pyenv_builds]
+        named = os.environ.get("AXDS_PYTHON" + version.replace(".", "_"))
+        candidates = [named, shutil.which(f"python{version}"), *pyenv_builds]
         for candidate in filter(None, candidates):
             if _version_of(candidate) == version:
                 found[version] = candidate
                 break
+        script = ROOT / ".ci" / f"python{version.replace('.', '')}.sh"
+        if version not in found and version in fetch and script.exists() and sys.platform == "linux":
+            result = subprocess.run(["bash", script], stdout=subprocess.PIPE, text=True, check=False)
+            path = result.stdout.strip()
+            if result.returncode == 0 and _version_of(path) == version:
+                found[version] = path
     return found
 
 
@@ -143,82 +161,142 @@ def coverage_env() -> dict[str, str]:
     return env
 
 
-def test(extra: list[str]) -> int:
-    """Runs the 'test' job; returns the first non-zero exit code, or 0."""
-    quick = "--quick" in extra
-    extra = [arg for arg in extra if arg != "--quick"]
-    wanted: tuple[str, ...] = VERSIONS
+class Steps:
+    """Runs the job's commands in the project root and keeps how long each took, for the closing summary."""
+
+    def __init__(self) -> None:
+        self.durations: list[tuple[str, float]] = []
+
+    def run(self, label: str, *args: str | Path, env: dict[str, str] | None = None) -> int:
+        """Runs one command, records its duration under ``label``, and returns its exit code."""
+        started = time.monotonic()
+        code = run(*args, env=env)
+        self.durations.append((label, time.monotonic() - started))
+        return code
+
+    def summary(self) -> str:
+        """One line: every step and its duration."""
+        return "durations: " + ", ".join(f"{label} {seconds:.0f} s" for label, seconds in self.durations)
+
+
+def _measured_suite(steps: Steps, env: Env, extra: list[str]) -> int:
+    """Runs the whole suite under coverage (children included) and prints the combined total."""
+    for stale in ROOT.glob(".coverage*"):
+        stale.unlink()
+    code = steps.run(
+        f"suite {env.version} (coverage)",
+        env.python,
+        "-m",
+        "coverage",
+        "run",
+        "-m",
+        "pytest",
+        *extra,
+        env=coverage_env(),
+    )
+    if run(env.python, "-m", "coverage", "combine", "--quiet", env=coverage_env()) == 0:
+        total = subprocess.run(
+            [env.python, "-m", "coverage", "report", "--format=total"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env=coverage_env(),
+            check=False,
+        ).stdout.strip()
+        print(f"coverage (Python {env.version}, with subprocesses and multiprocessing children): {total}%")
+    return code
+
+
+def _parse_test_arguments(extra: list[str]) -> tuple[str, tuple[str, ...], list[str]] | None:
+    """Returns the mode ('one', 'all', 'quick' or 'listed'), the versions wanted in order, and pytest's arguments."""
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    mode = "quick" if "--quick" in extra else "all" if "--all" in extra else "one"
+    extra = [arg for arg in extra if arg not in ("--quick", "--all")]
+    wanted: tuple[str, ...] = (running, *(v for v in MATRIX if v != running)) if mode == "all" else (running,)
     if "--python" in extra:
         index = extra.index("--python")
         if index + 1 == len(extra):
             print("dev.py: --python needs a list of versions, e.g. --python 3.11,3.13", file=sys.stderr)
-            return 2
-        wanted = tuple(extra[index + 1].split(","))
+            return None
+        listed = extra[index + 1].split(",")
+        # The running interpreter, when listed, goes first: it has `.venv` and runs the measured pass.
+        wanted = tuple(sorted(listed, key=lambda version: version != running))
         del extra[index : index + 2]
-    interpreters = find_interpreters()
+        mode = "quick" if mode == "quick" else "listed"
+    return mode, wanted, extra
+
+
+def test(arguments: list[str]) -> int:
+    """Runs the 'test' job; returns the first non-zero exit code, or 0."""
+    parsed = _parse_test_arguments(arguments)
+    if parsed is None:
+        return 2
+    mode, wanted, extra = parsed
     running = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    order = [running] + [v for v in VERSIONS if v != running]
-    chosen = [v for v in order if v in interpreters and (v in wanted or (v == running and quick))]
-    if quick:
-        chosen = chosen[:1]
+    interpreters = find_interpreters(fetch=wanted if mode in ("all", "listed") else ())
+    chosen = [v for v in wanted if v in interpreters][: 1 if mode == "quick" else None]
     if not chosen:
         print(f"dev.py: none of the Pythons {', '.join(wanted)} is on this machine", file=sys.stderr)
         return 2
     missing = [v for v in wanted if v not in interpreters]
-    if missing and not quick:
+    if missing and mode != "quick":
         print(f"dev.py: Python {', '.join(missing)} not found on this machine; testing {', '.join(chosen)}")
+        if os.environ.get("CI") == "true":  # CI must not pass by testing less than the matrix
+            print("dev.py: CI=true: every interpreter asked for must be tested", file=sys.stderr)
+            return 2
+    steps = Steps()
     envs = [Env(v, interpreters[v], primary=v == running) for v in chosen]
     first = envs[0]
     first.ensure()
     children = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").rglob("*_children.py"))
-    for step in ((first.python, "-m", "ruff", "check", *LINTED), (first.python, "-m", "mypy", "src", *children)):
-        code = run(*step)
+    checks: list[tuple[str, list[str | Path]]] = [
+        ("ruff", [first.python, "-m", "ruff", "check", *LINTED]),
+        ("mypy", [first.python, "-m", "mypy", "src", *children]),
+    ]
+    for label, step in checks:
+        code = steps.run(label, *step)
         if code != 0:
             return code
     # Formatting is reported, and fails the job at the end, but does not stop the tests: a file that only needs
     # `ruff format` should not hide what the suite would say.
-    unformatted = run(first.python, "-m", "ruff", "format", "--check", *LINTED)
+    unformatted = steps.run("format check", first.python, "-m", "ruff", "format", "--check", *LINTED)
     if unformatted:
         print("dev.py: some files need `ruff format` (listed above); the job will fail after the tests", flush=True)
-    if quick:
-        return run(first.python, "-m", "pytest", "-m", "not slow", *extra) or unformatted
+    if mode == "quick":
+        code = steps.run("quick suite", first.python, "-m", "pytest", "-m", "not slow", *extra)
+        print(steps.summary())
+        return code or unformatted
+    started = time.monotonic()
     code = build_check(first.python)
+    steps.durations.append(("build check", time.monotonic() - started))
     if code != 0:
         return code
     slurm_setup = ROOT / ".ci" / "install-slurm.sh"
     if sys.platform == "linux" and slurm_setup.exists():
         # The SLURM tests' one-node cluster needs slurm-wlm and munge; the script is quiet and never fails.
         subprocess.run(["bash", slurm_setup], check=False)
-    results: list[tuple[str, int, float]] = []
+    results: list[tuple[str, int]] = []
     for env in envs:
         env.ensure()
-        started = time.monotonic()
         if env is first:  # measured once; the other interpreters only have to pass
-            for stale in ROOT.glob(".coverage*"):
-                stale.unlink()
-            code = run(env.python, "-m", "coverage", "run", "-m", "pytest", *extra, env=coverage_env())
-            if run(env.python, "-m", "coverage", "combine", "--quiet", env=coverage_env()) == 0:
-                total = subprocess.run(
-                    [env.python, "-m", "coverage", "report", "--format=total"],
-                    cwd=ROOT,
-                    capture_output=True,
-                    text=True,
-                    env=coverage_env(),
-                    check=False,
-                ).stdout.strip()
-                print(f"coverage (Python {env.version}, with subprocesses and multiprocessing children): {total}%")
+            code = _measured_suite(steps, env, extra)
         else:
             # The SLURM tests exercise the scheduler, not the interpreter: once per run (on the first) is enough, and
             # they are a third of the suite's time. A `-m` given on the command line still wins (pytest keeps the last).
-            code = run(env.python, "-m", "pytest", "-m", "not slurm", *extra)
-        results.append((env.version, code, time.monotonic() - started))
-    print(
-        "suite results: "
-        + ", ".join(f"Python {v}: {'passed' if c == 0 else f'FAILED ({c})'} in {t:.0f} s" for v, c, t in results)
-    )
+            code = steps.run(f"suite {env.version}", env.python, "-m", "pytest", "-m", "not slurm", *extra)
+        results.append((f"Python {env.version}", code))
+    for name, variables in EXTRA_PASSES if mode == "all" else ():
+        label = f"Python {first.version} {name}"
+        print(f"dev.py: {label}: {' '.join(f'{k}={v}' for k, v in variables.items())}", flush=True)
+        code = steps.run(
+            label, first.python, "-m", "pytest", "-m", "not slurm", *extra, env={**os.environ, **variables}
+        )
+        results.append((label, code))
+    print("suite results: " + ", ".join(f"{n}: {'passed' if c == 0 else f'FAILED ({c})'}" for n, c in results))
+    print(steps.summary())
     if unformatted:
         print("dev.py: FAILED the format check: run `ruff format` on the files listed at the start")
-    return next((c for _, c, _ in results if c != 0), unformatted)
+    return next((c for _, c in results if c != 0), unformatted)
 
 
 def main() -> int:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -157,34 +157,53 @@ def test_moving_the_working_directory_given_as_dot_is_refused_but_absolute_works
     assert (tmp_path / "d" / "notes.txt").read_text() == "recording notes"
 
 
+# Runs `axds ARGS...` (python -c HELD_CLI READY RELEASE AFTER ARGS...) with an audit hook that holds every copy after
+# the first AFTER once its temporary file is fully written (at the fchmod before its rename): it writes a byte to
+# READY, then waits to read RELEASE. The test thus knows that the transfer is mid-way, with a temporary file on disk,
+# whatever the machine's load, before it sends Ctrl+C (a watcher polling the destination could be descheduled until
+# the child had copied everything, and then saw exit 0 instead of 130).
+HELD_CLI = """
+import os, runpy, sys
+ready, release, after = (int(sys.argv.pop(1)) for _ in range(3))
+placed = 0
+def hold(event, args):
+    global placed
+    if event == "os.chmod" and isinstance(args[0], int):
+        placed += 1
+        if placed > after:
+            os.write(ready, b"x")
+            os.read(release, 1)  # the main thread's wait ends with Ctrl+C (EINTR), a worker's when released
+sys.addaudithook(hold)
+runpy.run_module("ataraxis_data_structures.cli", run_name="__main__")
+"""
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("threads", ["1", "2"])
 def test_interrupted_transfer_exits_130_and_leaves_only_complete_files(tmp_path: Path, threads: str) -> None:
     source = tmp_path / "source"
     source.mkdir()
     for index in range(32):
-        (source / f"part_{index:02d}.bin").write_bytes(bytes([index]) * (4 << 20))
+        (source / f"part_{index:02d}.bin").write_bytes(bytes([index]) * (1 << 20))
     destination = tmp_path / "destination"
+    ready_read, ready_write = os.pipe()
+    release_read, release_write = os.pipe()
+    arguments = ["transfer", "-q", "--threads", threads, str(source), str(destination)]
     child = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ataraxis_data_structures.cli",
-            "transfer",
-            "-q",
-            "--threads",
-            threads,
-            str(source),
-            str(destination),
-        ],
+        [sys.executable, "-c", HELD_CLI, str(ready_write), str(release_read), "3", *arguments],
         stderr=subprocess.PIPE,
         text=True,
+        pass_fds=(ready_write, release_read),
     )
-    os.setpriority(os.PRIO_PROCESS, child.pid, 19)  # keeps the child slower than this watcher on a busy machine
-    while child.poll() is None and not (destination.exists() and any(destination.iterdir())):
-        time.sleep(0.001)
-    child.send_signal(signal.SIGINT)
-    _, stderr = child.communicate(timeout=60)
+    os.close(ready_write)
+    os.close(release_read)
+    try:
+        assert select.select([ready_read], [], [], 120)[0] and os.read(ready_read, 1) == b"x", "no copy was held"
+        child.send_signal(signal.SIGINT)
+    finally:
+        os.close(release_write)  # every held copy (and any later one) goes on: the threads finish the file in hand
+        os.close(ready_read)
+    _, stderr = child.communicate(timeout=120)
     assert child.returncode == 130, stderr
     assert "interrupted" in stderr
     names = sorted(path.name for path in destination.iterdir())
