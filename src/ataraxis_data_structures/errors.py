@@ -14,6 +14,7 @@ __all__ = [
     "AxdsError",
     "ChecksumError",
     "ChecksumFileError",
+    "DataLoggerWarning",
     "DirectoryBusyError",
     "FileNameEncodingError",
     "LogFormatError",
@@ -85,3 +86,13 @@ class ChecksumError(AxdsError, ValueError):
 
 class ChecksumFileError(ChecksumError, RuntimeError):
     """An ax_checksum.txt holds no digest. Also a RuntimeError: the releases raise RuntimeError for such a source."""
+
+
+class DataLoggerWarning(UserWarning):
+    """Warns that a DataLogger lost messages, holds messages it cannot send yet, or could not confirm their save.
+
+    stop() warns with this category, naming the logger, the count of messages lost and what happened; put() warns
+    with it once when it holds messages because the logger is not running. Code that must not go on after a loss
+    turns it into an error: ``warnings.simplefilter("error", DataLoggerWarning)`` (the strict mode: put() then raises
+    instead of holding), or checks ``DataLogger.messages_lost`` and ``DataLogger.data_complete``.
+    """

@@ -12,13 +12,14 @@ import random
 import signal
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ataraxis_data_structures.data_loggers import DataLogger, LogPackage
-from ataraxis_data_structures.errors import LoggerFailedError
+from ataraxis_data_structures.errors import DataLoggerWarning, LoggerFailedError
 
 WAIT = 60.0
 
@@ -52,20 +53,35 @@ def produce_and_linger(queue: Any, source_id: int, count: int, done: Any, releas
 def produce_until_refused(
     queue: Any, source_id: int, size: int, returned: Any, limit: int, report: str | None = None
 ) -> None:
-    """Puts messages until put() raises LoggerFailedError (or `limit` messages), counting those put() returned for.
+    """Puts messages in the strict mode until put() refuses one (or `limit` messages), counting those put() returned.
 
-    Writes that count into the file `report` (if given) once refused; exits with code 3 if put() never raised.
+    The strict mode (DataLoggerWarning turned into an error) makes put() raise where it would otherwise hold the
+    message for a later start(). Writes the count into the file `report` (if given) once refused; exits with code 3 if
+    put() never raised.
     """
+    warnings.simplefilter("error", DataLoggerWarning)
     payload = bytes(size)
     for number in range(limit):
         try:
             queue.put(package(source_id, number, payload))
-        except LoggerFailedError:
+        except (LoggerFailedError, DataLoggerWarning):
             if report is not None:
                 Path(report).write_text(str(returned.value))
             return
         returned.value = number + 1
     sys.exit(3)
+
+
+def put_while_stopped(queue: Any, source_id: int, held: Any, go_on: Any) -> None:
+    """Puts messages 0..2 while the logger is stopped (held, with one warning), then message 3 once `go_on` is set."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for number in range(3):
+            queue.put(package(source_id, number, b"held %d" % number))
+    assert len(caught) == 1 and "held in process" in str(caught[0].message), [str(w.message) for w in caught]
+    held.value = queue.held_messages
+    go_on.wait(60)
+    queue.put(package(source_id, 3, b"after the restart"))
 
 
 def produce_counted(queue: Any, source_id: int, sizes: list[int], returned: Any, started: Any, finish: Any) -> None:

@@ -31,6 +31,7 @@ from logger_children import (
     produce_counted,
     produce_task,
     produce_until_refused,
+    put_while_stopped,
 )
 
 from ataraxis_data_structures.data_loggers import DataLogger, LogPackage
@@ -214,7 +215,7 @@ def test_a_put_running_during_stop_is_logged_or_raises_never_lost_silently(logge
     wait_until(lambda: returned.value > 50, "the producer is putting")
     logger.stop()  # while the producer keeps putting
     producer.join(WAIT)
-    assert producer.exitcode == 0  # its first put() after the stop raised LoggerFailedError
+    assert producer.exitcode == 0  # its first put() after the stop raised (the strict mode: DataLoggerWarning)
     # Exactly the messages put() returned for are on disk: the one cut off by stop() raised instead.
     assert read_log(logger.output_directory)[7] == [(number, bytes(size)) for number in range(returned.value)]
 
@@ -461,19 +462,67 @@ def test_a_large_array_reused_right_after_put_and_strided_arrays_log_their_bytes
     assert log[2] == [(0, strided.tobytes())]
 
 
-def test_messages_put_before_start_are_kept_and_put_after_stop_is_refused(logger: DataLogger) -> None:
+def test_messages_put_before_start_are_kept_and_put_after_stop_is_held_until_the_restart(logger: DataLogger) -> None:
     logger.input_queue.put(package(1, 1, b"before start"))
     logger.start()
     logger.stop()
-    with pytest.raises(LoggerFailedError, match=f"DataLogger '{logger.name}' is not running"):
+    with pytest.warns(DataLoggerWarning, match=f"DataLogger '{logger.name}' is not running .* held in process"):
         logger.input_queue.put(package(1, 2, b"after stop"))
-    logger.start()
-    logger.input_queue.put(package(1, 3, b"after the restart"))
+    logger.input_queue.put(package(1, 3, b"after stop, no second warning"))  # pytest's filters make a warning fail
+    assert logger.input_queue.held_messages == 2
+    logger.start()  # sends what this process held, before anything put later
+    assert logger.input_queue.held_messages == 0
+    logger.input_queue.put(package(1, 4, b"after the restart"))
     logger.stop()
-    assert read_log(logger.output_directory)[1] == [(1, b"before start"), (3, b"after the restart")]
+    assert read_log(logger.output_directory)[1] == [
+        (1, b"before start"),
+        (2, b"after stop"),
+        (3, b"after stop, no second warning"),
+        (4, b"after the restart"),
+    ]
 
 
-def test_a_producer_that_puts_after_the_final_stop_is_refused_and_exits(logger: DataLogger) -> None:
+@pytest.mark.slow
+def test_a_producer_holds_what_it_puts_while_the_logger_is_stopped_and_sends_it_after_the_restart(
+    logger: DataLogger,
+) -> None:
+    context = multiprocessing.get_context("spawn")
+    logger.start()
+    logger.stop()
+    held, go_on = context.RawValue("q", 0), context.Event()
+    producer = context.Process(target=put_while_stopped, args=(logger.input_queue, 8, held, go_on))
+    producer.start()
+    wait_until(lambda: held.value == 3, "the producer holds its three messages")
+    logger.start()
+    go_on.set()
+    producer.join(WAIT)
+    assert producer.exitcode == 0
+    logger.stop()
+    assert read_log(logger.output_directory)[8] == [
+        (0, b"held 0"),
+        (1, b"held 1"),
+        (2, b"held 2"),
+        (3, b"after the restart"),
+    ]
+
+
+def test_a_process_that_ends_holding_messages_says_how_many_were_not_logged(tmp_path: Path) -> None:
+    code = (
+        "import numpy as np, warnings\n"
+        "from ataraxis_data_structures import DataLogger, LogPackage\n"
+        f"logger = DataLogger({str(tmp_path)!r}, 'held_{SUFFIX}')\n"
+        "logger.start(); logger.stop()\n"
+        "warnings.simplefilter('ignore')\n"
+        "for n in range(4): logger.input_queue.put(LogPackage(np.uint8(1), np.uint64(n), np.zeros(3, np.uint8)))\n"
+        "warnings.simplefilter('default')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=WAIT, check=False)
+    assert result.returncode == 0, result.stderr
+    assert f"DataLogger 'held_{SUFFIX}': process" in result.stderr
+    assert "ends holding 4 messages put while the logger was not running; they were not logged" in result.stderr
+
+
+def test_a_strict_producer_that_puts_after_the_final_stop_is_refused_and_exits(logger: DataLogger) -> None:
     context = multiprocessing.get_context("spawn")
     logger.start()
     logger.stop()

@@ -20,9 +20,12 @@ import warnings
 from pathlib import Path
 from typing import Any, cast
 
+from ..errors import DataLoggerWarning
 from .logger_process import LoggerSettings, run_logger
 from .logger_queue import LoggerQueue, new_address, open_listener
 from .logger_receiver import TornFrame
+
+__all__ = ["DataLogger", "DataLoggerWarning"]
 
 _log = logging.getLogger(__name__)
 
@@ -30,15 +33,6 @@ START_TIMEOUT = 120.0
 """How long start() waits for the logger process to report that it runs (a spawned interpreter imports NumPy)."""
 MAX_RESTARTS = 5
 """How many times one session restarts a logger process that ended unexpectedly before it gives up."""
-
-
-class DataLoggerWarning(UserWarning):
-    """Warns that a DataLogger lost messages or could not confirm that every message reached the disk.
-
-    stop() warns with this category, naming the logger, the count of messages lost and what happened. Code that must
-    not go on after a loss turns it into an error: ``warnings.simplefilter("error", DataLoggerWarning)`` (the strict
-    mode), or checks ``DataLogger.messages_lost`` and ``DataLogger.data_complete``.
-    """
 
 
 class DataLogger:
@@ -198,6 +192,7 @@ class DataLogger:
         )
         self._watchdog_thread.start()
         atexit.register(self._stop_at_exit)
+        self._input_queue.send_held()  # messages this process put while the logger was stopped
 
     def _launch(self) -> tuple[Any, Any, Any]:
         """Starts a logger process on the queue's address; returns it, its control pipe and its progress counters."""
@@ -238,8 +233,9 @@ class DataLogger:
         written, flushed and fsynced when stop() returns, unless the logger met trouble it could not undo: then
         stop() warns (DataLoggerWarning, "Unable to confirm that the <name> DataLogger saved all buffered data."
         followed by the count of messages lost and what happened) and returns; messages_lost and data_complete tell
-        the same. A put() running in another process while stop() runs either is logged or raises
-        LoggerFailedError in that process; a put() after stop() raises it until start() is called again. Calling it
+        the same. A put() running in another process while stop() runs either is logged or held by that process; a
+        put() after stop() is held in its process (with a DataLoggerWarning) and logged once start() is called again,
+        as the releases' queue keeps it. Calling it
         on a stopped logger does nothing.
         """
         if not self._started:

@@ -13,6 +13,12 @@ of any start method, pool tasks, other queues) and reaches processes started aft
 Wire format: each message is one frame, ``FRAME_HEADER`` (payload size: uint64, source_id: uint8, timestamp:
 uint64, all little-endian) followed by the payload bytes. Nothing else travels on a producer's connection.
 
+A logger that is not running (stopped and not started again, or past its restarts) does not make put() fail, as
+the releases' queue does not: put() keeps the message in this process (at most ``HELD_LIMIT`` bytes), warns once
+(DataLoggerWarning) and sends the held messages, in order, before the next message once the logger runs again (the
+parent's held messages also go out when start() returns). Messages still held when the process ends are lost, and a
+warning at exit says how many. With ``warnings.simplefilter("error", DataLoggerWarning)`` put() raises instead.
+
 Flow control: the logger reads every connection as soon as data arrives and never waits for the disk, so ``put()``
 costs one system call. Only if the logger process cannot run (stopped, starved of CPU) and a producer's socket
 buffer (a few hundred KB) fills does ``put()`` wait, as the reference's Manager queue always waits for its manager.
@@ -20,6 +26,7 @@ buffer (a few hundred KB) fills does ``put()`` wait, as the reference's Manager 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import queue
@@ -31,12 +38,14 @@ import tempfile
 import threading
 import time
 import uuid
+import warnings
 import weakref
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..errors import LoggerFailedError
+from ..errors import DataLoggerWarning, LoggerFailedError
 from .log_package import LogPackage
 
 FRAME_HEADER = struct.Struct("<QBQ")
@@ -51,6 +60,10 @@ STOP_NOTICE = b"S"
 RECONNECT_WAIT = 10.0
 """How long put() keeps trying to connect after its connection ended without a stop notice: the logger process died,
 and the DataLogger listens again at once and starts a new one."""
+
+HELD_LIMIT = 256 << 20
+"""The most bytes of messages one process holds while its logger is not running; later messages are dropped, counted
+and reported at exit."""
 
 _all_queues: weakref.WeakSet[LoggerQueue] = weakref.WeakSet()
 _all_listeners: weakref.WeakSet[socket.socket] = weakref.WeakSet()
@@ -100,6 +113,22 @@ def open_listener(address: str) -> socket.socket:
     return listener
 
 
+@dataclass(frozen=True)
+class _HeldFrame:
+    """A message put while the logger was not running: its frame header and a copy of its payload."""
+
+    header: bytes
+    payload: bytes
+
+
+def _warn_held_at_exit() -> None:
+    for instance in list(_all_queues):
+        instance._warn_if_holding_at_exit()
+
+
+atexit.register(_warn_held_at_exit)
+
+
 class LoggerQueue:
     """The input queue of one DataLogger: put() sends a LogPackage to the logger process.
 
@@ -144,6 +173,12 @@ class LoggerQueue:
         self._sender: int | None = None  # the thread inside put(), to refuse a reentrant call instead of deadlocking
         self._poller: Any = None
         self._patient_until = 0.0  # until when a refused connect is retried (the logger is being restarted)
+        # Messages held while the logger is not running: this process's own (a forked child must not send its
+        # parent's again).
+        self._held: list[_HeldFrame] = []
+        self._held_bytes = 0
+        self._held_dropped = 0
+        self._warned_holding = False
 
     def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
         """Sends a LogPackage to the logger process.
@@ -160,8 +195,8 @@ class LoggerQueue:
         Raises:
             TypeError: If the object is not a LogPackage.
             ValueError: If the package's fields are out of range.
-            LoggerFailedError: If the logger is not running (it was stopped and not started again, or its process
-                ended); the message was not logged.
+            DataLoggerWarning: Only where warnings of that category are turned into errors (the strict mode), if the
+                logger is not running; the message is then not held. Otherwise put() holds it and warns once.
             queue.Full: If block is False or the timeout passed before any of the message could be sent.
         """
         if not isinstance(obj, LogPackage):
@@ -195,6 +230,9 @@ class LoggerQueue:
         with self._lock:
             self._sender = thread
             try:
+                if self._held and not self._send_held(deadline):
+                    self._hold(header, data)
+                    return
                 connection = self._connection
                 sent = 0
                 if connection is not None:
@@ -206,7 +244,11 @@ class LoggerQueue:
                         pass
                     except _LOST_CONNECTION:
                         self._drop_lost_connection()
-                self._send_slowly(header, data, deadline, sent)
+                try:
+                    self._send_slowly(header, data, deadline, sent)
+                except LoggerFailedError:
+                    # Not running: whatever part of the frame went out was discarded with the closed connection.
+                    self._hold(header, data)
             except queue.Full:
                 raise  # raised only before any byte of the frame went out: the connection stays whole
             except BaseException:
@@ -217,6 +259,58 @@ class LoggerQueue:
                 raise
             finally:
                 self._sender = None
+
+    def _hold(self, header: bytes, data: Any) -> None:
+        """Keeps a message the logger cannot take now, to send it once the logger runs again (warns once)."""
+        if not self._warned_holding:
+            # In the strict mode (the warning turned into an error) this raises and the message is not held.
+            warnings.warn(
+                f"DataLogger '{self._logger_name}' is not running (it was stopped and not started again, or its "
+                f"logger process ended): this message and later ones are held in process {os.getpid()} and logged "
+                "once the logger starts again; they are lost if this process ends first",
+                DataLoggerWarning,
+                stacklevel=3,
+            )
+            self._warned_holding = True
+        if self._held_bytes + len(header) + data.nbytes > HELD_LIMIT:
+            self._held_dropped += 1
+            return
+        self._held.append(_HeldFrame(header, data.tobytes()))
+        self._held_bytes += len(header) + data.nbytes
+
+    def _send_held(self, deadline: float | None) -> bool:
+        """Sends the held messages in order; returns False if the logger is still not running (the rest stay held)."""
+        while self._held:
+            frame = self._held[0]
+            try:
+                self._send_slowly(frame.header, np.frombuffer(frame.payload, dtype=np.uint8), deadline, 0)
+            except LoggerFailedError:
+                return False
+            self._held.pop(0)
+            self._held_bytes -= len(frame.header) + len(frame.payload)
+        self._warned_holding = False
+        return True
+
+    def send_held(self) -> None:
+        """Sends the messages this process held while the logger was not running, if it runs now (start() calls it)."""
+        with self._lock:
+            if self._held:
+                self._send_held(None)
+
+    @property
+    def held_messages(self) -> int:
+        """Returns how many messages this process holds because the logger was not running when they were put."""
+        return len(self._held)
+
+    def _warn_if_holding_at_exit(self) -> None:
+        if self._held or self._held_dropped:
+            warnings.warn(
+                f"DataLogger '{self._logger_name}': process {os.getpid()} ends holding "
+                f"{len(self._held) + self._held_dropped} messages put while the logger was not running; they were "
+                "not logged (start the logger again before the producers end)",
+                DataLoggerWarning,
+                stacklevel=1,
+            )
 
     def put_nowait(self, obj: Any) -> None:
         """Sends a LogPackage like put(obj, block=False)."""
