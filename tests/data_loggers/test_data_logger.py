@@ -724,9 +724,13 @@ def test_the_log_folder_removed_while_four_producers_put_keeps_every_message_it_
     for producer in producers:
         producer.join()
         assert producer.exitcode == 0
+    # The lock file went with the folder: the logger locks the recreated one, so an assembly (or a second logger)
+    # sees that it still writes there.
+    wait_until(lambda: is_locked(logger.output_directory / LOCK_FILE_NAME), "the recreated folder is locked again")
     with pytest.warns(DataLoggerWarning, match="lost its name") as caught:
         logger.stop()
     assert "no message lost" in str(caught[0].message)
+    assert not (logger.output_directory / LOCK_FILE_NAME).exists()  # released and removed at stop(), as always
     assert logger.messages_lost == 0 and logger.data_complete
     records = read_log(logger.output_directory)
     for source in (1, 2, 3, 4):  # the onset message included: everything the logger held survived

@@ -54,6 +54,21 @@ class ExclusiveLock:
         held.write_owner(f"{self._owner} (logger pid {os.getpid()})")
         self._held = held
 
+    def reacquire(self) -> str | None:
+        """Takes the lock again on a new file at the same path, after the held file's folder was removed or replaced.
+
+        The lock on the removed file protects nothing: no other process can reach that file. Returns None once the
+        new file is locked, or the reason it could not be (another logger holds it).
+        """
+        if self._held is not None:
+            self._held.release()
+            self._held = None
+        try:
+            self.acquire()
+        except (RuntimeError, OSError) as error:
+            return str(error)
+        return None
+
     def release(self) -> None:
         """Releases the lock; a removable lock's file is deleted first (see file_locks.try_lock)."""
         if self._held is not None:

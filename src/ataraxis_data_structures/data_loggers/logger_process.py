@@ -26,6 +26,7 @@ import selectors
 import signal
 import socket
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,7 +122,20 @@ class _LoggerSession:
         try:
             for lock in locks:
                 lock.acquire()
-            pool = WriterPool(settings.directory, settings.thread_count, SYNC_INTERVAL, SYNC_BYTES, self._progress)
+            relock = threading.Lock()  # writer threads and the sync thread may both find the directory gone
+
+            def lock_new_directory() -> str | None:
+                with relock:
+                    return locks[1].reacquire()
+
+            pool = WriterPool(
+                settings.directory,
+                settings.thread_count,
+                SYNC_INTERVAL,
+                SYNC_BYTES,
+                self._progress,
+                on_new_directory=lock_new_directory,
+            )
             try:
                 _tell(self._control, ("ready", os.getpid()))
                 self._receive_until_stopped(pool)

@@ -26,6 +26,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -91,9 +92,18 @@ class WriterPool:
     """
 
     def __init__(
-        self, directory: Path, thread_count: int, sync_interval: float, sync_bytes: int, progress: Any = None
+        self,
+        directory: Path,
+        thread_count: int,
+        sync_interval: float,
+        sync_bytes: int,
+        progress: Any = None,
+        *,
+        on_new_directory: Callable[[], str | None] | None = None,
     ) -> None:
         self._directory = directory
+        self._on_new_directory = on_new_directory
+        """Called when the log directory was recreated or replaced (the logger locks the new one); returns a problem."""
         self._identity = _identity(directory)
         self._sync_interval = sync_interval
         self._sync_bytes = sync_bytes
@@ -314,6 +324,7 @@ class WriterPool:
         if current is not None and current != self._identity:  # a removed directory is noted when recreated
             self.note_problem(f"the log directory {self._directory} was replaced during recording")
             self._identity = current
+            self._lock_new_directory()
         with self._lock:
             sources = [source for source in self._files.values() if source.fd is not None]
         for source in sources:
@@ -415,6 +426,15 @@ class WriterPool:
             return  # another thread recreated it
         self._identity = _identity(self._directory)
         self.note_problem(f"the log directory {self._directory} was removed during recording; it was recreated")
+        self._lock_new_directory()
+
+    def _lock_new_directory(self) -> None:
+        # The directory's lock file went with the removed folder: without a new one, an assembly would not see that a
+        # logger still writes here, and a second logger could start in it.
+        if self._on_new_directory is not None:
+            problem = self._on_new_directory()
+            if problem is not None:
+                self.note_problem(f"the recreated log directory {self._directory} could not be locked again: {problem}")
 
     def note_problem(self, text: str) -> None:
         """Describes a problem once (the summary sent to the parent lists them)."""
