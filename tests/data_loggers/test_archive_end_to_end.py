@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import uuid
 import os
 import signal
 import subprocess
@@ -34,7 +35,8 @@ def produce(queue: Any, source_id: int, count: int) -> None:
 
 
 def test_spawned_producers_log_then_assemble_and_read_back(tmp_path: Path) -> None:
-    logger = DataLogger(tmp_path, "session")
+    name = f"session_{uuid.uuid4().hex[:8]}"  # logger names are unique machine-wide: two test runs must not collide
+    logger = DataLogger(tmp_path, name)
     logger.start()
     context = multiprocessing.get_context("spawn")
     producers = [context.Process(target=produce, args=(logger.input_queue, source, 3000)) for source in (1, 2, 3)]
@@ -44,7 +46,7 @@ def test_spawned_producers_log_then_assemble_and_read_back(tmp_path: Path) -> No
         process.join(timeout=120)
         assert process.exitcode == 0
     logger.stop()
-    directory = tmp_path / "session_data_log"
+    directory = tmp_path / f"{name}_data_log"
     assemble_log_archives(directory, verify_integrity=True)
     assert sorted(path.name for path in directory.iterdir()) == ["1_log.npz", "2_log.npz", "3_log.npz"]
     for source in (1, 2, 3):
