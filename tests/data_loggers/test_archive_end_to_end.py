@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import uuid
 import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
 import warnings
 from pathlib import Path
 from typing import Any
