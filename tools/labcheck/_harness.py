@@ -45,7 +45,7 @@ class Recorder:
 
     def _jsonable(self, value: Any) -> Any:
         if isinstance(value, dict):
-            return {str(key): self._jsonable(item) for key, item in value.items()}
+            return {self._clean(str(key)): self._jsonable(item) for key, item in value.items()}
         if isinstance(value, list | tuple | set | frozenset):
             items = [self._jsonable(item) for item in value]
             return sorted(items, key=repr) if isinstance(value, set | frozenset) else items

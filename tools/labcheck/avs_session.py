@@ -132,6 +132,64 @@ def cli_like_session(rec: Recorder, root: Path) -> None:
     rec.step("mcp: get_batch_status_overview_tool", lambda: processing_tools.get_batch_status_overview_tool(str(root)))
 
 
+VOLATILE_KEYS = {"started_at", "completed_at", "message_count", "archive_bytes", "memory_budget_mb", "memory_mb"}
+"""Keys of the MCP tools' answers whose values depend on the run (times, frame counts, free memory)."""
+
+
+def _no_numbers(value: object, key: str = "") -> object:
+    """Drops the run-dependent figures (times, durations, rates, sizes) from an MCP tool's answer, keeping its shape."""
+    if isinstance(value, dict):
+        return {name: _no_numbers(item, name) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_no_numbers(item, key) for item in value]
+    if isinstance(value, float) or key in VOLATILE_KEYS:
+        return "<number>"
+    return value
+
+
+def mcp_batch(rec: Recorder, root: Path) -> None:
+    """As an agent through the MCP server: prepare, execute in the background, poll, time, reset, clean."""
+    log_dir = root / "cli" / "axvs_live_run_data_log"
+    output = root / "mcp_batch_out"
+    arguments = {"log_directories": [str(log_dir)], "source_ids": ["111"], "output_directories": [str(output)]}
+    rec.step(
+        "batch: prepare_log_processing_batch_tool",
+        lambda: _no_numbers(processing_tools.prepare_log_processing_batch_tool(**arguments)),
+    )
+    rec.step(
+        "batch: execute_log_processing_jobs_tool",
+        lambda: _no_numbers(processing_tools.execute_log_processing_jobs_tool(**arguments)),
+    )
+
+    def wait() -> object:
+        deadline = time.monotonic() + 180
+        status: dict[str, object] = {}
+        while time.monotonic() < deadline:
+            status = processing_tools.get_log_processing_status_tool()
+            if not status.get("active", False) and "error" not in status:
+                break
+            time.sleep(1)
+        return _no_numbers(status)
+
+    rec.step("batch: get_log_processing_status_tool until idle", wait)
+    rec.step(
+        "batch: get_log_processing_timing_tool", lambda: _no_numbers(processing_tools.get_log_processing_timing_tool())
+    )
+    for tracker_file in sorted(output.rglob("*tracker*.yaml")):
+        rec.step(
+            "batch: reset_log_processing_jobs_tool",
+            lambda tracker_file=tracker_file: processing_tools.reset_log_processing_jobs_tool(str(tracker_file)),
+        )
+        rec.step(
+            "batch: _read_tracker_status after reset",
+            lambda tracker_file=tracker_file: processing_tools._read_tracker_status(tracker_path=tracker_file),
+        )
+    rec.step(
+        "batch: clean_log_processing_output_tool",
+        lambda: processing_tools.clean_log_processing_output_tool([str(output)]),
+    )
+
+
 def mcp_session(rec: Recorder, root: Path) -> None:
     """As the MCP server: start_video_session_tool(mock) / stop_video_session_tool (which assembles)."""
     output = root / "mcp"
@@ -205,7 +263,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="labcheck-avs-") as temporary:
         root = Path(temporary)
         rec = Recorder(root)
-        for scenario in (cli_like_session, mcp_session, assemble_while_logging):
+        for scenario in (cli_like_session, mcp_batch, mcp_session, assemble_while_logging):
             rec.step(f"scenario {scenario.__name__}", lambda scenario=scenario: scenario(rec, root))
 
 
