@@ -142,6 +142,22 @@ def main() -> None:
                 lambda instance=instance, path=path: _shape(type(instance).from_yaml(file_path=path)),
             )
             rec.note(f"{name}: round trip equal to original", loaded == _shape(instance))
+        manifest = CameraManifest(sources=[CameraSourceData(id=1, name="a")])
+        for label, target in {
+            "missing parent folder": root / "new" / "deeper" / "m.yaml",
+            ".yml suffix": root / "m.yml",
+            ".txt suffix": root / "m.txt",
+            "no suffix": root / "m",
+            "str path": str(root / "s.yaml"),
+        }.items():
+            rec.step(
+                f"to_yaml: {label}",
+                lambda target=target: (manifest.to_yaml(file_path=target), Path(target).exists())[1],
+            )
+            rec.step(
+                f"from_yaml: {label}",
+                lambda target=target: _shape(CameraManifest.from_yaml(file_path=target)),
+            )
         for name, (cls, text) in VARIANTS.items():
             path = root / "variant.yaml"
             path.write_text(text)
