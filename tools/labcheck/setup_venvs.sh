@@ -14,7 +14,7 @@ for venv in rel ours; do
   # shellcheck disable=SC2086
   "$DIR/$venv/bin/pip" install -q $PACKAGES
 done
-# Replace the release in ours by the checkout; --no-deps keeps pip from resolving the pin back to the release.
+# Replace the release in ours by the checkout (its version, 7.2.0+axds.N, satisfies the lab pins, so pip keeps it).
 "$DIR/ours/bin/pip" uninstall -y -q ataraxis-data-structures
 "$DIR/ours/bin/pip" install -q -e "$CHECKOUT"
 for venv in rel ours; do
