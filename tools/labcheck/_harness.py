@@ -40,7 +40,7 @@ class Recorder:
     def _clean(self, text: str) -> str:
         text = text.replace(str(self.root), "<tmp>")
         # Process ids, hosts and hex job ids differ from run to run.
-        text = re.sub(r"pid:\d+", "pid:<pid>", text)
+        text = re.sub(r"pid[:=]\d+", "pid:<pid>", text)
         return re.sub(r"0x[0-9a-f]{6,}", "0x<addr>", text)
 
     def _jsonable(self, value: Any) -> Any:

@@ -200,6 +200,42 @@ def main() -> None:
         failing_job(rec, root, config_path)
         parallel_extraction(rec, root)
         path_instance_name(rec, root)
+        interface_without_device(rec, root)
+
+
+def interface_without_device(rec: Recorder, root: Path) -> None:
+    """MicroControllerInterface on a port that does not exist: construction writes the manifest, start() fails."""
+    from ataraxis_communication_interface import MicroControllerInterface, ModuleInterface
+
+    class Module(ModuleInterface):
+        def initialize_remote_assets(self) -> None:
+            pass
+
+        def terminate_remote_assets(self) -> None:
+            pass
+
+        def process_received_data(self, message: Any) -> None:
+            pass
+
+    logger = DataLogger(output_directory=root / "mci", instance_name="mci")
+    logger.start()
+    module = Module(module_type=np.uint8(MODULE_TYPE), module_id=np.uint8(MODULE_ID), name="module")
+    interface = rec.step(
+        "mci: MicroControllerInterface(port=<missing device>)",
+        lambda: MicroControllerInterface(
+            controller_id=np.uint8(105),
+            data_logger=logger,
+            module_interfaces=(module,),
+            buffer_size=300,
+            port="/dev/ttyLABCHECK_MISSING",
+            name="controller",
+        ),
+    )
+    if interface is not None:
+        rec.step("mci: start()", interface.start)
+        rec.step("mci: stop()", interface.stop)
+    rec.step("mci: logger.stop()", logger.stop)
+    rec.note("mci: log folder", listing(logger.output_directory))
 
 
 def parallel_extraction(rec: Recorder, root: Path) -> None:
