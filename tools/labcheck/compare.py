@@ -5,7 +5,7 @@ Usage::
     python tools/labcheck/compare.py [--release PY] [--ours PY] [--timeout S] [--keep DIR] [driver ...]
 
 PY defaults to /tmp/labcheck/rel/bin/python and /tmp/labcheck/ours/bin/python (made by ``setup_venvs.sh``); drivers
-default to every ``*.py`` here but this file and ``_harness.py``. Each run's raw JSON lines and stderr are kept in
+default to every ``*.py`` here but this file, ``_harness.py`` and ``junit_diff.py``. Each run's raw JSON lines and stderr are kept in
 DIR (default /tmp/labcheck/runs). Exit status 1 when any step differs.
 """
 
@@ -67,7 +67,7 @@ def main() -> int:
     arguments = parser.parse_args()
     arguments.keep.mkdir(parents=True, exist_ok=True)
     drivers = [Path(name).resolve() for name in arguments.drivers] or sorted(
-        path for path in HERE.glob("*.py") if path.name not in {"compare.py", "_harness.py"}
+        path for path in HERE.glob("*.py") if path.name not in {"compare.py", "_harness.py", "junit_diff.py"}
     )
     differing = 0
     for driver in drivers:
