@@ -5,8 +5,8 @@ Usage::
     python tools/labcheck/compare.py [--release PY] [--ours PY] [--timeout S] [--keep DIR] [driver ...]
 
 PY defaults to /tmp/labcheck/rel/bin/python and /tmp/labcheck/ours/bin/python (made by ``setup_venvs.sh``); drivers
-default to every ``*.py`` here but this file, ``_harness.py`` and ``junit_diff.py``. Each run's raw JSON lines and stderr are kept in
-DIR (default /tmp/labcheck/runs). Exit status 1 when any step differs.
+default to every ``*.py`` here but this file, ``_harness.py`` and ``junit_diff.py``. Each run's raw JSON lines and
+stderr are kept in DIR (default /tmp/labcheck/runs). Exit status 1 when any step differs.
 """
 
 from __future__ import annotations
