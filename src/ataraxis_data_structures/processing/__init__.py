@@ -3,6 +3,7 @@
 from ._safety import MountPointWarning
 from .checksum import ChecksumVerification, calculate_directory_checksum, verify_directory_checksum
 from .deletion import delete_directory
+from .fanout import DestinationReport
 from .interpolation import interpolate_data
 from .marker_files import discover_marker_files, discover_marker_roots, index_marker_files
 from .transfer import transfer_directory
@@ -12,6 +13,7 @@ from .write_tools import atomic_write, direct_write
 
 __all__ = [
     "ChecksumVerification",
+    "DestinationReport",
     "MountPointWarning",
     "atomic_write",
     "calculate_directory_checksum",
