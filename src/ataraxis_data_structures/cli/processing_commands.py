@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..errors import TransferVerificationError
 from ..processing import calculate_directory_checksum, transfer_directory, verify_directory_checksum
 from .arguments import path_argument
 from .errors import CommandError
@@ -33,10 +34,13 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _transfer(args: argparse.Namespace) -> int:
-    """Copies SRC to DST, optionally verified and removing the source afterwards."""
+    """Copies SRC to DST, optionally verified and removing the source afterwards; several DSTs: one report each."""
+    if len(args.destination) > 1:
+        return _transfer_to_all(args)
+    destination = args.destination[0]
     transfer_directory(
         args.source,
-        args.destination,
+        destination,
         args.threads,
         verify_integrity=args.verify,
         remove_source=args.move,
@@ -44,7 +48,28 @@ def _transfer(args: argparse.Namespace) -> int:
         reset_dirty_destination=args.reset_dirty,
     )
     action = "moved" if args.move else "copied"
-    print(f"{action} {args.source} to {args.destination}" + (" (verified)" if args.verify else ""))
+    print(f"{action} {args.source} to {destination}" + (" (verified)" if args.verify else ""))
+    return 0
+
+
+def _transfer_to_all(args: argparse.Namespace) -> int:
+    """Copies SRC to every DST with one read, each copy read back and verified; prints one line per destination."""
+    try:
+        reports = transfer_directory(
+            args.source,
+            list(args.destination),
+            args.threads,
+            remove_source=args.move,
+            progress=not args.quiet,
+            reset_dirty_destination=args.reset_dirty,
+        )
+    except TransferVerificationError as error:
+        for report in getattr(error, "reports", ()):
+            print(report.describe())
+        raise
+    for report in reports:
+        print(report.describe())
+    print(("moved" if args.move else "copied") + f" {args.source} to {len(reports)} destinations (verified)")
     return 0
 
 
@@ -73,13 +98,26 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "transfer",
         help="copy a directory safely, optionally verified and removing the source",
         description="Copies SRC into DST (files appear only when complete; a rerun resumes). With --verify, DST is "
-        "checked against SRC's checksum; with --move, SRC is removed once everything is copied (and verified).",
+        "checked against SRC's checksum; with --move, SRC is removed once everything is copied (and verified). "
+        "With several DSTs, SRC is read once, each copy is read back from storage and verified, and one line per "
+        "destination is printed (copied / already there / verified, bytes, seconds, first mismatch).",
     )
     transfer.add_argument("source", type=path_argument, metavar="SRC")
-    transfer.add_argument("destination", type=path_argument, metavar="DST")
+    transfer.add_argument(
+        "destination",
+        type=path_argument,
+        metavar="DST",
+        nargs="+",
+        help="one or more destinations; with several, SRC is read once and every copy is read back and verified",
+    )
     transfer.add_argument("--verify", action="store_true", help="verify the copy against the source checksum")
     transfer.add_argument(
-        "--move", action="store_true", help="remove from SRC what was copied (and verified) unchanged, then SRC"
+        "--move",
+        "--remove-source",
+        dest="move",
+        action="store_true",
+        help="remove from SRC what was copied (and verified) unchanged, then SRC; with several DSTs, only once "
+        "every one verified",
     )
     transfer.add_argument(
         "--reset-dirty",
