@@ -10,23 +10,39 @@ import argparse
 from typing import Any
 
 from ..errors import TransferVerificationError
-from ..processing import calculate_directory_checksum, transfer_directory, verify_directory_checksum
+from ..processing import (
+    calculate_directory_checksum,
+    check_directory,
+    make_bag,
+    transfer_directory,
+    write_sha256_manifest,
+)
 from .arguments import path_argument
 from .errors import CommandError
 
 
 def _checksum(args: argparse.Namespace) -> int:
-    """Prints the directory's checksum (and saves it unless --no-save)."""
+    """Prints the directory's checksum (and saves it unless --no-save); --manifest also writes a standard manifest."""
+    if args.manifest == "sha256":
+        # Written first, so the xxHash3 checksum (and the releases verifying it) covers the manifest too.
+        print(f"wrote {write_sha256_manifest(args.directory, args.processes, progress=not args.quiet)}")
     checksum = calculate_directory_checksum(
         args.directory, args.processes, progress=not args.quiet, save_checksum=not args.no_save
     )
+    if args.manifest == "bagit":
+        print(f"wrote {make_bag(args.directory, args.bag, args.processes, progress=not args.quiet)}")
     print(checksum)
     return 0
 
 
+_MARKS = {"same": "same    ", "differs": "differs ", "missing": "missing ", "extra": "extra   "}
+
+
 def _verify(args: argparse.Namespace) -> int:
-    """Checks the directory against its ax_checksum.txt; fails naming the differing files when possible."""
-    result = verify_directory_checksum(args.directory, args.processes, progress=not args.quiet)
+    """Checks the directory against its ax_checksum.txt (or --against a manifest), listing every file's state."""
+    result = check_directory(args.directory, args.against, args.processes, progress=not args.quiet)
+    for check in result.files:
+        print(_MARKS[check.status] + check.relative)
     if not result.matches:
         raise CommandError(result.describe())
     print(result.describe())
@@ -83,13 +99,33 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     checksum.add_argument("directory", type=path_argument, metavar="DIR")
     checksum.add_argument("--no-save", action="store_true", help="only print the checksum, write nothing")
+    checksum.add_argument(
+        "--manifest",
+        choices=("sha256", "bagit"),
+        default=None,
+        help="also write a standard manifest: sha256 writes DIR/manifest-sha256.txt (check it with "
+        "'cd DIR && sha256sum -c manifest-sha256.txt'); bagit writes a BagIt bag beside DIR (DIR.bag, its data/ "
+        "hard links to DIR's files; DIR stays as it is)",
+    )
+    checksum.add_argument(
+        "--bag", type=path_argument, default=None, metavar="PATH", help="where --manifest bagit creates the bag"
+    )
     verify = subparsers.add_parser(
         "verify",
-        help="check a directory against its ax_checksum.txt",
-        description="Exits 0 if DIR still matches DIR/ax_checksum.txt; otherwise exits 1 and names the files that "
-        "differ (when the checksum was saved with a per-file manifest).",
+        help="check a directory against its ax_checksum.txt or a manifest, file by file",
+        description="Lists every file as same / differs / missing / extra (when a per-file manifest is available) "
+        "and exits 0 if DIR matches DIR/ax_checksum.txt (or --against MANIFEST); otherwise exits 1 with a one-line "
+        "summary on stderr.",
     )
     verify.add_argument("directory", type=path_argument, metavar="DIR")
+    verify.add_argument(
+        "--against",
+        type=path_argument,
+        default=None,
+        metavar="MANIFEST",
+        help="a sha256sum manifest (paths relative to DIR), a BagIt bag or its manifest-sha256.txt, instead of "
+        "DIR/ax_checksum.txt",
+    )
     for command in (checksum, verify):
         command.add_argument(
             "--processes", type=int, default=None, metavar="N", help="parallel workers (default: all cores)"
