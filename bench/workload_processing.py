@@ -1,6 +1,6 @@
 """One processing workload, run under either package (see bench_processing.py); prints one JSON line.
 
-Usage: python workload_processing.py {checksum|transfer|move|interpolate|delete_and_rmtree} SCRATCH_DIR
+Usage: python workload_processing.py {checksum|transfer|move|fanout|interpolate|delete_and_rmtree} SCRATCH_DIR
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ import os
 import shutil
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
+from ataraxis_data_structures import processing
 from ataraxis_data_structures.processing import (
     calculate_directory_checksum,
     delete_directory,
@@ -106,6 +108,45 @@ def move(scratch: Path) -> dict[str, float]:
     return {"move_verified_mb_s": size / seconds / 1e6}
 
 
+def _lab_transfer(arguments: tuple[Path, Path, bool]) -> None:
+    """One destination of the lab's pattern: transfer_directory(source, target, remove_source=False) (a pool task)."""
+    source, target, verify = arguments
+    transfer_directory(source, target, remove_source=False, verify_integrity=verify)
+
+
+def _lab_move(source: Path, targets: list[Path], *, verify: bool) -> None:
+    """The lab's move: one process per destination, each reading the whole source, then the source deleted."""
+    with ProcessPoolExecutor(len(targets)) as pool:
+        list(pool.map(_lab_transfer, [(source, target, verify) for target in targets]))
+    shutil.rmtree(source)
+
+
+def fanout(scratch: Path) -> dict[str, float]:
+    """Two destinations: the lab's pattern (7.2.0, unverified and verified) or ours (one read, every copy verified).
+
+    Each run moves a freshly written, warm mixed tree to two new destinations (default num_threads, as the lab
+    calls it); the source is removed at the end of each run, so every run is timed once.
+    """
+    ours = hasattr(processing, "DestinationReport")
+    runs = [("fanout_ours_s", None)] if ours else [("fanout_lab_s", False), ("fanout_lab_verified_s", True)]
+    result: dict[str, float] = {}
+    for index, (key, verify) in enumerate(runs):
+        source = scratch / f"session_{index}"
+        size = make_mixed_tree(source)
+        warm(source)
+        os.sync()
+        time.sleep(6)  # see transfer(): lets ext4 finish with recently freed inodes
+        targets = [scratch / f"nas_{index}", scratch / f"server_{index}"]
+        started = time.perf_counter()
+        if verify is None:
+            transfer_directory(source, targets, remove_source=True)  # type: ignore[arg-type]
+        else:
+            _lab_move(source, targets, verify=verify)
+        result[key] = time.perf_counter() - started
+        result["fanout_mb"] = size / 1e6
+    return result
+
+
 def make_deletion_tree(target: Path) -> Path:
     """Writes 20,000 files of 512 bytes in 20 folders."""
     for folder in range(FOLDERS):
@@ -153,6 +194,7 @@ def main() -> None:
         "move": move,
         "interpolate": interpolate,
         "delete_and_rmtree": delete_and_rmtree,
+        "fanout": fanout,
     }
     result = jobs[job](scratch)
     print(json.dumps(result))
