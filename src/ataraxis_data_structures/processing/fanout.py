@@ -11,7 +11,6 @@ where it stopped; complete copies found there are read back and verified too, ne
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import threading
 import time
@@ -37,6 +36,7 @@ from ._safety import physical_path, refuse_unsafe_path
 from ._tree import TreeEntry, scan_tree
 from .checksum import byte_progress
 from .transfer import (
+    _LARGE_FILE,
     _check_locations,
     _check_source_entries,
     _clean_destination,
@@ -188,7 +188,8 @@ def transfer_to_destinations(
             refuse_unsafe_path(target, "destination", "reset")
     source = Path(physical_path(source))
     _check_destinations(source, targets)
-    workers = worker_count(num_threads)
+    # num_threads per destination, the budget of the lab's pattern (one num_threads transfer per destination).
+    workers = worker_count(num_threads) * len(targets)
     tree = scan_tree(source)
     _check_source_entries(source, tree)
     require_utf8_names(tree.files, source)
@@ -200,7 +201,7 @@ def transfer_to_destinations(
     started = time.perf_counter()
 
     with (
-        ThreadPoolExecutor(max_workers=workers * len(states)) as writers,
+        ThreadPoolExecutor(max_workers=workers * len(targets)) as writers,
         byte_progress(tree.total_bytes, "Transferring", enabled=progress) as on_bytes,
     ):
 
@@ -208,37 +209,26 @@ def transfer_to_destinations(
             live = [state for state in states if state.error is None]
             missing = [state for state in live if not _is_complete_copy(str(state.path / entry.relative), entry.status)]
             if missing:
-                digest, changed = _copy_to_all(entry, missing, writers, on_bytes)
+                digest, changed, written = _copy_to_all(entry, missing, writers, on_bytes)
+                for state, matches in written:
+                    _record(state, entry, matches, copied=True)
             else:
                 digest = hash_file(entry.path, entry.relative, on_bytes)
                 changed = not _unchanged_since_scan(entry)
-            written = {id(state) for state in missing if state.error is None}
+            present = [state for state in live if state not in missing]
 
             def check(state: _Destination) -> None:
-                if state.error is not None:
-                    return
-                target = str(state.path / entry.relative)
                 try:
-                    matches = _read_back(target, entry.relative) == digest
+                    matches = _read_back(str(state.path / entry.relative), entry.relative) == digest
                 except OSError as error:
                     state.fail(error)
                     return
-                if not matches:
-                    with contextlib.suppress(OSError):
-                        os.unlink(target)  # a rerun then copies it again instead of trusting its size and time
-                with state.lock:
-                    if id(state) in written:
-                        state.copied += 1
-                        state.bytes_copied += entry.status.st_size
-                    else:
-                        state.present += 1
-                    if matches:
-                        state.verified += 1
-                    else:
-                        state.mismatches.append(entry.relative)
-                    state.done_at = time.perf_counter()
+                _record(state, entry, matches, copied=False)
 
-            list(writers.map(check, live))
+            if len(present) > 1:
+                list(writers.map(check, present))
+            elif present:
+                check(present[0])
             return digest, changed
 
         ordered = _copy_order(tree.files)
@@ -281,6 +271,27 @@ def transfer_to_destinations(
     return reports
 
 
+def _record(state: _Destination, entry: TreeEntry, matches: bool, *, copied: bool) -> None:
+    """Counts one verified (or mismatching) file at a destination; a mismatching copy is removed.
+
+    Removed so that a rerun copies it again rather than trusting its size and modification time.
+    """
+    if not matches:
+        with contextlib.suppress(OSError):
+            os.unlink(state.path / entry.relative)
+    with state.lock:
+        if copied:
+            state.copied += 1
+            state.bytes_copied += entry.status.st_size
+        else:
+            state.present += 1
+        if matches:
+            state.verified += 1
+        else:
+            state.mismatches.append(entry.relative)
+        state.done_at = time.perf_counter()
+
+
 def _report(state: _Destination, total: int, started: float) -> DestinationReport:
     """Returns the immutable report of a destination's tally."""
     return DestinationReport(
@@ -294,11 +305,6 @@ def _report(state: _Destination, total: int, started: float) -> DestinationRepor
         first_mismatch=min(state.mismatches) if state.mismatches else None,
         error=state.error,
     )
-
-
-def _write_chunk(chunk: memoryview, descriptor: int) -> None:
-    """Writes one chunk to one destination's temporary copy."""
-    write_fully(descriptor, chunk)
 
 
 @dataclass(slots=True)
@@ -315,10 +321,25 @@ class _Open:
 def _discard(copy: _Open) -> None:
     """Closes and removes this run's temporary copy (it holds its lock, so it is never another transfer's)."""
     if copy.descriptor is not None:
-        with contextlib.suppress(OSError):
-            os.unlink(copy.partial)
+        if not copy.placed:  # once renamed, the partial name may already be another transfer's file
+            with contextlib.suppress(OSError):
+                os.unlink(copy.partial)
         close_locked_descriptor(copy.descriptor)
         copy.descriptor = None
+
+
+def _hash_descriptor(descriptor: int, relative: str) -> bytes:
+    """Returns the digest of the file open as descriptor, read from its start after dropping its cached pages."""
+    os.fsync(descriptor)  # dirty pages (written since the last flush) cannot be dropped
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+    hasher = new_file_hasher(relative)
+    view = chunk_buffer()
+    offset = 0
+    while count := os.preadv(descriptor, [view], offset):
+        hasher.update(view[:count])
+        offset += count
+    return hasher.digest()
 
 
 def _copy_to_all(
@@ -326,74 +347,77 @@ def _copy_to_all(
     states: list[_Destination],
     writers: ThreadPoolExecutor,
     on_bytes: Callable[[int], None] | None,
-) -> tuple[bytes, bool]:
-    """Reads entry once and writes it to each state's destination; returns its digest and whether it changed.
+) -> tuple[bytes, bool, list[tuple[_Destination, bool]]]:
+    """Reads entry once, writes it to each state's destination and reads each copy back.
 
-    A destination that fails (no space left, an I/O error) is marked failed and its temporary copy removed; the
-    others continue. Reading errors fail the whole call.
+    Returns the source digest, whether the source changed since the scan, and for each copy placed, whether it
+    read back with that digest. A destination that fails (no space left, an I/O error) is marked failed and its
+    temporary copy removed; the others continue. Reading errors fail the whole call.
     """
     copies: list[_Open] = []
     for state in states:
         target = str(state.path / entry.relative)
         partial = _partial_path(target)
         try:
-            copies.append(_Open(state, target, partial, _open_partial(partial, target)))
+            copies.append(_Open(state, target, partial, _open_partial(partial, target, readable=True)))
         except OSError as error:
             state.fail(OSError(error.errno, f"Unable to copy {entry.path} to {target}: {error.strerror or error}"))
     hasher = new_file_hasher(entry.relative)
     view = chunk_buffer()
+    # One thread per destination (two disks write at once) for large files; small files are written inline,
+    # where a thread hand-off would cost more than the write.
+    parallel = len(copies) > 1 and entry.status.st_size >= _LARGE_FILE
+    results: dict[int, bool] = {}
 
-    def run(copy: _Open, step: Callable[[int], None]) -> None:
+    def run(copy: _Open, step: Callable[[_Open, int], None]) -> None:
         if copy.descriptor is None:
             return
         try:
-            step(copy.descriptor)
+            step(copy, copy.descriptor)
         except OSError as error:
             copy.state.fail(
                 OSError(error.errno, f"Unable to copy {entry.path} to {copy.target}: {error.strerror or error}")
             )
             _discard(copy)
 
-    def each(step: Callable[[int], None]) -> None:
-        if len(copies) > 1:  # one thread per destination: two disks write at once
+    def each(step: Callable[[_Open, int], None]) -> None:
+        if parallel:
             list(writers.map(lambda copy: run(copy, step), copies))
-        elif copies:
-            run(copies[0], step)
+        else:
+            for copy in copies:
+                run(copy, step)
+
+    def place(copy: _Open, descriptor: int) -> None:
+        os.fsync(descriptor)
+        os.fchmod(descriptor, entry.status.st_mode & 0o7777)
+        os.utime(descriptor, ns=(entry.status.st_atime_ns, entry.status.st_mtime_ns))
+        os.replace(copy.partial, copy.target)  # the lock, held until close, kept the name this run's file
+        copy.placed = True
+        if before_read_back is not None:
+            before_read_back(copy.target)
+        results[id(copy)] = _hash_descriptor(descriptor, entry.relative) == digest
 
     try:
         with open(entry.path, "rb", buffering=0) as reader:
             while count := reader.readinto(view):
                 chunk = view[:count]
                 hasher.update(chunk)
-                each(functools.partial(_write_chunk, chunk))
+                each(lambda _copy, descriptor: write_fully(descriptor, chunk))  # noqa: B023 - used before next chunk
                 if on_bytes is not None:
                     on_bytes(count)
             read_state = os.fstat(reader.fileno())
-
-        def place(descriptor: int) -> None:
-            os.fsync(descriptor)
-            os.fchmod(descriptor, entry.status.st_mode & 0o7777)
-            os.utime(descriptor, ns=(entry.status.st_atime_ns, entry.status.st_mtime_ns))
-
+        digest = hasher.digest()
         each(place)
-        for copy in copies:
-            if copy.descriptor is not None:
-                try:
-                    os.replace(copy.partial, copy.target)
-                except OSError as error:
-                    copy.state.fail(OSError(error.errno, f"Unable to place {copy.target}: {error.strerror or error}"))
-                    _discard(copy)
-                else:
-                    copy.placed = True
     finally:
         for copy in copies:
             if copy.descriptor is not None and not copy.placed:
                 _discard(copy)  # interrupted before its rename
             elif copy.descriptor is not None:
-                close_locked_descriptor(copy.descriptor)  # the lock was held until the rename
+                close_locked_descriptor(copy.descriptor)
                 copy.descriptor = None
     changed = not same_file_state(entry.status, read_state) or not _unchanged_since_scan(entry)
-    return hasher.digest(), changed
+    placed = [(copy.state, results[id(copy)]) for copy in copies if id(copy) in results]
+    return digest, changed, placed
 
 
 __all__ = ["DestinationReport", "drop_cached_pages", "transfer_to_destinations"]
