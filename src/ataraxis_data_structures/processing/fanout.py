@@ -1,9 +1,10 @@
 """Transfers one source directory to several destinations: one read of the source, every copy verified from storage.
 
 Each source file is read once; its chunks are hashed and written to every destination that lacks a complete copy
-(one writer thread per destination, so two disks work at once). Each copy is flushed, dropped from the page cache
-(``posix_fadvise(POSIX_FADV_DONTNEED)``) and read back, so the digest compared with the source's is that of the bytes
-the storage returns, not of the bytes this process just handed to the kernel. Files are written under the same
+(one writer thread per destination for large files, so two disks work at once). Once every copy is placed, each
+destination's filesystem is flushed once (``syncfs``), then every copy's pages are dropped from the page cache
+(``posix_fadvise(POSIX_FADV_DONTNEED)``) and it is read back, so the digest compared with the source's is that of the
+bytes the storage returns, not of the bytes this process handed to the kernel. Files are written under the same
 hidden temporary names as a single transfer, so a rerun (after a crash or a full disk) resumes every destination
 where it stopped; complete copies found there are read back and verified too, never trusted.
 """
@@ -11,7 +12,9 @@ where it stopped; complete copies found there are read back and verified too, ne
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -122,27 +125,50 @@ class _Destination:
                 self.error = str(error)
 
 
-def drop_cached_pages(path: str) -> None:
-    """Flushes a file and drops its pages from this machine's page cache, so the next read comes from storage.
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
-    Dirty pages cannot be dropped, hence the fsync first. Where posix_fadvise does not exist (not Linux), this only
-    flushes.
+
+def flush_filesystem(path: Path) -> None:
+    """Writes every dirty page of the filesystem holding path to its storage (Linux ``syncfs``; elsewhere ``sync``).
+
+    Raises:
+        OSError: If the filesystem reports a write error (for example, EIO from a failing disk or share).
     """
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    syncfs = getattr(_libc, "syncfs", None)
+    if syncfs is None:
+        os.sync()
+        return
+    descriptor = os.open(path, os.O_RDONLY)
     try:
-        os.fsync(descriptor)
-        if hasattr(os, "posix_fadvise"):
-            os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+        if syncfs(descriptor) != 0:
+            code = ctypes.get_errno()
+            raise OSError(code, f"Unable to flush {path} to its storage: {os.strerror(code)}")
     finally:
         os.close(descriptor)
 
 
 def _read_back(target: str, relative: str) -> bytes:
-    """Returns the digest of target as its storage holds it (its cached pages dropped first)."""
+    """Returns the digest of target as its storage holds it: its cached pages are dropped before it is read.
+
+    The pages must be clean (flushed) to be dropped: flush_filesystem ran first. Without posix_fadvise (not Linux),
+    the read may come from the cache.
+    """
     if before_read_back is not None:
         before_read_back(target)
-    drop_cached_pages(target)
-    return hash_file(target, relative)
+    hasher = new_file_hasher(relative)
+    view = chunk_buffer()
+    descriptor = os.open(target, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        if hasattr(os, "posix_fadvise"):
+            os.fdatasync(descriptor)  # a change made since the flush (nothing, normally) is flushed too
+            os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+        while count := os.readv(descriptor, [view]):
+            hasher.update(view[:count])
+    except OSError as error:
+        raise OSError(error.errno, f"Unable to read back {target}: {error.strerror or error}") from error
+    finally:
+        os.close(descriptor)
+    return hasher.digest()
 
 
 def _check_destinations(source: Path, destinations: list[Path]) -> None:
@@ -199,42 +225,46 @@ def transfer_to_destinations(
         _make_folders(tree, target)
     states = [_Destination(target) for target in targets]
     started = time.perf_counter()
-
+    ordered = _copy_order(tree.files)
     with (
         ThreadPoolExecutor(max_workers=workers * len(targets)) as writers,
         byte_progress(tree.total_bytes, "Transferring", enabled=progress) as on_bytes,
     ):
 
-        def transfer_one(entry: TreeEntry) -> tuple[bytes, bool]:
+        def copy_one(entry: TreeEntry) -> tuple[bytes, bool, frozenset[int]]:
             live = [state for state in states if state.error is None]
             missing = [state for state in live if not _is_complete_copy(str(state.path / entry.relative), entry.status)]
-            if missing:
-                digest, changed, written = _copy_to_all(entry, missing, writers, on_bytes)
-                for state, matches in written:
-                    _record(state, entry, matches, copied=True)
-            else:
-                digest = hash_file(entry.path, entry.relative, on_bytes)
-                changed = not _unchanged_since_scan(entry)
-            present = [state for state in live if state not in missing]
+            if not missing:
+                return hash_file(entry.path, entry.relative, on_bytes), not _unchanged_since_scan(entry), frozenset()
+            digest, changed, placed = _copy_to_all(entry, missing, writers, on_bytes)
+            return digest, changed, frozenset(id(state) for state in placed)
 
-            def check(state: _Destination) -> None:
-                try:
-                    matches = _read_back(str(state.path / entry.relative), entry.relative) == digest
-                except OSError as error:
-                    state.fail(error)
-                    return
-                _record(state, entry, matches, copied=False)
-
-            if len(present) > 1:
-                list(writers.map(check, present))
-            elif present:
-                check(present[0])
-            return digest, changed
-
-        ordered = _copy_order(tree.files)
-        outcomes = run_parallel(transfer_one, ordered, workers)
-
+        outcomes = run_parallel(copy_one, ordered, workers)
     digests = {entry.relative: outcome[0] for entry, outcome in zip(ordered, outcomes, strict=True)}
+    copied_by = {entry.relative: outcome[2] for entry, outcome in zip(ordered, outcomes, strict=True)}
+    # Every copy is now placed but possibly only in the page cache: one flush of each destination's filesystem
+    # (cheaper than a flush per file, which costs a journal commit each), then each file's cached pages are dropped
+    # and it is read back from storage. A copy left unflushed by a crash is caught here on the next run.
+    for state in states:
+        if state.error is None:
+            try:
+                flush_filesystem(state.path)
+            except OSError as error:
+                state.fail(error)
+
+    def check(pair: tuple[_Destination, TreeEntry]) -> None:
+        state, entry = pair
+        if state.error is not None:
+            return
+        try:
+            matches = _read_back(str(state.path / entry.relative), entry.relative) == digests[entry.relative]
+        except OSError as error:
+            state.fail(error)
+            return
+        _record(state, entry, matches, copied=id(state) in copied_by[entry.relative])
+
+    # Destinations interleaved, so every disk reads at once.
+    run_parallel(check, [(state, entry) for entry in ordered for state in states], workers)
     changed = [entry.relative for entry, outcome in zip(ordered, outcomes, strict=True) if outcome[1]]
     label = Path(", ".join(str(target) for target in targets))
     changes = _source_changes(source, tree, changed)
@@ -251,12 +281,12 @@ def transfer_to_destinations(
                 f"the source's {CHECKSUM_FILE_NAME} holds {expected}, but the source's content read now has the "
                 f"checksum {actual}: the source changed since that checksum was written"
             )
-        error = TransferVerificationError(
+        failure = TransferVerificationError(
             f"Unable to complete the transfer of {source}: {'; '.join(lines)}. The source was kept; transfer again "
             f"to resume (verified copies are not written again)."
         )
-        error.reports = reports  # type: ignore[attr-defined]
-        raise error
+        failure.reports = reports  # type: ignore[attr-defined]
+        raise failure
     if expected is None and actual is not None:
         recorded = {name: digests[name].hex() for name in checked}
         for target in targets:
@@ -328,38 +358,25 @@ def _discard(copy: _Open) -> None:
         copy.descriptor = None
 
 
-def _hash_descriptor(descriptor: int, relative: str) -> bytes:
-    """Returns the digest of the file open as descriptor, read from its start after dropping its cached pages."""
-    os.fsync(descriptor)  # dirty pages (written since the last flush) cannot be dropped
-    if hasattr(os, "posix_fadvise"):
-        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
-    hasher = new_file_hasher(relative)
-    view = chunk_buffer()
-    offset = 0
-    while count := os.preadv(descriptor, [view], offset):
-        hasher.update(view[:count])
-        offset += count
-    return hasher.digest()
-
-
 def _copy_to_all(
     entry: TreeEntry,
     states: list[_Destination],
     writers: ThreadPoolExecutor,
     on_bytes: Callable[[int], None] | None,
-) -> tuple[bytes, bool, list[tuple[_Destination, bool]]]:
-    """Reads entry once, writes it to each state's destination and reads each copy back.
+) -> tuple[bytes, bool, list[_Destination]]:
+    """Reads entry once and writes it to each state's destination (temporary name, then renamed).
 
-    Returns the source digest, whether the source changed since the scan, and for each copy placed, whether it
-    read back with that digest. A destination that fails (no space left, an I/O error) is marked failed and its
-    temporary copy removed; the others continue. Reading errors fail the whole call.
+    Returns the source digest, whether the source changed since the scan, and the destinations it was placed at. A
+    destination that fails (no space left, an I/O error) is marked failed and its temporary copy removed; the others
+    continue. Reading errors fail the whole call. Copies are not flushed here: each destination is flushed once, and
+    read back, after all copies.
     """
     copies: list[_Open] = []
     for state in states:
         target = str(state.path / entry.relative)
         partial = _partial_path(target)
         try:
-            copies.append(_Open(state, target, partial, _open_partial(partial, target, readable=True)))
+            copies.append(_Open(state, target, partial, _open_partial(partial, target)))
         except OSError as error:
             state.fail(OSError(error.errno, f"Unable to copy {entry.path} to {target}: {error.strerror or error}"))
     hasher = new_file_hasher(entry.relative)
@@ -367,7 +384,6 @@ def _copy_to_all(
     # One thread per destination (two disks write at once) for large files; small files are written inline,
     # where a thread hand-off would cost more than the write.
     parallel = len(copies) > 1 and entry.status.st_size >= _LARGE_FILE
-    results: dict[int, bool] = {}
 
     def run(copy: _Open, step: Callable[[_Open, int], None]) -> None:
         if copy.descriptor is None:
@@ -388,14 +404,10 @@ def _copy_to_all(
                 run(copy, step)
 
     def place(copy: _Open, descriptor: int) -> None:
-        os.fsync(descriptor)
         os.fchmod(descriptor, entry.status.st_mode & 0o7777)
         os.utime(descriptor, ns=(entry.status.st_atime_ns, entry.status.st_mtime_ns))
         os.replace(copy.partial, copy.target)  # the lock, held until close, kept the name this run's file
         copy.placed = True
-        if before_read_back is not None:
-            before_read_back(copy.target)
-        results[id(copy)] = _hash_descriptor(descriptor, entry.relative) == digest
 
     try:
         with open(entry.path, "rb", buffering=0) as reader:
@@ -406,7 +418,6 @@ def _copy_to_all(
                 if on_bytes is not None:
                     on_bytes(count)
             read_state = os.fstat(reader.fileno())
-        digest = hasher.digest()
         each(place)
     finally:
         for copy in copies:
@@ -416,8 +427,7 @@ def _copy_to_all(
                 close_locked_descriptor(copy.descriptor)
                 copy.descriptor = None
     changed = not same_file_state(entry.status, read_state) or not _unchanged_since_scan(entry)
-    placed = [(copy.state, results[id(copy)]) for copy in copies if id(copy) in results]
-    return digest, changed, placed
+    return hasher.digest(), changed, [copy.state for copy in copies if copy.placed]
 
 
-__all__ = ["DestinationReport", "drop_cached_pages", "transfer_to_destinations"]
+__all__ = ["DestinationReport", "flush_filesystem", "transfer_to_destinations"]

@@ -121,10 +121,8 @@ def _remove_unlocked_partial(partial: str) -> None:
             close_locked_descriptor(descriptor)
 
 
-def _open_partial(partial: str, target: str, *, readable: bool = False) -> int:
+def _open_partial(partial: str, target: str) -> int:
     """Returns a writable, empty descriptor of the temporary file, exclusively locked for as long as it stays open.
-
-    readable opens it for reading too (a multi-destination transfer reads each copy back through it).
 
     Every transfer writes a file under the same temporary name, so a second transfer to the same destination must
     neither unlink nor write the first one's temporary file: it would then place a half-written copy (or the first
@@ -138,8 +136,7 @@ def _open_partial(partial: str, target: str, *, readable: bool = False) -> int:
         try:
             writable = True
             try:
-                mode = os.O_RDWR if readable else os.O_WRONLY
-                descriptor = os.open(partial, mode | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
+                descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
             except PermissionError as error:
                 # A killed run may have left it with the source's read-only mode; flock works on a read-only
                 # descriptor.
