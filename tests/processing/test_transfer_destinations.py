@@ -4,6 +4,8 @@ once every destination verified. Real files, a real full filesystem (tmpfs), a r
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -138,6 +140,57 @@ def test_a_copy_that_reads_back_a_wrong_byte_fails_that_destination_and_keeps_th
     assert resumed[1].files_copied == 1 and resumed[1].verified
     assert not source.exists()
     assert content(good) == content(bad) == expected
+
+
+def _corrupt_beneath_the_filesystem(image: Path, target: str, offset: int) -> None:
+    """Flips the byte at offset of the file target in the ext4 image mounted from image, writing to the image file
+    itself: the mounted filesystem's cached pages keep the old byte; only a read from storage sees the new one."""
+    report = subprocess.run(["filefrag", "-v", target], capture_output=True, text=True, check=True).stdout
+    block = int(re.search(r"blocks of (\d+) bytes", report).group(1))  # type: ignore[union-attr]
+    physical = int(re.search(r"^\s*0:\s+0\.\.\s*\d+:\s+(\d+)\.\.", report, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    with open(image, "r+b") as stream:
+        stream.seek(physical * block + offset)
+        byte = stream.read(1)
+        stream.seek(physical * block + offset)
+        stream.write(bytes([byte[0] ^ 0xFF]))
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
+@pytest.mark.slow
+def test_a_disk_returning_a_wrong_byte_is_caught_by_reading_past_the_page_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A real ext4 filesystem on a loop device; the byte is changed in its backing image after the copy was flushed,
+    # as a failing disk or share would return it. A read served by the page cache would still see the right byte
+    # (checked below): only the drop of the cached pages before the read-back lets the transfer see the bad one.
+    if shutil.which("mkfs.ext4") is None or shutil.which("filefrag") is None:
+        pytest.skip("needs mkfs.ext4 and filefrag (e2fsprogs)")
+    source = tmp_path / "session"
+    expected = make_source(source)
+    image = tmp_path / "disk.img"
+    with open(image, "wb") as stream:
+        stream.truncate(32 << 20)
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True)
+    good, disk = tmp_path / "good", tmp_path / "disk"
+    cached_reads: list[bytes] = []
+
+    def fail_the_disk(target: str) -> None:
+        if target.startswith(str(disk)) and target.endswith("frames.bin"):
+            _corrupt_beneath_the_filesystem(image, target, 1234)
+            with open(target, "rb") as stream:  # through the page cache: still the byte that was written
+                stream.seek(1234)
+                cached_reads.append(stream.read(1))
+
+    with mounted(disk, "-o", "loop", str(image)):
+        monkeypatch.setattr(fanout, "before_read_back", fail_the_disk)
+        with pytest.raises(TransferVerificationError, match=r"first mismatch: raw/frames\.bin") as caught:
+            transfer_directory(source, [good, disk / "session"], remove_source=True)
+        assert cached_reads == [(source / "raw" / "frames.bin").read_bytes()[1234:1235]]
+        reports = caught.value.reports  # type: ignore[attr-defined]
+        assert reports[0].verified and not reports[1].verified
+        assert reports[1].first_mismatch == "raw/frames.bin"
+        assert content(source) == expected
 
 
 @pytest.mark.slow
