@@ -66,10 +66,15 @@ def test_every_destination_gets_a_verified_copy_and_a_report(tmp_path: Path) -> 
         # The checksum of the bytes read, saved as a single verified transfer saves it: the same digest everywhere.
         assert (destination / "ax_checksum.txt").read_text() == independent_checksum(source)
     assert content(source) == expected
-    # A rerun finds every copy complete, reads each back and verifies it; it copies only the checksum and manifest
-    # the first run saved in the source (newer than the destinations' own).
+    # A rerun finds every copy complete, reads each back and verifies it; it copies at most the checksum and manifest
+    # the first run saved in the source (their modification time may differ from the destinations' own by a tick).
     again = transfer_directory(source, [first, second])
-    assert [(r.files_copied, r.files_present, r.files_verified) for r in again] == [(2, 4, 6), (2, 4, 6)]
+    for report in again:
+        assert report.files_verified == report.files_total == 6
+        assert report.files_copied + report.files_present == 6
+        assert report.bytes_copied <= len((source / "ax_checksum.txt").read_bytes()) + len(
+            (source / ".ax_checksum_manifest" / "ax_checksum.txt").read_bytes()
+        )
 
 
 def test_the_single_destination_call_is_unchanged(tmp_path: Path) -> None:
