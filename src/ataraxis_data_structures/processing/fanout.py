@@ -57,6 +57,9 @@ from .transfer import (
     same_file_state,
 )
 
+_READ_BACK_THREADS = 8
+"""The least number of threads reading copies back (more when num_threads asks for more)."""
+
 before_read_back: Callable[[str], None] | None = None
 """Called with each copy's path after it is placed and before it is read back. A test hook: it lets a test change a
 byte of a real destination file at the one moment no copy routine would notice it. Never set in production."""
@@ -263,8 +266,9 @@ def transfer_to_destinations(
             return
         _record(state, entry, matches, copied=id(state) in copied_by[entry.relative])
 
-    # Destinations interleaved, so every disk reads at once.
-    run_parallel(check, [(state, entry) for entry in ordered for state in states], workers)
+    # Destinations interleaved, so every disk reads at once; reading back waits on storage more than on the CPU
+    # (many small files: one seek each), so more threads than cores keep the disks' queues full.
+    run_parallel(check, [(state, entry) for entry in ordered for state in states], max(workers, _READ_BACK_THREADS))
     changed = [entry.relative for entry, outcome in zip(ordered, outcomes, strict=True) if outcome[1]]
     label = Path(", ".join(str(target) for target in targets))
     changes = _source_changes(source, tree, changed)
