@@ -66,7 +66,7 @@ print(json.dumps({"peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
 
 def write_live_logs(directory: Path, count: int) -> None:
     """Writes count messages (an onset per source, then 64-byte payloads at 1 kHz) as the logger would."""
-    from ataraxis_data_structures.data_loggers import log_format
+    from ataraxis_data_structures.data_loggers.formats import log_format
 
     per_source = count // SOURCES
     onset = ONSET_US.to_bytes(8, "little")

@@ -35,8 +35,8 @@ def peak_rss_mb() -> float:
 
 
 def make(directory: Path, per_source: int) -> None:
-    from ataraxis_data_structures.data_loggers.archive_format import repeat_counts
-    from ataraxis_data_structures.data_loggers.zip_writer import ArchiveWriter, member_names
+    from ataraxis_data_structures.data_loggers.assembly.zip_writer import ArchiveWriter, member_names
+    from ataraxis_data_structures.data_loggers.formats.archive_format import repeat_counts
 
     directory.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(3)

@@ -47,7 +47,7 @@ def write_npy(directory: Path, count: int) -> None:
 
 def write_native(directory: Path, count: int) -> None:
     try:
-        from ataraxis_data_structures.data_loggers import log_format  # type: ignore[attr-defined]
+        from ataraxis_data_structures.data_loggers.formats import log_format  # type: ignore[attr-defined]
     except ImportError:  # the reference release: its logger writes one .npy file per message
         write_npy(directory, count)
         return

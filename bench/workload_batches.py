@@ -45,8 +45,8 @@ def peak_rss_mb() -> float:
 
 
 def make(archive: Path, count: int) -> None:
-    from ataraxis_data_structures.data_loggers.archive_format import repeat_counts
-    from ataraxis_data_structures.data_loggers.zip_writer import ArchiveWriter, member_names
+    from ataraxis_data_structures.data_loggers.assembly.zip_writer import ArchiveWriter, member_names
+    from ataraxis_data_structures.data_loggers.formats.archive_format import repeat_counts
 
     timestamps = np.arange(count + 1, dtype=np.uint64) * np.uint64(4000)
     payloads = np.random.default_rng(1).integers(0, 256, (count + 1, PAYLOAD), dtype=np.uint8)

@@ -53,7 +53,7 @@ def produce(queue: Any, source_id: int, count: int, size: int, ready: Any, go: A
 
 def messages_on_disk(directory: Path) -> int:
     try:  # ours: live log files (named *.axlog.npy), records counted by scanning them
-        from ataraxis_data_structures.data_loggers import log_format
+        from ataraxis_data_structures.data_loggers.formats import log_format
     except ImportError:  # the reference: one .npy file per message
         return sum(1 for _ in directory.glob("*.npy"))
     live = [path for path in directory.iterdir() if log_format.parse_log_file_name(path.name) is not None]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ataraxis_data_structures.cli import main
-from ataraxis_data_structures.data_loggers import log_format
+from ataraxis_data_structures.data_loggers.formats import log_format
 
 ONSET_US = 1_700_000_000_000_000
 

@@ -28,8 +28,12 @@ from test_archive_helpers import (
 )
 
 from ataraxis_data_structures.data_loggers import LogArchiveReader, assemble_log_archives
-from ataraxis_data_structures.data_loggers import zip_writer as fmt
-from ataraxis_data_structures.data_loggers.archive_assembly import LogSession, TornLogWarning, read_archive_sessions
+from ataraxis_data_structures.data_loggers.assembly import zip_writer as fmt
+from ataraxis_data_structures.data_loggers.assembly.archive_assembly import (
+    LogSession,
+    TornLogWarning,
+    read_archive_sessions,
+)
 from ataraxis_data_structures.errors import (
     ArchiveFormatError,
     ArchiveVerificationError,
@@ -115,7 +119,7 @@ def test_records_appended_after_an_assembly_are_picked_up(tmp_path: Path) -> Non
 
 
 def fmt_record(timestamp: int, payload: bytes) -> bytes:
-    from ataraxis_data_structures.data_loggers import log_format
+    from ataraxis_data_structures.data_loggers.formats import log_format
 
     return log_format.encode_record(timestamp, payload)
 
@@ -141,7 +145,7 @@ def test_damage_inside_a_live_log_costs_only_the_damaged_records(tmp_path: Path)
     messages = sample_messages(100, seed=11)
     path = write_live_log(tmp_path, 4, messages)
     data = bytearray(path.read_bytes())
-    from ataraxis_data_structures.data_loggers import log_format
+    from ataraxis_data_structures.data_loggers.formats import log_format
 
     index = log_format.scan_records(bytes(data))
     data[int(index.payload_offsets[50]) - log_format.RECORD_HEADER_SIZE] ^= 0x55  # the length field of record 50
@@ -337,8 +341,9 @@ def test_a_live_log_with_a_torn_header_is_reported_and_kept(tmp_path: Path) -> N
 def test_a_directory_a_running_logger_writes_is_assembled_so_far_and_finished_later(tmp_path: Path) -> None:
     import fcntl
 
-    from ataraxis_data_structures.data_loggers import LoggerRunningWarning, log_format
-    from ataraxis_data_structures.data_loggers.logger_lock import LOCK_FILE_NAME
+    from ataraxis_data_structures.data_loggers import LoggerRunningWarning
+    from ataraxis_data_structures.data_loggers.formats import log_format
+    from ataraxis_data_structures.data_loggers.live.logger_lock import LOCK_FILE_NAME
 
     earlier = sample_messages(30, seed=4)  # a finished logger session of source 1
     write_live_log(tmp_path, 1, earlier)
@@ -442,7 +447,7 @@ def test_a_zeroed_first_page_of_a_live_log_costs_only_the_records_in_it(tmp_path
     later = [(t + 10**6, p) for t, p in sample_messages(2_000, seed=25)[1:]]
     path = write_live_log(tmp_path, 6, later, segment=1)
     data = bytearray(path.read_bytes())
-    from ataraxis_data_structures.data_loggers import log_format
+    from ataraxis_data_structures.data_loggers.formats import log_format
 
     index = log_format.scan_records(bytes(data))
     lost = int(np.count_nonzero(index.payload_offsets < 4096 + log_format.RECORD_HEADER_SIZE))
@@ -613,7 +618,7 @@ def test_a_source_with_many_problems_lists_twenty_and_counts_the_rest(tmp_path: 
     messages = sample_messages(300, seed=51)
     path = write_live_log(tmp_path, 2, messages)
     data = bytearray(path.read_bytes())
-    from ataraxis_data_structures.data_loggers import log_format
+    from ataraxis_data_structures.data_loggers.formats import log_format
 
     index = log_format.scan_records(bytes(data))
     damaged = [number for number in range(5, 300, 9) if index.payload_sizes[number] > 0][:30]

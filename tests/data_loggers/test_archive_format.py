@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from test_archive_helpers import REFERENCE_PYTHON, message_bytes, run_reference
 
-from ataraxis_data_structures.data_loggers import archive_format as fmt
-from ataraxis_data_structures.data_loggers import archive_layout as layout
-from ataraxis_data_structures.data_loggers import zip_index, zip_writer
+from ataraxis_data_structures.data_loggers.assembly import zip_writer
+from ataraxis_data_structures.data_loggers.formats import archive_format as fmt
+from ataraxis_data_structures.data_loggers.formats import archive_layout as layout
+from ataraxis_data_structures.data_loggers.reading import zip_index
 
 
 def write_archive(path: Path, source_id: int, messages: list[tuple[int, bytes]], comment: bytes = b"") -> None:

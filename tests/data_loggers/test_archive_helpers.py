@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ataraxis_data_structures.data_loggers import log_format
+from ataraxis_data_structures.data_loggers.formats import log_format
 from reference_release import REFERENCE_PYTHON
 
 ONSET_US = 1_700_000_000_000_000

@@ -17,7 +17,7 @@ import pytest
 from test_archive_helpers import sample_messages, write_live_log
 
 from ataraxis_data_structures.data_loggers import LogArchiveReader, assemble_log_archives
-from ataraxis_data_structures.data_loggers import archive_layout as layout
+from ataraxis_data_structures.data_loggers.formats import archive_layout as layout
 from ataraxis_data_structures.errors import ArchiveFormatError
 
 CHILD = Path(__file__).with_name("archive_trust_children.py")

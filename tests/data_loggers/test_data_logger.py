@@ -36,10 +36,10 @@ from logger_children import (
 )
 
 from ataraxis_data_structures.data_loggers import DataLogger, LogPackage
-from ataraxis_data_structures.data_loggers import log_format as fmt
-from ataraxis_data_structures.data_loggers.data_logger import DataLoggerWarning
-from ataraxis_data_structures.data_loggers.logger_lock import LOCK_FILE_NAME
-from ataraxis_data_structures.data_loggers.logger_queue import FRAME_HEADER
+from ataraxis_data_structures.data_loggers.formats import log_format as fmt
+from ataraxis_data_structures.data_loggers.live.data_logger import DataLoggerWarning
+from ataraxis_data_structures.data_loggers.live.logger_lock import LOCK_FILE_NAME
+from ataraxis_data_structures.data_loggers.live.logger_queue import FRAME_HEADER
 from ataraxis_data_structures.errors import LoggerFailedError
 from ataraxis_data_structures.file_locks import is_locked
 

@@ -23,9 +23,9 @@ from ataraxis_data_structures.data_loggers import (
     LoggerRunningWarning,
     LogPackage,
     assemble_log_archives,
-    log_format,
 )
-from ataraxis_data_structures.data_loggers.logger_lock import LOCK_FILE_NAME
+from ataraxis_data_structures.data_loggers.formats import log_format
+from ataraxis_data_structures.data_loggers.live.logger_lock import LOCK_FILE_NAME
 from ataraxis_data_structures.errors import LoggerFailedError
 from ataraxis_data_structures.file_locks import LockHeldError, is_locked, try_lock
 from reference_release import RELEASES, needs_reference, needs_reference_7

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ataraxis_data_structures.cli import main
-from ataraxis_data_structures.data_loggers import log_format as fmt
-from ataraxis_data_structures.data_loggers.live_view import LiveLogReader
+from ataraxis_data_structures.data_loggers.formats import log_format as fmt
+from ataraxis_data_structures.data_loggers.live.live_view import LiveLogReader
 
 WAIT = 60.0
 

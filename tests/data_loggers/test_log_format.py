@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ataraxis_data_structures.data_loggers import log_format as fmt
+from ataraxis_data_structures.data_loggers.formats import log_format as fmt
 from ataraxis_data_structures.errors import LogFormatError
 
 

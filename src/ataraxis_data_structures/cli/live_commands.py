@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any
 
-from ..data_loggers.live_view import LiveLogReader, SourceStatus
+from ..data_loggers.live.live_view import LiveLogReader, SourceStatus
 from .arguments import path_argument
 from .errors import CommandError
 

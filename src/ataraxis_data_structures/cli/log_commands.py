@@ -10,11 +10,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..data_loggers.archive_assembly import assemble_log_archives
-from ..data_loggers.archive_discovery import discover_log_archives
-from ..data_loggers.archive_layout import parse_archive_name
-from ..data_loggers.archive_plot import PLOT_EXTRA_HINT, plot_sources, source_timing
-from ..data_loggers.archive_summary import ArchiveSummary, summarize_archive
+from ..data_loggers.assembly.archive_assembly import assemble_log_archives
+from ..data_loggers.formats.archive_layout import parse_archive_name
+from ..data_loggers.reading.archive_discovery import discover_log_archives
+from ..data_loggers.reading.archive_plot import PLOT_EXTRA_HINT, plot_sources, source_timing
+from ..data_loggers.reading.archive_summary import ArchiveSummary, summarize_archive
 from .arguments import path_argument
 from .errors import CommandError
 

@@ -12,14 +12,18 @@ TYPE_CHECKING = False  # the spelling that needs no `import typing` (see the pac
 if TYPE_CHECKING:
     from typing import Any
 
-    from .archive_assembly import (
+    from .assembly.archive_assembly import (
         LoggerRunningWarning,
         LogSession,
         TornLogWarning,
         assemble_log_archives,
         read_archive_sessions,
     )
-    from .archive_discovery import (
+    from .formats import log_format as log_format
+    from .live.data_logger import DataLogger, DataLoggerWarning
+    from .live.live_view import LiveLogReader, SourceStatus
+    from .live.log_package import LogPackage
+    from .reading.archive_discovery import (
         LOG_ARCHIVE_SUFFIX,
         LOG_DIRECTORY_SUFFIX,
         PARALLEL_PROCESSING_THRESHOLD,
@@ -28,33 +32,32 @@ if TYPE_CHECKING:
         find_log_archives,
         read_archive_message_count,
     )
-    from .archive_reader import LogArchiveReader, LogMessage, MessageColumns
-    from .data_logger import DataLogger, DataLoggerWarning
-    from .live_view import LiveLogReader, SourceStatus
-    from .log_package import LogPackage
+    from .reading.archive_reader import LogArchiveReader, LogMessage, MessageColumns
 
 _EXPORTS: dict[str, str] = {
-    "LOG_ARCHIVE_SUFFIX": "archive_discovery",
-    "LOG_DIRECTORY_SUFFIX": "archive_discovery",
-    "PARALLEL_PROCESSING_THRESHOLD": "archive_discovery",
-    "DataLogger": "data_logger",
-    "DataLoggerWarning": "data_logger",
-    "LiveLogReader": "live_view",
-    "LogArchiveReader": "archive_reader",
-    "LogMessage": "archive_reader",
-    "LogPackage": "log_package",
-    "LogSession": "archive_assembly",
-    "MessageColumns": "archive_reader",
-    "SourceStatus": "live_view",
-    "TornLogWarning": "archive_assembly",
-    "assemble_log_archives": "archive_assembly",
-    "discover_log_archives": "archive_discovery",
-    "find_log_archive": "archive_discovery",
-    "find_log_archives": "archive_discovery",
-    "read_archive_message_count": "archive_discovery",
-    "read_archive_sessions": "archive_assembly",
-    "LoggerRunningWarning": "archive_assembly",
+    "LOG_ARCHIVE_SUFFIX": "reading.archive_discovery",
+    "LOG_DIRECTORY_SUFFIX": "reading.archive_discovery",
+    "PARALLEL_PROCESSING_THRESHOLD": "reading.archive_discovery",
+    "DataLogger": "live.data_logger",
+    "DataLoggerWarning": "live.data_logger",
+    "LiveLogReader": "live.live_view",
+    "LogArchiveReader": "reading.archive_reader",
+    "LogMessage": "reading.archive_reader",
+    "LogPackage": "live.log_package",
+    "LogSession": "assembly.archive_assembly",
+    "MessageColumns": "reading.archive_reader",
+    "SourceStatus": "live.live_view",
+    "TornLogWarning": "assembly.archive_assembly",
+    "assemble_log_archives": "assembly.archive_assembly",
+    "discover_log_archives": "reading.archive_discovery",
+    "find_log_archive": "reading.archive_discovery",
+    "find_log_archives": "reading.archive_discovery",
+    "read_archive_message_count": "reading.archive_discovery",
+    "read_archive_sessions": "assembly.archive_assembly",
+    "LoggerRunningWarning": "assembly.archive_assembly",
 }
+# Modules the README shows imported from here (``from ataraxis_data_structures.data_loggers import log_format``).
+_MODULES: dict[str, str] = {"log_format": "formats.log_format"}
 
 __all__ = [
     "LOG_ARCHIVE_SUFFIX",
@@ -82,11 +85,14 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """Imports a public name on first access and keeps it as a module attribute."""
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    if name in _MODULES:
+        value: Any = importlib.import_module(f".{_MODULES[name]}", __name__)
+    elif name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value
     return value
 

@@ -1,7 +1,7 @@
 """The module path ``data_loggers.log_archive_reader`` of 6.2.0 and 7.2.0: their names, re-exported."""
 
 from ..processing.marker_files import discover_marker_files, index_marker_files
-from .archive_discovery import (
+from .reading.archive_discovery import (
     LOG_ARCHIVE_SUFFIX,
     PARALLEL_PROCESSING_THRESHOLD,
     discover_log_archives,
@@ -9,7 +9,7 @@ from .archive_discovery import (
     find_log_archives,
     read_archive_message_count,
 )
-from .archive_reader import LogArchiveReader, LogMessage
+from .reading.archive_reader import LogArchiveReader, LogMessage
 
 __all__ = [
     "LOG_ARCHIVE_SUFFIX",

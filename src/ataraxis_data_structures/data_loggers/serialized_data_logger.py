@@ -2,10 +2,10 @@
 
 from ..processing.worker_threads import initialize_worker_threads, limit_worker_threads
 from ..shared_memory import SharedMemoryArray
-from .archive_assembly import assemble_log_archives
-from .archive_discovery import LOG_ARCHIVE_SUFFIX, LOG_DIRECTORY_SUFFIX
-from .data_logger import DataLogger
-from .log_package import LogPackage
+from .assembly.archive_assembly import assemble_log_archives
+from .live.data_logger import DataLogger
+from .live.log_package import LogPackage
+from .reading.archive_discovery import LOG_ARCHIVE_SUFFIX, LOG_DIRECTORY_SUFFIX
 
 __all__ = [
     "LOG_ARCHIVE_SUFFIX",

@@ -20,7 +20,7 @@ import warnings
 from pathlib import Path
 from typing import Any, cast
 
-from ..errors import DataLoggerWarning
+from ...errors import DataLoggerWarning
 from .logger_process import LoggerSettings, run_logger
 from .logger_queue import LoggerQueue, new_address, open_listener
 from .logger_receiver import TornFrame

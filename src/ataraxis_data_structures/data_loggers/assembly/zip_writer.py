@@ -17,7 +17,7 @@ from typing import BinaryIO
 import numpy as np
 from numpy.typing import NDArray
 
-from .archive_layout import (
+from ..formats.archive_layout import (
     CENTRAL_DIRECTORY_ENTRY,
     CENTRAL_SIGNATURE,
     DOS_DATE_1980,

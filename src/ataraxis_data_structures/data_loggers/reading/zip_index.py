@@ -37,8 +37,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import ArchiveFormatError
-from .archive_layout import (
+from ...errors import ArchiveFormatError
+from ..formats.archive_layout import (
     CENTRAL_DIRECTORY_ENTRY,
     CENTRAL_SIGNATURE,
     END_RECORD,

@@ -30,8 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
-from .._durable_files import fsync_directory, write_all
-from . import log_format
+from ..._durable_files import fsync_directory, write_all
+from ..formats import log_format
 
 # Read-write, so that a file whose name was removed can still be read back through its descriptor and rewritten.
 _OPEN_FLAGS = (

@@ -12,8 +12,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import ArchiveFormatError
-from .archive_layout import MEMBER_SUFFIX, MESSAGE_PREFIX, ONSET_MESSAGE_SIZE, ONSET_PAYLOAD, ONSET_TIMESTAMP
+from ...errors import ArchiveFormatError
+from ..formats.archive_layout import MEMBER_SUFFIX, MESSAGE_PREFIX, ONSET_MESSAGE_SIZE, ONSET_PAYLOAD, ONSET_TIMESTAMP
 from .zip_index import CHUNK_MEMBERS, ArchiveIndex, equal_stride, rows_at, shared_index
 
 PARALLEL_THRESHOLD = 2000

@@ -56,7 +56,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import LogFormatError
+from ...errors import LogFormatError
 
 FILE_MAGIC = b"AXDSLOG\x00"
 """The first 8 bytes of every live log file."""

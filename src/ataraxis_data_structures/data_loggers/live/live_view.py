@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from . import log_format
+from ..formats import log_format
 
 RATE_WINDOW_US = 1_000_000
 """The span of acquisition time, ending at a source's newest message, over which its current rate is counted."""

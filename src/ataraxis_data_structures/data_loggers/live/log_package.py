@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .archive_layout import MEMBER_SUFFIX, MESSAGE_PREFIX, MessagePrefix, member_stem
+from ..formats.archive_layout import MEMBER_SUFFIX, MESSAGE_PREFIX, MessagePrefix, member_stem
 
 _UINT64_LE = np.dtype("<u8")
 _UINT8 = np.dtype(np.uint8)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .archive_layout import ARCHIVE_SUFFIX, MEMBER_SUFFIX, ONSET_TIMESTAMP, member_stem
+from ..formats.archive_layout import ARCHIVE_SUFFIX, MEMBER_SUFFIX, ONSET_TIMESTAMP, member_stem
 from .archive_reader import PARALLEL_THRESHOLD
 from .zip_index import ArchiveIndex
 

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataLoggerWarning, LoggerFailedError
+from ...errors import DataLoggerWarning, LoggerFailedError
 from .log_package import LogPackage
 
 FRAME_HEADER = struct.Struct("<QBQ")

@@ -41,12 +41,12 @@ from typing import NamedTuple, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from .._durable_files import fsync_directory
-from .._progress import ProgressBar
-from ..errors import ArchiveFormatError, ArchiveVerificationError, DirectoryBusyError
-from ..file_locks import LockHeldError, is_locked, try_lock
-from ..processing._safety import refuse_unsafe_path
-from .archive_format import (
+from ..._durable_files import fsync_directory
+from ..._progress import ProgressBar
+from ...errors import ArchiveFormatError, ArchiveVerificationError, DirectoryBusyError
+from ...file_locks import LockHeldError, is_locked, try_lock
+from ...processing._safety import refuse_unsafe_path
+from ..formats.archive_format import (
     SourceRecord,
     decode_manifest,
     encode_manifest,
@@ -54,7 +54,7 @@ from .archive_format import (
     npy_array_bytes,
     repeat_counts,
 )
-from .archive_layout import (
+from ..formats.archive_layout import (
     MEMBER_SUFFIX,
     MESSAGE_PREFIX,
     ONSET_MESSAGE_SIZE,
@@ -65,7 +65,7 @@ from .archive_layout import (
     npy_header,
     parse_archive_name,
 )
-from .log_format import (
+from ..formats.log_format import (
     DAMAGED_HEADER,
     FILE_HEADER,
     RECORD_HEADER_SIZE,
@@ -73,8 +73,8 @@ from .log_format import (
     iter_record_windows,
     parse_log_file_name,
 )
-from .logger_lock import LOCK_FILE_NAME
-from .zip_index import ArchiveIndex, open_mapped
+from ..live.logger_lock import LOCK_FILE_NAME
+from ..reading.zip_index import ArchiveIndex, open_mapped
 from .zip_writer import ArchiveWriter, member_names
 
 _NPY_SOURCE = re.compile(r"^(\d{3})_(\d{20})" + re.escape(MEMBER_SUFFIX) + "$")

@@ -19,7 +19,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from ..file_locks import HeldLock, LockHeldError, try_lock
+from ...file_locks import HeldLock, LockHeldError, try_lock
 
 LOCK_FILE_NAME = ".axds_logger.lock"
 """The name of the lock file inside a log directory; it is not part of the log."""
