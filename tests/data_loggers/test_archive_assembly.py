@@ -27,13 +27,14 @@ from test_archive_helpers import (
     write_npy_directory,
 )
 
-from ataraxis_data_structures.data_loggers import LogArchiveReader, assemble_log_archives
-from ataraxis_data_structures.data_loggers.assembly import zip_writer as fmt
-from ataraxis_data_structures.data_loggers.assembly.archive_assembly import (
+from ataraxis_data_structures.data_loggers import (
+    LogArchiveReader,
     LogSession,
     TornLogWarning,
+    assemble_log_archives,
     read_archive_sessions,
 )
+from ataraxis_data_structures.data_loggers.assembly import zip_writer as fmt
 from ataraxis_data_structures.errors import (
     ArchiveFormatError,
     ArchiveVerificationError,

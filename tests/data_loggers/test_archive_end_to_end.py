@@ -18,8 +18,14 @@ import numpy as np
 import pytest
 from test_archive_helpers import ONSET_US
 
-from ataraxis_data_structures.data_loggers import DataLogger, LogArchiveReader, LogPackage, assemble_log_archives
-from ataraxis_data_structures.data_loggers.assembly.archive_assembly import LogSession, read_archive_sessions
+from ataraxis_data_structures.data_loggers import (
+    DataLogger,
+    LogArchiveReader,
+    LogPackage,
+    LogSession,
+    assemble_log_archives,
+    read_archive_sessions,
+)
 from reference_release import REFERENCE_PYTHON
 
 

@@ -12,14 +12,9 @@ TYPE_CHECKING = False  # the spelling that needs no `import typing` (see the pac
 if TYPE_CHECKING:
     from typing import Any
 
-    from .assembly.archive_assembly import (
-        LoggerRunningWarning,
-        LogSession,
-        TornLogWarning,
-        assemble_log_archives,
-        read_archive_sessions,
-    )
+    from .assembly.archive_assembly import LoggerRunningWarning, TornLogWarning, assemble_log_archives
     from .formats import log_format as log_format
+    from .formats.archive_format import LogSession
     from .live.data_logger import DataLogger, DataLoggerWarning
     from .live.live_view import LiveLogReader, SourceStatus
     from .live.log_package import LogPackage
@@ -33,6 +28,7 @@ if TYPE_CHECKING:
         read_archive_message_count,
     )
     from .reading.archive_reader import LogArchiveReader, LogMessage, MessageColumns
+    from .reading.archive_sessions import read_archive_sessions
 
 _EXPORTS: dict[str, str] = {
     "LOG_ARCHIVE_SUFFIX": "reading.archive_discovery",
@@ -44,7 +40,7 @@ _EXPORTS: dict[str, str] = {
     "LogArchiveReader": "reading.archive_reader",
     "LogMessage": "reading.archive_reader",
     "LogPackage": "live.log_package",
-    "LogSession": "assembly.archive_assembly",
+    "LogSession": "formats.archive_format",
     "MessageColumns": "reading.archive_reader",
     "SourceStatus": "live.live_view",
     "TornLogWarning": "assembly.archive_assembly",
@@ -53,7 +49,7 @@ _EXPORTS: dict[str, str] = {
     "find_log_archive": "reading.archive_discovery",
     "find_log_archives": "reading.archive_discovery",
     "read_archive_message_count": "reading.archive_discovery",
-    "read_archive_sessions": "assembly.archive_assembly",
+    "read_archive_sessions": "reading.archive_sessions",
     "LoggerRunningWarning": "assembly.archive_assembly",
 }
 # Modules the README shows imported from here (``from ataraxis_data_structures.data_loggers import log_format``).

@@ -1,26 +1,43 @@
-"""The archive's contents above the byte layout: the assembly manifest, repeated timestamps, loose .npy files.
+"""The archive's contents above the byte layout: its comment lines (manifest, sessions), repeats, loose .npy files.
 
 The byte layout (message prefix, onset, member names, .npy header, ZIP records) is in :mod:`.archive_layout`; the
-ZIP writer and index are :mod:`.zip_writer` and :mod:`.zip_index`.
+ZIP writer and index are ``assembly.zip_writer`` and ``reading.zip_index``.
 
-The archive comment (which numpy ignores) carries the assembly manifest: the live log files already consolidated
-into the archive, with how many of their bytes and a fingerprint of their start, so an interrupted or repeated
-assembly never archives a record twice (see :func:`encode_manifest`).
+The archive comment (which numpy ignores) is stated here, whole: the assembly manifest (the live log files already
+consolidated into the archive, with how many of their bytes and a fingerprint of their start, so an interrupted or
+repeated assembly never archives a record twice: see :func:`encode_manifest`), followed by the session lines of an
+archive that holds several recording sessions (see :func:`encode_sessions`).
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import xxhash
 from numpy.typing import NDArray
 
-from .archive_layout import NPY_DESCR_PREFIX, NPY_MAGIC, NPY_PREAMBLE_V1, NPY_PREAMBLE_V2
+from .archive_layout import NPY_DESCR_PREFIX, NPY_MAGIC, NPY_PREAMBLE_V1, NPY_PREAMBLE_V2, ONSET_PAYLOAD
+
+__all__ = [
+    "LogSession",
+    "SourceRecord",
+    "decode_manifest",
+    "decode_sessions",
+    "encode_manifest",
+    "encode_sessions",
+    "fingerprint",
+    "npy_array_bytes",
+    "onset_values",
+    "repeat_counts",
+]
 
 _MANIFEST_MAGIC = b"axds-archive-sources 1\n"
 _FINGERPRINT_SPAN = 65536
+_SESSION_LINE = "@session"
+_ONSET_PAYLOAD_SIZE = ONSET_PAYLOAD.size  # the UTC epoch in microseconds as a uint64
 
 
 def repeat_counts(sorted_timestamps: NDArray[np.uint64]) -> NDArray[np.int64]:
@@ -70,6 +87,46 @@ def decode_manifest(comment: bytes) -> dict[str, SourceRecord]:
             except ValueError:
                 continue
     return records
+
+
+class LogSession(NamedTuple):
+    """One recording session held in a log archive (see read_archive_sessions)."""
+
+    onset_us: int
+    """The session's onset: UTC epoch microseconds, the payload of the onset message its producer logged."""
+    elapsed_offset_us: int
+    """Where the session starts on the archive's elapsed timeline: onset_us minus the archive's onset."""
+
+
+def onset_values(buffer: NDArray[np.uint8], offsets: NDArray[np.int64]) -> NDArray[np.uint64]:
+    """Returns the uint64 onset values stored in the 8-byte payloads that start at the given offsets."""
+    if len(offsets) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    rows = buffer[offsets[:, None] + np.arange(_ONSET_PAYLOAD_SIZE)]
+    return np.ascontiguousarray(rows).view("<u8").ravel().astype(np.uint64)
+
+
+def encode_sessions(sessions: list[LogSession]) -> bytes:
+    """Returns the archive comment lines that list an archive's sessions (none for a single session).
+
+    Each line is ``@session {number} {onset_us} {elapsed_offset_us}``; manifest readers skip lines of four fields.
+    """
+    if len(sessions) < 2:
+        return b""
+    return b"".join(
+        f"{_SESSION_LINE} {number} {session.onset_us} {session.elapsed_offset_us}\n".encode("ascii")
+        for number, session in enumerate(sessions)
+    )
+
+
+def decode_sessions(comment: bytes) -> list[LogSession]:
+    """Returns the sessions listed in an archive comment, in onset order (empty when none are listed)."""
+    sessions: list[LogSession] = []
+    for line in comment.decode("ascii", "replace").splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[0] == _SESSION_LINE and parts[2].isdigit() and parts[3].isdigit():
+            sessions.append(LogSession(int(parts[2]), int(parts[3])))
+    return sorted(sessions)
 
 
 def npy_array_bytes(raw: bytes) -> bytes | None:
