@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data_loggers.assembly.archive_assembly import assemble_log_archives
-from ..data_loggers.formats.archive_layout import parse_archive_name
-from ..data_loggers.reading.archive_discovery import discover_log_archives
+from ..data_loggers.reading.archive_discovery import archive_source_id, discover_log_archives
 from ..data_loggers.reading.archive_plot import PLOT_EXTRA_HINT, plot_sources, source_timing
 from ..data_loggers.reading.archive_summary import ArchiveSummary, summarize_archive
 from .arguments import path_argument
@@ -77,7 +76,7 @@ def _assemble(args: argparse.Namespace) -> int:
     archives = sorted(
         (source_id, path)
         for path in directory.iterdir()
-        if (source_id := parse_archive_name(path.name)) is not None
+        if (source_id := archive_source_id(path)) is not None
     )  # fmt: skip
     for _, path in archives:
         try:
@@ -106,7 +105,7 @@ def _archives(path: Path) -> list[tuple[str, Path]]:
         return sorted(found.items(), key=_source_order)
     if not path.is_file():
         raise CommandError(f"{path}: no such archive")
-    source = parse_archive_name(path.name)
+    source = archive_source_id(path)
     return [(str(source) if source is not None else path.stem, path)]
 
 

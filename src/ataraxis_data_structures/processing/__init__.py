@@ -1,6 +1,6 @@
 """Utilities for data integrity verification, directory transfer, deletion and data interpolation."""
 
-from ._safety import MountPointWarning
+from .._path_safety import MountPointWarning
 from .checksum import ChecksumVerification, calculate_directory_checksum, verify_directory_checksum
 from .deletion import delete_directory
 from .fanout import DestinationReport

@@ -11,8 +11,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .._path_safety import MountPointWarning, mount_points_under, refuse_unsafe_path
 from ._hashing import worker_count
-from ._safety import MountPointWarning, mount_points_under, refuse_unsafe_path
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._durable_files import write_fully
+from .._path_safety import physical_path, refuse_unsafe_path
 from ..errors import TransferVerificationError, UnsafePathError
 from ..file_locks import close_locked_descriptor
 from ._hashing import (
@@ -35,7 +36,6 @@ from ._hashing import (
     worker_count,
 )
 from ._manifest import CHECKSUM_FILE_NAME, read_stored_checksum, write_checksum
-from ._safety import physical_path, refuse_unsafe_path
 from ._tree import TreeEntry, scan_tree
 from .checksum import byte_progress
 from .transfer import (

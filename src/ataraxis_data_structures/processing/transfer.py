@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, overload
 
 from .._durable_files import fsync_directory, write_fully
+from .._path_safety import MountPointWarning, physical_path, refuse_unsafe_path
 from ..errors import (
     DirectoryBusyError,
     TransferRefusedError,
@@ -40,7 +41,6 @@ from ._hashing import (
     worker_count,
 )
 from ._manifest import CHECKSUM_FILE_NAME, MANIFEST_FOLDER_NAME, read_manifest, read_stored_checksum, write_checksum
-from ._safety import MountPointWarning, physical_path, refuse_unsafe_path
 from ._tree import DirectoryTree, TreeEntry, scan_tree
 from .checksum import byte_progress, compare_file_digests, list_names
 

@@ -36,9 +36,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from ..._path_safety import refuse_unsafe_path
 from ...errors import DirectoryBusyError
 from ...file_locks import LockHeldError, is_locked, try_lock
-from ...processing._safety import refuse_unsafe_path
 from ..live.logger_lock import LOCK_FILE_NAME
 from .source_assembly import AssemblyOptions, SourceAssembly
 from .source_files import SourceFiles, discover_sources

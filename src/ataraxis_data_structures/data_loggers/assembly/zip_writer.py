@@ -50,6 +50,8 @@ from ..formats.archive_layout import (
     npy_header,
 )
 
+__all__ = ["ArchiveWriter", "member_names"]
+
 
 class _NpyHeaders:
     """Caches the .npy header (and its CRC-32) of a 1-D uint8 array per length, exactly as numpy.save writes it."""

@@ -37,6 +37,56 @@ from typing import Generic, NamedTuple, TypeVar
 
 import numpy as np
 
+__all__ = [
+    "ARCHIVE_SUFFIX",
+    "CENTRAL_DIRECTORY_ENTRY",
+    "CENTRAL_SIGNATURE",
+    "CentralDirectoryEntry",
+    "DOS_DATE_1980",
+    "END_RECORD",
+    "END_SIGNATURE",
+    "EXTRA_FIELD_HEADER",
+    "EndRecord",
+    "ExtraFieldHeader",
+    "FILE_MODE",
+    "LOCAL_FILE_HEADER",
+    "LOCAL_SIGNATURE",
+    "LocalFileHeader",
+    "MADE_BY_UNIX",
+    "MEMBER_STEM_WIDTH",
+    "MEMBER_SUFFIX",
+    "MESSAGE_PREFIX",
+    "MessagePrefix",
+    "NPY_DESCR_PREFIX",
+    "NPY_MAGIC",
+    "NPY_PREAMBLE_V1",
+    "NPY_PREAMBLE_V2",
+    "NpyPreamble",
+    "ONSET_MESSAGE_SIZE",
+    "ONSET_PAYLOAD",
+    "ONSET_TIMESTAMP",
+    "REPEAT_SUFFIX_WIDTH",
+    "Record",
+    "RecordLayout",
+    "STORED",
+    "U16_MAX",
+    "U32_MAX",
+    "VERSION_DEFAULT",
+    "VERSION_ZIP64",
+    "ZIP64_END_LOCATOR",
+    "ZIP64_END_RECORD",
+    "ZIP64_END_SIGNATURE",
+    "ZIP64_EXTRA_ID",
+    "ZIP64_LOCATOR_SIGNATURE",
+    "Zip64EndRecord",
+    "Zip64Locator",
+    "archive_name",
+    "member_stem",
+    "npy_header",
+    "parse_archive_name",
+    "signature_bytes",
+]
+
 ARCHIVE_SUFFIX = "_log.npz"
 """The suffix of archive file names: ``{source_id}_log.npz``."""
 
@@ -166,9 +216,6 @@ NPY_PREAMBLE_V2 = RecordLayout(NpyPreamble, "<6sBBI")
 
 NPY_DESCR_PREFIX = b"{'descr': '|u1', 'fortran_order': False, 'shape': ("
 """How numpy.save starts the header text of a 1-D uint8 array (the length and ``,), }`` follow)."""
-
-NPY_HEADER_END = ord("\n")
-"""The byte that ends every .npy header text numpy writes."""
 
 
 @lru_cache(maxsize=4096)

@@ -58,6 +58,31 @@ from numpy.typing import NDArray
 
 from ...errors import LogFormatError
 
+__all__ = [
+    "DAMAGED_HEADER",
+    "FILE_HEADER",
+    "FILE_MAGIC",
+    "FILE_SUFFIX",
+    "FORMAT_VERSION",
+    "LARGE_PAYLOAD_SIZE",
+    "LEGACY_FILE_SUFFIX",
+    "LogFileName",
+    "MAX_PAYLOAD_SIZE",
+    "RECORD_HEADER_SIZE",
+    "RecordIndex",
+    "TailDefect",
+    "decode_file_header",
+    "encode_file_header",
+    "encode_record",
+    "encode_record_header",
+    "encode_records",
+    "iter_record_windows",
+    "log_file_name",
+    "next_segment",
+    "parse_log_file_name",
+    "scan_records",
+]
+
 FILE_MAGIC = b"AXDSLOG\x00"
 """The first 8 bytes of every live log file."""
 

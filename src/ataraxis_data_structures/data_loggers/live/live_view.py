@@ -19,6 +19,8 @@ from numpy.typing import NDArray
 
 from ..formats import log_format
 
+__all__ = ["LiveLogReader", "RATE_WINDOW_US", "SourceStatus"]
+
 RATE_WINDOW_US = 1_000_000
 """The span of acquisition time, ending at a source's newest message, over which its current rate is counted."""
 _MAX_READ = 64 << 20

@@ -10,6 +10,8 @@ from numpy.typing import NDArray
 
 from ..formats.archive_layout import MEMBER_SUFFIX, MESSAGE_PREFIX, MessagePrefix, member_stem
 
+__all__ = ["LogPackage", "payload_bytes"]
+
 _UINT64_LE = np.dtype("<u8")
 _UINT8 = np.dtype(np.uint8)
 _BOOL = np.dtype(np.bool_)

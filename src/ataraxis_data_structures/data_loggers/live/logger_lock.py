@@ -21,6 +21,8 @@ from pathlib import Path
 
 from ...file_locks import HeldLock, LockHeldError, try_lock
 
+__all__ = ["ExclusiveLock", "LOCK_FILE_NAME", "directory_lock", "name_lock"]
+
 LOCK_FILE_NAME = ".axds_logger.lock"
 """The name of the lock file inside a log directory; it is not part of the log."""
 

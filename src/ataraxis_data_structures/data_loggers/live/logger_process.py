@@ -37,6 +37,16 @@ from .logger_queue import STOP_NOTICE
 from .logger_receiver import Channel, TornFrame
 from .logger_writers import Record, WriterPool
 
+__all__ = [
+    "HOUSEKEEPING_INTERVAL",
+    "LIGHT_LOAD",
+    "LIGHT_LOAD_MESSAGES",
+    "LoggerSettings",
+    "SYNC_BYTES",
+    "SYNC_INTERVAL",
+    "run_logger",
+]
+
 SYNC_INTERVAL = 1.0
 """The longest time written data stays without fsync (with SYNC_BYTES, bounds what a power loss can take)."""
 SYNC_BYTES = 8 << 20

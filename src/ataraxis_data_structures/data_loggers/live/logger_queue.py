@@ -48,6 +48,17 @@ import numpy as np
 from ...errors import DataLoggerWarning, LoggerFailedError
 from .log_package import LogPackage
 
+__all__ = [
+    "FRAME_HEADER",
+    "HELD_LIMIT",
+    "LoggerQueue",
+    "MAX_PAYLOAD_SIZE",
+    "RECONNECT_WAIT",
+    "STOP_NOTICE",
+    "new_address",
+    "open_listener",
+]
+
 FRAME_HEADER = struct.Struct("<QBQ")
 """payload size, source_id, timestamp: the start of every frame on a producer's connection."""
 MAX_PAYLOAD_SIZE = 0xFFFFFFFF

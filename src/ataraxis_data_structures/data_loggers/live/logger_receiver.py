@@ -18,6 +18,8 @@ import numpy as np
 from .logger_queue import FRAME_HEADER, MAX_PAYLOAD_SIZE
 from .logger_writers import Record
 
+__all__ = ["Channel", "Received", "TornFrame"]
+
 _BUFFER_SIZE = 256 * 1024
 """How much one read takes from a connection at most; larger payloads get a buffer of their own."""
 

@@ -33,6 +33,8 @@ from typing import Any, cast
 from ..._durable_files import fsync_directory, write_all
 from ..formats import log_format
 
+__all__ = ["HOLD_LIMIT", "RETRY_INTERVAL", "Record", "WriterPool"]
+
 # Read-write, so that a file whose name was removed can still be read back through its descriptor and rewritten.
 _OPEN_FLAGS = (
     os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)

@@ -8,9 +8,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ..formats.archive_layout import ARCHIVE_SUFFIX, MEMBER_SUFFIX, ONSET_TIMESTAMP, member_stem
+from ..formats.archive_layout import ARCHIVE_SUFFIX, MEMBER_SUFFIX, ONSET_TIMESTAMP, member_stem, parse_archive_name
 from .archive_reader import PARALLEL_THRESHOLD
 from .zip_index import ArchiveIndex
+
+__all__ = [
+    "LOG_ARCHIVE_SUFFIX",
+    "LOG_DIRECTORY_SUFFIX",
+    "PARALLEL_PROCESSING_THRESHOLD",
+    "archive_source_id",
+    "discover_log_archives",
+    "find_log_archive",
+    "find_log_archives",
+    "read_archive_message_count",
+]
 
 LOG_ARCHIVE_SUFFIX = ARCHIVE_SUFFIX
 """The suffix of every log archive's file name: ``{source_id}_log.npz``."""
@@ -23,6 +34,11 @@ PARALLEL_PROCESSING_THRESHOLD = PARALLEL_THRESHOLD
 
 # An onset member's name: any source, timestamp 0 (a member named so is not counted as a data message).
 _ONSET_NAME_END = (member_stem(0, ONSET_TIMESTAMP)[3:] + MEMBER_SUFFIX).encode("ascii")
+
+
+def archive_source_id(path: Path | str) -> int | None:
+    """Returns the source ID a log archive's file name states (``{source_id}_log.npz``), or None for another name."""
+    return parse_archive_name(os.path.basename(path))
 
 
 def discover_log_archives(log_directory: Path) -> dict[str, Path]:

@@ -16,6 +16,8 @@ from numpy.typing import NDArray
 
 from .archive_reader import LogArchiveReader
 
+__all__ = ["GAP_FACTOR", "PLOT_EXTRA_HINT", "SourceTiming", "plot_sources", "source_timing"]
+
 PLOT_EXTRA_HINT = "plotting needs matplotlib: pip install 'ataraxis-data-structures[plot]'"
 """What to tell a user whose environment lacks matplotlib."""
 

@@ -16,6 +16,8 @@ from ...errors import ArchiveFormatError
 from ..formats.archive_layout import MEMBER_SUFFIX, MESSAGE_PREFIX, ONSET_MESSAGE_SIZE, ONSET_PAYLOAD, ONSET_TIMESTAMP
 from .zip_index import CHUNK_MEMBERS, ArchiveIndex, equal_stride, rows_at, shared_index
 
+__all__ = ["LogArchiveReader", "LogMessage", "MessageColumns", "PARALLEL_THRESHOLD"]
+
 PARALLEL_THRESHOLD = 2000
 """Archives with fewer data messages than this are returned by get_batches() as a single batch."""
 

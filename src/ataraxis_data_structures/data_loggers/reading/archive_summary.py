@@ -11,6 +11,8 @@ import numpy as np
 
 from .archive_reader import LogArchiveReader
 
+__all__ = ["ArchiveSummary", "summarize_archive"]
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ArchiveSummary:

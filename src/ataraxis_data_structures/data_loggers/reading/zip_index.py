@@ -63,6 +63,19 @@ from ..formats.archive_layout import (
     signature_bytes,
 )
 
+__all__ = [
+    "ArchiveIndex",
+    "CHUNK_MEMBERS",
+    "VALIDATION_GRAIN",
+    "equal_stride",
+    "gather_field",
+    "open_mapped",
+    "records_at",
+    "rows_at",
+    "rows_equal",
+    "shared_index",
+]
+
 _CENTRAL = CENTRAL_DIRECTORY_ENTRY
 _LOCAL = LOCAL_FILE_HEADER
 _DATA_DESCRIPTOR_FLAG = 0x08  # general purpose bit 3: CRC and sizes follow the data, the local header holds zeros
@@ -286,7 +299,6 @@ class ArchiveIndex:
         if lazy:  # the columns are copied out: the directory's pages are read again only for names
             self.release(central_offset, central_offset + central_size)
         self.crcs = self._columns.crcs
-        self._name_lengths = self._columns.name_lengths
         count = entries
         # Per member: where its message starts, its size, its .npy header's size and its timestamp, in the smallest
         # dtypes that hold them (20 bytes a member for files under 4 GiB).

@@ -1,5 +1,7 @@
 """Refuses paths that a destructive call (deletion, a transfer that removes its source) must never act on by accident.
 
+Shared by processing (deletion, transfers) and data_loggers (assembly removes the sources it archived).
+
 ``Path("")`` is ``Path(".")``: an unset variable (``Path(os.environ.get("SESSION_DIR", ""))``) names the working
 directory, so a relative path that normalizes to ``.`` (or to one of its ancestors, ``..``) is refused, whatever the
 working directory is. The same folder given as an absolute path is accepted: that spelling is deliberate. The
@@ -12,7 +14,9 @@ import os
 import re
 from pathlib import Path
 
-from ..errors import UnsafePathError
+from .errors import UnsafePathError
+
+__all__ = ["MountPointWarning", "mount_points_under", "physical_path", "refuse_unsafe_path"]
 
 
 def _protected_folders() -> set[str]:
