@@ -16,6 +16,7 @@ from ataraxis_data_structures.data_loggers.assembly import zip_writer
 from ataraxis_data_structures.data_loggers.formats import archive_format as fmt
 from ataraxis_data_structures.data_loggers.formats import archive_layout as layout
 from ataraxis_data_structures.data_loggers.reading import zip_index
+from ataraxis_data_structures.data_loggers.reading.member_names import MemberNames
 
 
 def write_archive(path: Path, source_id: int, messages: list[tuple[int, bytes]], comment: bytes = b"") -> None:
@@ -148,7 +149,7 @@ def test_index_reads_numpy_savez_and_savez_compressed(tmp_path: Path) -> None:
     np.savez_compressed(tmp_path / "packed.npz", **arrays)
     for name in ("plain.npz", "packed.npz"):
         index = zip_index.ArchiveIndex(tmp_path / name)
-        assert index.stems == list(arrays)
+        assert MemberNames(index).stems == list(arrays)
         assert [index.message(i).tobytes() for i in range(len(index))] == [a.tobytes() for a in arrays.values()]
 
 

@@ -38,6 +38,7 @@ from ..formats.archive_layout import (
 )
 from ..formats.log_format import DAMAGED_HEADER, FILE_HEADER, RECORD_HEADER_SIZE, RecordIndex, iter_record_windows
 from ..reading.archive_sessions import archive_onset
+from ..reading.member_names import MemberNames
 from ..reading.zip_index import ArchiveIndex
 from .chunks import UNKNOWN_ONSET, WINDOW, Chunk, NotInOrderError, naming_disk_errors, whole_messages, windows_of
 from .in_memory import Plan, verify_in_memory, write_in_memory
@@ -336,7 +337,7 @@ class SourceAssembly:
         """Reads reference-style per-message .npy files into one buffer, skipping those the archive already holds."""
         existing_positions: dict[str, int] = {}
         if self.existing is not None:
-            existing_positions = {stem: position for position, stem in enumerate(self.existing.stems)}
+            existing_positions = {stem: position for position, stem in enumerate(MemberNames(self.existing).stems)}
         messages: list[bytes] = []
         for path, raw in zip(self.files.npy_files, read_files(self.files.npy_files), strict=True):
             if isinstance(raw, OSError):

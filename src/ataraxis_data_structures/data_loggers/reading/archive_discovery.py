@@ -10,6 +10,7 @@ import numpy as np
 
 from ..formats.archive_layout import ARCHIVE_SUFFIX, MEMBER_SUFFIX, ONSET_TIMESTAMP, member_stem, parse_archive_name
 from .archive_reader import PARALLEL_THRESHOLD
+from .member_names import MemberNames
 from .zip_index import ArchiveIndex
 
 __all__ = [
@@ -192,7 +193,7 @@ def read_archive_message_count(archive_path: Path) -> int:
             f"Unable to read the message count of the log archive at '{path}'. The path does not exist or is not a "
             "file."
         )
-    names = ArchiveIndex(path, lazy=True).names
+    names = MemberNames(ArchiveIndex(path, lazy=True)).names
     if len(names) == 0:
         return 0
     has_onset = names[0].endswith(_ONSET_NAME_END) or bool(np.any(np.char.endswith(names, _ONSET_NAME_END)))

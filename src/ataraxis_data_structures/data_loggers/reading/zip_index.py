@@ -1,7 +1,9 @@
-"""Indexes a .npz log archive: parses its ZIP records (:mod:`.archive_layout`) with vectorized numpy operations.
+"""Indexes a .npz log archive: parses and validates its ZIP and .npy records (``formats.archive_layout``) over a
+memory map, with vectorized numpy operations (``vectors``).
 
 Python's ``zipfile`` costs tens of microseconds per member to open; :class:`ArchiveIndex` parses the records over a
-memory map instead, so every message is a zero-copy view of the mapped file.
+memory map instead, so every message is a zero-copy view of the mapped file. This module validates and locates
+members; the lookup of members by name is ``member_names``, the process-wide cache of indexes ``index_cache``.
 
 Trust: the index (central directory) is never taken on its word. Each member's CRC-32, sizes and name length are
 compared with its local header, its extent must end before the next member starts, and its ``.npy`` header must be
@@ -23,7 +25,6 @@ each chunk), and raises an ArchiveFormatError naming the file instead.
 
 from __future__ import annotations
 
-import ctypes
 import io
 import mmap
 import os
@@ -46,7 +47,6 @@ from ..formats.archive_layout import (
     EXTRA_FIELD_HEADER,
     LOCAL_FILE_HEADER,
     LOCAL_SIGNATURE,
-    MEMBER_SUFFIX,
     MESSAGE_PREFIX,
     NPY_MAGIC,
     NPY_PREAMBLE_V1,
@@ -58,23 +58,12 @@ from ..formats.archive_layout import (
     ZIP64_END_SIGNATURE,
     ZIP64_EXTRA_ID,
     ZIP64_LOCATOR_SIGNATURE,
-    RecordLayout,
     npy_header,
     signature_bytes,
 )
+from .vectors import equal_stride, gather_field, gather_uint, records_at, rows_at, rows_equal
 
-__all__ = [
-    "ArchiveIndex",
-    "CHUNK_MEMBERS",
-    "VALIDATION_GRAIN",
-    "equal_stride",
-    "gather_field",
-    "open_mapped",
-    "records_at",
-    "rows_at",
-    "rows_equal",
-    "shared_index",
-]
+__all__ = ["CHUNK_MEMBERS", "VALIDATION_GRAIN", "ArchiveIndex", "open_mapped"]
 
 _CENTRAL = CENTRAL_DIRECTORY_ENTRY
 _LOCAL = LOCAL_FILE_HEADER
@@ -88,90 +77,6 @@ CHUNK_MEMBERS = 1 << 16
 VALIDATION_GRAIN = 1 << 12
 """Which members were validated is tracked in grains of this many members, so a batch of keys validates little
 beyond its own members (a worker given every other batch would otherwise validate whole chunks twice)."""
-
-
-def _gather_uint(data: NDArray[np.uint8], positions: NDArray[np.int64], width: int) -> NDArray[np.uint64]:
-    """Returns the little-endian unsigned integers of the given byte width that start at each position."""
-    value = data[positions].astype(np.uint64)
-    for byte in range(1, width):
-        value |= data[positions + byte].astype(np.uint64) << np.uint64(8 * byte)
-    return value
-
-
-def gather_field(
-    data: NDArray[np.uint8], layout: RecordLayout[Any], field: str, records: NDArray[np.int64]
-) -> NDArray[np.int64]:
-    """Returns one field of the records of ``layout`` that start at each position of ``records`` in ``data``."""
-    width = layout.dtype.fields[field][0].itemsize  # type: ignore[index]
-    return _gather_uint(data, records + layout.offset(field), width).astype(np.int64)
-
-
-def equal_stride(positions: NDArray[np.int64]) -> int | None:
-    """Returns the distance between consecutive positions when it is one positive constant, else None."""
-    count = len(positions)
-    if count < 2:
-        return 1 if count else None
-    positions = positions.astype(np.int64, copy=False)  # unsigned differences would wrap
-    stride = int(positions[1] - positions[0])
-    if stride <= 0 or int(positions[-1] - positions[0]) != stride * (count - 1):
-        return None
-    if count > 2 and not np.all(np.diff(positions) == stride):
-        return None
-    return stride
-
-
-def rows_at(
-    data: NDArray[np.uint8], starts: NDArray[np.int64], width: int, *, writeable: bool = False
-) -> NDArray[np.uint8]:
-    """Returns ``width`` bytes from each start as rows: a zero-copy strided view when starts are equally spaced.
-
-    The caller guarantees that every row lies inside ``data``. The view is read-only unless ``writeable``; rows
-    gathered from unequally spaced starts are a copy.
-    """
-    count = len(starts)
-    if count == 0:
-        return np.zeros((0, width), dtype=np.uint8)
-    stride = equal_stride(starts)
-    if stride is not None:
-        view: NDArray[np.uint8] = np.lib.stride_tricks.as_strided(
-            data[int(starts[0]) :], shape=(count, width), strides=(stride, 1), writeable=writeable
-        )
-        return view
-    rows: NDArray[np.uint8] = data[starts[:, None] + np.arange(width)]
-    return rows
-
-
-def rows_equal(rows: NDArray[np.uint8], expected: NDArray[np.uint8]) -> NDArray[np.bool_]:
-    """Returns, for each row, whether it equals ``expected`` (compared 8 bytes at a time: 10x faster on views)."""
-    width = rows.shape[1]
-    words = width // 8 * 8
-    equal = np.ones(len(rows), dtype=bool)
-    if words:
-        equal &= np.all(rows[:, :words].view(np.uint64) == expected[:words].view(np.uint64), axis=1)
-    if words < width:
-        equal &= np.all(rows[:, words:] == expected[words:], axis=1)
-    return equal
-
-
-def records_at(data: NDArray[np.uint8], layout: RecordLayout[Any], starts: NDArray[np.int64]) -> NDArray[Any]:
-    """Returns the records of ``layout`` at each start as a structured array (a strided view when regular).
-
-    The caller guarantees that every record lies inside ``data``.
-    """
-    count = len(starts)
-    stride = equal_stride(starts)
-    if stride is not None and stride >= layout.size:
-        strided: NDArray[Any] = np.ndarray(
-            (count,), layout.dtype, buffer=data, offset=int(starts[0]), strides=(stride,)
-        )
-        return strided
-    if count > 2 and (rest := equal_stride(starts[1:])) is not None and rest >= layout.size:
-        # Regular but for the first record (the onset message is shorter than the data messages).
-        return np.concatenate((records_at(data, layout, starts[:1]), records_at(data, layout, starts[1:])))
-    if count == 0:
-        return np.zeros(0, dtype=layout.dtype)
-    gathered: NDArray[Any] = data[starts[:, None] + np.arange(layout.size)].view(layout.dtype).reshape(count)
-    return gathered
 
 
 def _map(path: Path, access: int = mmap.ACCESS_COPY) -> tuple[NDArray[np.uint8], mmap.mmap | None, int]:
@@ -188,56 +93,6 @@ def open_mapped(path: Path) -> tuple[NDArray[np.uint8], int]:
     """Returns a private (copy-on-write) memory map of a file as a uint8 array, and the file's size."""
     data, _, size = _map(path)
     return data, size
-
-
-_SHARED: dict[Path, tuple[tuple[int, int, int, int] | None, ArchiveIndex]] = {}
-_SHARED_LIMIT = 1  # indexes kept per process beyond their readers: the archive a worker is walking right now
-
-
-def _return_freed_memory() -> None:
-    """Asks glibc to hand freed heap memory back to the system (a no-op where there is no glibc).
-
-    The arrays of an index that was let go return to the heap, not to the system: measured, a process walking four
-    archives of 2,500,000 members one after the other kept ~120 MB of freed arrays resident; trimming returns them.
-    """
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (AttributeError, OSError, TypeError):  # not glibc (macOS, musl) or not a POSIX loader (Windows)
-        return
-    trim(0)
-
-
-def _identity(path: Path) -> tuple[int, int, int, int] | None:
-    """Returns what tells a file apart from a changed or replaced one (None when it is gone)."""
-    try:
-        status = os.stat(path)
-    except OSError:
-        return None
-    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
-
-
-def shared_index(path: Path) -> ArchiveIndex:
-    """Returns a lazily validated index of an archive, reused while the file is unchanged (same inode, size, mtime).
-
-    Analysis code opens the same archive again for every batch of keys a worker receives; reusing the index spares
-    each reopening the central directory and the member checks already done in this process.
-    """
-    key = Path(os.path.abspath(path))
-    identity = _identity(key)
-    for other in list(_SHARED):  # an archive removed or replaced since: unmap it now (no reference kept here)
-        if other != key and _identity(other) != _SHARED[other][0]:
-            del _SHARED[other]
-    cached = _SHARED.get(key)
-    if cached is not None and cached[0] == identity:
-        return cached[1]
-    _SHARED.pop(key, None)
-    if len(_SHARED) >= _SHARED_LIMIT:  # before opening: two large indexes are never held at once
-        while len(_SHARED) >= _SHARED_LIMIT:
-            _SHARED.pop(next(iter(_SHARED)))
-        _return_freed_memory()
-    index = ArchiveIndex(path, lazy=True)
-    _SHARED[key] = (identity, index)
-    return index
 
 
 class _Central(NamedTuple):
@@ -736,8 +591,8 @@ class ArchiveIndex:
         lengths = gather_field(self._data, EXTRA_FIELD_HEADER, "length", extra)
         members = members[(header_ids == ZIP64_EXTRA_ID) & (lengths >= 16)]
         extra = local_offsets[members] + _LOCAL.size + name_lengths[members] + EXTRA_FIELD_HEADER.size
-        sizes[members] = _gather_uint(self._data, extra, 8).astype(np.int64)
-        compressed[members] = _gather_uint(self._data, extra + 8, 8).astype(np.int64)
+        sizes[members] = gather_uint(self._data, extra, 8).astype(np.int64)
+        compressed[members] = gather_uint(self._data, extra + 8, 8).astype(np.int64)
 
     def _read_npy_headers(
         self, first: int, starts: NDArray[np.int64], sizes: NDArray[np.int64]
@@ -893,11 +748,11 @@ class ArchiveIndex:
         return int(self._stamps[index])
 
     # ----------------------------------------------------------------------------------------------------------
-    # Names
+    # Names (the lookup table over them is member_names.MemberNames)
     # ----------------------------------------------------------------------------------------------------------
 
     @cached_property
-    def _name_rows(self) -> NDArray[np.uint8]:
+    def name_rows(self) -> NDArray[np.uint8]:
         """Returns every member's full name as zero-padded rows of bytes (zero-copy when all have one length)."""
         columns = self._columns
         if len(self) == 0:
@@ -912,98 +767,17 @@ class ArchiveIndex:
         rows[beyond] = 0
         return rows
 
-    @cached_property
-    def names(self) -> NDArray[np.bytes_]:
-        """Returns every member's full name as a fixed-width bytes array (zero-copy when all have one length)."""
-        rows = self._name_rows
-        return rows.view(f"S{rows.shape[1]}")[:, 0]
+    @property
+    def name_lengths(self) -> NDArray[np.uint16]:
+        """Returns the length of each member's name, as the central directory states it."""
+        return self._columns.name_lengths
 
-    @cached_property
-    def stems(self) -> list[str]:
-        """Returns every member's key as numpy.load exposes it: the name without the .npy suffix."""
-        names = self.names
-        count = len(names)
-        suffix = MEMBER_SUFFIX.encode("ascii")
-        width = names.dtype.itemsize
-        lengths = self._columns.name_lengths
-        if count and int(lengths.min()) == width and width > len(suffix):
-            stems = self._uniform_stems(width - len(suffix))
-            if stems is not None:
-                return stems
-        decoded = [self.member_name(index) for index in range(count)]
-        return [name[: -len(MEMBER_SUFFIX)] if name.endswith(MEMBER_SUFFIX) else name for name in decoded]
-
-    def _uniform_stems(self, stem_width: int) -> list[str] | None:
-        """Returns the stems of names that all have one length and the .npy suffix (None if they do not).
-
-        Built a chunk at a time with one decode and one split each (no Python object per name until the str
-        itself), handing the directory's pages back after each chunk.
-        """
-        rows = self._name_rows
-        suffix = np.frombuffer(MEMBER_SUFFIX.encode("ascii"), dtype=np.uint8)
-        stems: list[str] = []
+    def release_entries(self, first: int, last: int) -> None:
+        """Hands back the pages of the central directory entries first..last (inclusive) once their names are read."""
         starts = self._columns.entry_offsets
-        for first in range(0, len(rows), CHUNK_MEMBERS):
-            block = rows[first : first + CHUNK_MEMBERS]
-            if not np.all(block[:, stem_width:] == suffix):
-                return None
-            table = np.empty((len(block), stem_width + 1), dtype=np.uint8)
-            table[:, :stem_width] = block[:, :stem_width]
-            table[:, stem_width] = ord("\n")
-            try:
-                text = table.tobytes().decode("ascii")
-            except UnicodeDecodeError:
-                return None
-            if text.count("\n") != len(block):
-                return None
-            stems += text.split("\n")[:-1]
-            last = min(len(rows), first + CHUNK_MEMBERS) - 1
-            self.release(
-                self._central_offset + int(starts[first]), self._central_offset + int(starts[last]) + _CENTRAL.size
-            )
-        return stems
-
-    @cached_property
-    def name_order(self) -> NDArray[np.int64] | None:
-        """Returns the member positions in name order, or None when the members already are in name order."""
-        names = self.names
-        if len(names) < 2 or bool(np.all(names[1:] >= names[:-1])):
-            return None
-        return np.argsort(names, kind="stable").astype(np.int64)
-
-    def find_member_run(self, stem_rows: NDArray[np.uint8]) -> NDArray[np.int64] | None:
-        """Returns the positions of consecutive members named by the rows (stems, .npy omitted), or None.
-
-        A batch of keys from get_batches names a run of members in directory order: the first is found by binary
-        search, the rest are checked in one comparison of the whole run's names, with no search per key. None
-        when the rows are not such a run (the caller then searches key by key).
-        """
-        count, width = stem_rows.shape
-        suffix = np.frombuffer(MEMBER_SUFFIX.encode("ascii"), dtype=np.uint8)
-        rows = self._name_rows
-        if count == 0 or rows.shape[1] != width + len(suffix):
-            return None
-        first = int(self.find_members(np.array([stem_rows[0].tobytes() + suffix.tobytes()], dtype="S"))[0])
-        if first < 0 or first + count > len(rows):
-            return None
-        run = rows[first : first + count]
-        if not (np.array_equal(run[:, :width], stem_rows) and bool(np.all(run[:, width:] == suffix))):
-            return None
-        return np.arange(first, first + count, dtype=np.int64)
-
-    def find_members(self, names: NDArray[np.bytes_]) -> NDArray[np.int64]:
-        """Returns the position of the member with each full name, or -1 for a name that is no member's."""
-        ordered = self.names
-        order = self.name_order
-        if order is not None:
-            ordered = ordered[order]
-        if len(ordered) == 0:
-            return np.full(len(names), -1, dtype=np.int64)
-        found = np.searchsorted(ordered, names).astype(np.int64)
-        clipped = np.minimum(found, len(ordered) - 1)
-        matches = ordered[clipped] == names
-        positions = clipped if order is None else order[clipped]
-        return np.where(matches, positions, -1)
+        self.release(
+            self._central_offset + int(starts[first]), self._central_offset + int(starts[last]) + _CENTRAL.size
+        )
 
     # ----------------------------------------------------------------------------------------------------------
     # Integrity
