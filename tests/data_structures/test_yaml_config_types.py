@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ataraxis_data_structures import YamlConfig
-from ataraxis_data_structures.data_structures.yaml_converter import get_converter, same_exactly
+from ataraxis_data_structures.data_structures.yaml_converter import get_converter
+from ataraxis_data_structures.data_structures.yaml_roundtrip import same_exactly
 from ataraxis_data_structures.data_structures.yaml_text import dump_document
 
 

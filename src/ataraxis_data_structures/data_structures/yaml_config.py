@@ -18,9 +18,7 @@ from .yaml_converter import (
     EXCLUDE_KEY,
     UNION_RULE,
     BuildRecord,
-    LossyValue,
     describe_type,
-    find_lossy_value,
     get_converter,
     record_builds,
     register_yaml_type,
@@ -38,6 +36,7 @@ from .yaml_errors import (
     syntax_error,
 )
 from .yaml_lenient import LenientResult, structure_leniently
+from .yaml_roundtrip import LossyValue, find_lossy_value
 from .yaml_text import dump_document, load_document
 
 _EXTENSIONS = (".yaml", ".yml")

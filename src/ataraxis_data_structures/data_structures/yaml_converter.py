@@ -11,6 +11,9 @@ Flavours, each built once: ``forbid_extra_keys`` on or off; ``detailed`` (collec
 path; the strict loader runs it only after the fast one failed); ``lenient`` (types the converter does not know,
 such as NumPy arrays or third-party classes, take the value as YAML parsed it instead of failing).
 Users add their own types with :func:`register_yaml_type`, which every flavour applies.
+
+The annotation predicates the hooks are chosen by are ``yaml_annotations``; the round-trip check that finds a value
+which would not load back as itself is ``yaml_roundtrip``.
 """
 
 from __future__ import annotations
@@ -20,11 +23,10 @@ import dataclasses
 import datetime
 import enum
 import functools
-import itertools
 import threading
 import types
 import typing
-from collections.abc import Callable, Mapping, MutableMapping, MutableSequence, MutableSet, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from pathlib import Path, PurePath
 from typing import Any, Literal, NamedTuple
@@ -32,6 +34,19 @@ from typing import Any, Literal, NamedTuple
 from cattrs import Converter
 from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from .yaml_annotations import (
+    args_or_any,
+    is_dataclass_type,
+    is_literal,
+    is_mapping,
+    is_path,
+    is_sequence,
+    is_set,
+    is_tuple,
+    is_union,
+    origin,
+)
 
 _SCALAR_NAMES: dict[type, str] = {int: "int", float: "float", str: "str", bool: "bool"}
 _ISO_DATE_LENGTH = 10  # YYYY-MM-DD
@@ -240,19 +255,6 @@ def excluded_fields(cls: type) -> tuple[str, ...]:
     return tuple(field.name for field in dataclasses.fields(cls) if field.metadata.get(EXCLUDE_KEY))
 
 
-def _origin(annotation: Any) -> Any:
-    return typing.get_origin(annotation) or annotation
-
-
-def _is_union(annotation: Any) -> bool:
-    return typing.get_origin(annotation) in (typing.Union, types.UnionType)
-
-
-def _args_or_any(annotation: Any, count: int) -> tuple[Any, ...]:
-    arguments = typing.get_args(annotation)
-    return arguments if arguments else (Any,) * count
-
-
 class BuildRecord:
     """What the converters did during one ``from_yaml`` call, so that no later attempt repeats the class's code.
 
@@ -396,15 +398,15 @@ class _Factories:
 
     def sequence(self, annotation: Any) -> Callable[[Any, Any], Any]:
         """Returns the hook for list-like annotations (list, Sequence, MutableSequence, bare list)."""
-        (item_type,) = _args_or_any(annotation, 1)
+        (item_type,) = args_or_any(annotation, 1)
         item_hook = self._converter.get_structure_hook(item_type)
         return self._collection(annotation, item_type, item_hook, list)
 
     def set_like(self, annotation: Any) -> Callable[[Any, Any], Any]:
         """Returns the hook for set and frozenset annotations, written as YAML lists."""
-        (item_type,) = _args_or_any(annotation, 1)
+        (item_type,) = args_or_any(annotation, 1)
         item_hook = self._converter.get_structure_hook(item_type)
-        build = frozenset if _origin(annotation) is frozenset else set
+        build = frozenset if origin(annotation) is frozenset else set
         return self._collection(annotation, item_type, item_hook, build)
 
     def _collection(
@@ -451,7 +453,7 @@ class _Factories:
 
     def mapping(self, annotation: Any) -> Callable[[Any, Any], Any]:
         """Returns the hook for dict-like annotations, validating keys and values by their annotations."""
-        key_type, value_type = _args_or_any(annotation, 2)
+        key_type, value_type = args_or_any(annotation, 2)
         key_hook = self._converter.get_structure_hook(key_type)
         value_hook = self._converter.get_structure_hook(value_type)
         expected = f"a mapping ({describe_type(annotation)})"
@@ -516,7 +518,7 @@ def _structure_items(
     return result
 
 
-def _unstructure_set(value: typing.Iterable[Any]) -> list[Any]:
+def unstructure_set(value: typing.Iterable[Any]) -> list[Any]:
     """Writes a set as a list, sorted where possible so the file does not change between runs."""
     items = list(value)
     with contextlib.suppress(TypeError):
@@ -524,62 +526,31 @@ def _unstructure_set(value: typing.Iterable[Any]) -> list[Any]:
     return items
 
 
-def _is_sequence(annotation: Any) -> bool:
-    origin = _origin(annotation)
-    return origin in (list, Sequence, MutableSequence)
-
-
-def _is_set(annotation: Any) -> bool:
-    origin = _origin(annotation)
-    return origin in (set, frozenset, AbstractSet, MutableSet)
-
-
-def _is_mapping(annotation: Any) -> bool:
-    origin = _origin(annotation)
-    return origin in (dict, Mapping, MutableMapping)
-
-
-def _is_tuple(annotation: Any) -> bool:
-    return _origin(annotation) is tuple
-
-
-def _is_literal(annotation: Any) -> bool:
-    return typing.get_origin(annotation) is Literal
-
-
-def _is_dataclass(annotation: Any) -> bool:
-    return isinstance(annotation, type) and dataclasses.is_dataclass(annotation)
-
-
-def _is_path(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, PurePath)
-
-
 def _build(*, forbid_extra_keys: bool, detailed: bool, lenient: bool) -> Converter:
     if lenient:  # a type nothing here knows takes the value as YAML parsed it, as in both releases
         converter = Converter(
             forbid_extra_keys=forbid_extra_keys,
             detailed_validation=detailed,
-            unstruct_collection_overrides={Sequence: list, AbstractSet: _unstructure_set},
+            unstruct_collection_overrides={Sequence: list, AbstractSet: unstructure_set},
             structure_fallback_factory=lambda _: _structure_any,
         )
     else:
         converter = Converter(
             forbid_extra_keys=forbid_extra_keys,
             detailed_validation=detailed,
-            unstruct_collection_overrides={Sequence: list, AbstractSet: _unstructure_set},
+            unstruct_collection_overrides={Sequence: list, AbstractSet: unstructure_set},
         )
     factories = _Factories(converter, detailed=detailed)
     # Factories registered later take precedence in cattrs, so the generic ones come first.
-    converter.register_structure_hook_factory(_is_sequence, factories.sequence)
-    converter.register_structure_hook_factory(_is_set, factories.set_like)
-    converter.register_structure_hook_factory(_is_tuple, factories.tuple)
-    converter.register_structure_hook_factory(_is_mapping, factories.mapping)
-    converter.register_structure_hook_factory(_is_union, factories.union)
-    converter.register_structure_hook_factory(_is_dataclass, factories.dataclass)
-    converter.register_structure_hook_factory(_is_literal, _literal_hook)
+    converter.register_structure_hook_factory(is_sequence, factories.sequence)
+    converter.register_structure_hook_factory(is_set, factories.set_like)
+    converter.register_structure_hook_factory(is_tuple, factories.tuple)
+    converter.register_structure_hook_factory(is_mapping, factories.mapping)
+    converter.register_structure_hook_factory(is_union, factories.union)
+    converter.register_structure_hook_factory(is_dataclass_type, factories.dataclass)
+    converter.register_structure_hook_factory(is_literal, _literal_hook)
     converter.register_unstructure_hook_factory(
-        _is_dataclass,
+        is_dataclass_type,
         lambda cls: make_dict_unstructure_fn(
             cls,
             converter,
@@ -590,7 +561,7 @@ def _build(*, forbid_extra_keys: bool, detailed: bool, lenient: bool) -> Convert
     # cattrs registers Path itself by class, which beats PurePath for Path annotations: register both.
     converter.register_structure_hook(PurePath, _structure_path)
     converter.register_structure_hook(Path, _structure_path)
-    converter.register_unstructure_hook_func(_is_path, str)
+    converter.register_unstructure_hook_func(is_path, str)
     # StrEnum and IntEnum members are also str and int, which cattrs passes through unchanged by class dispatch.
     for enum_base in (enum.Enum, enum.StrEnum, enum.IntEnum, enum.IntFlag):
         converter.register_unstructure_hook(enum_base, _enum_value)
@@ -633,8 +604,8 @@ def _annotates(user_type: type) -> Callable[[Any], bool]:
     """Returns whether an annotation names the user type, a subclass, or a parametrized form of either."""
 
     def predicate(annotation: Any) -> bool:
-        origin = typing.get_origin(annotation) or annotation
-        return isinstance(origin, type) and issubclass(origin, user_type)
+        resolved = origin(annotation)
+        return isinstance(resolved, type) and issubclass(resolved, user_type)
 
     return predicate
 
@@ -742,7 +713,7 @@ def _writer_of(value_type: type) -> Callable[[Any], Any]:
     if issubclass(value_type, PurePath):
         return str
     if issubclass(value_type, (set, frozenset)):
-        return lambda items: _unstructure_set(_write_sequence(items))
+        return lambda items: unstructure_set(_write_sequence(items))
     if issubclass(value_type, datetime.time):
         return _unstructure_time
     if issubclass(value_type, (list, tuple)):  # a NamedTuple too: written as a list, as the releases do
@@ -754,171 +725,6 @@ def _writer_of(value_type: type) -> Callable[[Any], Any]:
         # Python tag that their own loader refuses), so the file loads again, as lists (see register_yaml_type).
         return lambda array: unstructure(array.tolist())
     return _as_is
-
-
-class LossyValue(NamedTuple):
-    """A value that would not come back as itself after a round trip through YAML."""
-
-    where: str
-    """The field path, e.g. ``camera.codecs[1]``."""
-    value: Any
-    """The value the instance holds."""
-    read_back: Any
-    """What loading the written value would give (None with ``error`` set when it would fail to load)."""
-    annotation: Any
-    """The union annotation that makes the value ambiguous."""
-    error: str | None = None
-    """Why the written value would not load, if it would not."""
-
-
-def find_lossy_value(instance: Any, converter: Converter) -> LossyValue | None:
-    """Returns the first value inside a union field of the dataclass instance that would not load back as itself.
-
-    Only unions can change a value's type on a round trip (UNION_RULE picks the member by the YAML value), so only
-    classes whose annotations hold a union of two or more types are walked; for the others this costs one cached
-    lookup.
-
-    Raises:
-        NameError: If an annotation cannot be resolved.
-    """
-    if not _has_ambiguous_union(type(instance)):
-        return None
-    return _walk(instance, type(instance), "", converter)
-
-
-_HAS_UNION: dict[Any, bool] = {}
-
-
-def _has_ambiguous_union(annotation: Any) -> bool:
-    """Returns whether the annotation holds, at any depth, a union of two or more types besides None (cached)."""
-    try:
-        known = _HAS_UNION.get(annotation)
-    except TypeError:  # an unhashable annotation (a Literal of a list, say): just compute it
-        return _annotation_has_union(annotation, set())
-    if known is None:
-        known = _HAS_UNION[annotation] = _annotation_has_union(annotation, set())
-    return known
-
-
-def _annotation_has_union(annotation: Any, seen: set[Any]) -> bool:
-    members = typing.get_args(annotation)
-    if _is_union(annotation) and len([member for member in members if member is not type(None)]) > 1:
-        return True
-    if _is_dataclass(annotation):
-        if annotation in seen:
-            return False
-        seen.add(annotation)
-        return any(_annotation_has_union(hint, seen) for hint in _field_hints(annotation).values())
-    return any(_annotation_has_union(argument, seen) for argument in members)
-
-
-_UNION_FIELDS: dict[type, tuple[tuple[str, Any], ...]] = {}
-
-
-def _union_fields(cls: type) -> tuple[tuple[str, Any], ...]:
-    """Returns the (name, annotation) of the written fields whose annotation holds an ambiguous union (cached)."""
-    fields = _UNION_FIELDS.get(cls)
-    if fields is None:
-        hints = _field_hints(cls).items()
-        fields = _UNION_FIELDS[cls] = tuple((name, hint) for name, hint in hints if _has_ambiguous_union(hint))
-    return fields
-
-
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _field_hints(cls: type) -> dict[str, Any]:
-    """Returns the resolved annotation of every dataclass field (including init=False fields), in field order."""
-    hints = _HINTS.get(cls)
-    if hints is None:
-        resolved = typing.get_type_hints(cls)
-        fields = dataclasses.fields(cls)
-        kept = [field.name for field in fields if not field.metadata.get(EXCLUDE_KEY)]
-        hints = _HINTS[cls] = {name: resolved[name] for name in kept}
-    return hints
-
-
-def _walk(value: Any, annotation: Any, where: str, converter: Converter) -> LossyValue | None:
-    """Checks every union position under value (typed by annotation), depth first, in the order they are written."""
-    if value is None or not _has_ambiguous_union(annotation):  # nothing below can change type
-        return None
-    if _is_union(annotation):
-        members = [member for member in typing.get_args(annotation) if member is not type(None)]
-        if len(members) > 1:
-            return _check_union_value(value, annotation, where, converter)
-        annotation = members[0]
-    if _is_dataclass(annotation) and dataclasses.is_dataclass(value):
-        for name, hint in _union_fields(type(value)):
-            found = _walk(getattr(value, name), hint, f"{where}.{name}" if where else name, converter)
-            if found is not None:
-                return found
-        return None
-    arguments = typing.get_args(annotation)
-    if not arguments:
-        return None
-    if _is_mapping(annotation) and isinstance(value, Mapping):
-        key_type, value_type = arguments
-        for key, item in value.items():
-            found = _walk(key, key_type, f"{where}[{key!r}] (key)", converter) or _walk(
-                item, value_type, f"{where}[{key!r}]", converter
-            )
-            if found is not None:
-                return found
-        return None
-    if _is_tuple(annotation) and isinstance(value, tuple) and not (len(arguments) == 2 and arguments[1] is Ellipsis):
-        item_types: typing.Iterable[Any] = arguments
-    elif (_is_sequence(annotation) or _is_set(annotation) or _is_tuple(annotation)) and isinstance(
-        value, (list, tuple, set, frozenset)
-    ):
-        item_types = itertools.repeat(arguments[0])
-    else:
-        return None
-    items = _unstructure_set(value) if isinstance(value, (set, frozenset)) else value
-    for index, (item, item_type) in enumerate(zip(items, item_types, strict=False)):  # item_types may be endless
-        found = _walk(item, item_type, f"{where}[{index}]", converter)
-        if found is not None:
-            return found
-    return None
-
-
-def _check_union_value(value: Any, annotation: Any, where: str, converter: Converter) -> LossyValue | None:
-    """Round-trips one value held by a union field through its YAML form and compares the result exactly."""
-    try:
-        read_back = converter.structure(unstructure(value), annotation)  # the value as to_yaml writes it
-    except Exception as error:  # any failure means the value would not load back
-        return LossyValue(where, value, None, annotation, str(error) or type(error).__name__)
-    if same_exactly(read_back, value):
-        return None
-    return LossyValue(where, value, read_back, annotation)
-
-
-_PLAIN_TYPES = frozenset((str, int, float, bool, type(None)))
-
-
-def same_exactly(first: Any, second: Any) -> bool:
-    """Returns whether two values are equal and of exactly the same types, recursively (NaN equals NaN)."""
-    if type(first) is not type(second):
-        return False
-    if type(first) in _PLAIN_TYPES:
-        return bool(first == second or (first != first and second != second))  # noqa: PLR0124 - NaN equals NaN here
-    if isinstance(first, (list, tuple)):
-        return len(first) == len(second) and all(same_exactly(a, b) for a, b in zip(first, second, strict=True))
-    if isinstance(first, dict):
-        return len(first) == len(second) and all(
-            same_exactly(key_a, key_b) and same_exactly(item_a, item_b)
-            for (key_a, item_a), (key_b, item_b) in zip(first.items(), second.items(), strict=True)
-        )
-    if isinstance(first, (set, frozenset)):
-        return first == second and {type(item) for item in first} == {type(item) for item in second}
-    if dataclasses.is_dataclass(first) and not isinstance(first, type):
-        return all(
-            same_exactly(getattr(first, field.name), getattr(second, field.name)) for field in dataclasses.fields(first)
-        )
-    if isinstance(first, float) and first != first and second != second:  # noqa: PLR0124 - NaN
-        return True
-    if isinstance(first, datetime.datetime) and first.utcoffset() != second.utcoffset():
-        return False
-    return bool(first == second)
 
 
 _CONVERTERS: dict[tuple[bool, bool, bool], Converter] = {}
@@ -952,15 +758,13 @@ __all__ = [
     "KEY_NOTE_TEXT",
     "BuildRecord",
     "UNION_RULE",
-    "LossyValue",
     "YamlType",
     "describe_type",
     "excluded_fields",
-    "find_lossy_value",
     "get_converter",
     "record_builds",
     "register_yaml_type",
-    "same_exactly",
     "unstructure",
+    "unstructure_set",
     "user_types",
 ]

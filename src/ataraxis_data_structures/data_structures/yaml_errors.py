@@ -25,8 +25,6 @@ from ..errors import AxdsError
 from .yaml_converter import KEY_NOTE_TEXT, excluded_fields
 from .yaml_scalars import SAFE_LOADER
 
-_Loader = SAFE_LOADER
-
 
 class YamlConfigWarning(UserWarning):
     """Warned when a YAML file is loaded (or written) the way the reference releases do despite a problem.
@@ -238,7 +236,7 @@ def _message(error: BaseException) -> str:
 def _compose(text: str) -> yaml.Node | None:
     """Returns the YAML node tree of the text (positions only), or None if it cannot be parsed."""
     try:
-        return yaml.compose(text, Loader=_Loader)
+        return yaml.compose(text, Loader=SAFE_LOADER)
     except yaml.YAMLError:
         return None
 

@@ -1,5 +1,7 @@
-"""Indexes a .npz log archive: parses and validates its ZIP and .npy records (``formats.archive_layout``) over a
-memory map, with vectorized numpy operations (``vectors``).
+"""Indexes a .npz log archive: validates and locates its members over a memory map, vectorized (``vectors``).
+
+The records parsed are those of ``formats.archive_layout``: ZIP end records, central directory, local headers and
+each member's ``.npy`` header.
 
 Python's ``zipfile`` costs tens of microseconds per member to open; :class:`ArchiveIndex` parses the records over a
 memory map instead, so every message is a zero-copy view of the mapped file. This module validates and locates
