@@ -190,85 +190,53 @@ class ArchiveWriter:
         head_width = heads.shape[1]
         lengths = np.fromiter(map(len, bodies), dtype=np.int64, count=count) + head_width
         if int(lengths.max()) + 128 >= U32_MAX or self._position + int(lengths.sum()) + 256 * count >= U32_MAX:
-            for row in range(count):  # ZIP64 territory: the member-by-member path handles the extra fields
-                name = names[row, : name_lengths[row] - 4].tobytes().decode("ascii")
-                self.add(name, heads[row].tobytes(), bodies[row])
+            self._add_each(names, name_lengths, heads, bodies)  # ZIP64 territory: add() writes the extra fields
             return
-        body_lengths = lengths - head_width
+        header_table, inverse, npy_sizes = self._npy_header_table(lengths)
+        record_sizes = LOCAL_FILE_HEADER.size + name_lengths + npy_sizes + lengths
+        width = int(record_sizes.max())
+        if width > _MAX_ROW or count * width > _MAX_LAYOUT:
+            if count == 1:  # one large member: lay it out directly
+                self._add_each(names, name_lengths, heads, bodies)
+                return
+            half = count // 2
+            self.add_batch(names[:half], name_lengths[:half], heads[:half], bodies[:half])
+            self.add_batch(names[half:], name_lengths[half:], heads[half:], bodies[half:])
+            return
+        data_sizes = npy_sizes + lengths
+        out = _lay_out_records(names, name_lengths, heads, bodies, (header_table, inverse), npy_sizes, data_sizes)
+        starts = np.zeros(count, dtype=np.int64)
+        np.cumsum(record_sizes[:-1], out=starts[1:])
+        crcs = _fill_crcs(out, starts + LOCAL_FILE_HEADER.size + name_lengths, starts + record_sizes, starts)
+        offsets = starts + self._position
+        self._file.write(memoryview(out))  # type: ignore[arg-type]
+        self._position += len(out)
+        self._central.append(_central_entries(names, name_lengths, crcs, data_sizes, offsets))
+        self._count += count
+
+    def _add_each(
+        self,
+        names: NDArray[np.uint8],
+        name_lengths: NDArray[np.int64],
+        heads: NDArray[np.uint8],
+        bodies: list[memoryview],
+    ) -> None:
+        """Appends the members one by one (add()), for ZIP64 sizes and members too large to lay out as rows."""
+        for row in range(len(bodies)):
+            name = names[row, : name_lengths[row] - 4].tobytes().decode("ascii")
+            self.add(name, heads[row].tobytes(), bodies[row])
+
+    def _npy_header_table(
+        self, lengths: NDArray[np.int64]
+    ) -> tuple[NDArray[np.uint8], NDArray[np.intp], NDArray[np.int64]]:
+        """Returns the .npy headers of the distinct message lengths as rows, each message's row and header size."""
         distinct, inverse = np.unique(lengths, return_inverse=True)
         npy = [self._headers.get(int(length))[0] for length in distinct]
         npy_sizes = np.asarray([len(header) for header in npy], dtype=np.int64)
         header_table = np.zeros((len(npy), int(npy_sizes.max())), dtype=np.uint8)
         for number, header in enumerate(npy):
             header_table[number, : len(header)] = np.frombuffer(header, dtype=np.uint8)
-        npy_sizes = npy_sizes[inverse]
-        data_sizes = npy_sizes + lengths
-        prefix_sizes = LOCAL_FILE_HEADER.size + name_lengths + npy_sizes + head_width
-        record_sizes = prefix_sizes + body_lengths
-        width = int(record_sizes.max())
-        if width > _MAX_ROW or count * width > _MAX_LAYOUT:
-            if count == 1:  # one large member: lay it out directly
-                self.add(names[0, : name_lengths[0] - 4].tobytes().decode("ascii"), heads[0].tobytes(), bodies[0])
-                return
-            half = count // 2
-            self.add_batch(names[:half], name_lengths[:half], heads[:half], bodies[:half])
-            self.add_batch(names[half:], name_lengths[half:], heads[half:], bodies[half:])
-            return
-        # Each record is laid out as one row of a matrix (fixed columns per name/header size), then the rows are
-        # packed by a mask: numpy does the header work, Python only copies bodies and computes CRCs.
-        local = np.zeros(count, dtype=LOCAL_FILE_HEADER.dtype)
-        local["signature"] = LOCAL_SIGNATURE
-        local["version"] = VERSION_DEFAULT
-        local["date"] = DOS_DATE_1980
-        local["compressed"] = data_sizes
-        local["size"] = data_sizes
-        local["name_length"] = name_lengths
-        rows = np.zeros((count, width), dtype=np.uint8)
-        rows[:, : LOCAL_FILE_HEADER.size] = local.view(np.uint8).reshape(count, -1)
-        for name_length, npy_size, members in _layout_groups(name_lengths, npy_sizes):
-            name_end = LOCAL_FILE_HEADER.size + name_length
-            rows[members, LOCAL_FILE_HEADER.size : name_end] = names[members, :name_length]
-            rows[members, name_end : name_end + npy_size] = header_table[inverse[members], :npy_size]
-            rows[members, name_end + npy_size : name_end + npy_size + head_width] = heads[members]
-        flat = memoryview(rows.reshape(-1))  # type: ignore[arg-type]
-        for body, at in zip(bodies, (np.arange(count) * width + prefix_sizes).tolist(), strict=True):
-            flat[at : at + len(body)] = body
-        out = rows[np.arange(width) < record_sizes[:, None]]
-        starts = np.zeros(count, dtype=np.int64)
-        np.cumsum(record_sizes[:-1], out=starts[1:])
-        view = memoryview(out)
-        crc32 = zlib.crc32
-        data_starts = starts + LOCAL_FILE_HEADER.size + name_lengths
-        crcs = np.fromiter(
-            (
-                crc32(view[start:end])
-                for start, end in zip(data_starts.tolist(), (starts + record_sizes).tolist(), strict=True)
-            ),
-            dtype=np.uint32,
-            count=count,
-        )
-        out[(starts + LOCAL_FILE_HEADER.offset("crc"))[:, None] + np.arange(4)] = crcs.view(np.uint8).reshape(count, 4)
-        offsets = starts + self._position
-        self._file.write(view)
-        self._position += len(out)
-        entries = np.zeros(count, dtype=CENTRAL_DIRECTORY_ENTRY.dtype)
-        entries["signature"] = CENTRAL_SIGNATURE
-        entries["made_by"] = MADE_BY_UNIX | VERSION_DEFAULT
-        entries["version"] = VERSION_DEFAULT
-        entries["date"] = DOS_DATE_1980
-        entries["crc"] = crcs
-        entries["compressed"] = data_sizes
-        entries["size"] = data_sizes
-        entries["name_length"] = name_lengths
-        entries["external"] = FILE_MODE
-        entries["offset"] = offsets
-        entry_width = CENTRAL_DIRECTORY_ENTRY.size + names.shape[1]
-        central = np.zeros((count, entry_width), dtype=np.uint8)
-        central[:, : CENTRAL_DIRECTORY_ENTRY.size] = entries.view(np.uint8).reshape(count, -1)
-        central[:, CENTRAL_DIRECTORY_ENTRY.size :] = names
-        entry_sizes = CENTRAL_DIRECTORY_ENTRY.size + name_lengths
-        self._central.append(memoryview(central[np.arange(entry_width) < entry_sizes[:, None]]))  # type: ignore[arg-type]
-        self._count += count
+        return header_table, inverse, npy_sizes[inverse]
 
     def close(self, comment: bytes = b"") -> None:
         """Writes the central directory and end records, then flushes and fsyncs the file.
@@ -412,3 +380,88 @@ def _central_entry(name: bytes, crc: int, size: int, offset: int) -> bytes:
         offset=min(offset, U32_MAX),
     )
     return CENTRAL_DIRECTORY_ENTRY.pack(entry) + name + extra
+
+
+def _lay_out_records(  # noqa: PLR0917 - one call site, the arrays of one batch
+    names: NDArray[np.uint8],
+    name_lengths: NDArray[np.int64],
+    heads: NDArray[np.uint8],
+    bodies: list[memoryview],
+    npy_headers: tuple[NDArray[np.uint8], NDArray[np.intp]],
+    npy_sizes: NDArray[np.int64],
+    data_sizes: NDArray[np.int64],
+) -> NDArray[np.uint8]:
+    """Returns the local records of a batch (header, name, .npy header, head, body) packed back to back, CRCs zero.
+
+    Each record is laid out as one row of a matrix (fixed columns per name/header size), then the rows are packed by
+    a mask: numpy does the header work, Python only copies the bodies.
+    """
+    count = len(bodies)
+    header_table, header_of = npy_headers  # the distinct .npy headers as rows, and each member's row
+    head_width = heads.shape[1]
+    prefix_sizes = LOCAL_FILE_HEADER.size + name_lengths + npy_sizes + head_width
+    record_sizes = LOCAL_FILE_HEADER.size + name_lengths + data_sizes
+    width = int(record_sizes.max())
+    local = np.zeros(count, dtype=LOCAL_FILE_HEADER.dtype)
+    local["signature"] = LOCAL_SIGNATURE
+    local["version"] = VERSION_DEFAULT
+    local["date"] = DOS_DATE_1980
+    local["compressed"] = data_sizes
+    local["size"] = data_sizes
+    local["name_length"] = name_lengths
+    rows = np.zeros((count, width), dtype=np.uint8)
+    rows[:, : LOCAL_FILE_HEADER.size] = local.view(np.uint8).reshape(count, -1)
+    for name_length, npy_size, members in _layout_groups(name_lengths, npy_sizes):
+        name_end = LOCAL_FILE_HEADER.size + name_length
+        rows[members, LOCAL_FILE_HEADER.size : name_end] = names[members, :name_length]
+        rows[members, name_end : name_end + npy_size] = header_table[header_of[members], :npy_size]
+        rows[members, name_end + npy_size : name_end + npy_size + head_width] = heads[members]
+    flat = memoryview(rows.reshape(-1))  # type: ignore[arg-type]
+    for body, at in zip(bodies, (np.arange(count) * width + prefix_sizes).tolist(), strict=True):
+        flat[at : at + len(body)] = body
+    packed: NDArray[np.uint8] = rows[np.arange(width) < record_sizes[:, None]]
+    return packed
+
+
+def _fill_crcs(
+    out: NDArray[np.uint8], data_starts: NDArray[np.int64], data_ends: NDArray[np.int64], starts: NDArray[np.int64]
+) -> NDArray[np.uint32]:
+    """Writes the CRC-32 of each member's data (out[data_starts:data_ends]) into its local header; returns them."""
+    view = memoryview(out)  # type: ignore[arg-type]
+    crc32 = zlib.crc32
+    count = len(starts)
+    crcs = np.fromiter(
+        (crc32(view[start:end]) for start, end in zip(data_starts.tolist(), data_ends.tolist(), strict=True)),
+        dtype=np.uint32,
+        count=count,
+    )
+    out[(starts + LOCAL_FILE_HEADER.offset("crc"))[:, None] + np.arange(4)] = crcs.view(np.uint8).reshape(count, 4)
+    return crcs
+
+
+def _central_entries(
+    names: NDArray[np.uint8],
+    name_lengths: NDArray[np.int64],
+    crcs: NDArray[np.uint32],
+    data_sizes: NDArray[np.int64],
+    offsets: NDArray[np.int64],
+) -> memoryview:
+    """Returns the central directory entries (record and name) of a batch of members, packed back to back."""
+    count = len(crcs)
+    entries = np.zeros(count, dtype=CENTRAL_DIRECTORY_ENTRY.dtype)
+    entries["signature"] = CENTRAL_SIGNATURE
+    entries["made_by"] = MADE_BY_UNIX | VERSION_DEFAULT
+    entries["version"] = VERSION_DEFAULT
+    entries["date"] = DOS_DATE_1980
+    entries["crc"] = crcs
+    entries["compressed"] = data_sizes
+    entries["size"] = data_sizes
+    entries["name_length"] = name_lengths
+    entries["external"] = FILE_MODE
+    entries["offset"] = offsets
+    entry_width = CENTRAL_DIRECTORY_ENTRY.size + names.shape[1]
+    central = np.zeros((count, entry_width), dtype=np.uint8)
+    central[:, : CENTRAL_DIRECTORY_ENTRY.size] = entries.view(np.uint8).reshape(count, -1)
+    central[:, CENTRAL_DIRECTORY_ENTRY.size :] = names
+    entry_sizes = CENTRAL_DIRECTORY_ENTRY.size + name_lengths
+    return memoryview(central[np.arange(entry_width) < entry_sizes[:, None]])  # type: ignore[arg-type]
