@@ -155,65 +155,39 @@ def _walk(top: _Folder, top_parent_fd: int, pool: ThreadPoolExecutor, opened: se
     the oldest, so a wide tree never runs out of file descriptors. A subfolder on another filesystem (or a mount
     point of the same one) is never entered: it and its parents stay, and it is appended to kept.
     """
-    pending: list[tuple[_Folder, str]] = []  # Subfolders listed and not opened yet: (parent, name).
-    waiting: deque[_Folder] = deque()  # Folders whose subfolders are gone, waiting for their files.
-    mounts = mount_points_under(top.path)  # one read: bind mounts share their device with the tree
+    _Walk(top, top_parent_fd, pool, opened, kept).run()
 
-    def finish(folder: _Folder | None) -> None:
-        """Removes folder and each parent left empty by it; every unlink task of theirs must be complete."""
-        while folder is not None:
-            for batch in folder.batches:
-                batch.result()
-            os.close(folder.fd)
-            opened.discard(folder.fd)
-            parent = folder.parent
-            parent_fd = top_parent_fd if parent is None else parent.fd
-            try:
-                if not folder.keeps:
-                    os.rmdir(folder.name, dir_fd=parent_fd)
-            except FileNotFoundError:
-                pass
-            except NotADirectoryError:
-                # Replaced by a link (or a file) since it was opened: removed as one, its target never touched.
-                _unlink_batch(parent_fd, os.path.dirname(folder.path), [folder.name])
-            except OSError as error:
-                if error.errno != errno.EBUSY or parent is not None:
-                    raise _named(error, folder.path) from error
-                kept.append(folder.path)  # the folder given is itself a mount point: its content is gone, it stays
-            if parent is None:
-                return
-            parent.children -= 1
-            folder = None
-            if parent.children == 0:
-                if all(batch.done() for batch in parent.batches):
-                    folder = parent
-                else:
-                    waiting.append(parent)
 
-    def list_folder(folder: _Folder) -> None:
-        """Queues folder's subfolders and hands its other entries (links included) to the pool."""
-        batch: list[str] = []
-        try:
-            with os.scandir(folder.fd) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        pending.append((folder, entry.name))
-                        folder.children += 1
-                        continue
-                    batch.append(entry.name)
-                    if len(batch) == _BATCH:
-                        folder.batches.append(pool.submit(_unlink_batch, folder.fd, folder.path, batch))
-                        batch = []
-        except OSError as error:
-            raise _named(error, folder.path) from error
-        if batch:
-            folder.batches.append(pool.submit(_unlink_batch, folder.fd, folder.path, batch))
-        if folder.children == 0:
-            waiting.append(folder)
+class _Walk:
+    """The state of one _walk: the subfolders listed and not opened yet, and the folders waiting for their files."""
 
-    list_folder(top)
-    while pending:
-        parent, name = pending.pop()
+    def __init__(
+        self, top: _Folder, top_parent_fd: int, pool: ThreadPoolExecutor, opened: set[int], kept: list[str]
+    ) -> None:
+        self.top = top
+        self.top_parent_fd = top_parent_fd
+        self.pool = pool
+        self.opened = opened
+        self.kept = kept
+        self.pending: list[tuple[_Folder, str]] = []  # Subfolders listed and not opened yet: (parent, name).
+        self.waiting: deque[_Folder] = deque()  # Folders whose subfolders are gone, waiting for their files.
+        self.mounts = mount_points_under(top.path)  # one read: bind mounts share their device with the tree
+
+    def run(self) -> None:
+        """Walks the tree: opens and lists each subfolder, removing what is done as it goes, then the rest."""
+        self.list_folder(self.top)
+        waiting = self.waiting
+        while self.pending:
+            parent, name = self.pending.pop()
+            self.enter(parent, name)
+            # Removes what is done without waiting; past _OPEN_FOLDERS, waits for the oldest folder's files.
+            while waiting and (len(waiting) > _OPEN_FOLDERS or all(batch.done() for batch in waiting[0].batches)):
+                self.finish(waiting.popleft())
+        while waiting:
+            self.finish(waiting.popleft())
+
+    def enter(self, parent: _Folder, name: str) -> None:
+        """Opens a listed subfolder and lists it; one gone, replaced by a link or a file, or a mount point is not."""
         path = os.path.join(parent.path, name)
         try:
             fd = os.open(name, _FOLDER_FLAGS, dir_fd=parent.fd)
@@ -228,10 +202,10 @@ def _walk(top: _Folder, top_parent_fd: int, pool: ThreadPoolExecutor, opened: se
         device = parent.device
         if fd >= 0:
             device = os.fstat(fd).st_dev
-            if device != parent.device or path in mounts:  # a mount point: never entered, kept whole
+            if device != parent.device or path in self.mounts:  # a mount point: never entered, kept whole
                 os.close(fd)
                 fd = -1
-                kept.append(path)
+                self.kept.append(path)
                 holder: _Folder | None = parent
                 while holder is not None and not holder.keeps:
                     holder.keeps = True
@@ -239,12 +213,60 @@ def _walk(top: _Folder, top_parent_fd: int, pool: ThreadPoolExecutor, opened: se
         if fd < 0:
             parent.children -= 1
             if parent.children == 0:
-                waiting.append(parent)
+                self.waiting.append(parent)
         else:
-            opened.add(fd)
-            list_folder(_Folder(path, name, parent, fd, device))
-        # Removes what is done without waiting; past _OPEN_FOLDERS, waits for the oldest folder's files.
-        while waiting and (len(waiting) > _OPEN_FOLDERS or all(batch.done() for batch in waiting[0].batches)):
-            finish(waiting.popleft())
-    while waiting:
-        finish(waiting.popleft())
+            self.opened.add(fd)
+            self.list_folder(_Folder(path, name, parent, fd, device))
+
+    def list_folder(self, folder: _Folder) -> None:
+        """Queues folder's subfolders and hands its other entries (links included) to the pool."""
+        batch: list[str] = []
+        pool = self.pool
+        try:
+            with os.scandir(folder.fd) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        self.pending.append((folder, entry.name))
+                        folder.children += 1
+                        continue
+                    batch.append(entry.name)
+                    if len(batch) == _BATCH:
+                        folder.batches.append(pool.submit(_unlink_batch, folder.fd, folder.path, batch))
+                        batch = []
+        except OSError as error:
+            raise _named(error, folder.path) from error
+        if batch:
+            folder.batches.append(pool.submit(_unlink_batch, folder.fd, folder.path, batch))
+        if folder.children == 0:
+            self.waiting.append(folder)
+
+    def finish(self, folder: _Folder | None) -> None:
+        """Removes folder and each parent left empty by it; every unlink task of theirs must be complete."""
+        while folder is not None:
+            for batch in folder.batches:
+                batch.result()
+            os.close(folder.fd)
+            self.opened.discard(folder.fd)
+            parent = folder.parent
+            parent_fd = self.top_parent_fd if parent is None else parent.fd
+            try:
+                if not folder.keeps:
+                    os.rmdir(folder.name, dir_fd=parent_fd)
+            except FileNotFoundError:
+                pass
+            except NotADirectoryError:
+                # Replaced by a link (or a file) since it was opened: removed as one, its target never touched.
+                _unlink_batch(parent_fd, os.path.dirname(folder.path), [folder.name])
+            except OSError as error:
+                if error.errno != errno.EBUSY or parent is not None:
+                    raise _named(error, folder.path) from error
+                self.kept.append(folder.path)  # the folder given is itself a mount point: its content is gone, it stays
+            if parent is None:
+                return
+            parent.children -= 1
+            folder = None
+            if parent.children == 0:
+                if all(batch.done() for batch in parent.batches):
+                    folder = parent
+                else:
+                    self.waiting.append(parent)
