@@ -799,8 +799,40 @@ def transfer_directory(
             progress=progress,
             reset_dirty_destination=reset_dirty_destination,
         )
-    source = Path(source)
-    destination = Path(destination)
+    job = _plan_transfer(
+        Path(source),
+        Path(destination),
+        verify_integrity=verify_integrity,
+        remove_source=remove_source,
+        reset_dirty_destination=reset_dirty_destination,
+    )
+    workers = worker_count(num_threads)
+    outcomes = _copy_files(job, workers, progress=progress)
+    _settle_transfer(job, outcomes, workers)
+    return None
+
+
+@dataclass(frozen=True)
+class _TransferJob:
+    """One single-destination transfer, checked and planned: what _copy_files and _settle_transfer work from."""
+
+    source: Path
+    destination: Path
+    tree: DirectoryTree
+    checked: frozenset[str]
+    """The relative paths the checksum covers (every file but those named ax_checksum.txt)."""
+    expected: str | None
+    """The source's stored checksum, when verify_integrity is set and it has one."""
+    hash_source: bool
+    """Whether the source files the checksum covers are hashed as they are read."""
+    verify_integrity: bool
+    remove_source: bool
+
+
+def _plan_transfer(
+    source: Path, destination: Path, *, verify_integrity: bool, remove_source: bool, reset_dirty_destination: bool
+) -> _TransferJob:
+    """Refuses what must not be transferred, scans the source, cleans the destination and makes its folders."""
     if remove_source:
         refuse_unsafe_path(source, "source", "transfer and remove")
     if reset_dirty_destination:
@@ -809,11 +841,12 @@ def transfer_directory(
     # removed); a final link is kept, so that the link itself is refused.
     source = Path(physical_path(source))
     _check_locations(source, destination)
-    workers = worker_count(num_threads)
     tree = scan_tree(source)
     _check_source_entries(source, tree)
     # Files named ax_checksum.txt (the checksum and its manifest) are copied but are not part of the checksum.
-    checked = {entry.relative for entry in tree.files if os.path.basename(entry.relative) != CHECKSUM_FILE_NAME}
+    checked = frozenset(
+        entry.relative for entry in tree.files if os.path.basename(entry.relative) != CHECKSUM_FILE_NAME
+    )
     if verify_integrity:
         # Checked before the stored checksum is read, as 7.2.0 does: a source holding only an ax_checksum.txt (even a
         # malformed one) has nothing to cover, and callers catch this RuntimeError with 7.2.0's words.
@@ -830,6 +863,13 @@ def transfer_directory(
     hash_source = verify_integrity and (expected is None or remove_source)
     _clean_destination(source, destination, tree, reset=reset_dirty_destination, writes_checksum=verify_integrity)
     _make_folders(tree, destination)
+    return _TransferJob(source, destination, tree, checked, expected, hash_source, verify_integrity, remove_source)
+
+
+def _copy_files(job: _TransferJob, workers: int, *, progress: bool) -> dict[str, _CopyOutcome]:
+    """Copies (or finds complete) every source file, in parallel; returns each file's outcome by relative path."""
+    destination, checked, hash_source = job.destination, job.checked, job.hash_source
+    verify_integrity, remove_source = job.verify_integrity, job.remove_source
 
     def transfer_one(entry: TreeEntry) -> _CopyOutcome:
         target = os.path.join(destination, entry.relative)
@@ -852,34 +892,38 @@ def transfer_directory(
         destination_digest = hash_file(target, entry.relative) if verify_integrity and in_checksum else None
         return _CopyOutcome(source_digest, destination_digest, copied, changed)
 
-    ordered = _copy_order(tree.files)
-    with byte_progress(tree.total_bytes, "Transferring", enabled=progress) as on_bytes:
+    ordered = _copy_order(job.tree.files)
+    with byte_progress(job.tree.total_bytes, "Transferring", enabled=progress) as on_bytes:
         outcomes = run_parallel(transfer_one, ordered, workers)
     by_name = {entry.relative: outcome for entry, outcome in zip(ordered, outcomes, strict=True)}
     skipped = sum(not outcome.copied for outcome in outcomes)
     if skipped:
         logger.info("%d file(s) were already complete at %s and were not copied again", skipped, destination)
+    return by_name
 
+
+def _settle_transfer(job: _TransferJob, by_name: dict[str, _CopyOutcome], workers: int) -> None:
+    """Checks the source did not change, verifies the copies, keeps folder times, and removes the source if asked."""
+    source, destination, tree = job.source, job.destination, job.tree
     changes = _source_changes(source, tree, [name for name, outcome in by_name.items() if outcome.changed])
     if changes.changed or changes.appeared:
         _report_source_changes(
-            source, destination, changes.changed, changes.appeared, fail=verify_integrity or remove_source
+            source, destination, changes.changed, changes.appeared, fail=job.verify_integrity or job.remove_source
         )
-    if verify_integrity:
-        checked_entries = [entry for entry in tree.files if entry.relative in checked]
+    if job.verify_integrity:
+        checked_entries = [entry for entry in tree.files if entry.relative in job.checked]
         _verify(
             source,
             destination,
             checked=checked_entries,
             outcomes=[by_name[e.relative] for e in checked_entries],
-            expected=expected,
+            expected=job.expected,
             workers=workers,
-            write_source=not remove_source,
+            write_source=not job.remove_source,
         )
-        if remove_source:
+        if job.remove_source:
             _require_copies_match(source, destination, [by_name[e.relative] for e in checked_entries], checked_entries)
     _copy_folder_times(tree, destination)
-    if remove_source:
+    if job.remove_source:
         _sync_folders(tree, destination)
         _remove_source(source, destination, tree)
-    return None
