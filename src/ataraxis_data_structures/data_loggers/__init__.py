@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .data_logger import DataLogger, DataLoggerWarning
     from .live_view import LiveLogReader, SourceStatus
     from .log_package import LogPackage
+    from .source_description import DescribedSource, SourceDescription, SourceDescriptionWarning
 
 _EXPORTS: dict[str, str] = {
     "LOG_ARCHIVE_SUFFIX": "archive_discovery",
@@ -39,6 +40,9 @@ _EXPORTS: dict[str, str] = {
     "PARALLEL_PROCESSING_THRESHOLD": "archive_discovery",
     "DataLogger": "data_logger",
     "DataLoggerWarning": "data_logger",
+    "DescribedSource": "source_description",
+    "SourceDescription": "source_description",
+    "SourceDescriptionWarning": "source_description",
     "LiveLogReader": "live_view",
     "LogArchiveReader": "archive_reader",
     "LogMessage": "archive_reader",
@@ -62,6 +66,7 @@ __all__ = [
     "PARALLEL_PROCESSING_THRESHOLD",
     "DataLogger",
     "DataLoggerWarning",
+    "DescribedSource",
     "LiveLogReader",
     "LogArchiveReader",
     "LogMessage",
@@ -69,6 +74,8 @@ __all__ = [
     "LogSession",
     "LoggerRunningWarning",
     "MessageColumns",
+    "SourceDescription",
+    "SourceDescriptionWarning",
     "SourceStatus",
     "TornLogWarning",
     "assemble_log_archives",

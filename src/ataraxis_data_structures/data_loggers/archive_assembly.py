@@ -20,6 +20,10 @@ it. An archive holds one onset member, the earliest session's; later sessions' e
 every reader (both original releases included) gets exact absolute times, and the archive comment lists the session
 boundaries (see read_archive_sessions).
 
+Descriptions: the source descriptions a DataLogger stored in the folder (source_description) are carried into each
+source's archive comment, merged with those the archive already carries (the latest wins, earlier ones are kept);
+once every described source's archive carries its descriptions, assembly with remove_sources removes the file.
+
 Memory: a source whose records arrive in archive order is written (and verified) in one streaming pass, a window of
 records at a time, with the mapped pages behind it dropped; any other source is assembled in memory.
 """
@@ -60,6 +64,7 @@ from .archive_layout import (
     ONSET_MESSAGE_SIZE,
     ONSET_PAYLOAD,
     ONSET_TIMESTAMP,
+    U16_MAX,
     archive_name,
     member_stem,
     npy_header,
@@ -74,6 +79,14 @@ from .log_format import (
     parse_log_file_name,
 )
 from .logger_lock import LOCK_FILE_NAME
+from .source_description import (
+    SOURCES_FILE_NAME,
+    DescribedSource,
+    decode_archive_lines,
+    encode_archive_lines,
+    merge_history,
+    read_sources_file,
+)
 from .zip_index import ArchiveIndex, open_mapped
 from .zip_writer import ArchiveWriter, member_names
 
@@ -129,6 +142,8 @@ class _SourceFiles:
     its tail not reported as torn, and never removed."""
     npy_files: list[str] = field(default_factory=list)
     """Paths of reference-style .npy files (strings: there can be millions, and Path objects cost microseconds)."""
+    described: list[DescribedSource] = field(default_factory=list)
+    """The source's descriptions in the folder's description file, oldest first."""
 
 
 @dataclass
@@ -307,6 +322,10 @@ def assemble_log_archives(
     options = _Options(directory, remove_sources, memory_mapping, verbose, verify_integrity)
     with _exclusive(directory) as logger_running:
         groups = _discover(directory)
+        described = read_sources_file(directory)
+        for source_id, history in described.items():
+            if source_id in groups:
+                groups[source_id].described = history
         if logger_running:
             _mark_open_logs(groups)
             warnings.warn(
@@ -317,7 +336,9 @@ def assemble_log_archives(
                 stacklevel=2,
             )
         assemblies = [
-            _SourceAssembly(group, options) for group in groups.values() if group.live_logs or group.npy_files
+            _SourceAssembly(group, options)
+            for group in groups.values()
+            if group.live_logs or group.npy_files or (group.described and group.archive is not None)
         ]
         try:
             errors = _run_all(assemblies, max_workers)
@@ -331,6 +352,24 @@ def assemble_log_archives(
             raise errors[0]
         if remove_sources and not logger_running:
             _remove_idle_logger_lock(directory)
+            _remove_carried_descriptions(directory, described)
+
+
+def _remove_carried_descriptions(directory: Path, described: dict[int, list[DescribedSource]]) -> None:
+    """Removes the folder's description file once every source it describes has an archive that carries it all.
+
+    A source described but not yet archived (it logged nothing yet), or an unreadable file, keeps the file.
+    """
+    if not described:
+        return
+    for source_id, history in described.items():
+        archive = directory / archive_name(source_id)
+        if not archive.is_file():
+            return
+        carried = decode_archive_lines(ArchiveIndex(archive, lazy=True).comment, archive)
+        if merge_history(carried, history) != carried:
+            return
+    (directory / SOURCES_FILE_NAME).unlink(missing_ok=True)
 
 
 def _run_all(assemblies: list[_SourceAssembly], max_workers: int) -> list[Exception]:
@@ -481,6 +520,28 @@ class _SourceAssembly:
         self.read_sizes: dict[Path, int] = {}
         """How many bytes of each live log this assembly read: a verification pass reads no more, even when a running
         logger appended meanwhile."""
+        self.archived_descriptions: list[DescribedSource] = []
+        self.descriptions: list[DescribedSource] = []
+        """What the written archive carries: the archive's descriptions merged with the folder's."""
+
+    def take_descriptions(self) -> None:
+        """Merges the folder's descriptions into the archive's; a new one makes the archive worth rewriting."""
+        self.descriptions = merge_history(self.archived_descriptions, self.files.described)
+        if self.descriptions != self.archived_descriptions:
+            self.new_messages += 1
+
+    def comment(self) -> bytes:
+        """Returns the archive comment: the manifest, the sessions and the descriptions (the oldest dropped to fit)."""
+        head = encode_manifest(self.records) + encode_sessions(self.sessions)
+        descriptions = self.descriptions
+        while descriptions and len(head) + len(encode_archive_lines(descriptions)) > U16_MAX:
+            descriptions = descriptions[1:]
+        if len(descriptions) < len(self.descriptions):
+            self.note(
+                f"{len(self.descriptions) - len(descriptions)} of source {self.files.source_id}'s descriptions are "
+                "not carried into its archive: the ZIP comment (65,535 bytes) is full; the oldest were dropped"
+            )
+        return head + encode_archive_lines(descriptions)
 
     def note(self, problem: str) -> None:
         self.notes.append(problem)
@@ -534,6 +595,7 @@ class _SourceAssembly:
             try:
                 for chunk in self._stream_windows(check_archive=True):
                     output.put(chunk)
+                self.take_descriptions()
                 if not self.new_messages:
                     output.abort()
                     return
@@ -583,6 +645,7 @@ class _SourceAssembly:
         for live_log in self.files.live_logs:
             self._collect_live_log(live_log.path)
         self._rebase_sessions()
+        self.take_descriptions()
 
     def _collect_archive(self, path: Path, *, check: bool = True) -> None:
         self.existing = index = ArchiveIndex(path, memory_mapping=self.options.memory_mapping)
@@ -595,6 +658,7 @@ class _SourceAssembly:
                 "the archive from a copy, or move it out of the directory to assemble the sources into a new one."
             )
         self.manifest = decode_manifest(index.comment)
+        self.archived_descriptions = decode_archive_lines(index.comment, path)
         onset = _archive_onset(index)
         offsets, sizes = index.message_offsets, index.message_sizes
         if onset is not None:
@@ -855,7 +919,7 @@ class _SourceAssembly:
                         stem = member_stem(source_id, int(ordered_timestamps[number]), int(repeats[number]))
                         writer.add(stem, heads[number].tobytes(), body)
                 progress.update(last - first)
-            writer.close(encode_manifest(self.records) + encode_sessions(self.sessions))
+            writer.close(self.comment())
         except BaseException:
             with suppress(OSError):  # closing flushes the buffer, which fails again on a full disk
                 writer.abort()
@@ -1131,7 +1195,7 @@ class _StreamWriter(_StreamOrder):
         """Writes the onset of a source without data messages, checks the sessions, and closes the archive."""
         self.check_sessions()
         assembly = self.assembly
-        self.writer.close(encode_manifest(assembly.records) + encode_sessions(assembly.sessions))
+        self.writer.close(assembly.comment())
         self.progress.close()
 
     def abort(self) -> None:

@@ -17,13 +17,23 @@ import signal
 import socket
 import threading
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
+
+import numpy as np
 
 from ..errors import DataLoggerWarning
 from .logger_process import LoggerSettings, run_logger
 from .logger_queue import LoggerQueue, new_address, open_listener
 from .logger_receiver import TornFrame
+from .source_description import (
+    DescribedSource,
+    SourceDescription,
+    SourceDescriptionWarning,
+    now_us,
+    write_sources_file,
+)
 
 __all__ = ["DataLogger", "DataLoggerWarning"]
 
@@ -68,13 +78,23 @@ class DataLogger:
         poll_interval: The interval, in milliseconds, between polling the input queue under a light load. Primarily,
             this is designed to optimize the CPU usage during light workloads. Setting this to 0 disables the polling
             delay mechanism.
+        sources: What each source is, by source ID: a SourceDescription, or just its name. Stored in the log
+            directory (see describe_source) and carried into each source's archive at assembly.
 
     Raises:
-        ValueError: If the instance name holds a NUL character (no path can hold one).
+        ValueError: If the instance name holds a NUL character (no path can hold one), or a source ID of sources is
+            not in 0..255.
+        TypeError: If a source ID of sources is not an integer or a description is not a SourceDescription or str.
     """
 
     def __init__(
-        self, output_directory: Path, instance_name: str, thread_count: int = 5, poll_interval: int = 5
+        self,
+        output_directory: Path,
+        instance_name: str,
+        thread_count: int = 5,
+        poll_interval: int = 5,
+        *,
+        sources: Mapping[int, SourceDescription | str] | None = None,
     ) -> None:
         name = str(instance_name)
         self._name = name
@@ -103,6 +123,14 @@ class DataLogger:
         self._session_lost = 0
         self._session_unknown_loss = False  # messages unread in a killed process's connections: not countable
         self._session_problems: list[str] = []
+        self._descriptions: dict[int, DescribedSource] = {}
+        if sources:
+            described = now_us()
+            self._descriptions = {
+                _source_id(source_id): DescribedSource(described, _description(description))
+                for source_id, description in sources.items()
+            }
+            self._store_descriptions()
 
     def __repr__(self) -> str:
         return (
@@ -129,6 +157,46 @@ class DataLogger:
     def input_queue(self) -> LoggerQueue:
         """Returns the queue used to send LogPackages to the logger process (from any process)."""
         return self._input_queue
+
+    @property
+    def sources(self) -> dict[int, SourceDescription]:
+        """Returns the description of each source this instance was given, by source ID (the latest of each)."""
+        return {source_id: entry.description for source_id, entry in sorted(self._descriptions.items())}
+
+    def describe_source(self, source_id: int, description: SourceDescription | str) -> None:
+        """Says what a source is: its name, and what its payloads hold (dtype and shape, or a schema; units; a note).
+
+        Callable before start() and while the logger runs. The description is stored in the log directory at once
+        (``axds_sources.json``, replaced atomically) and carried into the source's archive at assembly, where
+        ``LogArchiveReader.description`` returns it; both releases read that archive as before. Describing a source
+        again replaces its description; the archive keeps the earlier ones, with when each was given
+        (``LogArchiveReader.description_history``). The file is never the reason logging fails: a failed write is
+        a SourceDescriptionWarning naming the file, and the next start() writes it again.
+
+        Args:
+            source_id: The source ID (0..255) the producers put in their LogPackages.
+            description: A SourceDescription, or the source's name alone.
+
+        Raises:
+            TypeError: If source_id is not an integer or description is not a SourceDescription or str.
+            ValueError: If source_id is not in 0..255 or the description is invalid (see SourceDescription).
+        """
+        self._descriptions[_source_id(source_id)] = DescribedSource(now_us(), _description(description))
+        self._store_descriptions()
+
+    def _store_descriptions(self) -> None:
+        """Writes the descriptions into the log directory; a failure warns and never stops logging."""
+        if not self._descriptions:
+            return
+        try:
+            write_sources_file(self._output_directory, self._descriptions)
+        except OSError as error:
+            warnings.warn(
+                f"DataLogger '{self._name}': the source descriptions could not be written ({error}); the messages are "
+                "logged as usual, and the next start() or describe_source() writes the descriptions again",
+                SourceDescriptionWarning,
+                stacklevel=3,
+            )
 
     @property
     def messages_lost(self) -> int:
@@ -192,6 +260,7 @@ class DataLogger:
         )
         self._watchdog_thread.start()
         atexit.register(self._stop_at_exit)
+        self._store_descriptions()  # again: an assembly since the last session may have carried and removed the file
         self._input_queue.send_held()  # messages this process put while the logger was stopped
 
     def _launch(self) -> tuple[Any, Any, Any]:
@@ -425,3 +494,23 @@ def _describe_exit(process: Any) -> str:
         except ValueError:
             return f"killed by signal {-code}"
     return f"exit code {code}"
+
+
+def _source_id(source_id: int) -> int:
+    """Returns a source ID checked as LogPackage checks it (an integer in 0..255)."""
+    if isinstance(source_id, bool) or not isinstance(source_id, (int, np.integer)):
+        raise TypeError(f"DataLogger: a source ID must be an integer in 0..255, got {type(source_id).__name__}")
+    if not 0 <= int(source_id) <= 255:
+        raise ValueError(f"DataLogger: a source ID must be in 0..255, got {source_id}")
+    return int(source_id)
+
+
+def _description(description: SourceDescription | str) -> SourceDescription:
+    if isinstance(description, str):
+        return SourceDescription(description)
+    if not isinstance(description, SourceDescription):
+        raise TypeError(
+            f"DataLogger: a source description must be a SourceDescription or a name (str), got "
+            f"{type(description).__name__}"
+        )
+    return description
