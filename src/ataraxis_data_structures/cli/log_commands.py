@@ -15,6 +15,7 @@ from ..data_loggers.archive_discovery import discover_log_archives
 from ..data_loggers.archive_layout import parse_archive_name
 from ..data_loggers.archive_plot import PLOT_EXTRA_HINT, plot_sources, source_timing
 from ..data_loggers.archive_summary import ArchiveSummary, summarize_archive
+from ..data_loggers.source_description import description_from_fields, summary_text
 from .arguments import path_argument
 from .errors import CommandError
 
@@ -143,6 +144,7 @@ def _describe(summary: ArchiveSummary) -> str:
     lines = [
         f"archive:       {summary.path}",
         f"source:        {summary.source_id if summary.source_id is not None else 'n/a'}",
+        *_description_lines(summary),
         f"onset (UTC):   {summary.onset_utc}",
         f"messages:      {summary.message_count:,}",
         f"time span:     {summary.span_s:,.6f} s",
@@ -154,6 +156,14 @@ def _describe(summary: ArchiveSummary) -> str:
     if summary.first_corrupt_member is not None:
         lines.append(f"               first member failing its CRC-32: {summary.first_corrupt_member}")
     return "\n".join(lines)
+
+
+def _description_lines(summary: ArchiveSummary) -> list[str]:
+    """The name and payload lines of a described source (none for an archive without a description)."""
+    if summary.description is None:
+        return []
+    described = description_from_fields(summary.description)
+    return [f"name:          {described.name}", f"payload:       {summary_text(described)}"]
 
 
 def _integrity(summary: ArchiveSummary) -> str:

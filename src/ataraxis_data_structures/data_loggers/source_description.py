@@ -175,6 +175,37 @@ def _to_json(entry: DescribedSource) -> dict[str, Any]:
     }
 
 
+def description_fields(description: SourceDescription) -> dict[str, Any]:
+    """Returns a description as the JSON object the format stores (without described_us): what ``--json`` prints."""
+    fields = _to_json(DescribedSource(0, description))
+    del fields["described_us"]
+    return fields
+
+
+def description_from_fields(fields: Mapping[str, Any]) -> SourceDescription:
+    """Returns the description a JSON object of :func:`description_fields` holds.
+
+    Raises:
+        TypeError, ValueError: If the object is not a valid description (the message says which field).
+    """
+    return _from_json(dict(fields)).description
+
+
+def summary_text(description: SourceDescription) -> str:
+    """Returns what a payload holds, in one line: dtype and shape, schema, units and note, those given."""
+    parts = []
+    if description.dtype is not None:
+        parts.append(str(description.dtype) + ("" if description.shape is None else f", shape {description.shape}"))
+    elif description.shape is not None:
+        parts.append(f"shape {description.shape}")
+    parts.extend(
+        f"{label} {text}"
+        for label, text in (("schema", description.schema), ("units", description.units), ("note", description.note))
+        if text
+    )
+    return "; ".join(parts) or "not described"
+
+
 def _from_json(data: Any) -> DescribedSource:
     """Returns the description a JSON object holds; raises ValueError (or TypeError) naming what is wrong."""
     if not isinstance(data, dict):
