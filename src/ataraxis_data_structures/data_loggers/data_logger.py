@@ -163,7 +163,7 @@ class DataLogger:
         """Returns the description of each source this instance was given, by source ID (the latest of each)."""
         return {source_id: entry.description for source_id, entry in sorted(self._descriptions.items())}
 
-    def describe_source(self, source_id: int, description: SourceDescription | str) -> None:
+    def describe_source(self, source_id: int | np.integer[Any], description: SourceDescription | str) -> None:
         """Says what a source is: its name, and what its payloads hold (dtype and shape, or a schema; units; a note).
 
         Callable before start() and while the logger runs. The description is stored in the log directory at once
@@ -496,7 +496,7 @@ def _describe_exit(process: Any) -> str:
     return f"exit code {code}"
 
 
-def _source_id(source_id: int) -> int:
+def _source_id(source_id: int | np.integer[Any]) -> int:
     """Returns a source ID checked as LogPackage checks it (an integer in 0..255)."""
     if isinstance(source_id, bool) or not isinstance(source_id, (int, np.integer)):
         raise TypeError(f"DataLogger: a source ID must be an integer in 0..255, got {type(source_id).__name__}")
