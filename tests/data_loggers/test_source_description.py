@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from logger_children import produce
+from logger_children import describe_and_produce, produce
 from test_archive_helpers import ONSET_US, read_with_numpy, run_reference, sample_messages, write_live_log
 
 from ataraxis_data_structures import (
@@ -251,20 +251,31 @@ def test_a_described_recording_with_a_spawned_producer_reads_back_by_name(
     logger = DataLogger(tmp_path, f"spawned_{SUFFIX}", sources={7: CAMERA})
     logger.start()
     try:
-        producer = multiprocessing.get_context("spawn").Process(target=produce, args=(logger.input_queue, 7, 300))
-        producer.start()
+        context = multiprocessing.get_context("spawn")
+        producers = [context.Process(target=produce, args=(logger.input_queue, 7, 300))] + [
+            # Four producers describing their own sources at once: the file's lock keeps every description.
+            context.Process(target=describe_and_produce, args=(logger.input_queue, source, 50, f"camera {source}"))
+            for source in (20, 21, 22, 23)
+        ]
+        for producer in producers:
+            producer.start()
         logger.describe_source(8, ENCODER)  # while the logger runs
-        producer.join(60)
-        assert producer.exitcode == 0
+        for producer in producers:
+            producer.join(60)
+            assert producer.exitcode == 0
         produce(logger.input_queue, 8, 20)
     finally:
         logger.stop()
     folder = logger.output_directory
+    assert sorted(read_sources_file(folder)) == [7, 8, 20, 21, 22, 23]
     assert SOURCES_FILE_NAME in {p.name for p in folder.iterdir()}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assemble_log_archives(folder, verify_integrity=True)
-    assert sorted(p.name for p in folder.iterdir()) == ["7_log.npz", "8_log.npz"]  # only the archives, as before
+    archives = ["20_log.npz", "21_log.npz", "22_log.npz", "23_log.npz", "7_log.npz", "8_log.npz"]
+    assert sorted(p.name for p in folder.iterdir()) == archives  # only the archives, as before
+    described = LogArchiveReader(folder / "21_log.npz").description
+    assert described is not None and described.name == "camera 21" and described.shape == (16,)
     assert LogArchiveReader(folder / "7_log.npz").description == CAMERA
     assert LogArchiveReader(folder / "7_log.npz").message_count == 300
     assert LogArchiveReader(folder / "8_log.npz").description == ENCODER

@@ -27,13 +27,7 @@ from ..errors import DataLoggerWarning
 from .logger_process import LoggerSettings, run_logger
 from .logger_queue import LoggerQueue, new_address, open_listener
 from .logger_receiver import TornFrame
-from .source_description import (
-    DescribedSource,
-    SourceDescription,
-    SourceDescriptionWarning,
-    now_us,
-    write_sources_file,
-)
+from .source_description import DescribedSource, SourceDescription, checked_entry, store_descriptions
 
 __all__ = ["DataLogger", "DataLoggerWarning"]
 
@@ -108,7 +102,7 @@ class DataLogger:
         address = new_address()
         # Listening from the start lets producers put before start(): their messages wait in the kernel until then.
         self._listener: socket.socket | None = open_listener(address)
-        self._input_queue = LoggerQueue(address, self._name)
+        self._input_queue = LoggerQueue(address, self._name, self._output_directory)
         self._started = False
         self._stopping = False
         self._owner_pid = os.getpid()
@@ -125,11 +119,7 @@ class DataLogger:
         self._session_problems: list[str] = []
         self._descriptions: dict[int, DescribedSource] = {}
         if sources:
-            described = now_us()
-            self._descriptions = {
-                _source_id(source_id): DescribedSource(described, _description(description))
-                for source_id, description in sources.items()
-            }
+            self._descriptions = dict(checked_entry(source_id, text) for source_id, text in sources.items())
             self._store_descriptions()
 
     def __repr__(self) -> str:
@@ -181,22 +171,14 @@ class DataLogger:
             TypeError: If source_id is not an integer or description is not a SourceDescription or str.
             ValueError: If source_id is not in 0..255 or the description is invalid (see SourceDescription).
         """
-        self._descriptions[_source_id(source_id)] = DescribedSource(now_us(), _description(description))
+        source, entry = checked_entry(source_id, description)
+        self._descriptions[source] = entry
         self._store_descriptions()
 
     def _store_descriptions(self) -> None:
         """Writes the descriptions into the log directory; a failure warns and never stops logging."""
-        if not self._descriptions:
-            return
-        try:
-            write_sources_file(self._output_directory, self._descriptions)
-        except OSError as error:
-            warnings.warn(
-                f"DataLogger '{self._name}': the source descriptions could not be written ({error}); the messages are "
-                "logged as usual, and the next start() or describe_source() writes the descriptions again",
-                SourceDescriptionWarning,
-                stacklevel=3,
-            )
+        if self._descriptions:
+            store_descriptions(self._output_directory, f"DataLogger '{self._name}'", self._descriptions)
 
     @property
     def messages_lost(self) -> int:
@@ -494,23 +476,3 @@ def _describe_exit(process: Any) -> str:
         except ValueError:
             return f"killed by signal {-code}"
     return f"exit code {code}"
-
-
-def _source_id(source_id: int | np.integer[Any]) -> int:
-    """Returns a source ID checked as LogPackage checks it (an integer in 0..255)."""
-    if isinstance(source_id, bool) or not isinstance(source_id, (int, np.integer)):
-        raise TypeError(f"DataLogger: a source ID must be an integer in 0..255, got {type(source_id).__name__}")
-    if not 0 <= int(source_id) <= 255:
-        raise ValueError(f"DataLogger: a source ID must be in 0..255, got {source_id}")
-    return int(source_id)
-
-
-def _description(description: SourceDescription | str) -> SourceDescription:
-    if isinstance(description, str):
-        return SourceDescription(description)
-    if not isinstance(description, SourceDescription):
-        raise TypeError(
-            f"DataLogger: a source description must be a SourceDescription or a name (str), got "
-            f"{type(description).__name__}"
-        )
-    return description

@@ -30,7 +30,10 @@ kept, with when each was given, in ``LogArchiveReader.description_history``.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import tempfile
 import time
 import warnings
 from collections.abc import Iterable, Mapping
@@ -42,6 +45,7 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from .._durable_files import replace_file_atomically
+from ..file_locks import hold_lock
 
 SOURCES_FILE_NAME = "axds_sources.json"
 """The live folder's description file (outside the *.npy / *.npz names the releases and the lab's code look at)."""
@@ -315,6 +319,55 @@ def _warn_file(path: Path, problem: str) -> None:
     warnings.warn(
         f"{path}: {problem}; the source descriptions in it are not used", SourceDescriptionWarning, stacklevel=4
     )
+
+
+def checked_entry(
+    source_id: int | np.integer[Any], description: SourceDescription | str
+) -> tuple[int, DescribedSource]:
+    """Returns a source ID and its description, given now, after checking both (a str is the source's name).
+
+    Raises:
+        TypeError: If source_id is not an integer, or description is not a SourceDescription or str.
+        ValueError: If source_id is not in 0..255 (as LogPackage requires), or the name is empty.
+    """
+    if isinstance(source_id, bool) or not isinstance(source_id, (int, np.integer)):
+        raise TypeError(f"a source ID must be an integer in 0..255, got {source_id!r} ({type(source_id).__name__})")
+    if not 0 <= int(source_id) <= 255:
+        raise ValueError(f"a source ID must be in 0..255, got {source_id}")
+    if isinstance(description, str):
+        description = SourceDescription(description)
+    elif not isinstance(description, SourceDescription):
+        raise TypeError(
+            f"the description of source {source_id} must be a SourceDescription or a name (str), got "
+            f"{type(description).__name__}"
+        )
+    return int(source_id), DescribedSource(now_us(), description)
+
+
+_LOCK_WAIT = 10.0
+
+
+def store_descriptions(directory: Path, owner: str, described: Mapping[int, DescribedSource]) -> None:
+    """Adds descriptions to a live folder's file under a lock (a DataLogger and its producers may write at once).
+
+    Never raises for the file's sake: a failure is a SourceDescriptionWarning naming the file; the messages are
+    logged as usual.
+    """
+    path = Path(directory) / SOURCES_FILE_NAME
+    # The lock is outside the log folder (whose contents the lab's code and checksums see), one per folder.
+    digest = hashlib.sha1(os.fsencode(Path(directory).absolute()), usedforsecurity=False).hexdigest()[:16]
+    user = os.getuid() if hasattr(os, "getuid") else "user"
+    lock = Path(tempfile.gettempdir()) / f"ataraxis_data_loggers_{user}" / f"sources-{digest}.lock"
+    try:
+        with hold_lock(lock, _LOCK_WAIT, lambda: TimeoutError(f"{lock} stayed locked for {_LOCK_WAIT:.0f} s")):
+            write_sources_file(directory, described)
+    except OSError as error:
+        warnings.warn(
+            f"{owner}: the source descriptions could not be written to {path} ({error}); the messages are logged as "
+            "usual, and describing the source again (or the DataLogger's next start()) writes them",
+            SourceDescriptionWarning,
+            stacklevel=3,
+        )
 
 
 def write_sources_file(directory: Path, described: Mapping[int, DescribedSource]) -> None:
