@@ -366,7 +366,10 @@ def _remove_carried_descriptions(directory: Path, described: dict[int, list[Desc
         archive = directory / archive_name(source_id)
         if not archive.is_file():
             return
-        carried = decode_archive_lines(ArchiveIndex(archive, lazy=True).comment, archive)
+        try:
+            carried = decode_archive_lines(ArchiveIndex(archive, lazy=True).comment, archive)
+        except (OSError, ValueError):  # an archive damaged meanwhile: keep the file, the assembly itself succeeded
+            return
         if merge_history(carried, history) != carried:
             return
     (directory / SOURCES_FILE_NAME).unlink(missing_ok=True)
