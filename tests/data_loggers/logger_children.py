@@ -42,6 +42,14 @@ def produce(queue: Any, source_id: int, count: int, size: int = 16) -> None:
         queue.put(package(source_id, number, payload_of(source_id, number, size)))
 
 
+def describe_and_produce(queue: Any, source_id: int, count: int, name: str) -> None:
+    """Describes its own source through the queue (as a camera process would), then puts count messages."""
+    from ataraxis_data_structures import SourceDescription
+
+    queue.describe_source(source_id, SourceDescription(name, dtype="<u1", shape=(16,), note=f"pid {os.getpid()}"))
+    produce(queue, source_id, count)
+
+
 def produce_and_linger(queue: Any, source_id: int, count: int, done: Any, release: Any) -> None:
     """Puts count messages, reports it, and stays alive until released."""
     for number in range(count):

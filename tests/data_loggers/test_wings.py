@@ -135,14 +135,15 @@ def test_every_data_loggers_module_declares_all() -> None:
     assert missing == []
 
 
-def test_the_cli_imports_only_public_data_loggers_names_and_no_format_module() -> None:
-    """The CLI uses the readers', the assembly's and the live view's public functions, never the byte layout."""
+def test_the_cli_imports_only_public_data_loggers_names_and_no_byte_layout() -> None:
+    """The CLI uses public functions of the wings, never the byte layouts (live records, archive layout, comment)."""
     cli = PACKAGE / "cli"
     for path in sorted(cli.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module and "data_loggers" in node.module:
                 target = _absolute(path, node.module, node.level)
-                assert ".formats" not in target, f"{path.name} imports {target}"
+                layouts = ("formats.log_format", "formats.archive_layout", "formats.archive_format")
+                assert not target.endswith(layouts), f"{path.name} imports {target}"
                 module = __import__(target, fromlist=["__all__"])
                 for alias in node.names:
                     assert alias.name in getattr(module, "__all__", []), f"{path.name} imports {alias.name}"

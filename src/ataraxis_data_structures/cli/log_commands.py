@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data_loggers.assembly.archive_assembly import assemble_log_archives
+from ..data_loggers.formats.source_description import description_from_fields, summary_text
 from ..data_loggers.reading.archive_discovery import archive_source_id, discover_log_archives
 from ..data_loggers.reading.archive_plot import PLOT_EXTRA_HINT, plot_sources, source_timing
 from ..data_loggers.reading.archive_summary import ArchiveSummary, summarize_archive
@@ -142,6 +143,7 @@ def _describe(summary: ArchiveSummary) -> str:
     lines = [
         f"archive:       {summary.path}",
         f"source:        {summary.source_id if summary.source_id is not None else 'n/a'}",
+        *_description_lines(summary),
         f"onset (UTC):   {summary.onset_utc}",
         f"messages:      {summary.message_count:,}",
         f"time span:     {summary.span_s:,.6f} s",
@@ -153,6 +155,14 @@ def _describe(summary: ArchiveSummary) -> str:
     if summary.first_corrupt_member is not None:
         lines.append(f"               first member failing its CRC-32: {summary.first_corrupt_member}")
     return "\n".join(lines)
+
+
+def _description_lines(summary: ArchiveSummary) -> list[str]:
+    """The name and payload lines of a described source (none for an archive without a description)."""
+    if summary.description is None:
+        return []
+    described = description_from_fields(summary.description)
+    return [f"name:          {described.name}", f"payload:       {summary_text(described)}"]
 
 
 def _integrity(summary: ArchiveSummary) -> str:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .assembly.archive_assembly import LoggerRunningWarning, TornLogWarning, assemble_log_archives
     from .formats import log_format as log_format
     from .formats.archive_format import LogSession
+    from .formats.source_description import DescribedSource, SourceDescription, SourceDescriptionWarning
     from .live.data_logger import DataLogger, DataLoggerWarning
     from .live.live_view import LiveLogReader, SourceStatus
     from .live.log_package import LogPackage
@@ -36,6 +37,9 @@ _EXPORTS: dict[str, str] = {
     "PARALLEL_PROCESSING_THRESHOLD": "reading.archive_discovery",
     "DataLogger": "live.data_logger",
     "DataLoggerWarning": "live.data_logger",
+    "DescribedSource": "formats.source_description",
+    "SourceDescription": "formats.source_description",
+    "SourceDescriptionWarning": "formats.source_description",
     "LiveLogReader": "live.live_view",
     "LogArchiveReader": "reading.archive_reader",
     "LogMessage": "reading.archive_reader",
@@ -61,6 +65,7 @@ __all__ = [
     "PARALLEL_PROCESSING_THRESHOLD",
     "DataLogger",
     "DataLoggerWarning",
+    "DescribedSource",
     "LiveLogReader",
     "LogArchiveReader",
     "LogMessage",
@@ -68,6 +73,8 @@ __all__ = [
     "LogSession",
     "LoggerRunningWarning",
     "MessageColumns",
+    "SourceDescription",
+    "SourceDescriptionWarning",
     "SourceStatus",
     "TornLogWarning",
     "assemble_log_archives",

@@ -20,6 +20,10 @@ it. An archive holds one onset member, the earliest session's; later sessions' e
 every reader (both original releases included) gets exact absolute times, and the archive comment lists the session
 boundaries (see read_archive_sessions).
 
+Descriptions: the source descriptions a DataLogger stored in the folder (source_description) are carried into each
+source's archive comment, merged with those the archive already carries (the latest wins, earlier ones are kept);
+once every described source's archive carries its descriptions, assembly with remove_sources removes the file.
+
 Memory: a source whose records arrive in archive order is written (and verified) in one streaming pass, a window of
 records at a time, with the mapped pages behind it dropped; any other source is assembled in memory.
 
@@ -39,7 +43,16 @@ from pathlib import Path
 from ..._path_safety import refuse_unsafe_path
 from ...errors import DirectoryBusyError
 from ...file_locks import LockHeldError, is_locked, try_lock
+from ..formats.archive_layout import archive_name
+from ..formats.source_description import (
+    SOURCES_FILE_NAME,
+    DescribedSource,
+    decode_archive_lines,
+    merge_history,
+    read_sources_file,
+)
 from ..live.logger_lock import LOCK_FILE_NAME
+from ..reading.zip_index import ArchiveIndex
 from .source_assembly import AssemblyOptions, SourceAssembly
 from .source_files import SourceFiles, discover_sources
 
@@ -120,6 +133,10 @@ def assemble_log_archives(
     options = AssemblyOptions(directory, remove_sources, memory_mapping, verbose, verify_integrity)
     with _exclusive(directory) as logger_running:
         groups = discover_sources(directory)
+        described = read_sources_file(directory)
+        for source_id, history in described.items():
+            if source_id in groups:
+                groups[source_id].described = history
         if logger_running:
             _mark_open_logs(groups)
             warnings.warn(
@@ -129,7 +146,11 @@ def assemble_log_archives(
                 LoggerRunningWarning,
                 stacklevel=2,
             )
-        assemblies = [SourceAssembly(group, options) for group in groups.values() if group.live_logs or group.npy_files]
+        assemblies = [
+            SourceAssembly(group, options)
+            for group in groups.values()
+            if group.live_logs or group.npy_files or (group.described and group.archive is not None)
+        ]
         try:
             errors = _run_all(assemblies, max_workers)
         finally:
@@ -142,6 +163,27 @@ def assemble_log_archives(
             raise errors[0]
         if remove_sources and not logger_running:
             _remove_idle_logger_lock(directory)
+            _remove_carried_descriptions(directory, described)
+
+
+def _remove_carried_descriptions(directory: Path, described: dict[int, list[DescribedSource]]) -> None:
+    """Removes the folder's description file once every source it describes has an archive that carries it all.
+
+    A source described but not yet archived (it logged nothing yet), or an unreadable file, keeps the file.
+    """
+    if not described:
+        return
+    for source_id, history in described.items():
+        archive = directory / archive_name(source_id)
+        if not archive.is_file():
+            return
+        try:
+            carried = decode_archive_lines(ArchiveIndex(archive, lazy=True).comment, archive)
+        except (OSError, ValueError):  # an archive damaged meanwhile: keep the file, the assembly itself succeeded
+            return
+        if merge_history(carried, history) != carried:
+            return
+    (directory / SOURCES_FILE_NAME).unlink(missing_ok=True)
 
 
 def _run_all(assemblies: list[SourceAssembly], max_workers: int) -> list[Exception]:

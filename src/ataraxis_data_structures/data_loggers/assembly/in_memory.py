@@ -7,6 +7,7 @@ precedes the archive's, reference-style ``.npy`` files); the streaming pass hand
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,7 @@ class Plan:
 
 
 def write_in_memory(  # noqa: PLR0917 - one call site
-    temporary: Path, source_id: int, chunks: list[Chunk], comment: bytes, verbose: bool, position: int
+    temporary: Path, source_id: int, chunks: list[Chunk], comment: Callable[[], bytes], verbose: bool, position: int
 ) -> Plan:
     """Writes every message of the chunks, ordered by timestamp then arrival, into the archive at temporary.
 
@@ -85,7 +86,7 @@ def write_in_memory(  # noqa: PLR0917 - one call site
                     stem = member_stem(source_id, int(ordered_timestamps[number]), int(repeats[number]))
                     writer.add(stem, heads[number].tobytes(), body)
             progress.update(last - first)
-        writer.close(comment)
+        writer.close(comment())
     except BaseException:
         with suppress(OSError):  # closing flushes the buffer, which fails again on a full disk
             writer.abort()

@@ -34,9 +34,16 @@ from ..formats.archive_layout import (
     ONSET_MESSAGE_SIZE,
     ONSET_PAYLOAD,
     ONSET_TIMESTAMP,
+    U16_MAX,
     archive_name,
 )
 from ..formats.log_format import DAMAGED_HEADER, FILE_HEADER, RECORD_HEADER_SIZE, RecordIndex, iter_record_windows
+from ..formats.source_description import (
+    DescribedSource,
+    decode_archive_lines,
+    encode_archive_lines,
+    merge_history,
+)
 from ..reading.archive_sessions import archive_onset
 from ..reading.member_names import MemberNames
 from ..reading.zip_index import ArchiveIndex
@@ -88,6 +95,28 @@ class SourceAssembly:
         self.read_sizes: dict[Path, int] = {}
         """How many bytes of each live log this assembly read: a verification pass reads no more, even when a running
         logger appended meanwhile."""
+        self.archived_descriptions: list[DescribedSource] = []
+        self.descriptions: list[DescribedSource] = []
+        """What the written archive carries: the archive's descriptions merged with the folder's."""
+
+    def take_descriptions(self) -> None:
+        """Merges the folder's descriptions into the archive's; a new one makes the archive worth rewriting."""
+        self.descriptions = merge_history(self.archived_descriptions, self.files.described)
+        if self.descriptions != self.archived_descriptions:
+            self.new_messages += 1
+
+    def comment(self) -> bytes:
+        """Returns the archive comment: the manifest, the sessions and the descriptions (the oldest dropped to fit)."""
+        head = encode_manifest(self.records) + encode_sessions(self.sessions)
+        descriptions = self.descriptions
+        while descriptions and len(head) + len(encode_archive_lines(descriptions)) > U16_MAX:
+            descriptions = descriptions[1:]
+        if len(descriptions) < len(self.descriptions):
+            self.note(
+                f"{len(self.descriptions) - len(descriptions)} of source {self.files.source_id}'s descriptions are "
+                "not carried into its archive: the ZIP comment (65,535 bytes) is full; the oldest were dropped"
+            )
+        return head + encode_archive_lines(descriptions)
 
     def note(self, problem: str) -> None:
         """Records a problem found in this source's files (reported in one warning)."""
@@ -142,6 +171,7 @@ class SourceAssembly:
             try:
                 for chunk in self._stream_windows(check_archive=True):
                     output.put(chunk)
+                self.take_descriptions()
                 if not self.new_messages:
                     output.abort()
                     return
@@ -192,6 +222,7 @@ class SourceAssembly:
         for live_log in self.files.live_logs:
             self._collect_live_log(live_log.path)
         self._rebase_sessions()
+        self.take_descriptions()
 
     def _collect_archive(self, path: Path, *, check: bool = True) -> None:
         self.existing = index = ArchiveIndex(path, memory_mapping=self.options.memory_mapping)
@@ -204,6 +235,7 @@ class SourceAssembly:
                 "the archive from a copy, or move it out of the directory to assemble the sources into a new one."
             )
         self.manifest = decode_manifest(index.comment)
+        self.archived_descriptions = decode_archive_lines(index.comment, path)
         onset = archive_onset(index)
         offsets, sizes = index.message_offsets, index.message_sizes
         if onset is not None:
@@ -421,7 +453,7 @@ class SourceAssembly:
                 temporary,
                 self.files.source_id,
                 self.chunks,
-                encode_manifest(self.records) + encode_sessions(self.sessions),
+                self.comment,
                 self.options.verbose,
                 position,
             )

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from ..formats.archive_layout import MEMBER_SUFFIX, archive_name, parse_archive_name
 from ..formats.log_format import parse_log_file_name
+from ..formats.source_description import DescribedSource
 from ..reading.zip_index import open_mapped
 
 __all__ = [
@@ -56,6 +57,8 @@ class SourceFiles:
     its tail not reported as torn, and never removed."""
     npy_files: list[str] = field(default_factory=list)
     """Paths of reference-style .npy files (strings: there can be millions, and Path objects cost microseconds)."""
+    described: list[DescribedSource] = field(default_factory=list)
+    """The source's descriptions in the folder's description file, oldest first."""
 
 
 def partial_name(source_id: int) -> str:

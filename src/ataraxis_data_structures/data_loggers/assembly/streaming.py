@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from ..._progress import ProgressBar
 from ...errors import ArchiveVerificationError
-from ..formats.archive_format import LogSession, encode_manifest, encode_sessions, repeat_counts
+from ..formats.archive_format import LogSession, repeat_counts
 from ..formats.archive_layout import MESSAGE_PREFIX, ONSET_PAYLOAD, ONSET_TIMESTAMP, member_stem, npy_header
 from ..reading.zip_index import ArchiveIndex
 from .chunks import BATCH, MAX_REPEAT, UNKNOWN_ONSET, Chunk, NotInOrderError
@@ -167,7 +167,7 @@ class StreamWriter(_StreamOrder):
         """Writes the onset of a source without data messages, checks the sessions, and closes the archive."""
         self.check_sessions()
         assembly = self.assembly
-        self.writer.close(encode_manifest(assembly.records) + encode_sessions(assembly.sessions))
+        self.writer.close(assembly.comment())
         self.progress.close()
 
     def abort(self) -> None:

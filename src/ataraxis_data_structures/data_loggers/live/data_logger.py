@@ -17,10 +17,14 @@ import signal
 import socket
 import threading
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
+
 from ...errors import DataLoggerWarning
+from ..formats.source_description import DescribedSource, SourceDescription, checked_entry, store_descriptions
 from .logger_process import LoggerSettings, run_logger
 from .logger_queue import LoggerQueue, new_address, open_listener
 from .logger_receiver import TornFrame
@@ -68,13 +72,23 @@ class DataLogger:
         poll_interval: The interval, in milliseconds, between polling the input queue under a light load. Primarily,
             this is designed to optimize the CPU usage during light workloads. Setting this to 0 disables the polling
             delay mechanism.
+        sources: What each source is, by source ID: a SourceDescription, or just its name. Stored in the log
+            directory (see describe_source) and carried into each source's archive at assembly.
 
     Raises:
-        ValueError: If the instance name holds a NUL character (no path can hold one).
+        ValueError: If the instance name holds a NUL character (no path can hold one), or a source ID of sources is
+            not in 0..255.
+        TypeError: If a source ID of sources is not an integer or a description is not a SourceDescription or str.
     """
 
     def __init__(
-        self, output_directory: Path, instance_name: str, thread_count: int = 5, poll_interval: int = 5
+        self,
+        output_directory: Path,
+        instance_name: str,
+        thread_count: int = 5,
+        poll_interval: int = 5,
+        *,
+        sources: Mapping[int, SourceDescription | str] | None = None,
     ) -> None:
         name = str(instance_name)
         self._name = name
@@ -88,7 +102,7 @@ class DataLogger:
         address = new_address()
         # Listening from the start lets producers put before start(): their messages wait in the kernel until then.
         self._listener: socket.socket | None = open_listener(address)
-        self._input_queue = LoggerQueue(address, self._name)
+        self._input_queue = LoggerQueue(address, self._name, self._output_directory)
         self._started = False
         self._stopping = False
         self._owner_pid = os.getpid()
@@ -103,6 +117,10 @@ class DataLogger:
         self._session_lost = 0
         self._session_unknown_loss = False  # messages unread in a killed process's connections: not countable
         self._session_problems: list[str] = []
+        self._descriptions: dict[int, DescribedSource] = {}
+        if sources:
+            self._descriptions = dict(checked_entry(source_id, text) for source_id, text in sources.items())
+            self._store_descriptions()
 
     def __repr__(self) -> str:
         return (
@@ -129,6 +147,38 @@ class DataLogger:
     def input_queue(self) -> LoggerQueue:
         """Returns the queue used to send LogPackages to the logger process (from any process)."""
         return self._input_queue
+
+    @property
+    def sources(self) -> dict[int, SourceDescription]:
+        """Returns the description of each source this instance was given, by source ID (the latest of each)."""
+        return {source_id: entry.description for source_id, entry in sorted(self._descriptions.items())}
+
+    def describe_source(self, source_id: int | np.integer[Any], description: SourceDescription | str) -> None:
+        """Says what a source is: its name, and what its payloads hold (dtype and shape, or a schema; units; a note).
+
+        Callable before start() and while the logger runs. The description is stored in the log directory at once
+        (``axds_sources.json``, replaced atomically) and carried into the source's archive at assembly, where
+        ``LogArchiveReader.description`` returns it; both releases read that archive as before. Describing a source
+        again replaces its description; the archive keeps the earlier ones, with when each was given
+        (``LogArchiveReader.description_history``). The file is never the reason logging fails: a failed write is
+        a SourceDescriptionWarning naming the file, and the next start() writes it again.
+
+        Args:
+            source_id: The source ID (0..255) the producers put in their LogPackages.
+            description: A SourceDescription, or the source's name alone.
+
+        Raises:
+            TypeError: If source_id is not an integer or description is not a SourceDescription or str.
+            ValueError: If source_id is not in 0..255 or the description is invalid (see SourceDescription).
+        """
+        source, entry = checked_entry(source_id, description)
+        self._descriptions[source] = entry
+        self._store_descriptions()
+
+    def _store_descriptions(self) -> None:
+        """Writes the descriptions into the log directory; a failure warns and never stops logging."""
+        if self._descriptions:
+            store_descriptions(self._output_directory, f"DataLogger '{self._name}'", self._descriptions)
 
     @property
     def messages_lost(self) -> int:
@@ -192,6 +242,7 @@ class DataLogger:
         )
         self._watchdog_thread.start()
         atexit.register(self._stop_at_exit)
+        self._store_descriptions()  # again: an assembly since the last session may have carried and removed the file
         self._input_queue.send_held()  # messages this process put while the logger was stopped
 
     def _launch(self) -> tuple[Any, Any, Any]:

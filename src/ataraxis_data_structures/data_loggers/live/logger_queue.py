@@ -59,6 +59,12 @@ __all__ = [
     "open_listener",
 ]
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..formats.source_description import SourceDescription
+
 FRAME_HEADER = struct.Struct("<QBQ")
 """payload size, source_id, timestamp: the start of every frame on a producer's connection."""
 MAX_PAYLOAD_SIZE = 0xFFFFFFFF
@@ -153,21 +159,44 @@ class LoggerQueue:
     Args:
         address: The address the logger listens on.
         logger_name: The name of the DataLogger the queue feeds, used in error messages.
+        log_directory: The DataLogger's log directory, where describe_source() stores descriptions.
     """
 
-    def __init__(self, address: str, logger_name: str) -> None:
+    def __init__(self, address: str, logger_name: str, log_directory: Path | None = None) -> None:
         self._address = address
         self._logger_name = logger_name
+        self._log_directory = log_directory
         self._forget_connection(close=False)
         _all_queues.add(self)
 
-    def __getstate__(self) -> tuple[str, str]:
-        return self._address, self._logger_name
+    def __getstate__(self) -> tuple[str, str, Path | None]:
+        return self._address, self._logger_name, self._log_directory
 
-    def __setstate__(self, state: tuple[str, str]) -> None:
-        self._address, self._logger_name = state
+    def __setstate__(self, state: tuple[str, str, Path | None]) -> None:
+        self._address, self._logger_name, self._log_directory = state
         self._forget_connection(close=False)
         _all_queues.add(self)
+
+    def describe_source(self, source_id: int | np.integer[Any], description: SourceDescription | str) -> None:
+        """Says what a source is, from the process that produces it (see DataLogger.describe_source).
+
+        A producer that knows its payloads (a camera process, its frame shape) describes its own source; the
+        description goes to the log directory's file at once, under a lock shared with the DataLogger and the other
+        producers, and never raises for the file's sake (a SourceDescriptionWarning names it instead).
+
+        Raises:
+            TypeError: If source_id is not an integer or description is not a SourceDescription or str.
+            ValueError: If source_id is not in 0..255, or the queue does not know the log directory.
+        """
+        from ..formats.source_description import (  # here: most producers never describe
+            checked_entry,
+            store_descriptions,
+        )
+
+        source, entry = checked_entry(source_id, description)
+        if self._log_directory is None:
+            raise ValueError(f"the queue of DataLogger {self._logger_name!r} does not know its log directory")
+        store_descriptions(self._log_directory, f"DataLogger '{self._logger_name}' queue", {source: entry})
 
     def __repr__(self) -> str:
         return f"LoggerQueue(logger={self._logger_name!r})"

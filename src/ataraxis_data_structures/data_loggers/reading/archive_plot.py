@@ -42,21 +42,29 @@ class SourceTiming:
     """(start, end) in seconds of each gap, longest first (at most the 50 longest)."""
     gap_count: int
     """How many intervals exceed the threshold."""
+    name: str | None = None
+    """The source's name, when the DataLogger was told (see SourceDescription)."""
+
+    @property
+    def label(self) -> str:
+        """The source as the plot names it: its ID, and its name when known."""
+        return f"source {self.source}" + (f" ({self.name})" if self.name else "")
 
 
 def source_timing(source: str, archive: Path) -> SourceTiming:
     """Returns the message times and gaps of one archive (reads the timestamps only)."""
     reader = LogArchiveReader(archive)
+    name = None if (description := reader.description) is None else description.name
     elapsed = reader.read_timestamps().astype(np.int64) - int(reader.onset_timestamp_us)
     seconds = elapsed.astype(np.float64) / 1e6
     intervals = np.diff(seconds)
     if len(intervals) == 0:
-        return SourceTiming(source, seconds, 0.0, [], 0)
+        return SourceTiming(source, seconds, 0.0, [], 0, name)
     threshold = GAP_FACTOR * max(float(np.median(intervals)), 1e-6)
     long = np.flatnonzero(intervals > threshold)
     longest = long[np.argsort(intervals[long])[::-1][:_MARKED_GAPS]]
     gaps = [(float(seconds[index]), float(seconds[index + 1])) for index in longest.tolist()]
-    return SourceTiming(source, seconds, threshold, gaps, len(long))
+    return SourceTiming(source, seconds, threshold, gaps, len(long), name)
 
 
 def plot_sources(timings: list[SourceTiming], output: Path, title: str) -> None:
@@ -84,7 +92,7 @@ def plot_sources(timings: list[SourceTiming], output: Path, title: str) -> None:
         for start, stop in timing.gaps:
             rate_axis.axvspan(start, stop, color="tab:red", alpha=0.3, linewidth=0)
         rate_axis.set_title(
-            f"source {timing.source}: {len(timing.elapsed_s):,} messages, {timing.gap_count:,} gaps "
+            f"{timing.label}: {len(timing.elapsed_s):,} messages, {timing.gap_count:,} gaps "
             f"(> {timing.gap_threshold_s * 1e3:,.3g} ms, shaded)",
             fontsize=9,
         )
@@ -98,11 +106,11 @@ def plot_sources(timings: list[SourceTiming], output: Path, title: str) -> None:
             interval_axis.set_xscale("log")
             interval_axis.set_yscale("log")
             interval_axis.axvline(timing.gap_threshold_s * 1e3, color="tab:red", linestyle="--")
-        interval_axis.set_title(f"source {timing.source}: intervals between messages", fontsize=9)
+        interval_axis.set_title(f"{timing.label}: intervals between messages", fontsize=9)
         interval_axis.set_xlabel("interval (ms)")
         interval_axis.set_ylabel("count")
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
-    sources = ", ".join(timing.source for timing in timings)
+    sources = ", ".join(timing.label.removeprefix("source ") for timing in timings)
     figure.savefig(output, format="png", dpi=90, metadata={"Title": title, "Description": f"sources: {sources}"})
     plt.close(figure)

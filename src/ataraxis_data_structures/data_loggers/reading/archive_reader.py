@@ -21,6 +21,10 @@ from .zip_index import CHUNK_MEMBERS, ArchiveIndex
 
 __all__ = ["LogArchiveReader", "LogMessage", "MessageColumns", "PARALLEL_THRESHOLD"]
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..formats.source_description import DescribedSource, SourceDescription
+
 PARALLEL_THRESHOLD = 2000
 """Archives with fewer data messages than this are returned by get_batches() as a single batch."""
 
@@ -226,6 +230,23 @@ class LogArchiveReader:
         if len(index) <= first:
             return None
         return int(index.message(first, alone=True)[MESSAGE_PREFIX.offset("source_id")])
+
+    @property
+    def description(self) -> SourceDescription | None:
+        """Returns what the source is (its name, what a payload holds), when the DataLogger was told; else None.
+
+        The latest description given (see DataLogger.describe_source); archives without one (the releases', ours of
+        earlier versions, undescribed sources) return None.
+        """
+        history = self.description_history
+        return history[-1].description if history else None
+
+    @property
+    def description_history(self) -> list[DescribedSource]:
+        """Returns every description the source was given, with when each was given, oldest first (may be empty)."""
+        from ..formats.source_description import decode_archive_lines  # here: a reading worker need not load it
+
+        return decode_archive_lines(self._index.comment, self._archive_path)
 
     @property
     def message_keys(self) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..formats.source_description import description_fields
 from .archive_reader import LogArchiveReader
 
 __all__ = ["ArchiveSummary", "summarize_archive"]
@@ -46,6 +47,9 @@ class ArchiveSummary:
     """The first member whose bytes fail their CRC-32 (None when every member checks out, or when not checked)."""
     crc_checked: bool = False
     """Whether every member's CRC-32 was checked (``verify=True``); sizes and headers are always checked."""
+    description: dict[str, Any] | None = None
+    """What the source is (name, dtype, shape, schema, units, note), when the DataLogger was told (see
+    source_description); None otherwise."""
 
     def to_dict(self) -> dict[str, Any]:
         """Returns the summary as a JSON-serializable dictionary."""
@@ -71,6 +75,8 @@ def summarize_archive(path: Path, *, verify: bool = False) -> ArchiveSummary:
         ValueError: If the file is not a readable log archive or holds no onset message.
     """
     reader = LogArchiveReader(path)
+    described = reader.description
+    description = None if described is None else description_fields(described)
     onset = int(reader.onset_timestamp_us)
     timestamps = reader.elapsed_timestamps().astype(np.int64)
     payload_sizes = reader.payload_sizes()
@@ -79,7 +85,12 @@ def summarize_archive(path: Path, *, verify: bool = False) -> ArchiveSummary:
     corrupt = reader.find_corrupt_member() if verify else None
     if count == 0:
         return ArchiveSummary(
-            path=str(path), onset_us=onset, onset_utc=onset_utc, first_corrupt_member=corrupt, crc_checked=verify
+            path=str(path),
+            onset_us=onset,
+            onset_utc=onset_utc,
+            first_corrupt_member=corrupt,
+            crc_checked=verify,
+            description=description,
         )
     span_us = int(timestamps.max() - timestamps.min())
     gaps = np.diff(timestamps)
@@ -101,4 +112,5 @@ def summarize_archive(path: Path, *, verify: bool = False) -> ArchiveSummary:
         payload_total_bytes=int(payload_sizes.sum()),
         first_corrupt_member=corrupt,
         crc_checked=verify,
+        description=description,
     )
