@@ -43,8 +43,8 @@ from ataraxis_data_structures.data_loggers.formats.source_description import (
     decode_archive_lines,
     encode_archive_lines,
     read_sources_file,
-    write_sources_file,
 )
+from ataraxis_data_structures.data_loggers.live.source_store import write_sources_file
 from reference_release import RELEASES, needs_reference, needs_reference_7
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "source-description-v1"

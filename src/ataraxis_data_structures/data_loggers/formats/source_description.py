@@ -1,7 +1,8 @@
 r"""What a log source is: SourceDescription, and the two places it is stored (the live log folder, each archive).
 
-The format is stated here once; DataLogger writes the live file, assembly carries it into the archives, and
-LogArchiveReader, ``axds inspect`` and the plot read it back through this module.
+The format is stated here once; DataLogger writes the live file (through ``live.source_store``, which holds the
+lock producers share), assembly carries it into the archives, and LogArchiveReader, ``axds inspect`` and the plot
+read it back through this module.
 
 Each description is a JSON object (version 1)::
 
@@ -30,10 +31,7 @@ kept, with when each was given, in ``LogArchiveReader.description_history``.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import tempfile
 import time
 import warnings
 from collections.abc import Iterable, Mapping
@@ -43,9 +41,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
-
-from ..._durable_files import replace_file_atomically
-from ...file_locks import hold_lock
 
 __all__ = [
     "ARCHIVE_LINE",
@@ -62,12 +57,11 @@ __all__ = [
     "description_fields",
     "description_from_fields",
     "encode_archive_lines",
+    "encode_sources_file",
     "merge_history",
     "now_us",
     "read_sources_file",
-    "store_descriptions",
     "summary_text",
-    "write_sources_file",
 ]
 
 SOURCES_FILE_NAME = "axds_sources.json"
@@ -367,50 +361,12 @@ def checked_entry(
     return int(source_id), DescribedSource(now_us(), description)
 
 
-_LOCK_WAIT = 10.0
-
-
-def store_descriptions(directory: Path, owner: str, described: Mapping[int, DescribedSource]) -> None:
-    """Adds descriptions to a live folder's file under a lock (a DataLogger and its producers may write at once).
-
-    Never raises for the file's sake: a failure is a SourceDescriptionWarning naming the file; the messages are
-    logged as usual.
-    """
-    path = Path(directory) / SOURCES_FILE_NAME
-    # The lock is outside the log folder (whose contents the lab's code and checksums see), one per folder.
-    digest = hashlib.sha1(os.fsencode(Path(directory).absolute()), usedforsecurity=False).hexdigest()[:16]
-    user = os.getuid() if hasattr(os, "getuid") else "user"
-    lock = Path(tempfile.gettempdir()) / f"ataraxis_data_loggers_{user}" / f"sources-{digest}.lock"
-    try:
-        with hold_lock(lock, _LOCK_WAIT, lambda: TimeoutError(f"{lock} stayed locked for {_LOCK_WAIT:.0f} s")):
-            write_sources_file(directory, described)
-    except OSError as error:
-        warnings.warn(
-            f"{owner}: the source descriptions could not be written to {path} ({error}); the messages are logged as "
-            "usual, and describing the source again (or the DataLogger's next start()) writes them",
-            SourceDescriptionWarning,
-            stacklevel=3,
-        )
-
-
-def write_sources_file(directory: Path, described: Mapping[int, DescribedSource]) -> None:
-    """Adds descriptions to a live log folder's file (replaced atomically), keeping those it already holds.
-
-    A description equal to a source's current one adds nothing, so a logger restarted with the same sources leaves
-    the file unchanged.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SourceDescriptionWarning)  # a damaged file is replaced, not merged
-        existing = read_sources_file(directory)
-    merged = dict(existing)
-    for source_id, entry in described.items():
-        merged[source_id] = merge_history(existing.get(source_id, []), [entry])
-    if merged == existing and (Path(directory) / SOURCES_FILE_NAME).exists():
-        return
+def encode_sources_file(described: Mapping[int, list[DescribedSource]]) -> bytes:
+    """Returns the text of a live folder's description file holding each source's descriptions (oldest first)."""
     # Readable as it is: one description per line.
     sources = ",\n".join(
-        f'  "{source}": [\n' + ",\n".join(f"    {json.dumps(_to_json(entry))}" for entry in merged[source]) + "\n  ]"
-        for source in sorted(merged)
+        f'  "{source}": [\n' + ",\n".join(f"    {json.dumps(_to_json(entry))}" for entry in described[source]) + "\n  ]"
+        for source in sorted(described)
     )
     text = f'{{"format": "{FORMAT_NAME}", "version": {FORMAT_VERSION}, "sources": {{\n{sources}\n}}}}\n'
-    replace_file_atomically(Path(directory) / SOURCES_FILE_NAME, text.encode("utf-8"))
+    return text.encode("utf-8")

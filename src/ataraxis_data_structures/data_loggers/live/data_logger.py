@@ -24,10 +24,11 @@ from typing import Any, cast
 import numpy as np
 
 from ...errors import DataLoggerWarning
-from ..formats.source_description import DescribedSource, SourceDescription, checked_entry, store_descriptions
+from ..formats.source_description import DescribedSource, SourceDescription, checked_entry
 from .logger_process import LoggerSettings, run_logger
 from .logger_queue import LoggerQueue, new_address, open_listener
 from .logger_receiver import TornFrame
+from .source_store import store_descriptions
 
 __all__ = ["DataLogger", "DataLoggerWarning"]
 

@@ -188,10 +188,8 @@ class LoggerQueue:
             TypeError: If source_id is not an integer or description is not a SourceDescription or str.
             ValueError: If source_id is not in 0..255, or the queue does not know the log directory.
         """
-        from ..formats.source_description import (  # here: most producers never describe
-            checked_entry,
-            store_descriptions,
-        )
+        from ..formats.source_description import checked_entry  # here: most producers never describe
+        from .source_store import store_descriptions
 
         source, entry = checked_entry(source_id, description)
         if self._log_directory is None:
