@@ -435,9 +435,12 @@ def _source_changes(source: Path, tree: DirectoryTree, changed_while_copied: lis
 
 
 def _report_source_changes(
-    source: Path, destination: Path, changed: list[str], appeared: list[str], *, fail: bool
+    source: Path, destination: Path, changed: list[str], appeared: list[str], *, fail: bool, stacklevel: int = 3
 ) -> None:
-    """Fails (when the transfer verifies or removes its source) or warns, naming what changed in the source."""
+    """Fails (when the transfer verifies or removes its source) or warns, naming what changed in the source.
+
+    stacklevel is the warning's, counted from here: the public function's caller.
+    """
     parts = []
     if changed:
         parts.append(f"{len(changed)} file(s) changed or vanished: {list_names(changed)}")
@@ -452,7 +455,7 @@ def _report_source_changes(
         )
     warnings.warn(
         f"{what}: the copies of changed files may be incomplete and new files were not copied; {advice}",
-        stacklevel=3,
+        stacklevel=stacklevel,
     )
 
 
@@ -631,7 +634,7 @@ def _remaining_entries(source: Path, shown: int = 10, mounts: frozenset[str] = f
     return remaining
 
 
-def _remove_source(source: Path, destination: Path, tree: DirectoryTree) -> None:
+def _remove_source(source: Path, destination: Path, tree: DirectoryTree, *, stacklevel: int = 3) -> None:
     """Removes the source's scanned files that are still unchanged, then its folders that are left empty.
 
     Raises:
@@ -667,7 +670,7 @@ def _remove_source(source: Path, destination: Path, tree: DirectoryTree) -> None
             f"Transferred {source} to {destination} and removed every source file, but {len(mounts)} mount point(s) "
             f"stay, empty, as they cannot be removed while mounted: {', '.join(sorted(mounts))}.",
             MountPointWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
         return
     detail = f"{len(kept)} file(s) changed right before their removal and were kept: {list_names(kept)}; " * bool(kept)
@@ -908,7 +911,12 @@ def _settle_transfer(job: _TransferJob, by_name: dict[str, _CopyOutcome], worker
     changes = _source_changes(source, tree, [name for name, outcome in by_name.items() if outcome.changed])
     if changes.changed or changes.appeared:
         _report_source_changes(
-            source, destination, changes.changed, changes.appeared, fail=job.verify_integrity or job.remove_source
+            source,
+            destination,
+            changes.changed,
+            changes.appeared,
+            fail=job.verify_integrity or job.remove_source,
+            stacklevel=4,  # here, _settle_transfer, transfer_directory, its caller
         )
     if job.verify_integrity:
         checked_entries = [entry for entry in tree.files if entry.relative in job.checked]
@@ -926,4 +934,4 @@ def _settle_transfer(job: _TransferJob, by_name: dict[str, _CopyOutcome], worker
     _copy_folder_times(tree, destination)
     if job.remove_source:
         _sync_folders(tree, destination)
-        _remove_source(source, destination, tree)
+        _remove_source(source, destination, tree, stacklevel=4)  # the caller of transfer_directory

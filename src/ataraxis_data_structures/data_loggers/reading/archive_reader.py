@@ -300,7 +300,7 @@ class LogArchiveReader:
         """Returns the member positions of the messages selected by keys and a time range, in order."""
         index = self._index
         if keys is not None:  # the onset is not looked for: workers given onset_us never touch its member
-            positions = self._names.positions(keys)
+            positions = self._names.positions(keys, self._archive_path)
             if start_us is None and end_us is None:
                 return positions
             low, high = self._time_bounds(start_us, end_us)

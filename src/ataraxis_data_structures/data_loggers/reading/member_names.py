@@ -8,6 +8,7 @@ hands out) is checked in one comparison.
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -154,8 +155,12 @@ class MemberNames:
         positions = clipped if order is None else order[clipped]
         return np.where(matches, positions, -1)
 
-    def positions(self, keys: list[str]) -> NDArray[np.int64]:
-        """Returns the member position of each key, found by binary search over the sorted member names."""
+    def positions(self, keys: list[str], archive: Path) -> NDArray[np.int64]:
+        """Returns the member position of each key, found by binary search over the sorted member names.
+
+        Raises:
+            KeyError: If a key names no member, naming the key and the archive (as the caller spells its path).
+        """
         if not keys:
             return np.zeros(0, dtype=np.int64)
         key_rows = _uniform_key_rows(keys)
@@ -172,5 +177,5 @@ class MemberNames:
             name = key + MEMBER_SUFFIX if key.endswith(MEMBER_SUFFIX) else key
             positions[number] = self.find_members(np.array([name.encode("utf-8")], "S"))[0]
             if positions[number] < 0:
-                raise KeyError(f"{key} is not a message in the log archive {self._index.path}")
+                raise KeyError(f"{key} is not a message in the log archive {archive}")
         return positions
