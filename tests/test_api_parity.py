@@ -17,13 +17,10 @@ from typing import Any
 import pytest
 
 import make_golden
-from reference_release import ISSUE_8_PENDING, REFERENCE7_PYTHON, needs_reference_7
+from reference_release import REFERENCE7_PYTHON, needs_reference_7
 
 GOLDEN_API = Path(__file__).parent / "golden" / "api-7.2.0.json"
 EXPECTED: dict[str, dict[str, Any]] = json.loads(GOLDEN_API.read_text())["modules"]
-
-# While ISSUE_8_PENDING (reference_release.py) is True, a case whose only problem is a *missing* name, member or
-# parameter is an expected failure; a mismatch of what exists always fails.
 
 
 def _signature_problems(where: str, expected: Any, actual: Any) -> tuple[list[str], list[str]]:
@@ -120,14 +117,13 @@ def describe_ours(module: str, name: str) -> dict[str, Any] | None:
 def check_name(module: str, name: str, expected: dict[str, Any]) -> None:
     where = f"ataraxis_data_structures{'.' + module if module else ''}.{name}"
     actual = describe_ours(module, name)
+    mismatched: list[str] = []
     if actual is None:
-        missing, mismatched = [f"{where}: not importable from ours (or not in its __all__)"], []
+        missing = [f"{where}: not importable from ours (or not in its __all__)"]
     else:
         missing, mismatched = compare(where, expected, actual)
     if mismatched:
         pytest.fail("\n".join(mismatched + missing), pytrace=False)
-    if missing and ISSUE_8_PENDING:
-        pytest.xfail("parity lands with issue 8: " + "; ".join(missing))
     if missing:
         pytest.fail("\n".join(missing), pytrace=False)
 

@@ -15,13 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_archive_helpers import (
+from log_builders import (
     ONSET_US,
-    REFERENCE_PYTHON,
     expected_sequence,
     onset_message,
     read_with_numpy,
-    run_reference,
     sample_messages,
     write_live_log,
     write_npy_directory,
@@ -37,6 +35,7 @@ from ataraxis_data_structures.errors import (
     LogFormatError,
     UnsafePathError,
 )
+from reference_release import REFERENCE_PYTHON, run_reference
 
 
 def archived(archive: Path) -> list[tuple[int, bytes]]:

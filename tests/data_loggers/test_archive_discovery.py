@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_archive_helpers import ONSET_US, sample_messages, write_live_log
+from log_builders import ONSET_US, sample_messages, write_live_log
 
 from ataraxis_data_structures import (
     LOG_ARCHIVE_SUFFIX,

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_archive_helpers import ONSET_US
+from log_builders import ONSET_US
 
 from ataraxis_data_structures.data_loggers import DataLogger, LogArchiveReader, LogPackage, assemble_log_archives
 from ataraxis_data_structures.data_loggers.archive_assembly import LogSession, read_archive_sessions

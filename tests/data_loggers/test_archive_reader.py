@@ -7,22 +7,15 @@ import json
 import os
 import zipfile
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pytest
-from test_archive_helpers import (
-    ONSET_US,
-    REFERENCE_PYTHON,
-    RELEASES,
-    expected_sequence,
-    message_bytes,
-    run_reference,
-    sample_messages,
-    write_live_log,
-)
+from log_builders import ONSET_US, expected_sequence, message_bytes, sample_messages, write_live_log
 
 from ataraxis_data_structures.data_loggers import LogArchiveReader, LogMessage, assemble_log_archives
 from ataraxis_data_structures.errors import ArchiveFormatError
+from reference_release import REFERENCE_PYTHON, RELEASES, run_reference
 
 needs_reference = pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason="reference release not installed")
 
@@ -133,7 +126,9 @@ def test_errors_name_the_file_and_the_problem(tmp_path: Path) -> None:
     (tmp_path / "bad.npz").write_bytes(b"not a zip at all")
     with pytest.raises(ValueError, match="not a ZIP"):
         _ = LogArchiveReader(tmp_path / "bad.npz").message_count
-    np.savez(tmp_path / "no_onset.npz", **{"001_00000000000000000005": message_bytes(1, 5, b"x")})
+    np.savez(
+        tmp_path / "no_onset.npz", **cast("dict[str, Any]", {"001_00000000000000000005": message_bytes(1, 5, b"x")})
+    )
     with pytest.raises(ValueError, match="onset"):
         _ = LogArchiveReader(tmp_path / "no_onset.npz").onset_timestamp_us
     archive, _ = assembled(tmp_path, 100)
@@ -149,7 +144,7 @@ def test_reads_archives_numpy_wrote_in_member_order(tmp_path: Path) -> None:
         "001_00000000000000000500": message_bytes(1, 20, b"b"),
         "001_00000000000000000100": message_bytes(1, 10, b"a"),
     }
-    np.savez(tmp_path / "1_log.npz", **arrays)
+    np.savez(tmp_path / "1_log.npz", **cast("dict[str, Any]", arrays))
     reader = LogArchiveReader(tmp_path / "1_log.npz")
     timestamps, _ = reader.read_all_messages()
     assert timestamps.tolist() == [ONSET_US + 20, ONSET_US + 10]  # archive order and stored timestamps, as reference

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from log_builders import read_with_numpy
 from logger_children import payload_of, produce, produce_counted
-from test_archive_helpers import read_with_numpy, run_reference
 
 from ataraxis_data_structures.data_loggers import (
     DataLogger,
@@ -28,7 +28,7 @@ from ataraxis_data_structures.data_loggers import (
 from ataraxis_data_structures.data_loggers.logger_lock import LOCK_FILE_NAME
 from ataraxis_data_structures.errors import LoggerFailedError
 from ataraxis_data_structures.file_locks import LockHeldError, is_locked, try_lock
-from reference_release import RELEASES, needs_reference, needs_reference_7
+from reference_release import RELEASES, needs_reference, needs_reference_7, run_reference
 
 WAIT = 60.0
 SUFFIX = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"

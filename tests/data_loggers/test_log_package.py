@@ -3,6 +3,7 @@
 import pickle
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -114,7 +115,9 @@ def test_ids_and_timestamps_must_be_integers_in_range(
 
 def test_accepted_forms_log_exactly_the_elements_given() -> None:
     strided = np.arange(20, dtype=np.uint8)[::3]  # a view with a stride: its elements, not its memory, are logged
-    for source_id, timestamp in [(0, 0), (255, 2**64 - 1), (np.int64(7), np.int32(9)), (np.uint8(3), np.uint64(4))]:
+    forms: list[tuple[int | np.integer[Any], int | np.integer[Any]]]
+    forms = [(0, 0), (255, 2**64 - 1), (np.int64(7), np.int32(9)), (np.uint8(3), np.uint64(4))]
+    for source_id, timestamp in forms:
         package = LogPackage(source_id, timestamp, strided)  # type: ignore[arg-type]
         _, message = package.data
         assert message[0] == int(source_id)

@@ -242,7 +242,7 @@ def test_jobs_follows_changes_made_by_other_instances(tracker: ProcessingTracker
 def test_lock_timeout_is_a_keyword_parameter_with_a_sane_default(tmp_path: Path) -> None:
     path = tmp_path / "t.yaml"
     with pytest.raises(TypeError):
-        ProcessingTracker(path, {}, 5)  # type: ignore[misc]
+        ProcessingTracker(path, {}, 5)  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="lock_timeout"):
         ProcessingTracker(path, lock_timeout=-1)
     tracker = ProcessingTracker(path, lock_timeout=0.5)

@@ -32,7 +32,8 @@ def test_tracker_status_is_the_7x_str_enum() -> None:
         ("COMPLETED", "completed"),
         ("FAILED", "failed"),
     ]
-    assert TrackerStatus.FAILED == "failed" and json.dumps(TrackerStatus.COMPLETED) == '"completed"'
+    failed: str = "failed"  # a plain str: a TrackerStatus compares equal to its value
+    assert failed == TrackerStatus.FAILED and json.dumps(TrackerStatus.COMPLETED) == '"completed"'
 
 
 @pytest.mark.parametrize(

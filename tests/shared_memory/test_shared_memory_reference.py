@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 import shared_memory_children as children
 
-RELEASES = {
-    "7.2.0": Path(os.environ.get("REF7_PY") or "/tmp/axds-reference-7/bin/python"),
-    "6.2.0": Path(os.environ.get("REF_PY") or "/tmp/axds-reference/bin/python"),
-}
+from reference_release import RELEASES
+
+pytestmark = pytest.mark.usefixtures("no_leaked_buffers")  # conftest.py: no buffer may outlive its test
 
 
 def _behaviour(python: str | Path, name: str) -> dict[str, Any]:
