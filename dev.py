@@ -209,8 +209,10 @@ def _measured_suite(steps: Steps, env: Env, extra: list[str]) -> int:
 
 
 def _parse_test_arguments(extra: list[str]) -> tuple[str, tuple[str, ...], bool, list[str]] | None:
-    """Returns the mode ('one', 'all', 'quick' or 'listed'), the versions wanted in order, whether the first suite
-    runs under coverage (``--coverage``, and always with ``--all``), and pytest's arguments."""
+    """Returns the mode ('one', 'all', 'quick' or 'listed'), the versions wanted, coverage or not, pytest's arguments.
+
+    The first suite runs under coverage with ``--coverage``, and always with ``--all`` (what CI runs).
+    """
     running = f"{sys.version_info[0]}.{sys.version_info[1]}"
     mode = "quick" if "--quick" in extra else "all" if "--all" in extra else "one"
     coverage = mode == "all" or "--coverage" in extra

@@ -18,6 +18,8 @@ from ..data_loggers.archive_summary import ArchiveSummary, summarize_archive
 from .arguments import path_argument
 from .errors import CommandError
 
+__all__ = ["register"]
+
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Registers the ``assemble`` and ``inspect`` subcommands."""
