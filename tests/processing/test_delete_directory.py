@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
 import threading
@@ -162,29 +163,40 @@ def test_failures_name_the_full_path(tmp_path: Path) -> None:
     assert (tree / "sub" / "locked" / "file.bin").exists()
 
 
-def _swap_folders_for_links(top: Path, names: list[str], victim: Path, stash: Path, started: threading.Event) -> None:
-    """Once deletion is under way (a folder lost a file), replaces every remaining folder with a link to victim."""
+def _swap_folders_for_links(
+    top: Path, names: list[str], victim: Path, stash: Path, events: tuple[threading.Event, threading.Event]
+) -> list[str]:
+    """Once deletion is under way (a folder lost a file: ``events[0]``), replaces every remaining folder with a link to
+    victim until the deletion returned (``events[1]``); returns the names swapped while it ran."""
+    started, done = events
     while not started.is_set():
         for name in names:
             with contextlib.suppress(FileNotFoundError):
                 if len(os.listdir(top / name)) < _RACE_FILES:
                     started.set()
                     break
+    swapped = []
     for index, name in enumerate(names):
+        if done.is_set():
+            break
         with contextlib.suppress(OSError):
             os.rename(top / name, stash / str(index))
             os.symlink(victim, top / name)
+            swapped.append(name)
+    return swapped
 
 
 _RACE_FILES = 10
 
 
+@pytest.mark.slow
 def test_a_folder_replaced_by_a_link_during_the_walk_is_never_followed(tmp_path: Path) -> None:
     # A folder is listed, then opened: a link swapped in between must fail the open, not lead into its target.
     victim = tmp_path / "victim"
     victim.mkdir()
     for index in range(50):
         (victim / f"precious{index}.bin").write_bytes(b"x")
+    swapped_during_walks = 0
     for attempt in range(3):
         top = tmp_path / f"session{attempt}"
         stash = tmp_path / f"stash{attempt}"
@@ -194,17 +206,20 @@ def test_a_folder_replaced_by_a_link_during_the_walk_is_never_followed(tmp_path:
             (top / name).mkdir(parents=True)
             for index in range(_RACE_FILES):
                 (top / name / f"f{index}").write_bytes(b"")
-        started = threading.Event()
-        racer = threading.Thread(target=_swap_folders_for_links, args=(top, names, victim, stash, started))
-        racer.start()
-        try:
-            delete_directory(top)
-        except OSError:
-            pass  # The tree changed while it was deleted (a folder filled again): an error, never a wrong target.
-        finally:
-            started.set()
-            racer.join()
+        started, done = threading.Event(), threading.Event()
+        with concurrent.futures.ThreadPoolExecutor(1) as racer:
+            swapped = racer.submit(_swap_folders_for_links, top, names, victim, stash, (started, done))
+            try:
+                delete_directory(top)
+            except OSError:
+                pass  # The tree changed while it was deleted (a folder filled again): an error, never a wrong target.
+            finally:
+                done.set()
+                started.set()
         assert len(os.listdir(victim)) == 50
+        swapped_during_walks += len(swapped.result())
+    # The race must have happened: links were swapped in while the deletion walked (else the test proved nothing).
+    assert swapped_during_walks > 0
 
 
 def test_a_filesystem_mounted_inside_the_tree_is_left_whole(tmp_path: Path) -> None:
