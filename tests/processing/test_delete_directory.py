@@ -13,6 +13,7 @@ from processing_helpers import build_tree, mounted
 
 from ataraxis_data_structures.errors import UnsafePathError
 from ataraxis_data_structures.processing import MountPointWarning, delete_directory
+from unprivileged import hand_over, run_unprivileged, unprivileged_folder
 
 
 def test_deletes_nested_tree_with_many_files(tmp_path: Path) -> None:
@@ -147,20 +148,18 @@ def test_relative_path_through_a_link_to_the_working_directory_is_refused(
     assert sorted(session.rglob("*")) == before
 
 
-def test_failures_name_the_full_path(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root may remove entries from a read-only folder")
-    tree = tmp_path / "tree"
-    (tree / "sub" / "locked").mkdir(parents=True)
-    (tree / "sub" / "locked" / "file.bin").write_bytes(b"x")
-    os.chmod(tree / "sub" / "locked", 0o500)
-    try:
+def test_failures_name_the_full_path() -> None:
+    # Root may remove entries from a read-only folder: the deletion runs as an unprivileged user (unprivileged.py).
+    with unprivileged_folder() as folder:
+        tree = folder / "tree"
+        (tree / "sub" / "locked").mkdir(parents=True)
+        (tree / "sub" / "locked" / "file.bin").write_bytes(b"x")
+        hand_over(tree)
+        os.chmod(tree / "sub" / "locked", 0o500)
         with pytest.raises(PermissionError) as error:
-            delete_directory(tree)
+            run_unprivileged(lambda: delete_directory(tree))
         assert error.value.filename == str(tree / "sub" / "locked" / "file.bin")
-    finally:
-        os.chmod(tree / "sub" / "locked", 0o700)
-    assert (tree / "sub" / "locked" / "file.bin").exists()
+        assert (tree / "sub" / "locked" / "file.bin").exists()
 
 
 def _swap_folders_for_links(

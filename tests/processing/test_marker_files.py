@@ -14,6 +14,7 @@ from ataraxis_data_structures import (
     index_marker_files,
 )
 from reference_release import REFERENCE7_PYTHON, needs_reference_7, run_reference_json
+from unprivileged import hand_over, run_unprivileged, unprivileged_folder
 
 MARKERS = [
     "m.yaml",
@@ -129,15 +130,14 @@ def test_index_marker_files_one_walk_several_names_and_depth(tmp_path: Path) -> 
         index_marker_files(tmp_path / "missing", ["m.yaml"])
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
-def test_an_unreadable_folder_is_an_error_not_skipped(tmp_path: Path) -> None:
-    root = build_markers(tmp_path / "root")
-    os.chmod(root / "z" / "deep", 0)
-    try:
+def test_an_unreadable_folder_is_an_error_not_skipped() -> None:
+    # Root reads every folder: the search runs as an unprivileged user (tests/unprivileged.py).
+    with unprivileged_folder() as folder:
+        root = build_markers(folder / "root")
+        hand_over(root)
+        os.chmod(root / "z" / "deep", 0)
         with pytest.raises(PermissionError, match="deep"):
-            discover_marker_files(root, "m.yaml")
-    finally:
-        os.chmod(root / "z" / "deep", 0o755)
+            run_unprivileged(lambda: discover_marker_files(root, "m.yaml"))
 
 
 @pytest.mark.reference
