@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any, cast
@@ -196,15 +197,15 @@ import numpy as np
 from pathlib import Path
 from ataraxis_data_structures import DataLogger, LogPackage, assemble_log_archives
 if __name__ == "__main__":
-    out = Path(sys.argv[1])
-    logger = DataLogger(out, "ref")
+    out, name = Path(sys.argv[1]), sys.argv[2]
+    logger = DataLogger(out, name)
     logger.start()
     queue = logger.input_queue
     queue.put(LogPackage(np.uint8(4), np.uint64(0), np.frombuffer(np.uint64(ONSET).tobytes(), dtype=np.uint8)))
     for t in range(1, 301):
         queue.put(LogPackage(np.uint8(4), np.uint64(t * 10), np.full(t % 17, t % 256, dtype=np.uint8)))
     logger.stop()
-    assemble_log_archives(out / "ref_data_log", remove_sources=False)
+    assemble_log_archives(out / f"{name}_data_log", remove_sources=False)
 """
 ).replace("ONSET", str(ONSET_US))
 
@@ -215,11 +216,15 @@ if __name__ == "__main__":
 def test_our_reader_reads_a_reference_archive(tmp_path: Path, release: Path) -> None:
     script = tmp_path / "write.py"
     script.write_text(WRITE_WITH_REFERENCE)
+    # The releases name machine-wide resources after the instance: a name unique to the run (another checkout may
+    # run this test at the same time).
+    name = f"ref{uuid.uuid4().hex[:8]}"
     run_reference(
-        f"import runpy, sys; sys.argv = ['w', {str(tmp_path)!r}]; runpy.run_path({str(script)!r}, run_name='__main__')",
+        f"import runpy, sys; sys.argv = ['w', {str(tmp_path)!r}, {name!r}]; "
+        f"runpy.run_path({str(script)!r}, run_name='__main__')",
         python=release,
     )
-    archive = tmp_path / "ref_data_log" / "4_log.npz"
+    archive = tmp_path / f"{name}_data_log" / "4_log.npz"
     listing = sorted(path.name for path in tmp_path.rglob("*"))[:20]
     assert archive.exists(), f"the release wrote no archive (a loaded machine?); its output: {listing}"
     reader = LogArchiveReader(archive)

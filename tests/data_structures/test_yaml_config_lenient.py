@@ -29,7 +29,7 @@ from ataraxis_data_structures import (
     YamlConfigWarning,
     register_yaml_type,
 )
-from reference_release import RELEASES, missing_reason
+from reference_release import RELEASES, missing_reason, run_python
 
 CHILD = Path(__file__).with_name("yaml_lenient_children.py")
 H264 = "Codec:<Codec.H264: 'h264'>"
@@ -503,10 +503,8 @@ def test_a_name_error_of_the_class_own_code_is_not_taken_for_an_unresolved_annot
 # ------------------------------------------------------------------------------------------ side by side
 
 
-def _run_child(python: str, cases: Path) -> list[dict[str, Any]]:
-    done = subprocess.run([python, str(CHILD), str(cases)], capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    result: list[dict[str, Any]] = json.loads(done.stdout)
+def _run_child(python: str | Path, cases: Path) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = json.loads(run_python(python, CHILD, cases, timeout=120).stdout)
     return result
 
 
@@ -519,7 +517,7 @@ def test_every_case_gives_what_each_release_gives(tmp_path: Path, release: str) 
         pytest.skip(reason)
     listing = tmp_path / "cases.json"
     listing.write_text(json.dumps([[case.cls, str(_write(tmp_path, index, case))] for index, case in enumerate(CASES)]))
-    theirs = _run_child(str(RELEASES[release]), listing)
+    theirs = _run_child(RELEASES[release], listing)
     ours = _run_child(sys.executable, listing)
     for case, their, our in zip(CASES, theirs, ours, strict=True):
         if "error" in their:
