@@ -45,6 +45,10 @@ needs_reference = pytest.mark.reference("6.2.0")
 needs_reference_7 = pytest.mark.reference("7.2.0")
 """Marks a test that runs 7.2.0 (``REFERENCE7_PYTHON``): skipped with a reason where it is missing, failed in CI."""
 
+EACH_RELEASE = [pytest.param("6.2.0", marks=needs_reference), pytest.param("7.2.0", marks=needs_reference_7)]
+"""``@pytest.mark.parametrize("release", EACH_RELEASE)``: the test once per release version (``RELEASES[release]`` is
+its interpreter), each marked as above."""
+
 
 def clean_environment(unset: Iterable[str] = ()) -> dict[str, str]:
     """This process's environment without ``PYTHONPATH`` (a release's interpreter, or a child of ours, must import the

@@ -16,9 +16,7 @@ from log_builders import ONSET_US, expected_sequence, message_bytes, sample_mess
 
 from ataraxis_data_structures.data_loggers import LogArchiveReader, LogMessage, assemble_log_archives
 from ataraxis_data_structures.errors import ArchiveFormatError
-from reference_release import REFERENCE_PYTHON, RELEASES, run_reference
-
-needs_reference = pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason="reference release not installed")
+from reference_release import EACH_RELEASE, RELEASES, run_reference
 
 
 def assembled(tmp_path: Path, count: int, source_id: int = 3, seed: int = 0) -> tuple[Path, list[tuple[int, bytes]]]:
@@ -165,22 +163,11 @@ print(json.dumps({"onset": int(r.onset_timestamp_us), "count": r.message_count, 
 """
 
 
-def each_release() -> pytest.MarkDecorator:
-    """Parametrizes a test over the original releases, skipping those not installed."""
-    return pytest.mark.parametrize(
-        "release",
-        [
-            pytest.param(python, id=name, marks=pytest.mark.skipif(not python.exists(), reason=f"{name} not installed"))
-            for name, python in RELEASES.items()
-        ],
-    )
-
-
 @pytest.mark.reference
-@each_release()
-def test_reference_reader_reads_our_archive_with_duplicates(tmp_path: Path, release: Path) -> None:
+@pytest.mark.parametrize("release", EACH_RELEASE)
+def test_reference_reader_reads_our_archive_with_duplicates(tmp_path: Path, release: str) -> None:
     archive, messages = assembled(tmp_path, 300)
-    result = json.loads(run_reference(READ_WITH_REFERENCE, str(archive), python=release).splitlines()[-1])
+    result = json.loads(run_reference(READ_WITH_REFERENCE, str(archive), python=RELEASES[release]).splitlines()[-1])
     expected = expected_sequence(messages)
     assert result["onset"] == ONSET_US
     assert result["count"] == len(expected)
@@ -212,8 +199,8 @@ if __name__ == "__main__":
 
 @pytest.mark.slow
 @pytest.mark.reference
-@each_release()
-def test_our_reader_reads_a_reference_archive(tmp_path: Path, release: Path) -> None:
+@pytest.mark.parametrize("release", EACH_RELEASE)
+def test_our_reader_reads_a_reference_archive(tmp_path: Path, release: str) -> None:
     script = tmp_path / "write.py"
     script.write_text(WRITE_WITH_REFERENCE)
     # The releases name machine-wide resources after the instance: a name unique to the run (another checkout may
@@ -222,7 +209,7 @@ def test_our_reader_reads_a_reference_archive(tmp_path: Path, release: Path) -> 
     run_reference(
         f"import runpy, sys; sys.argv = ['w', {str(tmp_path)!r}, {name!r}]; "
         f"runpy.run_path({str(script)!r}, run_name='__main__')",
-        python=release,
+        python=RELEASES[release],
     )
     archive = tmp_path / f"{name}_data_log" / "4_log.npz"
     listing = sorted(path.name for path in tmp_path.rglob("*"))[:20]

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from ataraxis_data_structures import YamlConfig
 from ataraxis_data_structures.data_structures.yaml_converter import get_converter, same_exactly
 from ataraxis_data_structures.data_structures.yaml_text import dump_document
-from reference_release import OURS, RELEASES, needs_reference, needs_reference_7, run_python
+from reference_release import EACH_RELEASE, OURS, RELEASES, run_python
 
 
 class Codec(enum.Enum):
@@ -234,9 +234,7 @@ _CHILD = Path(__file__).with_name("yaml_types_children.py")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "release", [pytest.param("6.2.0", marks=needs_reference), pytest.param("7.2.0", marks=needs_reference_7)]
-)
+@pytest.mark.parametrize("release", EACH_RELEASE)
 def test_union_and_date_files_are_interchangeable_with_the_releases(tmp_path: Path, release: str) -> None:
     python = RELEASES[release]
     ours, theirs = tmp_path / "ours.yaml", tmp_path / "theirs.yaml"
