@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import importlib
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import make_golden
-from reference_release import REFERENCE7_PYTHON, needs_reference_7
+from reference_release import REFERENCE7_PYTHON, needs_reference_7, run_python
 
 GOLDEN_API = Path(__file__).parent / "golden" / "api-7.2.0.json"
 EXPECTED: dict[str, dict[str, Any]] = json.loads(GOLDEN_API.read_text())["modules"]
@@ -171,13 +170,6 @@ class _Changed:
 @needs_reference_7
 def test_committed_api_is_what_the_installed_7_2_0_reports() -> None:
     """The golden list is still true to the release, and ours matches the live release as well."""
-    live = subprocess.run(
-        [str(REFERENCE7_PYTHON), make_golden.__file__, "api"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        env=make_golden.release_environment(),
-    )
+    live = run_python(REFERENCE7_PYTHON, make_golden.__file__, "api", timeout=120)
     modules = json.loads(live.stdout)["modules"]
     assert modules == EXPECTED, "tests/golden/api-7.2.0.json is stale: run tests/golden/make_golden.py regenerate"

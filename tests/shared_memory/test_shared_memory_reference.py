@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,22 +10,14 @@ from typing import Any
 import pytest
 import shared_memory_children as children
 
-from reference_release import EACH_RELEASE, RELEASES
+from reference_release import EACH_RELEASE, RELEASES, run_python
 
 pytestmark = pytest.mark.usefixtures("no_leaked_buffers")  # conftest.py: no buffer may outlive its test
 
 
 def _behaviour(python: str | Path, name: str) -> dict[str, Any]:
     script = Path(children.__file__)
-    result = subprocess.run(
-        [str(python), str(script), "behaviour", name],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=script.parent,
-        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_python(python, script, "behaviour", name, timeout=120, cwd=script.parent)
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
