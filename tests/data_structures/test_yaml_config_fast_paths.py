@@ -17,6 +17,7 @@ import yaml
 from test_yaml_config_models import SessionConfig
 
 from ataraxis_data_structures.data_structures import yaml_text
+from ataraxis_data_structures.data_structures.yaml_scalars import OutsideFastPathError
 
 CHARACTERS = "abcXYZ019 _-./\\:#'\",!?&*@`|>%{}[]()+=^$~<\t\u00e9\u2713\n"
 TRAPS = [
@@ -110,13 +111,13 @@ def test_fast_paths_agree_with_pyyaml_on_random_documents(seed: int) -> None:
         try:
             yaml_text._read_fast(expected_text)
             read_fast += 1
-        except yaml_text._OutsideFastPathError:
+        except OutsideFastPathError:
             pass
         for _ in range(4):
             damaged = documents.damage(expected_text)
             try:
                 fast = yaml_text._read_fast(damaged)
-            except yaml_text._OutsideFastPathError:
+            except OutsideFastPathError:
                 continue
             accepted_damaged += 1
             try:
@@ -149,7 +150,7 @@ def test_config_files_take_the_fast_path(tmp_path: Path) -> None:
     ],
 )
 def test_malformed_text_is_left_to_pyyaml_which_reports_it(text: str) -> None:
-    with pytest.raises(yaml_text._OutsideFastPathError):
+    with pytest.raises(OutsideFastPathError):
         yaml_text._read_fast(text)
     with pytest.raises(yaml.YAMLError):
         yaml_text.load_document(text)
@@ -193,7 +194,7 @@ def test_damaged_config_files_are_read_exactly_or_left_to_pyyaml(tmp_path: Path)
             damaged = documents.damage(documents.damage(text))
             try:
                 fast = yaml_text._read_fast(damaged)
-            except yaml_text._OutsideFastPathError:
+            except OutsideFastPathError:
                 continue
             accepted += 1
             try:

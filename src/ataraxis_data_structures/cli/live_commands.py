@@ -11,6 +11,8 @@ from ..data_loggers.live_view import LiveLogReader, SourceStatus
 from .arguments import path_argument
 from .errors import CommandError
 
+__all__ = ["register", "render"]
+
 _CLEAR = "\x1b[H\x1b[2J"
 """Moves the cursor home and clears the terminal: the table is redrawn in place."""
 

@@ -19,6 +19,8 @@ from ..data_loggers.source_description import description_from_fields, summary_t
 from .arguments import path_argument
 from .errors import CommandError
 
+__all__ = ["register"]
+
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Registers the ``assemble`` and ``inspect`` subcommands."""

@@ -21,7 +21,7 @@ import yaml
 
 from .yaml_scalars import RESERVED_WORDS, SAFE_DUMPER, SAFE_LOADER, OutsideFastPathError, read_scalar, scalar_text
 
-_Loader = SAFE_LOADER
+__all__ = ["dump_document", "load_document"]
 
 
 class _Dumper(SAFE_DUMPER):  # type: ignore[misc,valid-type]
@@ -36,8 +36,6 @@ _Dumper.add_multi_representer(enum.Enum, lambda dumper, member: dumper.represent
 # Never fold long lines: a folded path or note is hard to edit by hand (and the reference release does not fold).
 _UNLIMITED_WIDTH = 2**31 - 1
 
-
-_OutsideFastPathError = OutsideFastPathError
 _QUOTABLE_PREFIX = re.compile(r"'(?:[\x20-\x26\x28-\x7e]|'')*'")
 _COMMENT = re.compile(r"(?: +#.*)?")
 # A block mapping line whose key is an identifier, the shape of every dataclass field name.
@@ -55,7 +53,7 @@ def dump_document(data: Any) -> str:
         lines = ["---"]
         try:
             _emit_mapping(data, "", lines)
-        except _OutsideFastPathError:
+        except OutsideFastPathError:
             pass
         else:
             lines.append("...\n")
@@ -75,7 +73,7 @@ def _emit_mapping(mapping: dict[Any, Any], indent: str, lines: list[str]) -> Non
     for key, value in mapping.items():
         key_text = scalar_text(key)
         if len(key_text) > _SIMPLE_KEY_LIMIT or key == "":  # PyYAML writes these in the '? key' form
-            raise _OutsideFastPathError
+            raise OutsideFastPathError
         value_type = type(value)
         if value_type is dict:
             if value:
@@ -119,8 +117,8 @@ def load_document(text: str) -> Any:
     """
     try:
         return _read_fast(text)
-    except _OutsideFastPathError:
-        return yaml.load(text, Loader=_Loader)
+    except OutsideFastPathError:
+        return yaml.load(text, Loader=SAFE_LOADER)
 
 
 # A block mapping line: indentation, a plain or single-quoted key, a colon, and optionally a value after one space.
@@ -131,10 +129,10 @@ def _read_fast(text: str) -> Any:
     """Parses the block mapping documents YamlConfig writes (and close relatives written by hand).
 
     Raises:
-        _OutsideFastPathError: For anything else, including every malformed document, so PyYAML reports the error.
+        OutsideFastPathError: For anything else, including every malformed document, so PyYAML reports the error.
     """
     if "\t" in text or "\r" in text or not text.isascii():
-        raise _OutsideFastPathError
+        raise OutsideFastPathError
     lines = text.split("\n")
     if "#" in text or "\n\n" in text or " \n" in text or text.endswith(" "):  # comments or blank lines to drop
         lines = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
@@ -145,14 +143,14 @@ def _read_fast(text: str) -> Any:
     if lines and lines[-1] == "...":
         del lines[-1]
     if not lines:
-        raise _OutsideFastPathError
+        raise OutsideFastPathError
     for line in lines:
         if line.startswith(("---", "...", "%")):
-            raise _OutsideFastPathError
+            raise OutsideFastPathError
     reader = _BlockReader(lines)
     value = reader.block(0)
     if reader.position != len(lines):
-        raise _OutsideFastPathError
+        raise OutsideFastPathError
     return value
 
 
@@ -183,7 +181,7 @@ class _BlockReader:
                 if len(spaces) != indent:
                     if len(spaces) < indent:
                         break
-                    raise _OutsideFastPathError
+                    raise OutsideFastPathError
                 if key in RESERVED_WORDS:
                     key = read_scalar(key)
             else:
@@ -192,7 +190,7 @@ class _BlockReader:
                     break
                 match = _KEY_LINE.fullmatch(line)
                 if line_indent > indent or match is None:
-                    raise _OutsideFastPathError
+                    raise OutsideFastPathError
                 key = read_scalar(match.group(2))
                 value_text = match.group(3)
             self.position += 1
@@ -203,7 +201,7 @@ class _BlockReader:
             elif value_text is None:
                 result[key] = self.nested(indent)
             else:  # "key: " with trailing space only
-                raise _OutsideFastPathError
+                raise OutsideFastPathError
         return result
 
     def nested(self, indent: int) -> Any:
@@ -229,7 +227,7 @@ class _BlockReader:
             if not line.startswith(prefix):
                 line_indent = len(line) - len(line.lstrip(" "))
                 if line_indent > indent or (line_indent == indent and line[indent] == "-"):
-                    raise _OutsideFastPathError
+                    raise OutsideFastPathError
                 break
             item_text = line[len(prefix) :]
             if "#" in item_text:
@@ -244,7 +242,7 @@ def _without_comment(text: str) -> str | None:
     if text[0] == "'":
         quoted = _QUOTABLE_PREFIX.match(text)
         if quoted is None or not _COMMENT.fullmatch(text, quoted.end()):
-            raise _OutsideFastPathError
+            raise OutsideFastPathError
         return text[: quoted.end()]
     if text[0] == "#":
         return None
