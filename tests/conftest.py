@@ -1,27 +1,20 @@
-"""Test-suite setup: puts ``tests/``, ``tests/golden`` and ``tests/slurm`` on sys.path (``reference_release``,
-``make_golden``, ``golden_inputs`` and ``slurm_cluster`` import from there); enforces the rule for side-by-side tests
-with the original releases (a ``reference``-marked test whose release is missing is skipped with a clear reason, and
-in CI it fails instead); provides the one-node SLURM cluster fixture.
+"""Test-suite setup (the helper modules' folders are on sys.path through pyproject's ``pythonpath``): enforces the rule
+for side-by-side tests with the original releases (a ``reference``-marked test whose release is missing is skipped with
+a clear reason, and in CI it fails instead); provides the one-node SLURM cluster and the shared-memory leak fixtures.
 """
 
 from __future__ import annotations
 
 import os
-import sys
+import time
+import uuid
 from collections.abc import Generator, Iterator
-from pathlib import Path
 
 import pytest
+from shared_memory_children import PREFIX, SHM, ours
+from slurm_cluster import SlurmCluster, SlurmUnavailableError, start_cluster
 
-TESTS = Path(__file__).resolve().parent
-# The SLURM fixture's module lives in tests/slurm/; each folder goes on sys.path once, under its own name.
-for folder in (TESTS / "slurm", TESTS / "golden", TESTS):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-from slurm_cluster import SlurmCluster, SlurmUnavailableError, start_cluster  # noqa: E402
-
-from reference_release import IN_CI, RELEASES, missing_reason  # noqa: E402
+from reference_release import IN_CI, RELEASES, missing_reason
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +40,29 @@ def slurm_cluster() -> Iterator[SlurmCluster]:
         survivors = cluster.stop()
         if survivors:
             pytest.fail(f"SLURM cluster processes survived the stop: {survivors}")
+
+
+@pytest.fixture
+def no_leaked_buffers() -> Iterator[None]:
+    """Fails the test when a shared-memory buffer named with the shared-memory tests' PREFIX outlives it (the
+    shared-memory test modules use it on every test: ``pytestmark = pytest.mark.usefixtures("no_leaked_buffers")``)."""
+    before = ours()
+    yield
+    # A buffer removed by a child's resource tracker or a dying process's finalizer may take a moment to go.
+    deadline = time.monotonic() + 10
+    leaked = ours() - before
+    while leaked and time.monotonic() < deadline:
+        time.sleep(0.05)
+        leaked = ours() - before
+    for name in leaked:
+        os.unlink(SHM / name)  # so that one leak does not fail every later test too
+    assert not leaked, f"shared memory buffers leaked by this test: {sorted(leaked)}"
+
+
+@pytest.fixture
+def buffer_name() -> str:
+    """A shared-memory buffer name no other test (or test run) uses."""
+    return f"{PREFIX}{uuid.uuid4().hex[:12]}"
 
 
 def pytest_report_header() -> list[str]:
@@ -85,14 +101,16 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytest.skip(reason)
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, None, None]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """In CI, a test that skipped itself because a reference release is missing (its own ``skipif``) fails."""
-    outcome = yield
-    report = outcome.get_result()
+    report = yield
     if not (IN_CI and report.skipped and isinstance(report.longrepr, tuple)):
-        return
+        return report
     reason = str(report.longrepr[2]).lower()
     if ("reference" in reason or "original" in reason) and "not installed" in reason:
         report.outcome = "failed"
         report.longrepr = f"CI=true, but this side-by-side test skipped itself: {report.longrepr[2]}"
+    return report

@@ -7,7 +7,11 @@ it; in CI (``CI=true``) a missing release fails those tests instead (``conftest.
 checks can never vanish unnoticed. The committed golden files (``tests/golden``) cover interchange everywhere.
 """
 
+import json
 import os
+import subprocess
+import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -41,10 +45,63 @@ needs_reference = pytest.mark.reference("6.2.0")
 needs_reference_7 = pytest.mark.reference("7.2.0")
 """Marks a test that runs 7.2.0 (``REFERENCE7_PYTHON``): skipped with a reason where it is missing, failed in CI."""
 
-ISSUE_8_PENDING = False
-"""Issue 8's parity work (the missing 7.2.0 names, the 7.x tracker layout) is being merged from other branches. While
-True, the parity and golden-file cases that wait for it are expected failures (``xfail``, not strict, so they pass as
-soon as the work lands). The lead sets this to False after the merge: then every such case must pass."""
+EACH_RELEASE = [pytest.param("6.2.0", marks=needs_reference), pytest.param("7.2.0", marks=needs_reference_7)]
+"""``@pytest.mark.parametrize("release", EACH_RELEASE)``: the test once per release version (``RELEASES[release]`` is
+its interpreter), each marked as above."""
 
-pending_issue_8 = pytest.mark.xfail(ISSUE_8_PENDING, reason="parity lands with issue 8", strict=False)
-"""Marks a case that waits for issue 8 (inert once ``ISSUE_8_PENDING`` is False)."""
+
+def clean_environment(unset: Iterable[str] = ()) -> dict[str, str]:
+    """This process's environment without ``PYTHONPATH`` (a release's interpreter, or a child of ours, must import the
+    package installed in its own environment, never a folder of this checkout) nor the variables named in ``unset``."""
+    removed = {"PYTHONPATH", *unset}
+    return {key: value for key, value in os.environ.items() if key not in removed}
+
+
+def run_python(
+    python: str | Path,
+    *arguments: str | Path,
+    timeout: float = 300,
+    cwd: Path | None = None,
+    check: bool = True,
+    unset: Iterable[str] = (),
+) -> subprocess.CompletedProcess[str]:
+    """Runs ``python`` (a release's interpreter, or ``sys.executable`` for ours) with ``arguments`` (``-c CODE ...`` or
+    a script and its arguments) in a clean environment and returns the finished process; with ``check`` (the default)
+    a non-zero exit fails the test with the end of its stderr. ``unset`` names variables the child must not see."""
+    result = subprocess.run(
+        [str(python), *(str(argument) for argument in arguments)],
+        capture_output=True,
+        text=True,
+        env=clean_environment(unset),
+        timeout=timeout,
+        cwd=cwd,
+        check=False,
+    )
+    if check:
+        assert result.returncode == 0, f"{python} {' '.join(map(str, arguments))[:200]} failed: {result.stderr[-3000:]}"
+    return result
+
+
+def run_reference(
+    script: str, *args: str, python: str | Path = REFERENCE_PYTHON, main_guard: bool = False, unset: Iterable[str] = ()
+) -> str:
+    """Runs the code ``script`` under an original release's interpreter (6.2.0 by default; ``python=`` another, or
+    ``sys.executable`` for ours) with ``args`` as ``sys.argv[1:]`` and returns its stdout; a failure fails the test.
+
+    ``main_guard`` wraps the code in ``if __name__ == "__main__":`` (7.2.0 starts processes by spawning, which re-runs
+    the main module)."""
+    if main_guard:
+        script = "if __name__ == '__main__':\n" + "".join(f"    {line}\n" for line in script.splitlines())
+    return run_python(python, "-c", script, *args, unset=unset).stdout
+
+
+def run_reference_json(
+    script: str, *args: str, python: str | Path = REFERENCE_PYTHON, main_guard: bool = False, unset: Iterable[str] = ()
+) -> object:
+    """:func:`run_reference`, returning the JSON value the code printed last."""
+    stdout = run_reference(script, *args, python=python, main_guard=main_guard, unset=unset)
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+OURS = Path(sys.executable)
+"""Our interpreter, for the helpers above when a test runs the same code under a release and under ours."""

@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import importlib
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import make_golden
-from reference_release import ISSUE_8_PENDING, REFERENCE7_PYTHON, needs_reference_7
+from reference_release import REFERENCE7_PYTHON, needs_reference_7, run_python
 
 GOLDEN_API = Path(__file__).parent / "golden" / "api-7.2.0.json"
 EXPECTED: dict[str, dict[str, Any]] = json.loads(GOLDEN_API.read_text())["modules"]
-
-# While ISSUE_8_PENDING (reference_release.py) is True, a case whose only problem is a *missing* name, member or
-# parameter is an expected failure; a mismatch of what exists always fails.
 
 
 def _signature_problems(where: str, expected: Any, actual: Any) -> tuple[list[str], list[str]]:
@@ -120,14 +116,13 @@ def describe_ours(module: str, name: str) -> dict[str, Any] | None:
 def check_name(module: str, name: str, expected: dict[str, Any]) -> None:
     where = f"ataraxis_data_structures{'.' + module if module else ''}.{name}"
     actual = describe_ours(module, name)
+    mismatched: list[str] = []
     if actual is None:
-        missing, mismatched = [f"{where}: not importable from ours (or not in its __all__)"], []
+        missing = [f"{where}: not importable from ours (or not in its __all__)"]
     else:
         missing, mismatched = compare(where, expected, actual)
     if mismatched:
         pytest.fail("\n".join(mismatched + missing), pytrace=False)
-    if missing and ISSUE_8_PENDING:
-        pytest.xfail("parity lands with issue 8: " + "; ".join(missing))
     if missing:
         pytest.fail("\n".join(missing), pytrace=False)
 
@@ -175,13 +170,6 @@ class _Changed:
 @needs_reference_7
 def test_committed_api_is_what_the_installed_7_2_0_reports() -> None:
     """The golden list is still true to the release, and ours matches the live release as well."""
-    live = subprocess.run(
-        [str(REFERENCE7_PYTHON), make_golden.__file__, "api"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        env=make_golden.release_environment(),
-    )
+    live = run_python(REFERENCE7_PYTHON, make_golden.__file__, "api", timeout=120)
     modules = json.loads(live.stdout)["modules"]
     assert modules == EXPECTED, "tests/golden/api-7.2.0.json is stale: run tests/golden/make_golden.py regenerate"

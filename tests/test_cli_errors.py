@@ -80,7 +80,8 @@ def test_an_unexpected_error_is_a_bug_shown_with_its_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def broken_show(args: object) -> int:
-        return {}["no such key"]  # stands for a bug anywhere below a command
+        empty: dict[str, int] = {}
+        return empty["no such key"]  # stands for a bug anywhere below a command
 
     monkeypatch.setattr(tracker_commands, "_show", broken_show)
     assert main(["tracker", "show", str(tmp_path / "x.yaml")]) == 1

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -132,13 +133,11 @@ def test_inspect_shows_an_onset_that_is_no_date_instead_of_failing(
         return np.frombuffer(bytes([4]) + np.uint64(timestamp).tobytes() + payload, dtype=np.uint8)
 
     archive = tmp_path / "4_log.npz"
-    np.savez(
-        archive,
-        **{
-            "004_00000000000000000000": message(0, np.uint64(2**64 - 1).tobytes()),
-            "004_00000000000000001000": message(1_000, b"x"),
-        },
-    )
+    members: dict[str, Any] = {
+        "004_00000000000000000000": message(0, np.uint64(2**64 - 1).tobytes()),
+        "004_00000000000000001000": message(1_000, b"x"),
+    }
+    np.savez(archive, **members)
     assert main(["inspect", str(archive)]) == 0
     out = capsys.readouterr().out
     assert "not a date (18446744073709551615 us since the epoch)" in out and "messages:      1" in out

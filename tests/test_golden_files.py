@@ -23,12 +23,9 @@ from ataraxis_data_structures import (
     YamlConfig,
     calculate_directory_checksum,
 )
-from reference_release import pending_issue_8
 
 GOLDEN = Path(__file__).parent / "golden"
 RELEASES = ["6.2.0", "7.2.0"]
-RELEASES_7X_LAYOUT_PENDING = ["6.2.0", pytest.param("7.2.0", marks=pending_issue_8)]
-"""Cases where ours must keep 7.x's tracker layout (no file_path/lock_path), which lands with issue 8."""
 EXPECTED_FILES = {
     "tracker-empty.yaml",
     "tracker-initialized.yaml",
@@ -85,7 +82,6 @@ def test_tracker_written_by_the_release_reads_as_the_release_reads_it(release: s
     assert tracker.get_job_info(expected["order"][1]).error_message == "ValueError: frame 12 is 'torn'\nsee log"
 
 
-@pending_issue_8  # ours writes the absolute file_path/lock_path (6.x wrote '.' and '', 7.x neither)
 @pytest.mark.parametrize("release", RELEASES)
 def test_tracker_loaded_and_saved_by_us_is_byte_identical(release: str, tmp_path: Path) -> None:
     """``to_yaml`` writes a new file, and a new file gets the 7.x layout (issue 8), so what 6.2.0 wrote comes back
@@ -97,7 +93,7 @@ def test_tracker_loaded_and_saved_by_us_is_byte_identical(release: str, tmp_path
     assert saved.read_text() == expected
 
 
-@pytest.mark.parametrize("release", RELEASES_7X_LAYOUT_PENDING)
+@pytest.mark.parametrize("release", RELEASES)
 def test_jobs_we_add_to_a_release_file_match_the_release_byte_for_byte_and_keep_its_layout(
     release: str, tmp_path: Path
 ) -> None:
@@ -108,7 +104,7 @@ def test_jobs_we_add_to_a_release_file_match_the_release_byte_for_byte_and_keep_
     assert path.read_text() == (GOLDEN / release / "tracker-initialized.yaml").read_text()
 
 
-@pytest.mark.parametrize("release", RELEASES_7X_LAYOUT_PENDING)
+@pytest.mark.parametrize("release", RELEASES)
 def test_our_changes_to_a_release_tracker_keep_its_other_jobs_and_layout(release: str, tmp_path: Path) -> None:
     expected = json.loads((GOLDEN / release / "tracker-expected.json").read_text())
     path = _copy(release, "tracker.yaml", tmp_path)

@@ -10,13 +10,12 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from ataraxis_data_structures.processing import filesystem_tools
-from reference_release import RELEASES
+from reference_release import RELEASES, run_reference
 
 PACKAGE = "ataraxis_data_structures"
 
@@ -158,11 +157,7 @@ def test_walkers_list_files_through_links_and_every_entry_without_following_them
 
 def run_probe(version: str, code: str, *arguments: str) -> str:
     """Runs code in a release's interpreter (the test's reference mark skips it where that release is missing)."""
-    result = subprocess.run(
-        [str(RELEASES[version]), "-c", code, *arguments], capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    return run_reference(code, *arguments, python=RELEASES[version])
 
 
 @pytest.mark.slow

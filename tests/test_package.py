@@ -58,29 +58,44 @@ def test_cli_help_lists_the_command_groups() -> None:
     assert "axds" in result.stdout
 
 
-def test_lazy_exports_agree_with_all_and_with_what_type_checkers_see() -> None:
+@pytest.mark.parametrize("package", ["", ".data_structures", ".processing"])
+def test_lazy_exports_agree_with_all_and_with_what_type_checkers_see(package: str) -> None:
     """Each public name is in ``__all__``, in ``_EXPORTS`` (what is imported on first use) and in the TYPE_CHECKING
-    block (what mypy and IDEs see), and the subpackage it names really defines it."""
+    block (what mypy and IDEs see), and the module it names really defines it (top level and lazy subpackages)."""
     import ast
     from pathlib import Path
 
-    tree = ast.parse(Path(axds.__file__).read_text())
+    lazy = importlib.import_module(f"ataraxis_data_structures{package}")
+    assert lazy.__file__ is not None
+    tree = ast.parse(Path(lazy.__file__).read_text())
     checked: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
             for statement in node.body:
-                if isinstance(statement, ast.ImportFrom) and statement.level == 1:
+                if isinstance(statement, ast.ImportFrom) and statement.level >= 1:
+                    relative = "." * (statement.level - 1) + (statement.module or "")  # as _EXPORTS spells it
                     for alias in statement.names:
                         checked.add(alias.name)
-                        assert axds._EXPORTS.get(alias.name) == statement.module, alias.name
-    assert checked == set(axds._EXPORTS) == set(axds.__all__)
-    assert axds.__all__ == sorted(axds.__all__)
-    for name in axds.__all__:
-        assert getattr(axds, name) is getattr(
-            importlib.import_module(f"ataraxis_data_structures.{axds._EXPORTS[name]}"), name
-        )
+                        assert lazy._EXPORTS.get(alias.name) == relative, alias.name
+    assert checked == set(lazy._EXPORTS) == set(lazy.__all__)
+    assert lazy.__all__ == sorted(lazy.__all__)
+    for name in lazy.__all__:
+        assert getattr(lazy, name) is getattr(importlib.import_module(f".{lazy._EXPORTS[name]}", lazy.__name__), name)
     with pytest.raises(AttributeError, match="no attribute 'NoSuchName'"):
-        axds.NoSuchName  # noqa: B018
+        lazy.NoSuchName  # noqa: B018
+
+
+@pytest.mark.parametrize(("package", "submodule"), [("data_structures", "yaml_config"), ("processing", "checksum")])
+def test_importing_a_subpackage_loads_none_of_its_modules_until_a_name_is_used(package: str, submodule: str) -> None:
+    code = (
+        f"import sys, ataraxis_data_structures.{package} as p\n"
+        "print(sorted(m for m in sys.modules if m.startswith(p.__name__ + '.')))\n"
+        f"print(p.{submodule}.__name__, all(getattr(p, name) is not None for name in p.__all__))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split("\n")[:2] == ["[]", f"ataraxis_data_structures.{package}.{submodule} True"], (
+        result.stdout
+    )
 
 
 def test_importing_the_package_imports_no_dependency_until_a_name_is_used() -> None:

@@ -109,7 +109,7 @@ def test_built_wheel_metadata_is_valid(wheelhouse: Path) -> None:
     assert meta.license_expression == "Apache-2.0"
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), names
     assert "ataraxis_data_structures/py.typed" in names
-    assert Parser().parsestr(raw.decode()).get_payload().lstrip().startswith("# ataraxis-data-structures")
+    assert str(Parser().parsestr(raw.decode()).get_payload()).lstrip().startswith("# ataraxis-data-structures")
 
 
 @pytest.mark.slow

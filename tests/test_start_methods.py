@@ -14,7 +14,9 @@ import signal
 import uuid
 import warnings
 from collections import Counter
+from multiprocessing.context import DefaultContext
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
@@ -42,7 +44,7 @@ METHODS = [
 # multi-threaded process; the forked producers only put messages, which takes none of that thread's locks.
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_datalogger_producers_of_each_start_method_lose_nothing(tmp_path: Path, method: str) -> None:
-    context = multiprocessing.get_context(method)
+    context = cast("DefaultContext", multiprocessing.get_context(method))  # typeshed's BaseContext lacks Process
     name = f"start_methods_{uuid.uuid4().hex[:8]}"  # instance names are machine-wide: unique even beside other runs
     logger = DataLogger(tmp_path, name)
     logger.start()
@@ -73,7 +75,7 @@ def buffer_name() -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize("method", METHODS)
 def test_shared_memory_array_writers_of_each_start_method_lose_no_increment(buffer_name: str, method: str) -> None:
-    context = multiprocessing.get_context(method)
+    context = cast("DefaultContext", multiprocessing.get_context(method))  # typeshed's BaseContext lacks Process
     array = SharedMemoryArray.create_array(buffer_name, np.zeros(2, dtype=np.int64))
     try:
         start = context.Event()
@@ -93,7 +95,7 @@ def test_shared_memory_array_writers_of_each_start_method_lose_no_increment(buff
 @pytest.mark.slow
 @pytest.mark.parametrize("method", METHODS)
 def test_a_lock_held_by_a_killed_child_of_each_start_method_is_taken_over(buffer_name: str, method: str) -> None:
-    context = multiprocessing.get_context(method)
+    context = cast("DefaultContext", multiprocessing.get_context(method))  # typeshed's BaseContext lacks Process
     array = SharedMemoryArray.create_array(buffer_name, np.zeros(2, dtype=np.int64))
     try:
         locked = context.Event()
@@ -113,7 +115,7 @@ def test_a_lock_held_by_a_killed_child_of_each_start_method_is_taken_over(buffer
 @pytest.mark.slow
 @pytest.mark.parametrize("method", METHODS)
 def test_tracker_workers_of_each_start_method_do_every_job_once(tmp_path: Path, method: str) -> None:
-    context = multiprocessing.get_context(method)
+    context = cast("DefaultContext", multiprocessing.get_context(method))  # typeshed's BaseContext lacks Process
     tracker = ProcessingTracker(file_path=tmp_path / "tracker.yaml")
     ids = tracker.initialize_jobs([("job", str(index)) for index in range(30)])
     workers = [context.Process(target=drain, args=(tracker, tmp_path / f"w{index}.log")) for index in range(3)]

@@ -16,6 +16,16 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+__all__ = [
+    "fsync_directory",
+    "replace_file_atomically",
+    "replacing_file",
+    "sync_data",
+    "write_all",
+    "write_fully",
+    "write_text_atomically",
+]
+
 _MAX_BUFFERS_PER_WRITE = 1024
 """The most buffers one writev() call takes (the usual IOV_MAX)."""
 

@@ -14,7 +14,7 @@ import os
 import re
 from pathlib import Path
 
-from .errors import UnsafePathError
+from .errors import MountPointWarning, UnsafePathError
 
 __all__ = ["MountPointWarning", "mount_points_under", "physical_path", "refuse_unsafe_path"]
 
@@ -101,10 +101,6 @@ def refuse_unsafe_path(path: Path | str, argument: str, action: str) -> str:
                 f"directory or a folder holding it."
             )
     return physical
-
-
-class MountPointWarning(UserWarning):
-    """A destructive call left a mount point in place: a filesystem mounted inside the tree, or the tree's root."""
 
 
 _MOUNTINFO_ESCAPE = re.compile(rb"\\([0-7]{3})")

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import filelock
 
+from .errors import LockFileUnavailableError, LockHeldError  # defined there with every error; importable here
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -51,10 +53,6 @@ __all__ = [
 
 _FIRST_WAIT = 0.001  # Seconds; the wait between attempts doubles up to _LONGEST_WAIT while another process holds it.
 _LONGEST_WAIT = 0.02
-
-
-class LockFileUnavailableError(PermissionError):
-    """The lock file does not exist and cannot be created: its directory is read-only for this process."""
 
 
 _thread_locks: dict[str, threading.Lock] = {}
@@ -175,18 +173,6 @@ def _hold_filelock(lock_path: str, remaining: float, timeout_error: Callable[[],
         yield
     finally:
         lock.release()
-
-
-class LockHeldError(BlockingIOError):
-    """Another process holds the lock :func:`try_lock` asked for.
-
-    Attributes:
-        holder: What the holder recorded with :meth:`HeldLock.write_owner` (empty when nothing, or for a directory).
-    """
-
-    def __init__(self, path: Path, holder: str) -> None:
-        super().__init__(errno.EWOULDBLOCK, f"locked by another process{': ' + holder if holder else ''}", str(path))
-        self.holder = holder
 
 
 class HeldLock:

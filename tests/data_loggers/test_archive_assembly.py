@@ -15,13 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_archive_helpers import (
+from log_builders import (
     ONSET_US,
-    REFERENCE_PYTHON,
     expected_sequence,
     onset_message,
     read_with_numpy,
-    run_reference,
     sample_messages,
     write_live_log,
     write_npy_directory,
@@ -42,6 +40,7 @@ from ataraxis_data_structures.errors import (
     LogFormatError,
     UnsafePathError,
 )
+from reference_release import needs_reference, run_reference
 
 
 def archived(archive: Path) -> list[tuple[int, bytes]]:
@@ -267,7 +266,7 @@ print(json.dumps([[int(t) for t in ts], [x.tobytes().hex() for x in p]]))
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason="reference release not installed")
+@needs_reference
 def test_directory_written_by_the_reference_logger_assembles_and_reads_back_with_the_reference(tmp_path: Path) -> None:
     script = tmp_path / "log.py"
     script.write_text(REFERENCE_LOGGER)

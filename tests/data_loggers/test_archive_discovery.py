@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from test_archive_helpers import ONSET_US, sample_messages, write_live_log
+from log_builders import ONSET_US, sample_messages, write_live_log
 
 from ataraxis_data_structures import (
     LOG_ARCHIVE_SUFFIX,
@@ -25,9 +22,9 @@ from ataraxis_data_structures import (
     read_archive_message_count,
 )
 from ataraxis_data_structures.errors import ArchiveFormatError
+from reference_release import OURS, REFERENCE7_PYTHON, needs_reference_7, run_python
 
 CHILD = Path(__file__).with_name("archive_discovery_children.py")
-REFERENCE_7 = Path(os.environ.get("REF7_PY") or "/tmp/axds-reference-7/bin/python")
 
 
 def savez_archive(path: Path, count: int, *, onset: bool = True) -> None:
@@ -130,16 +127,10 @@ def test_reader_repr_shows_path_and_onset(tmp_path: Path) -> None:
     assert repr(reader).endswith(f"onset_us={ONSET_US})")
 
 
-@pytest.mark.reference
-@pytest.mark.skipif(not REFERENCE_7.exists(), reason="release 7.2.0 is not installed (REF7_PY)")
+@needs_reference_7
 def test_discovery_answers_as_release_7_2_does(tmp_path: Path) -> None:
     root = build_tree(tmp_path)
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     answers = []
-    for python in (str(REFERENCE_7), sys.executable):
-        result = subprocess.run(
-            [python, str(CHILD), str(root)], capture_output=True, text=True, env=env, timeout=120, check=False
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
-        answers.append(json.loads(result.stdout.strip().splitlines()[-1]))
+    for python in (REFERENCE7_PYTHON, OURS):
+        answers.append(json.loads(run_python(python, CHILD, root, timeout=120).stdout.strip().splitlines()[-1]))
     assert answers[0] == answers[1]

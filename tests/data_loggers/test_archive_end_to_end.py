@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_archive_helpers import ONSET_US
+from log_builders import ONSET_US
 
 from ataraxis_data_structures.data_loggers import (
     DataLogger,
@@ -26,7 +26,7 @@ from ataraxis_data_structures.data_loggers import (
     assemble_log_archives,
     read_archive_sessions,
 )
-from reference_release import REFERENCE_PYTHON
+from reference_release import REFERENCE7_PYTHON, REFERENCE_PYTHON, needs_reference, needs_reference_7, run_python
 
 
 def payload_for(source_id: int, timestamp: int) -> np.ndarray:
@@ -112,8 +112,6 @@ def test_recording_killed_mid_run_assembles_every_whole_record(tmp_path: Path) -
     assert all(np.array_equal(p, payload_for(5, t)) for t, p in zip(elapsed, payloads, strict=True))
 
 
-REFERENCE_7_PYTHON = Path(os.environ.get("REF7_PY") or "/tmp/axds-reference-7/bin/python")
-
 READ_ALL = """
 import json, sys
 from pathlib import Path
@@ -174,21 +172,19 @@ def test_a_restarted_logger_records_a_new_session_with_exact_absolute_times(tmp_
 
 
 @pytest.mark.slow
-@pytest.mark.reference
-@pytest.mark.parametrize("interpreter", [REFERENCE_PYTHON, REFERENCE_7_PYTHON], ids=["6.2.0", "7.2.0"])
+@pytest.mark.parametrize(
+    "interpreter",
+    [
+        pytest.param(REFERENCE_PYTHON, marks=needs_reference, id="6.2.0"),
+        pytest.param(REFERENCE7_PYTHON, marks=needs_reference_7, id="7.2.0"),
+    ],
+)
 def test_both_original_releases_read_a_two_session_archive_with_exact_times(tmp_path: Path, interpreter: Path) -> None:
-    if not interpreter.exists():
-        pytest.skip(f"the original release is not installed at {interpreter}")
     onsets, expected = record_two_sessions(tmp_path)
     directory = tmp_path / f"{RESTART_NAME}_data_log"
     assemble_log_archives(directory)
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     for source in (1, 2):
-        result = subprocess.run(
-            [str(interpreter), "-c", READ_ALL, str(directory / f"{source}_log.npz")],
-            capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr[-3000:]
+        result = run_python(interpreter, "-c", READ_ALL, directory / f"{source}_log.npz", timeout=120, cwd=tmp_path)
         onset, timestamps, payloads = json.loads(result.stdout)
         assert onset == onsets[0]
         ordered = sorted(expected[source], key=lambda item: item[0])

@@ -6,17 +6,18 @@ import io
 import os
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
-from test_archive_helpers import REFERENCE_PYTHON, message_bytes, run_reference
+from log_builders import message_bytes
 
 from ataraxis_data_structures.data_loggers.assembly import zip_writer
 from ataraxis_data_structures.data_loggers.formats import archive_format as fmt
 from ataraxis_data_structures.data_loggers.formats import archive_layout as layout
 from ataraxis_data_structures.data_loggers.reading import zip_index
 from ataraxis_data_structures.data_loggers.reading.member_names import MemberNames
+from reference_release import REFERENCE_PYTHON, run_reference
 
 
 def write_archive(path: Path, source_id: int, messages: list[tuple[int, bytes]], comment: bytes = b"") -> None:
@@ -145,8 +146,8 @@ def test_member_names_match_member_stem() -> None:
 
 def test_index_reads_numpy_savez_and_savez_compressed(tmp_path: Path) -> None:
     arrays = {f"001_{t:020d}": message_bytes(1, t, bytes([t]) * t) for t in range(5)}
-    np.savez(tmp_path / "plain.npz", **arrays)
-    np.savez_compressed(tmp_path / "packed.npz", **arrays)
+    np.savez(tmp_path / "plain.npz", **cast("dict[str, Any]", arrays))
+    np.savez_compressed(tmp_path / "packed.npz", **cast("dict[str, Any]", arrays))
     for name in ("plain.npz", "packed.npz"):
         index = zip_index.ArchiveIndex(tmp_path / name)
         assert MemberNames(index).stems == list(arrays)

@@ -5,26 +5,18 @@ from __future__ import annotations
 import io
 import json
 import os
+import uuid
 import zipfile
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pytest
-from test_archive_helpers import (
-    ONSET_US,
-    REFERENCE_PYTHON,
-    RELEASES,
-    expected_sequence,
-    message_bytes,
-    run_reference,
-    sample_messages,
-    write_live_log,
-)
+from log_builders import ONSET_US, expected_sequence, message_bytes, sample_messages, write_live_log
 
 from ataraxis_data_structures.data_loggers import LogArchiveReader, LogMessage, assemble_log_archives
 from ataraxis_data_structures.errors import ArchiveFormatError
-
-needs_reference = pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason="reference release not installed")
+from reference_release import EACH_RELEASE, RELEASES, run_reference
 
 
 def assembled(tmp_path: Path, count: int, source_id: int = 3, seed: int = 0) -> tuple[Path, list[tuple[int, bytes]]]:
@@ -133,7 +125,9 @@ def test_errors_name_the_file_and_the_problem(tmp_path: Path) -> None:
     (tmp_path / "bad.npz").write_bytes(b"not a zip at all")
     with pytest.raises(ValueError, match="not a ZIP"):
         _ = LogArchiveReader(tmp_path / "bad.npz").message_count
-    np.savez(tmp_path / "no_onset.npz", **{"001_00000000000000000005": message_bytes(1, 5, b"x")})
+    np.savez(
+        tmp_path / "no_onset.npz", **cast("dict[str, Any]", {"001_00000000000000000005": message_bytes(1, 5, b"x")})
+    )
     with pytest.raises(ValueError, match="onset"):
         _ = LogArchiveReader(tmp_path / "no_onset.npz").onset_timestamp_us
     archive, _ = assembled(tmp_path, 100)
@@ -149,7 +143,7 @@ def test_reads_archives_numpy_wrote_in_member_order(tmp_path: Path) -> None:
         "001_00000000000000000500": message_bytes(1, 20, b"b"),
         "001_00000000000000000100": message_bytes(1, 10, b"a"),
     }
-    np.savez(tmp_path / "1_log.npz", **arrays)
+    np.savez(tmp_path / "1_log.npz", **cast("dict[str, Any]", arrays))
     reader = LogArchiveReader(tmp_path / "1_log.npz")
     timestamps, _ = reader.read_all_messages()
     assert timestamps.tolist() == [ONSET_US + 20, ONSET_US + 10]  # archive order and stored timestamps, as reference
@@ -169,22 +163,11 @@ print(json.dumps({"onset": int(r.onset_timestamp_us), "count": r.message_count, 
 """
 
 
-def each_release() -> pytest.MarkDecorator:
-    """Parametrizes a test over the original releases, skipping those not installed."""
-    return pytest.mark.parametrize(
-        "release",
-        [
-            pytest.param(python, id=name, marks=pytest.mark.skipif(not python.exists(), reason=f"{name} not installed"))
-            for name, python in RELEASES.items()
-        ],
-    )
-
-
 @pytest.mark.reference
-@each_release()
-def test_reference_reader_reads_our_archive_with_duplicates(tmp_path: Path, release: Path) -> None:
+@pytest.mark.parametrize("release", EACH_RELEASE)
+def test_reference_reader_reads_our_archive_with_duplicates(tmp_path: Path, release: str) -> None:
     archive, messages = assembled(tmp_path, 300)
-    result = json.loads(run_reference(READ_WITH_REFERENCE, str(archive), python=release).splitlines()[-1])
+    result = json.loads(run_reference(READ_WITH_REFERENCE, str(archive), python=RELEASES[release]).splitlines()[-1])
     expected = expected_sequence(messages)
     assert result["onset"] == ONSET_US
     assert result["count"] == len(expected)
@@ -201,30 +184,34 @@ import numpy as np
 from pathlib import Path
 from ataraxis_data_structures import DataLogger, LogPackage, assemble_log_archives
 if __name__ == "__main__":
-    out = Path(sys.argv[1])
-    logger = DataLogger(out, "ref")
+    out, name = Path(sys.argv[1]), sys.argv[2]
+    logger = DataLogger(out, name)
     logger.start()
     queue = logger.input_queue
     queue.put(LogPackage(np.uint8(4), np.uint64(0), np.frombuffer(np.uint64(ONSET).tobytes(), dtype=np.uint8)))
     for t in range(1, 301):
         queue.put(LogPackage(np.uint8(4), np.uint64(t * 10), np.full(t % 17, t % 256, dtype=np.uint8)))
     logger.stop()
-    assemble_log_archives(out / "ref_data_log", remove_sources=False)
+    assemble_log_archives(out / f"{name}_data_log", remove_sources=False)
 """
 ).replace("ONSET", str(ONSET_US))
 
 
 @pytest.mark.slow
 @pytest.mark.reference
-@each_release()
-def test_our_reader_reads_a_reference_archive(tmp_path: Path, release: Path) -> None:
+@pytest.mark.parametrize("release", EACH_RELEASE)
+def test_our_reader_reads_a_reference_archive(tmp_path: Path, release: str) -> None:
     script = tmp_path / "write.py"
     script.write_text(WRITE_WITH_REFERENCE)
+    # The releases name machine-wide resources after the instance: a name unique to the run (another checkout may
+    # run this test at the same time).
+    name = f"ref{uuid.uuid4().hex[:8]}"
     run_reference(
-        f"import runpy, sys; sys.argv = ['w', {str(tmp_path)!r}]; runpy.run_path({str(script)!r}, run_name='__main__')",
-        python=release,
+        f"import runpy, sys; sys.argv = ['w', {str(tmp_path)!r}, {name!r}]; "
+        f"runpy.run_path({str(script)!r}, run_name='__main__')",
+        python=RELEASES[release],
     )
-    archive = tmp_path / "ref_data_log" / "4_log.npz"
+    archive = tmp_path / f"{name}_data_log" / "4_log.npz"
     listing = sorted(path.name for path in tmp_path.rglob("*"))[:20]
     assert archive.exists(), f"the release wrote no archive (a loaded machine?); its output: {listing}"
     reader = LogArchiveReader(archive)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_archive_helpers import sample_messages, write_live_log
+from log_builders import sample_messages, write_live_log
 
 from ataraxis_data_structures.data_loggers import LogArchiveReader, assemble_log_archives
 from ataraxis_data_structures.data_loggers.formats import archive_layout as layout

@@ -19,8 +19,9 @@ import threading
 import time
 import uuid
 import warnings
+from multiprocessing.context import DefaultContext
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -125,7 +126,7 @@ def test_lifecycle_is_idempotent_and_reports_alive(tmp_path: Path) -> None:
 def test_producer_processes_of_each_start_method(logger: DataLogger, method: str) -> None:
     if method not in multiprocessing.get_all_start_methods():
         pytest.skip(f"{method} is not available on this platform")
-    context = multiprocessing.get_context(method)
+    context = cast("DefaultContext", multiprocessing.get_context(method))  # typeshed's BaseContext lacks Process
     logger.start()
     producers = [context.Process(target=produce, args=(logger.input_queue, source_id, 1500)) for source_id in (1, 2, 3)]
     for producer in producers:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from log_builders import read_with_numpy
 from logger_children import payload_of, produce, produce_counted
-from test_archive_helpers import read_with_numpy, run_reference
 
 from ataraxis_data_structures.data_loggers import (
     DataLogger,
@@ -28,11 +28,10 @@ from ataraxis_data_structures.data_loggers.formats import log_format
 from ataraxis_data_structures.data_loggers.live.logger_lock import LOCK_FILE_NAME
 from ataraxis_data_structures.errors import LoggerFailedError
 from ataraxis_data_structures.file_locks import LockHeldError, is_locked, try_lock
-from reference_release import RELEASES, needs_reference, needs_reference_7
+from reference_release import EACH_RELEASE, RELEASES, run_reference
 
 WAIT = 60.0
 SUFFIX = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
-BOTH_RELEASES = [pytest.param("6.2.0", marks=needs_reference), pytest.param("7.2.0", marks=needs_reference_7)]
 
 
 def record(directory: Path, name: str, counts: dict[int, int]) -> DataLogger:
@@ -174,7 +173,7 @@ def test_assembly_while_the_logger_runs_then_again_after_stop_archives_every_mes
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("release", BOTH_RELEASES)
+@pytest.mark.parametrize("release", EACH_RELEASE)
 def test_the_releases_assemblers_refuse_our_live_folder_loudly_and_change_nothing(tmp_path: Path, release: str) -> None:
     logger = record(tmp_path, f"ours_{SUFFIX}", {1: 50, 200: 5})
     folder = logger.output_directory
@@ -224,7 +223,7 @@ if __name__ == "__main__":
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("release", BOTH_RELEASES)
+@pytest.mark.parametrize("release", EACH_RELEASE)
 def test_ours_assembles_a_folder_a_release_recorded_and_leaves_what_the_release_leaves(
     tmp_path: Path, release: str
 ) -> None:
@@ -249,7 +248,7 @@ NAMES = ["sub/inst", "./dot", "a/../b", "trailing/"]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("release", BOTH_RELEASES)
+@pytest.mark.parametrize("release", EACH_RELEASE)
 def test_an_instance_name_holding_a_separator_joins_as_the_releases_join_it(tmp_path: Path, release: str) -> None:
     names = [*NAMES, f"{tmp_path}/absolute_logger"]  # a lab fixture passes f"{tmp_dir}_logger"
     for name in names:

@@ -1,14 +1,14 @@
 """LogPackage: the message layout it hands to the logger, its compact pickled form, and what it refuses."""
 
 import pickle
-import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from ataraxis_data_structures.data_loggers import DataLogger, LogArchiveReader, LogPackage, assemble_log_archives
-from reference_release import REFERENCE7_PYTHON, REFERENCE_PYTHON, needs_reference, needs_reference_7
+from reference_release import REFERENCE7_PYTHON, needs_reference, needs_reference_7, run_reference
 
 
 def make_package(source_id: int = 3, timestamp: int = 12345, payload: bytes = b"\x00\x01\x02\x03\x04") -> LogPackage:
@@ -114,7 +114,9 @@ def test_ids_and_timestamps_must_be_integers_in_range(
 
 def test_accepted_forms_log_exactly_the_elements_given() -> None:
     strided = np.arange(20, dtype=np.uint8)[::3]  # a view with a stride: its elements, not its memory, are logged
-    for source_id, timestamp in [(0, 0), (255, 2**64 - 1), (np.int64(7), np.int32(9)), (np.uint8(3), np.uint64(4))]:
+    forms: list[tuple[int | np.integer[Any], int | np.integer[Any]]]
+    forms = [(0, 0), (255, 2**64 - 1), (np.int64(7), np.int32(9)), (np.uint8(3), np.uint64(4))]
+    for source_id, timestamp in forms:
         package = LogPackage(source_id, timestamp, strided)  # type: ignore[arg-type]
         _, message = package.data
         assert message[0] == int(source_id)
@@ -151,11 +153,8 @@ for label, expression in zip(sys.argv[1::2], sys.argv[2::2]):
 @pytest.mark.reference
 def test_what_we_refuse_the_reference_refuses_too_or_logs_other_bytes() -> None:
     arguments = [item for pair in REFUSED_PAYLOADS.items() for item in pair]
-    result = subprocess.run(
-        [str(REFERENCE_PYTHON), "-c", REFERENCE_PROBE, *arguments], capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    outcomes = dict(line.split(" = ") for line in result.stdout.splitlines())
+    stdout = run_reference(REFERENCE_PROBE, *arguments)
+    outcomes = dict(line.split(" = ") for line in stdout.splitlines())
     assert set(outcomes) == set(REFUSED_PAYLOADS)
     for label, expression in REFUSED_PAYLOADS.items():
         # 6.2.0 builds the package but fails on .data (a NumPy error naming neither LogPackage nor the field).
@@ -207,6 +206,5 @@ def test_bool_payload_bytes_match_the_release() -> None:
         "payload = np.array([True, False, True, True, False])\n"
         "print(LogPackage(np.uint8(2), np.uint64(9), payload).data[1].tobytes().hex())"
     )
-    result = subprocess.run([str(REFERENCE7_PYTHON), "-c", probe], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == LogPackage(np.uint8(2), np.uint64(9), BOOL_PAYLOAD).data[1].tobytes().hex()
+    theirs = run_reference(probe, python=REFERENCE7_PYTHON).strip()
+    assert theirs == LogPackage(np.uint8(2), np.uint64(9), BOOL_PAYLOAD).data[1].tobytes().hex()

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from log_builders import ONSET_US, read_with_numpy, sample_messages, write_live_log
 from logger_children import describe_and_produce, produce
-from test_archive_helpers import ONSET_US, read_with_numpy, run_reference, sample_messages, write_live_log
 
 from ataraxis_data_structures import (
     DataLogger,
@@ -45,7 +45,7 @@ from ataraxis_data_structures.data_loggers.formats.source_description import (
     read_sources_file,
 )
 from ataraxis_data_structures.data_loggers.live.source_store import write_sources_file
-from reference_release import RELEASES, needs_reference, needs_reference_7
+from reference_release import RELEASES, needs_reference, needs_reference_7, run_reference
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "source-description-v1"
 BOTH_RELEASES = [pytest.param("6.2.0", marks=needs_reference), pytest.param("7.2.0", marks=needs_reference_7)]

@@ -1,10 +1,10 @@
-"""The data_loggers wings hold: readers load no assembly, the import graph runs downward only, every module says
-what it exports.
+"""The data_loggers wings hold: readers load no assembly, and the import graph between the wings runs downward only.
 
 Wings (sub-packages of data_loggers), lowest first: ``formats`` (the bytes on disk), then ``live`` (DataLogger and
 its process) and ``reading`` (the archive index and readers), then ``assembly`` (which reads existing archives and
 takes the logger's lock name). A module imports its own wing, the wings below it and the package's shared
-top-level modules; never another package's private module.
+top-level modules. The package-wide rules (no private import across packages, ``__all__`` everywhere, the CLI on
+public names) are tests/test_boundaries.py's.
 """
 
 from __future__ import annotations
@@ -106,45 +106,3 @@ def test_each_wing_imports_only_itself_and_the_wings_below_it(wing: str) -> None
                 assert other in ALLOWED[wing], f"{path.name} ({wing}) imports {target}"
             else:
                 assert not target.startswith("ataraxis_data_structures.cli"), f"{path.name} imports the CLI"
-
-
-def test_no_data_loggers_module_imports_another_package_s_private_module() -> None:
-    for path in sorted(LOGGERS.rglob("*.py")):
-        for module, level in _imports(path):
-            target = _absolute(path, module, level)
-            parts = target.split(".")
-            if parts[0] != "ataraxis_data_structures" or len(parts) < 3:
-                continue  # outside the package, or a top-level module of the package (shared by every subpackage)
-            if parts[1] != "data_loggers":
-                assert not any(part.startswith("_") for part in parts[2:]), f"{path} imports {target}"
-
-
-def test_every_data_loggers_module_declares_all() -> None:
-    missing = [
-        str(path.relative_to(LOGGERS))
-        for path in sorted(LOGGERS.rglob("*.py"))
-        if not any(
-            isinstance(node, (ast.Assign, ast.AnnAssign))
-            and any(
-                isinstance(target, ast.Name) and target.id == "__all__"
-                for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
-            )
-            for node in ast.parse(path.read_text(encoding="utf-8")).body
-        )
-    ]
-    assert missing == []
-
-
-def test_the_cli_imports_only_public_data_loggers_names_and_no_byte_layout() -> None:
-    """The CLI uses public functions of the wings, never the byte layouts (live records, archive layout, comment)."""
-    cli = PACKAGE / "cli"
-    for path in sorted(cli.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module and "data_loggers" in node.module:
-                target = _absolute(path, node.module, node.level)
-                layouts = ("formats.log_format", "formats.archive_layout", "formats.archive_format")
-                assert not target.endswith(layouts), f"{path.name} imports {target}"
-                module = __import__(target, fromlist=["__all__"])
-                for alias in node.names:
-                    assert alias.name in getattr(module, "__all__", []), f"{path.name} imports {alias.name}"
-                    assert not alias.name.startswith("_"), f"{path.name} imports {alias.name}"

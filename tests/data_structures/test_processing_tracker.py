@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from ataraxis_data_structures import JobState, ProcessingStatus, ProcessingTracker, YamlConfig
+from unprivileged import hand_over, run_unprivileged, unprivileged_folder
 
 
 @pytest.fixture
@@ -242,7 +243,7 @@ def test_jobs_follows_changes_made_by_other_instances(tracker: ProcessingTracker
 def test_lock_timeout_is_a_keyword_parameter_with_a_sane_default(tmp_path: Path) -> None:
     path = tmp_path / "t.yaml"
     with pytest.raises(TypeError):
-        ProcessingTracker(path, {}, 5)  # type: ignore[misc]
+        ProcessingTracker(path, {}, 5)  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="lock_timeout"):
         ProcessingTracker(path, lock_timeout=-1)
     tracker = ProcessingTracker(path, lock_timeout=0.5)
@@ -333,17 +334,23 @@ def test_rewrites_keep_the_tracker_file_permissions(tracker: ProcessingTracker) 
     assert tracker.file_path.stat().st_mode & 0o777 == 0o664
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root ignores directory permissions")
-def test_a_tracker_in_a_read_only_directory_can_be_read_but_not_changed(tmp_path: Path) -> None:
-    directory = tmp_path / "share"
-    tracker = ProcessingTracker(file_path=directory / "tracker.yaml")
-    (job_id,) = tracker.initialize_jobs([("a", "")])
-    Path(tracker.lock_path).unlink()
-    directory.chmod(0o555)
-    try:
-        reader = ProcessingTracker(file_path=directory / "tracker.yaml")
-        assert reader.get_job_status(job_id) is ProcessingStatus.SCHEDULED
-        with pytest.raises(PermissionError, match="lock"):
-            reader.start_job(job_id)
-    finally:
-        directory.chmod(0o755)
+def test_a_tracker_in_a_read_only_directory_can_be_read_but_not_changed() -> None:
+    # Root ignores directory permissions: the reader runs as an unprivileged user (tests/unprivileged.py).
+    with unprivileged_folder() as folder:
+        directory = folder / "share"
+        tracker = ProcessingTracker(file_path=directory / "tracker.yaml")
+        (job_id,) = tracker.initialize_jobs([("a", "")])
+        Path(tracker.lock_path).unlink()
+        hand_over(directory)
+        directory.chmod(0o555)
+
+        def read_then_start() -> tuple[ProcessingStatus, str]:
+            reader = ProcessingTracker(file_path=directory / "tracker.yaml")
+            status = reader.get_job_status(job_id)
+            with pytest.raises(PermissionError, match="lock") as refused:
+                reader.start_job(job_id)
+            return status, str(refused.value)
+
+        status, refusal = run_unprivileged(read_then_start)
+        assert status is ProcessingStatus.SCHEDULED and "lock" in refusal
+        assert tracker.get_job_status(job_id) is ProcessingStatus.SCHEDULED

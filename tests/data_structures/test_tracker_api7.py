@@ -13,8 +13,8 @@ import pytest
 
 from ataraxis_data_structures import JobState, ProcessingStatus, ProcessingTracker, TrackerStatus
 from ataraxis_data_structures.data_structures import TrackerStatus as SubpackageTrackerStatus
+from reference_release import REFERENCE7_PYTHON, needs_reference_7, run_reference_json
 
-REFERENCE_PYTHON_7 = Path(os.environ.get("REF_PY7") or "/tmp/axds-reference-7/bin/python")
 CHILDREN = Path(__file__).with_name("tracker_worker_children.py")
 
 
@@ -32,7 +32,8 @@ def test_tracker_status_is_the_7x_str_enum() -> None:
         ("COMPLETED", "completed"),
         ("FAILED", "failed"),
     ]
-    assert TrackerStatus.FAILED == "failed" and json.dumps(TrackerStatus.COMPLETED) == '"completed"'
+    failed: str = "failed"  # a plain str: a TrackerStatus compares equal to its value
+    assert failed == TrackerStatus.FAILED and json.dumps(TrackerStatus.COMPLETED) == '"completed"'
 
 
 @pytest.mark.parametrize(
@@ -265,8 +266,7 @@ def test_discover_reports_an_unreadable_folder_instead_of_skipping_it() -> None:
     assert result.stdout.startswith("PermissionError:") and str(root / "locked") in result.stdout
 
 
-@pytest.mark.reference
-@pytest.mark.skipif(not REFERENCE_PYTHON_7.exists(), reason="release 7.2.0 is not installed")
+@needs_reference_7
 def test_the_signatures_are_7_2_0s() -> None:
     import inspect
 
@@ -298,8 +298,7 @@ def test_the_signatures_are_7_2_0s() -> None:
         f"print(json.dumps({{n: [[p.name, str(p.kind), repr(p.default)] for p in "
         f"inspect.signature(getattr(P, n)).parameters.values()] for n in {names!r}}}))"
     )
-    result = subprocess.run([REFERENCE_PYTHON_7, "-c", script], capture_output=True, text=True, check=True)
-    theirs = json.loads(result.stdout)
+    theirs = run_reference_json(script, python=REFERENCE7_PYTHON)
     ours = {
         name: [
             [p.name, str(p.kind), repr(p.default)]

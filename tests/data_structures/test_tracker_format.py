@@ -346,7 +346,15 @@ def test_the_job_id_shortcut_agrees_with_the_general_plain_check() -> None:
     candidates = [f"{generator.getrandbits(64):016x}" for _ in range(3000)]
     candidates += ["0b01010101010101", "0b01010101010102", "1234567890123456", "0123456701234567", "00000000000000e5"]
     candidates += ["".join(generator.choice("01b") for _ in range(16)) for _ in range(300)]
+    taken = 0
     for job_id in candidates:
-        if tracker_format._is_plain_job_id(job_id):
+        shortcut = tracker_format._is_plain_job_id(job_id)
+        if shortcut:
+            taken += 1
             assert is_plain(job_id), job_id  # the one plain-scalar rule of yaml_scalars
             assert yaml.dump({job_id: 1}, Dumper=yaml.CSafeDumper) == f"{job_id}: 1\n"
+        elif job_id[:2] != "0b":  # the one case it leaves to the general check although it may be plain
+            assert not is_plain(job_id), f"the shortcut refused {job_id!r}, which YAML reads as a string"
+    assert not tracker_format._is_plain_job_id("1234567890123456")  # an integer to YAML
+    assert not tracker_format._is_plain_job_id("0b01010101010101")  # a binary integer to YAML 1.1
+    assert taken > 3000  # it takes nearly every generated ID (the point of a shortcut)

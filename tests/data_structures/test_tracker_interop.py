@@ -20,21 +20,12 @@ import yaml
 
 from ataraxis_data_structures import ProcessingStatus, ProcessingTracker
 from ataraxis_data_structures.data_structures.tracker_format import EMPTY_TRACKER_TEXT_6
-from reference_release import REFERENCE7_PYTHON as REFERENCE_PYTHON_7
-from reference_release import REFERENCE_PYTHON
+from reference_release import REFERENCE7_PYTHON, REFERENCE_PYTHON, needs_reference, needs_reference_7, run_python
 
 CHILDREN = Path(__file__).with_name("tracker_interop_children.py")
 RELEASES = [
-    pytest.param(
-        6,
-        marks=pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason="release 6.2.0 is not installed"),
-        id="6.2.0",
-    ),
-    pytest.param(
-        7,
-        marks=pytest.mark.skipif(not REFERENCE_PYTHON_7.exists(), reason="release 7.2.0 is not installed"),
-        id="7.2.0",
-    ),
+    pytest.param(6, marks=needs_reference, id="6.2.0"),
+    pytest.param(7, marks=needs_reference_7, id="7.2.0"),
 ]
 pytestmark = pytest.mark.reference
 
@@ -42,7 +33,7 @@ JOBS = [("é ü", "日本"), ("word " * 45 + "end", "x" * 250), ("123", "true"),
 
 
 def python_of(release: int) -> Path:
-    return REFERENCE_PYTHON if release == 6 else REFERENCE_PYTHON_7
+    return REFERENCE_PYTHON if release == 6 else REFERENCE7_PYTHON
 
 
 def new_tracker_file(path: Path, release: int) -> Path:
@@ -58,9 +49,7 @@ def run_release(release: int, *args: str) -> dict[str, list[object]]:
 
 def run_child(python: Path | str, *args: str) -> dict[str, list[object]]:
     """Runs a command of the children script under an interpreter (a release's, or ours) and returns its JSON."""
-    result = subprocess.run([python, CHILDREN, *args], capture_output=True, text=True, timeout=120, check=False)
-    assert result.returncode == 0, result.stderr
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+    return dict(json.loads(run_python(python, CHILDREN, *args, timeout=120).stdout.strip().splitlines()[-1]))
 
 
 def our_jobs(tracker: ProcessingTracker) -> dict[str, list[object]]:
@@ -117,9 +106,8 @@ def test_a_tracker_written_by_ours_reads_the_same_in_a_release_byte_for_byte(tmp
     assert path.read_bytes() == before
 
 
+@needs_reference_7
 def test_a_new_file_written_by_ours_is_byte_for_byte_what_7_2_0_writes(tmp_path: Path) -> None:
-    if not REFERENCE_PYTHON_7.exists():
-        pytest.skip("release 7.2.0 is not installed")
     ours, theirs = tmp_path / "ours.yaml", tmp_path / "theirs.yaml"
     run_release(7, "view", str(theirs), json.dumps(JOBS))
     tracker = ProcessingTracker(file_path=ours)
@@ -241,7 +229,7 @@ def test_ours_loads_updates_and_rewrites_a_file_a_release_started_jobs_in_and_th
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not REFERENCE_PYTHON_7.exists(), reason="release 7.2.0 is not installed")
+@needs_reference_7
 def test_the_messages_callers_match_begin_with_7_2_0s_words(tmp_path: Path) -> None:
     path = tmp_path / "tracker.yaml"
     theirs = run_release(7, "errors", str(path))

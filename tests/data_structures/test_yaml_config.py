@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -17,20 +16,14 @@ from test_yaml_config_models import Camera, Codec, Priority, SessionConfig, Stag
 
 from ataraxis_data_structures import YamlConfig
 from ataraxis_data_structures.data_structures.yaml_errors import YamlConfigError
-from reference_release import REFERENCE_PYTHON
+from reference_release import REFERENCE_PYTHON, needs_reference, run_python
 
 HERE = Path(__file__).resolve().parent
 
 
-def reference_python() -> str | None:
-    """Returns the reference release's python if it is installed here (the tests never install it)."""
-    return str(REFERENCE_PYTHON) if REFERENCE_PYTHON.exists() else None
-
-
-def run_python(python: str, code: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["PYTHONPATH"] = str(HERE)
-    return subprocess.run([python, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=False)
+def run_code(python: str | Path, code: str) -> subprocess.CompletedProcess[str]:
+    """Runs code under an interpreter in this folder (``-c`` code imports test_yaml_config_models from there)."""
+    return run_python(python, "-c", code, cwd=HERE, timeout=120, check=False)
 
 
 # ---------------------------------------------------------------------------------------------------- round trips
@@ -134,13 +127,12 @@ def test_written_text_equals_pyyaml_dump_of_the_same_data(tmp_path: Path) -> Non
 # ------------------------------------------------------------------------------------------- reference interchange
 
 
-@pytest.mark.skipif(reference_python() is None, reason="the reference release is not installed")
+@needs_reference
 def test_files_interchange_with_the_reference_release_byte_for_byte(tmp_path: Path) -> None:
-    python = reference_python()
-    assert python is not None
+    python = REFERENCE_PYTHON
     theirs, ours = tmp_path / "theirs.yaml", tmp_path / "ours.yaml"
     write = f"from test_yaml_config_models import sample; sample().to_yaml(__import__('pathlib').Path({str(theirs)!r}))"
-    result = run_python(python, write)
+    result = run_code(python, write)
     assert result.returncode == 0, result.stderr
     assert SessionConfig.from_yaml(theirs) == sample()
 
@@ -151,7 +143,7 @@ def test_files_interchange_with_the_reference_release_byte_for_byte(tmp_path: Pa
         f"assert SessionConfig.from_yaml(Path({str(ours)!r})) == sample()\n"
         "print('loaded')"
     )
-    result = run_python(python, check)
+    result = run_code(python, check)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "loaded"
 
@@ -418,7 +410,7 @@ def test_module_runs_under_a_fresh_interpreter(tmp_path: Path) -> None:
         f"p = Path({str(tmp_path / 'fresh.yaml')!r}); sample().to_yaml(p)\n"
         "assert SessionConfig.from_yaml(p) == sample(); print('ok')"
     )
-    result = run_python(sys.executable, code)
+    result = run_code(sys.executable, code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
 

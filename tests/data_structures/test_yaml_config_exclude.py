@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,9 +12,9 @@ from yaml_exclude_children import Part, Session
 import ataraxis_data_structures
 from ataraxis_data_structures import YAML_EXCLUDE_METADATA, YamlConfig, YamlConfigError
 from ataraxis_data_structures.data_structures import YAML_EXCLUDE_METADATA as FROM_SUBPACKAGE
+from reference_release import OURS, REFERENCE7_PYTHON, needs_reference_7, run_python
 
 CHILD = Path(__file__).with_name("yaml_exclude_children.py")
-RELEASE_7 = Path("/tmp/axds-reference-7/bin/python")
 
 EXPECTED = "---\ncount: 5\npart:\n  keep: 1\nparts:\n- keep: 1\nby_name:\n  k:\n    keep: 1\nmaybe:\n  keep: 1\n...\n"
 
@@ -98,13 +96,11 @@ def test_a_hook_that_returns_no_mapping_is_a_type_error_naming_it(tmp_path: Path
         Broken.from_yaml(path)
 
 
-@pytest.mark.reference
+@needs_reference_7
 def test_the_written_file_is_what_release_7_writes(tmp_path: Path) -> None:
-    if not RELEASE_7.exists():
-        pytest.skip(f"the 7.2.0 reference release is not installed at {RELEASE_7}")
     ours, theirs = tmp_path / "ours.yaml", tmp_path / "theirs.yaml"
-    subprocess.run([str(RELEASE_7), str(CHILD), str(theirs)], check=True, timeout=120)
-    subprocess.run([sys.executable, str(CHILD), str(ours)], check=True, timeout=120)
+    run_python(REFERENCE7_PYTHON, CHILD, theirs, timeout=120)
+    run_python(OURS, CHILD, ours, timeout=120)
     assert ours.read_bytes() == theirs.read_bytes() == EXPECTED.encode()
 
 

@@ -21,6 +21,7 @@ from ataraxis_data_structures import YamlConfig
 from ataraxis_data_structures.data_structures.yaml_converter import get_converter
 from ataraxis_data_structures.data_structures.yaml_roundtrip import same_exactly
 from ataraxis_data_structures.data_structures.yaml_text import dump_document
+from reference_release import EACH_RELEASE, OURS, RELEASES, run_python
 
 
 class Codec(enum.Enum):
@@ -93,7 +94,7 @@ def test_defaults_round_trip_with_exact_types(tmp_path: Path) -> None:
     assert "flags: 5\n" in (tmp_path / "e.yaml").read_text()
 
 
-_ALPHABET = st.characters(blacklist_categories=("Cs",))
+_ALPHABET = st.characters(blacklist_categories=["Cs"])
 _TEXT = st.one_of(
     st.text(_ALPHABET, max_size=12),
     st.sampled_from(["h264", "raw", "1", "2", "7", "true", "null", "2024-05-01", "13:45:00", "/data", "a: b", "~"]),
@@ -231,25 +232,19 @@ def test_dates_and_times_are_iso_8601(tmp_path: Path) -> None:
 
 
 _CHILD = Path(__file__).with_name("yaml_types_children.py")
-_RELEASES = {"6.2.0": Path("/tmp/axds-reference/bin/python"), "7.2.0": Path("/tmp/axds-reference-7/bin/python")}
 
 
-@pytest.mark.reference
 @pytest.mark.slow
-@pytest.mark.parametrize("release", sorted(_RELEASES))
+@pytest.mark.parametrize("release", EACH_RELEASE)
 def test_union_and_date_files_are_interchangeable_with_the_releases(tmp_path: Path, release: str) -> None:
-    if not _RELEASES[release].exists():
-        pytest.skip(f"the {release} reference release is not installed at {_RELEASES[release]}")
-    python = str(_RELEASES[release])
-    script = str(_CHILD)
+    python = RELEASES[release]
     ours, theirs = tmp_path / "ours.yaml", tmp_path / "theirs.yaml"
-    subprocess.run([python, script, "write", str(theirs)], check=True, timeout=120)
-    subprocess.run([sys.executable, script, "write", str(ours)], check=True, timeout=120)
+    run_python(python, _CHILD, "write", theirs, timeout=120)
+    run_python(OURS, _CHILD, "write", ours, timeout=120)
     assert ours.read_bytes() == theirs.read_bytes()
-    for reader in (python, sys.executable):
+    for reader in (python, OURS):
         for file in (ours, theirs):
-            done = subprocess.run([reader, script, "read", str(file)], capture_output=True, text=True, timeout=120)
-            assert done.stdout.strip() == "ok", done.stderr
+            assert run_python(reader, _CHILD, "read", file, timeout=120).stdout.strip() == "ok"
 
 
 # ------------------------------------------------------------------------- golden files written by both releases

@@ -67,7 +67,7 @@ def config_classes(base: type) -> tuple[type, type]:
         level: Level = Level.LOW
 
     @dataclass
-    class Session(base):  # type: ignore[valid-type,misc]
+    class Session(base):  # type: ignore[misc]
         animal: str = "A1"
         rig: Rig = Rig.MESOSCOPE
         root: Path = Path("/data/A1")

@@ -23,9 +23,7 @@ import enum
 import importlib
 import inspect
 import json
-import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -208,21 +206,16 @@ def write_files(destination: Path) -> Path:
     return folder
 
 
-def release_environment() -> dict[str, str]:
-    """The environment to run an original release in: without PYTHONPATH, which could put our library first."""
-    return {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-
-
 def regenerate() -> None:
-    """Runs this script in both releases' interpreters and rewrites every golden file."""
-    ref6 = os.environ.get("REF_PY") or "/tmp/axds-reference/bin/python"
-    ref7 = os.environ.get("REF7_PY") or "/tmp/axds-reference-7/bin/python"
-    for python in (ref6, ref7):
-        subprocess.run([python, __file__, "files", str(HERE)], check=True, cwd=HERE, env=release_environment())
-    api = subprocess.run(
-        [ref7, __file__, "api"], check=True, cwd=HERE, capture_output=True, text=True, env=release_environment()
-    ).stdout
-    (HERE / "api-7.2.0.json").write_text(api)
+    """Runs this script in both releases' interpreters and rewrites every golden file (run by hand, in our venv)."""
+    # tests/reference_release.py is the one place that knows where the releases are and how to run them. Imported
+    # here only: this module also runs inside the releases' interpreters, which have no pytest.
+    sys.path.insert(0, str(HERE.parent))
+    from reference_release import REFERENCE7_PYTHON, REFERENCE_PYTHON, run_python
+
+    for python in (REFERENCE_PYTHON, REFERENCE7_PYTHON):
+        run_python(python, __file__, "files", HERE, cwd=HERE)
+    (HERE / "api-7.2.0.json").write_text(run_python(REFERENCE7_PYTHON, __file__, "api", cwd=HERE).stdout)
 
 
 def main() -> None:

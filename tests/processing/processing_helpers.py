@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 import xxhash
 
-from reference_release import REFERENCE_PYTHON
+from reference_release import run_reference_json
 
 
 def build_tree(root: Path) -> Path:
@@ -51,14 +50,6 @@ def independent_checksum(directory: Path, excluded: frozenset[str] = frozenset({
     return directory_hasher.hexdigest()
 
 
-def run_reference(code: str) -> object:
-    """Runs code under the reference release and returns the JSON value it prints last."""
-    result = subprocess.run(
-        [str(REFERENCE_PYTHON), "-c", code], capture_output=True, text=True, timeout=120, check=True
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def reference_checksum(directory: Path, *, save: bool = False, excluded: set[str] | None = None) -> str:
     """Returns the reference release's checksum of directory."""
     code = (
@@ -66,23 +57,9 @@ def reference_checksum(directory: Path, *, save: bool = False, excluded: set[str
         "from ataraxis_data_structures.processing import calculate_directory_checksum as c; "
         f"print(json.dumps(c(Path({str(directory)!r}), save_checksum={save}, excluded_files={excluded!r})))"
     )
-    value = run_reference(code)
+    value = run_reference_json(code)
     assert isinstance(value, str)
     return value
-
-
-REFERENCE7_PYTHON = Path(os.environ.get("REF7_PY") or "/tmp/axds-reference-7/bin/python")
-"""The 7.2.0 release's interpreter (``../shared/tools/reference-venv.sh DEST 7.2.0`` creates one)."""
-
-
-def run_reference7(code: str) -> object:
-    """Runs code (inside a ``__main__`` guard: 7.2.0 starts processes by spawning) under 7.2.0; returns its last
-    printed JSON value."""
-    script = "if __name__ == '__main__':\n" + "".join(f"    {line}\n" for line in code.splitlines())
-    result = subprocess.run(
-        [str(REFERENCE7_PYTHON), "-c", script], capture_output=True, text=True, timeout=300, check=True
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
 import threading
@@ -12,6 +13,7 @@ from processing_helpers import build_tree, mounted
 
 from ataraxis_data_structures.errors import UnsafePathError
 from ataraxis_data_structures.processing import MountPointWarning, delete_directory
+from unprivileged import hand_over, run_unprivileged, unprivileged_folder
 
 
 def test_deletes_nested_tree_with_many_files(tmp_path: Path) -> None:
@@ -146,45 +148,54 @@ def test_relative_path_through_a_link_to_the_working_directory_is_refused(
     assert sorted(session.rglob("*")) == before
 
 
-def test_failures_name_the_full_path(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root may remove entries from a read-only folder")
-    tree = tmp_path / "tree"
-    (tree / "sub" / "locked").mkdir(parents=True)
-    (tree / "sub" / "locked" / "file.bin").write_bytes(b"x")
-    os.chmod(tree / "sub" / "locked", 0o500)
-    try:
+def test_failures_name_the_full_path() -> None:
+    # Root may remove entries from a read-only folder: the deletion runs as an unprivileged user (unprivileged.py).
+    with unprivileged_folder() as folder:
+        tree = folder / "tree"
+        (tree / "sub" / "locked").mkdir(parents=True)
+        (tree / "sub" / "locked" / "file.bin").write_bytes(b"x")
+        hand_over(tree)
+        os.chmod(tree / "sub" / "locked", 0o500)
         with pytest.raises(PermissionError) as error:
-            delete_directory(tree)
+            run_unprivileged(lambda: delete_directory(tree))
         assert error.value.filename == str(tree / "sub" / "locked" / "file.bin")
-    finally:
-        os.chmod(tree / "sub" / "locked", 0o700)
-    assert (tree / "sub" / "locked" / "file.bin").exists()
+        assert (tree / "sub" / "locked" / "file.bin").exists()
 
 
-def _swap_folders_for_links(top: Path, names: list[str], victim: Path, stash: Path, started: threading.Event) -> None:
-    """Once deletion is under way (a folder lost a file), replaces every remaining folder with a link to victim."""
+def _swap_folders_for_links(
+    top: Path, names: list[str], victim: Path, stash: Path, events: tuple[threading.Event, threading.Event]
+) -> list[str]:
+    """Once deletion is under way (a folder lost a file: ``events[0]``), replaces every remaining folder with a link to
+    victim until the deletion returned (``events[1]``); returns the names swapped while it ran."""
+    started, done = events
     while not started.is_set():
         for name in names:
             with contextlib.suppress(FileNotFoundError):
                 if len(os.listdir(top / name)) < _RACE_FILES:
                     started.set()
                     break
+    swapped = []
     for index, name in enumerate(names):
+        if done.is_set():
+            break
         with contextlib.suppress(OSError):
             os.rename(top / name, stash / str(index))
             os.symlink(victim, top / name)
+            swapped.append(name)
+    return swapped
 
 
 _RACE_FILES = 10
 
 
+@pytest.mark.slow
 def test_a_folder_replaced_by_a_link_during_the_walk_is_never_followed(tmp_path: Path) -> None:
     # A folder is listed, then opened: a link swapped in between must fail the open, not lead into its target.
     victim = tmp_path / "victim"
     victim.mkdir()
     for index in range(50):
         (victim / f"precious{index}.bin").write_bytes(b"x")
+    swapped_during_walks = 0
     for attempt in range(3):
         top = tmp_path / f"session{attempt}"
         stash = tmp_path / f"stash{attempt}"
@@ -194,17 +205,20 @@ def test_a_folder_replaced_by_a_link_during_the_walk_is_never_followed(tmp_path:
             (top / name).mkdir(parents=True)
             for index in range(_RACE_FILES):
                 (top / name / f"f{index}").write_bytes(b"")
-        started = threading.Event()
-        racer = threading.Thread(target=_swap_folders_for_links, args=(top, names, victim, stash, started))
-        racer.start()
-        try:
-            delete_directory(top)
-        except OSError:
-            pass  # The tree changed while it was deleted (a folder filled again): an error, never a wrong target.
-        finally:
-            started.set()
-            racer.join()
+        started, done = threading.Event(), threading.Event()
+        with concurrent.futures.ThreadPoolExecutor(1) as racer:
+            swapped = racer.submit(_swap_folders_for_links, top, names, victim, stash, (started, done))
+            try:
+                delete_directory(top)
+            except OSError:
+                pass  # The tree changed while it was deleted (a folder filled again): an error, never a wrong target.
+            finally:
+                done.set()
+                started.set()
         assert len(os.listdir(victim)) == 50
+        swapped_during_walks += len(swapped.result())
+    # The race must have happened: links were swapped in while the deletion walked (else the test proved nothing).
+    assert swapped_during_walks > 0
 
 
 def test_a_filesystem_mounted_inside_the_tree_is_left_whole(tmp_path: Path) -> None:

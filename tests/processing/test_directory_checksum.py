@@ -8,12 +8,11 @@ import os
 from pathlib import Path
 
 import pytest
-from processing_helpers import REFERENCE_PYTHON, build_tree, independent_checksum, reference_checksum
+from processing_helpers import build_tree, independent_checksum, reference_checksum
 
 from ataraxis_data_structures.errors import ChecksumError
 from ataraxis_data_structures.processing import calculate_directory_checksum, verify_directory_checksum
-
-needs_reference = pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason="the reference release is not installed")
+from reference_release import needs_reference
 
 
 def test_checksum_follows_the_definition_and_is_saved_exactly(tmp_path: Path) -> None:

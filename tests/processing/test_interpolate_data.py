@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -100,10 +102,11 @@ def test_empty_targets_and_inputs_unchanged() -> None:
     values = np.array([1, 2, 3], dtype=np.int16)
     assert interpolate_data(coordinates, values, np.array([], dtype=np.uint64), is_discrete=True).dtype == np.int16
     targets = np.array([0, 15, 40], dtype=np.uint64)
-    before = (coordinates.copy(), values.copy(), targets.copy())
+    before: tuple[np.ndarray[Any, Any], ...] = (coordinates.copy(), values.copy(), targets.copy())
     interpolate_data(coordinates, values, targets, is_discrete=False)
     interpolate_data(coordinates, values, targets, is_discrete=True)
-    for original, now in zip(before, (coordinates, values, targets), strict=True):
+    after: tuple[np.ndarray[Any, Any], ...] = (coordinates, values, targets)
+    for original, now in zip(before, after, strict=True):
         assert np.array_equal(original, now)
 
 

@@ -7,13 +7,14 @@ import os
 from pathlib import Path
 
 import pytest
-from processing_helpers import REFERENCE7_PYTHON, run_reference7
 
 from ataraxis_data_structures import (
     discover_marker_files,
     discover_marker_roots,
     index_marker_files,
 )
+from reference_release import REFERENCE7_PYTHON, needs_reference_7, run_reference_json
+from unprivileged import hand_over, run_unprivileged, unprivileged_folder
 
 MARKERS = [
     "m.yaml",
@@ -129,19 +130,18 @@ def test_index_marker_files_one_walk_several_names_and_depth(tmp_path: Path) -> 
         index_marker_files(tmp_path / "missing", ["m.yaml"])
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
-def test_an_unreadable_folder_is_an_error_not_skipped(tmp_path: Path) -> None:
-    root = build_markers(tmp_path / "root")
-    os.chmod(root / "z" / "deep", 0)
-    try:
+def test_an_unreadable_folder_is_an_error_not_skipped() -> None:
+    # Root reads every folder: the search runs as an unprivileged user (tests/unprivileged.py).
+    with unprivileged_folder() as folder:
+        root = build_markers(folder / "root")
+        hand_over(root)
+        os.chmod(root / "z" / "deep", 0)
         with pytest.raises(PermissionError, match="deep"):
-            discover_marker_files(root, "m.yaml")
-    finally:
-        os.chmod(root / "z" / "deep", 0o755)
+            run_unprivileged(lambda: discover_marker_files(root, "m.yaml"))
 
 
 @pytest.mark.reference
-@pytest.mark.skipif(not REFERENCE7_PYTHON.exists(), reason="the 7.2.0 release is not installed")
+@needs_reference_7
 def test_same_results_as_7_2_0(tmp_path: Path) -> None:
     root = build_markers(tmp_path / "root")
     code = (
@@ -154,7 +154,7 @@ def test_same_results_as_7_2_0(tmp_path: Path) -> None:
         "'roots': [[str(p) for p in r(root, 'm.yaml', n)] for n in (0, 1, 2)], "
         "'index': {k: [str(p) for p in v] for k, v in index.items()}}))"
     )
-    theirs = run_reference7(code)
+    theirs = run_reference_json(code, python=REFERENCE7_PYTHON, main_guard=True)
     index = index_marker_files(root, ["m.yaml", "n.yaml", "absent"], max_depth=3)
     ours = {
         "files": [str(p) for p in discover_marker_files(root, "m.yaml")],

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from processing_helpers import REFERENCE_PYTHON, build_tree, independent_checksum, mounted, run_reference
+from processing_helpers import build_tree, independent_checksum, mounted
 
 from ataraxis_data_structures.errors import (
     AxdsError,
@@ -29,6 +29,7 @@ from ataraxis_data_structures.processing import (
     transfer_directory,
     verify_directory_checksum,
 )
+from reference_release import needs_reference, run_reference_json
 
 
 def files_of(root: Path) -> dict[str, bytes]:
@@ -243,7 +244,7 @@ def test_empty_or_relative_working_directory_source_is_refused_when_removing(
         with pytest.raises(UnsafePathError, match=r"source=.*working directory"):
             transfer_directory(value, tmp_path / "destination", remove_source=True)  # type: ignore[arg-type]
         with pytest.raises(UnsafePathError, match=r"destination=.*working directory"):
-            transfer_directory(tmp_path / "elsewhere", value, reset_dirty_destination=True)  # type: ignore[arg-type]
+            transfer_directory(tmp_path / "elsewhere", value, reset_dirty_destination=True)
     assert not (tmp_path / "destination").exists() and (work / "a" / "x.txt").exists()
     transfer_directory(Path(""), tmp_path / "destination")  # copying is not destructive
     assert files_of(tmp_path / "destination") == files_of(work)
@@ -350,7 +351,7 @@ def test_failed_write_names_the_file_and_leaves_no_partial(tmp_path: Path) -> No
     assert not partial_files(destination)
 
 
-@pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason="the reference release is not installed")
+@needs_reference
 def test_reference_verifies_our_transfer(tmp_path: Path) -> None:
     source = build_tree(tmp_path / "source")
     destination = tmp_path / "destination"
@@ -361,7 +362,7 @@ def test_reference_verifies_our_transfer(tmp_path: Path) -> None:
         "from ataraxis_data_structures.processing import transfer_directory as t; "
         f"t(Path({str(destination)!r}), Path({str(tmp_path / 'again')!r}), verify_integrity=True); print('true')"
     )
-    assert run_reference(code) is True
+    assert run_reference_json(code) is True
 
 
 def test_full_disk_names_the_file_and_leaves_no_partial(tmp_path: Path) -> None:

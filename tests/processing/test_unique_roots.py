@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from processing_helpers import REFERENCE7_PYTHON, run_reference7
 
 from ataraxis_data_structures import resolve_unique_roots
+from reference_release import REFERENCE7_PYTHON, needs_reference_7, run_reference_json
 
 CASES: list[list[str]] = [
     ["/d/p/s1/raw/m.yaml"],
@@ -47,7 +47,7 @@ def test_paths_without_a_component_of_their_own_are_refused(paths: list[str]) ->
 
 
 @pytest.mark.reference
-@pytest.mark.skipif(not REFERENCE7_PYTHON.exists(), reason="the 7.2.0 release is not installed")
+@needs_reference_7
 def test_same_results_and_failures_as_7_2_0() -> None:
     code = (
         "import json; from pathlib import Path\n"
@@ -64,4 +64,4 @@ def test_same_results_and_failures_as_7_2_0() -> None:
             ours.append([str(path) for path in resolve_unique_roots([Path(p) for p in case])])
         except ValueError:
             ours.append("ValueError")
-    assert run_reference7(code) == ours
+    assert run_reference_json(code, python=REFERENCE7_PYTHON, main_guard=True) == ours

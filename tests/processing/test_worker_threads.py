@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
-from processing_helpers import REFERENCE7_PYTHON, run_reference7
 from worker_threads_children import NAMES, thread_variables
 
 from ataraxis_data_structures import initialize_worker_threads, limit_worker_threads
+from reference_release import REFERENCE7_PYTHON, needs_reference_7, run_reference_json
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
-def spawned_pool(**options: object) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"), **options)  # type: ignore[arg-type]
+def spawned_pool(**options: Any) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"), **options)
 
 
 def test_workers_of_a_pool_inside_the_context_inherit_the_limits(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -58,10 +58,10 @@ def test_restored_when_the_block_raises_and_bad_counts_are_refused(monkeypatch: 
         ((1, None, {" ": 1}), "non-blank"),
         ((1, None, {"X_THREADS": 0}), "got 0 for 'X_THREADS'"),
     ):
-        with pytest.raises(ValueError, match=message), limit_worker_threads(*arguments):  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match=message), limit_worker_threads(*arguments):
             pass
         with pytest.raises(ValueError, match=message):
-            initialize_worker_threads(*arguments)  # type: ignore[arg-type]
+            initialize_worker_threads(*arguments)
     with pytest.raises(TypeError, match="integer"):
         initialize_worker_threads(2.5)  # type: ignore[arg-type]
     assert dict(os.environ) == before
@@ -87,8 +87,7 @@ def _numba_installed() -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.reference
-@pytest.mark.skipif(not REFERENCE7_PYTHON.exists(), reason="the 7.2.0 release (which installs numba) is not installed")
+@needs_reference_7  # 7.2.0's environment has numba
 def test_numba_is_limited_where_it_is_installed_and_variables_match_7_2_0() -> None:
     # Our module (standard library only) is loaded by its file in 7.2.0's environment, which has numba.
     module = SRC / "ataraxis_data_structures" / "processing" / "worker_threads.py"
@@ -100,17 +99,15 @@ def test_numba_is_limited_where_it_is_installed_and_variables_match_7_2_0() -> N
         "print(json.dumps([numba.get_num_threads(), "
         "{k: v for k, v in os.environ.items() if k.endswith(('THREADS', 'THREADS_NUM'))}]))"
     )
-    environment = dict(os.environ)
-    for name in NAMES:
-        environment.pop(name, None)
-    result = subprocess.run(
-        [str(REFERENCE7_PYTHON), "-c", code], capture_output=True, text=True, check=True, env=environment
-    )
-    numba_threads, ours = json.loads(result.stdout.strip().splitlines()[-1])
+    result = run_reference_json(code, python=REFERENCE7_PYTHON, unset=NAMES)
+    assert isinstance(result, list)
+    numba_threads, ours = result
     assert numba_threads == 1
-    theirs = run_reference7(
+    theirs = run_reference_json(
         "import json, os; from ataraxis_data_structures.processing import limit_worker_threads as l\n"
         "with l(1, 2):\n"
-        "    print(json.dumps({k: v for k, v in os.environ.items() if k.endswith(('THREADS', 'THREADS_NUM'))}))"
+        "    print(json.dumps({k: v for k, v in os.environ.items() if k.endswith(('THREADS', 'THREADS_NUM'))}))",
+        python=REFERENCE7_PYTHON,
+        main_guard=True,
     )
     assert ours == theirs

@@ -12,8 +12,10 @@ import sys
 import threading
 import time
 import warnings
+from multiprocessing.context import DefaultContext
 from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
@@ -23,6 +25,7 @@ from shared_memory_children import SHM, ours
 from ataraxis_data_structures import SharedMemoryArray, SharedMemoryFormatError, SharedMemoryLockWarning
 from ataraxis_data_structures import shared_memory as shared_memory_package
 
+pytestmark = pytest.mark.usefixtures("no_leaked_buffers")  # conftest.py: no buffer may outlive its test
 START_METHODS = ["spawn", "fork"]
 
 
@@ -43,7 +46,7 @@ def test_creator_is_connected_and_sees_the_prototype(buffer_name: str) -> None:
         with array.array() as data:
             assert np.array_equal(data, prototype)
         prototype[0, 0] = 99  # the buffer holds a copy of the prototype
-        assert array[0, 0] == 0
+        assert array[0, 0] == 0  # type: ignore[index]  # __getitem__ is typed int | slice but takes a tuple
     finally:
         array.destroy()
 
@@ -320,7 +323,7 @@ def test_threads_of_one_process_lose_no_increment(buffer_name: str) -> None:
 # ----- real processes -----
 @pytest.mark.parametrize("method", START_METHODS)
 def test_writers_in_several_processes_lose_no_increment(buffer_name: str, method: str) -> None:
-    context = multiprocessing.get_context(method)
+    context = cast("DefaultContext", multiprocessing.get_context(method))  # typeshed's BaseContext lacks Process
     array = SharedMemoryArray.create_array(buffer_name, np.zeros(2, dtype=np.int64))
     try:
         start = context.Event()
@@ -339,7 +342,7 @@ def test_writers_in_several_processes_lose_no_increment(buffer_name: str, method
 @pytest.mark.parametrize("method", START_METHODS)
 @pytest.mark.parametrize("auto_connect", [True, False])
 def test_a_child_reads_what_the_parent_wrote(buffer_name: str, method: str, auto_connect: bool) -> None:
-    context = multiprocessing.get_context(method)
+    context = cast("DefaultContext", multiprocessing.get_context(method))  # typeshed's BaseContext lacks Process
     array = SharedMemoryArray.create_array(buffer_name, np.zeros(3, dtype=np.float64), auto_connect=auto_connect)
     try:
         array[1:] = [2.5, 3.5]
@@ -380,7 +383,7 @@ def _relay(inbox: multiprocessing.Queue, outbox: multiprocessing.Queue) -> None:
 
 @pytest.mark.parametrize("method", START_METHODS)
 def test_a_child_killed_while_holding_the_lock_does_not_wedge_or_leak(buffer_name: str, method: str) -> None:
-    context = multiprocessing.get_context(method)
+    context = cast("DefaultContext", multiprocessing.get_context(method))  # typeshed's BaseContext lacks Process
     array = SharedMemoryArray.create_array(buffer_name, np.zeros(2, dtype=np.int64))
     try:
         locked = context.Event()

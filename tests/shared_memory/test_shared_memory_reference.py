@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,32 +10,20 @@ from typing import Any
 import pytest
 import shared_memory_children as children
 
-RELEASES = {
-    "7.2.0": Path(os.environ.get("REF7_PY") or "/tmp/axds-reference-7/bin/python"),
-    "6.2.0": Path(os.environ.get("REF_PY") or "/tmp/axds-reference/bin/python"),
-}
+from reference_release import EACH_RELEASE, RELEASES, run_python
+
+pytestmark = pytest.mark.usefixtures("no_leaked_buffers")  # conftest.py: no buffer may outlive its test
 
 
 def _behaviour(python: str | Path, name: str) -> dict[str, Any]:
     script = Path(children.__file__)
-    result = subprocess.run(
-        [str(python), str(script), "behaviour", name],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=script.parent,
-        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_python(python, script, "behaviour", name, timeout=120, cwd=script.parent)
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
-@pytest.mark.reference
-@pytest.mark.parametrize("release", sorted(RELEASES))
+@pytest.mark.parametrize("release", EACH_RELEASE)
 def test_same_behaviour_as_the_release(buffer_name: str, release: str) -> None:
     python = RELEASES[release]
-    if not python.exists():
-        pytest.skip(f"ataraxis-data-structures {release} is not installed at {python}")
     theirs = _behaviour(python, buffer_name)
     ours = _behaviour(sys.executable, buffer_name)
     # 7.2 refuses a 0-d prototype by accident (IndexError); an object prototype and pickling through a Queue are

@@ -4,4 +4,6 @@ import sys
 
 from . import main
 
+__all__: list[str] = []  # a module run for its effect, exporting nothing
+
 sys.exit(main())

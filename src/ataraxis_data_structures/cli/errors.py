@@ -1,11 +1,7 @@
-"""The error type every command group raises for a failure it reports in one line."""
+"""The error type every command group raises for a failure it reports in one line (defined in ``errors``)."""
 
 from __future__ import annotations
 
-from ..errors import AxdsError
+from ..errors import CommandError
 
 __all__ = ["CommandError"]
-
-
-class CommandError(AxdsError):
-    """A failure that the command line reports as one line on stderr with a non-zero exit code."""

@@ -7,9 +7,11 @@ import sys
 import time
 from typing import Any
 
-from ..data_loggers.live.live_view import LiveLogReader, SourceStatus
+from ..data_loggers import LiveLogReader, SourceStatus
 from .arguments import path_argument
 from .errors import CommandError
+
+__all__ = ["register", "render"]
 
 _CLEAR = "\x1b[H\x1b[2J"
 """Moves the cursor home and clears the terminal: the table is redrawn in place."""

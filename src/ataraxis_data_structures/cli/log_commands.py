@@ -10,13 +10,22 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..data_loggers.assembly.archive_assembly import assemble_log_archives
-from ..data_loggers.formats.source_description import description_from_fields, summary_text
-from ..data_loggers.reading.archive_discovery import archive_source_id, discover_log_archives
-from ..data_loggers.reading.archive_plot import PLOT_EXTRA_HINT, plot_sources, source_timing
-from ..data_loggers.reading.archive_summary import ArchiveSummary, summarize_archive
+from ..data_loggers import (
+    PLOT_EXTRA_HINT,
+    ArchiveSummary,
+    archive_source_id,
+    assemble_log_archives,
+    description_from_fields,
+    discover_log_archives,
+    plot_sources,
+    source_timing,
+    summarize_archive,
+    summary_text,
+)
 from .arguments import path_argument
 from .errors import CommandError
+
+__all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:

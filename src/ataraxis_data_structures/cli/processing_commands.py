@@ -20,6 +20,8 @@ from ..processing import (
 from .arguments import path_argument
 from .errors import CommandError
 
+__all__ = ["register"]
+
 
 def _checksum(args: argparse.Namespace) -> int:
     """Prints the directory's checksum (and saves it unless --no-save); --manifest also writes a standard manifest."""

@@ -24,15 +24,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..data_structures.processing_tracker import (
+from ..data_structures import (
+    JobState,
     ProcessingStatus,
     ProcessingTracker,
     find_tracker_files,
-    state_from_record,
+    read_tracker_states,
     summarize_states,
 )
-from ..data_structures.tracker_format import JobRecord
-from ..data_structures.tracker_store import read_unlocked
 from ..errors import TrackerFormatError
 from .arguments import path_argument
 from .errors import CommandError
@@ -143,7 +142,7 @@ def _summary(args: argparse.Namespace) -> int:
     failures = 0
     for path in candidates:
         try:
-            records = read_unlocked(path).records
+            states = read_tracker_states(path)
         except TrackerFormatError as error:
             if not args.name:
                 continue  # Some other YAML file: not a tracker.
@@ -154,7 +153,7 @@ def _summary(args: argparse.Namespace) -> int:
             entries.append({"file": str(path), "error": str(error)})
             failures += 1
             continue
-        summary = summarize_states({job_id: state_from_record(record) for job_id, record in records.items()})
+        summary = summarize_states(states)
         entries.append({"file": str(path), "summary": summary["summary"], "status": str(summary["status"])})
     totals = dict.fromkeys(("total", "succeeded", "failed", "running", "scheduled"), 0)
     for entry in entries:
@@ -237,7 +236,7 @@ def _watch(args: argparse.Namespace) -> int:
     in_place = sys.stdout.isatty()
     shown: object = None
     while True:
-        records = read_unlocked(path).records
+        records = read_tracker_states(path)
         # On a terminal the table is redrawn each time (running durations grow); into a file or a pipe it is
         # printed again only when a job's status changed, so a log holds one table per change.
         seen: object = None if in_place else [(job_id, record.status) for job_id, record in records.items()]
@@ -267,7 +266,7 @@ def format_tracker_table(path: Path, status: ProcessingStatus | None = None) -> 
     Raises:
         ValueError: If the file is not a valid tracker.
     """
-    records = read_unlocked(path).records
+    records = read_tracker_states(path)
     now = time.time_ns() // 1000
     rows = [
         _row(job_id, record, now) for job_id, record in records.items() if status is None or record.status == status
@@ -285,7 +284,7 @@ def format_tracker_table(path: Path, status: ProcessingStatus | None = None) -> 
     return "\n".join(lines)
 
 
-def _row(job_id: str, record: JobRecord, now: int) -> tuple[str, ...]:
+def _row(job_id: str, record: JobState, now: int) -> tuple[str, ...]:
     """Returns the table cells of one job."""
     status, error_message, started_at, completed_at = (
         record.status,

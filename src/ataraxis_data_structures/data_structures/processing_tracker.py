@@ -47,6 +47,9 @@ __all__ = [
     "ProcessingTracker",
     "StaleJob",
     "TrackerStatus",
+    "find_tracker_files",
+    "read_tracker_states",
+    "summarize_states",
 ]
 
 DEFAULT_LOCK_TIMEOUT = 10.0
@@ -1097,8 +1100,38 @@ def _require_yaml_suffix(file_path: Path | str) -> Path:
     return path
 
 
+def read_tracker_states(file_path: Path) -> dict[str, JobState]:
+    """Returns the jobs of a tracker file, read without taking its lock.
+
+    Writers replace the file atomically, so the read sees one complete version of it. It never waits and creates
+    nothing (no lock file, no folder), so it works on read-only shares; ``axds tracker show`` reads this way.
+
+    Args:
+        file_path: The tracker's ``.yaml`` file.
+
+    Returns:
+        Each job's ID mapped to a copy of its state; empty if the file does not exist.
+
+    Raises:
+        TrackerFormatError: If the file is not a valid tracker (also a ValueError).
+        OSError: If the file exists but cannot be read.
+    """
+    return {
+        job_id: state_from_record(record) for job_id, record in tracker_store.read_unlocked(file_path).records.items()
+    }
+
+
 def summarize_states(states: Mapping[str, JobState]) -> dict[str, Any]:
-    """Returns the summarize() dictionary of a registry (see ProcessingTracker.summarize)."""
+    """Returns the summary of a set of jobs, as :meth:`ProcessingTracker.summarize` gives it for its own.
+
+    Args:
+        states: Each job's ID mapped to its state (from :meth:`ProcessingTracker.snapshot` or
+            :func:`read_tracker_states`).
+
+    Returns:
+        ``jobs`` (one dictionary per job), ``summary`` (the count per status and the total) and ``status`` (the
+        overall TrackerStatus).
+    """
     jobs: list[dict[str, Any]] = []
     counts = dict.fromkeys(ProcessingStatus, 0)
     for job_id, state in states.items():
@@ -1128,6 +1161,13 @@ def summarize_states(states: Mapping[str, JobState]) -> dict[str, Any]:
 
 def find_tracker_files(root: Path, tracker_name: str) -> list[Path]:
     """Returns every file named tracker_name under root, sorted, without following symbolic links to folders.
+
+    Args:
+        root: The folder searched, with every folder under it.
+        tracker_name: The trackers' file name, e.g. ``processing_tracker.yaml``.
+
+    Returns:
+        The paths of the files found, sorted.
 
     Raises:
         OSError: If root is missing or not a folder, or a folder under it cannot be read.

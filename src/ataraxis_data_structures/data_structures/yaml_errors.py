@@ -7,7 +7,6 @@ tree to find the line of each failing field.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,86 +20,15 @@ from cattrs.errors import (
     IterableValidationError,
 )
 
-from ..errors import AxdsError
+from ..errors import (
+    MissingValueError,
+    YamlConfigError,
+    YamlConfigTypeError,
+    YamlConfigWarning,
+    missing_value_error,
+)
 from .yaml_converter import KEY_NOTE_TEXT, excluded_fields
 from .yaml_scalars import SAFE_LOADER
-
-
-class YamlConfigWarning(UserWarning):
-    """Warned when a YAML file is loaded (or written) the way the reference releases do despite a problem.
-
-    A value that does not match its field's annotation (loaded as the releases load it), keys that match no field
-    (ignored), or a union value that ``to_yaml`` writes but that would load back as another type. The message names
-    the file, the field path (with its line) and the value. ``strict=True`` (or a class's ``yaml_strict = True``)
-    turns each into an error instead; ``warnings.filterwarnings("error", category=YamlConfigWarning)`` does too.
-    """
-
-
-class YamlConfigError(AxdsError, ValueError):
-    """Raised when a YAML file cannot be loaded into a YamlConfig dataclass; the message lists every problem.
-
-    Attributes:
-        file_path: The file that failed to load.
-        problems: One entry per problem, each a human-readable line such as
-            ``camera.fps (line 12): expected int, got 'fast'``.
-    """
-
-    def __init__(self, message: str, file_path: Path, problems: list[str]) -> None:
-        super().__init__(message)
-        self.file_path = file_path
-        self.problems = problems
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        """Pickles the error whole, so that it crosses process boundaries (a config loaded in a worker process)."""
-        return type(self), (self.args[0], self.file_path, self.problems), self.__dict__
-
-
-class YamlConfigTypeError(YamlConfigError, TypeError):
-    """A YamlConfigError for a file the releases refuse with a TypeError (a Path field holding a non-string)."""
-
-
-class MissingValueError(YamlConfigError):
-    """A YamlConfigError for a file that lacks a required field (one without a default that does not allow None).
-
-    Both reference releases raise ``dacite.exceptions.MissingValueError`` here, and code written for them catches
-    that class: when dacite is installed, the error raised is also one (a subclass of both), so either ``except``
-    clause catches it; without dacite it is this class. The message starts with the releases' words,
-    ``missing value for field "camera.fps"`` (field names only, as theirs), followed by the file and, for each
-    problem, the field path with list indexes and the line.
-
-    Attributes:
-        field_path: The first missing field as the releases name it, e.g. ``controllers.controller_id``.
-    """
-
-    def __init__(self, message: str, file_path: Path, problems: list[str], field_path: str) -> None:
-        super().__init__(message, file_path, problems)
-        self.field_path = field_path
-        # With dacite's class in the MRO, its __init__ may run in the chain above and call Exception.__init__()
-        # without arguments, which empties args (Python 3.14 does): the message is set again here.
-        self.args = (message,)
-
-    def __str__(self) -> str:
-        return str(self.args[0])  # dacite's MissingValueError.__str__ (later in the MRO) would drop the detail
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled as rebuilt by missing_value_error: dacite's too where the receiving process has dacite."""
-        return missing_value_error, (self.args[0], self.file_path, self.problems, self.field_path), self.__dict__
-
-
-def missing_value_error(message: str, file_path: Path, problems: list[str], field_path: str) -> MissingValueError:
-    """Returns the MissingValueError, also a ``dacite.exceptions.MissingValueError`` when dacite is installed."""
-    return _missing_value_class()(message, file_path, problems, field_path)
-
-
-@functools.cache
-def _missing_value_class() -> type[MissingValueError]:
-    """Returns MissingValueError, or its subclass that is also dacite's (imported here only: an error path)."""
-    try:
-        from dacite.exceptions import MissingValueError as DaciteMissingValueError
-    except ImportError:
-        return MissingValueError
-    namespace = {"__module__": __name__, "__qualname__": "MissingValueError", "__doc__": MissingValueError.__doc__}
-    return type("MissingValueError", (MissingValueError, DaciteMissingValueError), namespace)
 
 
 @dataclass(frozen=True)

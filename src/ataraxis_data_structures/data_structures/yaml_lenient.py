@@ -29,6 +29,8 @@ from typing import Any, NamedTuple
 from .yaml_converter import BuildRecord, describe_type
 from .yaml_errors import missing_field
 
+__all__ = ["Failure", "IgnoredKeys", "LenientResult", "Mismatch", "Path_", "structure_leniently"]
+
 if typing.TYPE_CHECKING:
     from cattrs import Converter
 

@@ -21,6 +21,8 @@ import yaml
 
 from .yaml_scalars import RESERVED_WORDS, SAFE_DUMPER, SAFE_LOADER, OutsideFastPathError, read_scalar, scalar_text
 
+__all__ = ["dump_document", "load_document"]
+
 
 class _Dumper(SAFE_DUMPER):  # type: ignore[misc,valid-type]
     """The safe dumper (libyaml's where available) that also writes Enum members as their values.
@@ -33,7 +35,6 @@ _Dumper.add_multi_representer(enum.Enum, lambda dumper, member: dumper.represent
 
 # Never fold long lines: a folded path or note is hard to edit by hand (and the reference release does not fold).
 _UNLIMITED_WIDTH = 2**31 - 1
-
 
 _QUOTABLE_PREFIX = re.compile(r"'(?:[\x20-\x26\x28-\x7e]|'')*'")
 _COMMENT = re.compile(r"(?: +#.*)?")

@@ -1,16 +1,53 @@
-"""Utilities for data integrity verification, directory transfer, deletion and data interpolation."""
+"""Utilities for data integrity verification, directory transfer, deletion and data interpolation.
 
-from .._path_safety import MountPointWarning
-from .checksum import ChecksumVerification, calculate_directory_checksum, verify_directory_checksum
-from .deletion import delete_directory
-from .fanout import DestinationReport
-from .interpolation import interpolate_data
-from .manifests import DirectoryCheck, FileCheck, check_directory, make_bag, write_sha256_manifest
-from .marker_files import discover_marker_files, discover_marker_roots, index_marker_files
-from .transfer import transfer_directory
-from .unique_roots import resolve_unique_roots
-from .worker_threads import initialize_worker_threads, limit_worker_threads
-from .write_tools import atomic_write, direct_write
+Names are imported on first use (PEP 562, as the top-level package does): importing ``processing`` costs
+almost nothing, and a program that uses one of its names loads only the module that defines it. To export a name, add
+it to the ``TYPE_CHECKING`` block (what type checkers see), to ``_EXPORTS`` and to ``__all__``;
+``tests/test_package.py`` checks that the three agree.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # not typing's: importing typing costs more than this module (type checkers read it the same)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ..errors import MountPointWarning
+    from .checksum import ChecksumVerification, calculate_directory_checksum, verify_directory_checksum
+    from .deletion import delete_directory
+    from .fanout import DestinationReport
+    from .interpolation import interpolate_data
+    from .manifests import DirectoryCheck, FileCheck, check_directory, make_bag, write_sha256_manifest
+    from .marker_files import discover_marker_files, discover_marker_roots, index_marker_files
+    from .transfer import transfer_directory
+    from .unique_roots import resolve_unique_roots
+    from .worker_threads import initialize_worker_threads, limit_worker_threads
+    from .write_tools import atomic_write, direct_write
+
+_EXPORTS: dict[str, str] = {
+    "ChecksumVerification": "checksum",
+    "DestinationReport": "fanout",
+    "DirectoryCheck": "manifests",
+    "FileCheck": "manifests",
+    "MountPointWarning": ".errors",  # defined in the package's errors module (..errors from here)
+    "atomic_write": "write_tools",
+    "calculate_directory_checksum": "checksum",
+    "check_directory": "manifests",
+    "delete_directory": "deletion",
+    "direct_write": "write_tools",
+    "discover_marker_files": "marker_files",
+    "discover_marker_roots": "marker_files",
+    "index_marker_files": "marker_files",
+    "initialize_worker_threads": "worker_threads",
+    "interpolate_data": "interpolation",
+    "limit_worker_threads": "worker_threads",
+    "make_bag": "manifests",
+    "resolve_unique_roots": "unique_roots",
+    "transfer_directory": "transfer",
+    "verify_directory_checksum": "checksum",
+    "write_sha256_manifest": "manifests",
+}
+"""Public name -> the module that defines it."""
 
 __all__ = [
     "ChecksumVerification",
@@ -35,3 +72,25 @@ __all__ = [
     "verify_directory_checksum",
     "write_sha256_manifest",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Imports a public name (or a submodule) on first access and keeps it as a module attribute."""
+    import importlib
+
+    module = _EXPORTS.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
+    else:
+        try:  # a submodule not imported yet (``package.checksum`` worked while this module imported them all)
+            value = importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as error:
+            if error.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -19,6 +19,20 @@ import xxhash
 from ..errors import FileNameEncodingError
 from ._tree import TreeEntry
 
+__all__ = [
+    "CHUNK_SIZE",
+    "Item",
+    "Result",
+    "chunk_buffer",
+    "directory_digest",
+    "hash_entries",
+    "hash_file",
+    "new_file_hasher",
+    "require_utf8_names",
+    "run_parallel",
+    "worker_count",
+]
+
 CHUNK_SIZE = 1 << 20
 """Bytes read per system call: large enough to make call overhead negligible, small enough to stay in cache."""
 

@@ -21,6 +21,15 @@ from pathlib import Path
 from .._durable_files import write_text_atomically
 from ..errors import ChecksumFileError
 
+__all__ = [
+    "CHECKSUM_FILE_NAME",
+    "MANIFEST_FOLDER_NAME",
+    "manifest_path",
+    "read_manifest",
+    "read_stored_checksum",
+    "write_checksum",
+]
+
 CHECKSUM_FILE_NAME = "ax_checksum.txt"
 MANIFEST_FOLDER_NAME = ".ax_checksum_manifest"
 _FORMAT = "axds-checksum-manifest"

@@ -13,6 +13,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+__all__ = ["DirectoryTree", "TreeEntry", "scan_tree"]
+
 
 @dataclass(frozen=True, slots=True)
 class TreeEntry:

@@ -16,6 +16,17 @@ from ._hashing import directory_digest, hash_entries, require_utf8_names, worker
 from ._manifest import CHECKSUM_FILE_NAME, read_manifest, read_stored_checksum, write_checksum
 from ._tree import DirectoryTree, scan_tree
 
+__all__ = [
+    "ChecksumVerification",
+    "FileDifferences",
+    "byte_progress",
+    "calculate_directory_checksum",
+    "compare_file_digests",
+    "describe_differences",
+    "list_names",
+    "verify_directory_checksum",
+]
+
 
 @contextmanager
 def byte_progress(total: int, description: str, *, enabled: bool) -> Iterator[Callable[[int], None] | None]:

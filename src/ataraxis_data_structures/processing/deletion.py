@@ -17,6 +17,8 @@ from ._hashing import worker_count
 if TYPE_CHECKING:
     from pathlib import Path
 
+__all__ = ["delete_directory"]
+
 _BATCH = 256
 """Directory entries unlinked per task: enough to amortize scheduling, few enough to spread a large folder."""
 

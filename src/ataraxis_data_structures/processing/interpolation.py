@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+__all__ = ["interpolate_data"]
+
 
 def _one_dimensional(name: str, array: Any) -> NDArray[Any]:
     """Returns array as a NumPy array (no copy for arrays), checking that it is one-dimensional."""

@@ -47,6 +47,8 @@ from .checksum import byte_progress, compare_file_digests, list_names
 if TYPE_CHECKING:
     from .fanout import DestinationReport
 
+__all__ = ["PARTIAL_SUFFIX", "same_file_state", "transfer_directory"]
+
 logger = logging.getLogger(__name__)
 
 PARTIAL_SUFFIX = ".axds-partial"

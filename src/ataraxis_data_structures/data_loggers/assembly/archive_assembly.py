@@ -41,7 +41,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from ..._path_safety import refuse_unsafe_path
-from ...errors import DirectoryBusyError
+from ...errors import DirectoryBusyError, LoggerRunningWarning, TornLogWarning
 from ...file_locks import LockHeldError, is_locked, try_lock
 from ..formats.archive_layout import archive_name
 from ..formats.source_description import (
@@ -57,18 +57,6 @@ from .source_assembly import AssemblyOptions, SourceAssembly
 from .source_files import SourceFiles, discover_sources
 
 __all__ = ["LoggerRunningWarning", "TornLogWarning", "assemble_log_archives"]
-
-
-class TornLogWarning(UserWarning):
-    """Warns that a source file ends in bytes that are not whole records (or is unreadable) and was kept."""
-
-
-class LoggerRunningWarning(UserWarning):
-    """Warns that a DataLogger was still writing to the directory being assembled.
-
-    Every record written so far is archived; the files the logger may still append to are kept, and a later
-    assembly (after stop()) adds the rest to the same archives, each message exactly once.
-    """
 
 
 def assemble_log_archives(

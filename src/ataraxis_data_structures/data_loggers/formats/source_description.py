@@ -42,6 +42,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
+from ...errors import SourceDescriptionWarning
+
 __all__ = [
     "ARCHIVE_LINE",
     "DescribedSource",
@@ -75,13 +77,6 @@ MAX_DESCRIPTION_BYTES = 4096
 _ESCAPED_SPACE = "\\u0020"
 MAX_HISTORY = 8
 """Descriptions kept per source (the latest and the 7 before it): older ones are dropped first."""
-
-
-class SourceDescriptionWarning(UserWarning):
-    """Warns that a source description could not be read (a damaged or foreign file) or was not kept.
-
-    Logging and assembly never fail because of a description: the message names the file and what was done.
-    """
 
 
 @dataclass(frozen=True, slots=True, init=False)

@@ -1,15 +1,12 @@
-"""Builders of log directories and archives shared by the archive tests (this module holds no tests)."""
+"""Builders of live logs, message lists and reference-style folders shared by the data-logger tests."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
 
-from ataraxis_data_structures.data_loggers.formats import log_format
-from reference_release import REFERENCE_PYTHON
+from ataraxis_data_structures.data_loggers import log_format
 
 ONSET_US = 1_700_000_000_000_000
 
@@ -68,18 +65,3 @@ def read_with_numpy(archive: Path) -> list[tuple[str, bytes]]:
     """Returns (key, message bytes) of every member, read member by member with numpy.load."""
     with np.load(archive) as data:
         return [(key, data[key].tobytes()) for key in data.files]
-
-
-RELEASE_7_PYTHON = Path(os.environ.get("REF7_PY") or "/tmp/axds-reference-7/bin/python")
-"""The interpreter of a virtual environment holding release 7.2.0 (``reference-venv.sh DEST 7.2.0``)."""
-
-RELEASES = {"6.2.0": REFERENCE_PYTHON, "7.2.0": RELEASE_7_PYTHON}
-"""Each original release's interpreter; the interchange tests run against every one installed."""
-
-
-def run_reference(script: str, *args: str, python: Path = REFERENCE_PYTHON) -> str:
-    """Runs a script under an original release's interpreter (6.2.0 by default) and returns its stdout."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    result = subprocess.run([str(python), "-c", script, *args], capture_output=True, text=True, env=env, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
