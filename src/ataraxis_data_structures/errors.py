@@ -29,6 +29,7 @@ __all__ = [
     "LoggerFailedError",
     "MissingValueError",
     "MountPointWarning",
+    "SourceDescriptionWarning",
     "TrackerFormatError",
     "TrackerJobError",
     "TransferRefusedError",
@@ -109,6 +110,13 @@ class DataLoggerWarning(UserWarning):
     with it once when it holds messages because the logger is not running. Code that must not go on after a loss
     turns it into an error: ``warnings.simplefilter("error", DataLoggerWarning)`` (the strict mode: put() then raises
     instead of holding), or checks ``DataLogger.messages_lost`` and ``DataLogger.data_complete``.
+    """
+
+
+class SourceDescriptionWarning(UserWarning):
+    """Warns that a source description could not be read (a damaged or foreign file) or was not kept.
+
+    Logging and assembly never fail because of a description: the message names the file and what was done.
     """
 
 

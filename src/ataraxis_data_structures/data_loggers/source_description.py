@@ -45,7 +45,31 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from .._durable_files import replace_file_atomically
+from ..errors import SourceDescriptionWarning
 from ..file_locks import hold_lock
+
+__all__ = [
+    "ARCHIVE_LINE",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "MAX_DESCRIPTION_BYTES",
+    "MAX_HISTORY",
+    "SOURCES_FILE_NAME",
+    "DescribedSource",
+    "SourceDescription",
+    "SourceDescriptionWarning",
+    "checked_entry",
+    "decode_archive_lines",
+    "description_fields",
+    "description_from_fields",
+    "encode_archive_lines",
+    "merge_history",
+    "now_us",
+    "read_sources_file",
+    "store_descriptions",
+    "summary_text",
+    "write_sources_file",
+]
 
 SOURCES_FILE_NAME = "axds_sources.json"
 """The live folder's description file (outside the *.npy / *.npz names the releases and the lab's code look at)."""
@@ -58,13 +82,6 @@ MAX_DESCRIPTION_BYTES = 4096
 _ESCAPED_SPACE = "\\u0020"
 MAX_HISTORY = 8
 """Descriptions kept per source (the latest and the 7 before it): older ones are dropped first."""
-
-
-class SourceDescriptionWarning(UserWarning):
-    """Warns that a source description could not be read (a damaged or foreign file) or was not kept.
-
-    Logging and assembly never fail because of a description: the message names the file and what was done.
-    """
 
 
 @dataclass(frozen=True, slots=True, init=False)
