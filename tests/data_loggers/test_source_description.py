@@ -45,10 +45,9 @@ from ataraxis_data_structures.data_loggers.formats.source_description import (
     read_sources_file,
 )
 from ataraxis_data_structures.data_loggers.live.source_store import write_sources_file
-from reference_release import RELEASES, needs_reference, needs_reference_7, run_reference
+from reference_release import EACH_RELEASE, RELEASES, run_reference
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "source-description-v1"
-BOTH_RELEASES = [pytest.param("6.2.0", marks=needs_reference), pytest.param("7.2.0", marks=needs_reference_7)]
 SUFFIX = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
 ENCODER = SourceDescription("wheel encoder", dtype="<i4", units="ticks", note="positive is forward")
 CAMERA = SourceDescription("left camera", dtype=[("frame", "<u8"), ("stamp", "<u8")], schema="frame number, time")
@@ -340,7 +339,7 @@ print(json.dumps(out))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("release", BOTH_RELEASES)
+@pytest.mark.parametrize("release", EACH_RELEASE)
 def test_the_releases_read_a_described_archive_exactly_as_one_without(tmp_path: Path, release: str) -> None:
     messages = sample_messages(200, seed=1)
     plain = tmp_path / "plain"
@@ -378,7 +377,7 @@ if __name__ == '__main__':
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("release", BOTH_RELEASES)
+@pytest.mark.parametrize("release", EACH_RELEASE)
 def test_the_releases_assemblers_see_a_described_live_folder_as_one_without(tmp_path: Path, release: str) -> None:
     plain = tmp_path / "plain"
     write_live_log(plain, 1, sample_messages(20, seed=1))
