@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from ..errors import DataLoggerWarning
 from .logger_process import LoggerSettings, run_logger
-from .logger_queue import LoggerQueue, new_address, open_listener
+from .logger_queue import LoggerQueue, new_token, open_listener
 from .logger_receiver import TornFrame
 
 __all__ = ["DataLogger", "DataLoggerWarning"]
@@ -85,10 +85,11 @@ class DataLogger:
         self._thread_count = max(1, int(thread_count))
         self._poll_interval = max(0, int(poll_interval))
         self._context = multiprocessing.get_context("spawn")
-        address = new_address()
         # Listening from the start lets producers put before start(): their messages wait in the kernel until then.
-        self._listener: socket.socket | None = open_listener(address)
-        self._input_queue = LoggerQueue(address, self._name)
+        self._listener: socket.socket | None
+        self._listener, address = open_listener(None)
+        self._token = new_token()
+        self._input_queue = LoggerQueue(address, self._name, self._token)
         self._started = False
         self._stopping = False
         self._owner_pid = os.getpid()
@@ -198,9 +199,12 @@ class DataLogger:
         """Starts a logger process on the queue's address; returns it, its control pipe and its progress counters."""
         listener = self._listener
         if listener is None:
-            listener = self._listener = open_listener(self._input_queue.address)
+            listener, _ = open_listener(self._input_queue.address)
+            self._listener = listener
         control, child_control = self._context.Pipe(duplex=True)
-        settings = LoggerSettings(self._output_directory, self._name, self._thread_count, self._poll_interval)
+        settings = LoggerSettings(
+            self._output_directory, self._name, self._thread_count, self._poll_interval, self._token
+        )
         progress = self._context.RawArray("q", 2)  # messages received, messages written (see run_logger)
         process = self._context.Process(
             target=run_logger,

@@ -1,6 +1,7 @@
 """The code that runs inside a DataLogger's logger process.
 
-The process's main thread multiplexes, with ``selectors``, the listening socket (each producer process connects once),
+The process's main thread multiplexes, with ``selectors``, the listening socket (each producer process connects once,
+and presents the logger's token first: other connections are closed unread and counted),
 every producer's connection, and the control pipe to the parent. It reads each connection as soon as data arrives and
 hands the messages, grouped by source, to the writer threads (logger_writers). Receiving never waits for the disk,
 so a slow disk grows the logger's memory, not the producers' latency.
@@ -34,8 +35,9 @@ from typing import Any
 
 from .logger_lock import directory_lock, name_lock
 from .logger_queue import STOP_NOTICE
-from .logger_receiver import Channel, TornFrame
+from .logger_receiver import Channel, Hello, TornFrame
 from .logger_writers import Record, WriterPool
+from .transport import TRANSPORT
 
 SYNC_INTERVAL = 1.0
 """The longest time written data stays without fsync (with SYNC_BYTES, bounds what a power loss can take)."""
@@ -63,6 +65,7 @@ class LoggerSettings:
     instance_name: str
     thread_count: int
     poll_interval_ms: int
+    token: bytes
 
 
 def run_logger(listener: socket.socket, settings: LoggerSettings, control: Any, progress: Any = None) -> None:
@@ -106,7 +109,9 @@ class _LoggerSession:
         self._control = control
         self._selector = selectors.DefaultSelector()
         self._channels: dict[Channel, None] = {}  # in accept order
-        # The open connections of each producer process, in accept order (see _read).
+        self._unknown: dict[Channel, None] = {}  # accepted, their hello not read yet
+        self._rejected = 0  # connections that presented another token
+        # The open connections of each producer process, in the order they were opened (see _read).
         self._by_pid: dict[int, list[Channel]] = {}
         self._received = 0
         self._torn: list[TornFrame] = []
@@ -147,7 +152,7 @@ class _LoggerSession:
                 raise
             finally:
                 self._selector.close()
-                _close_listener(self._listener)
+                TRANSPORT.close_listener(self._listener)
                 for channel in self._channels:
                     channel.connection.close()
                 pool.close()
@@ -157,6 +162,12 @@ class _LoggerSession:
         problems = list(pool.problems)
         if self._refused_accepts:
             problems.insert(0, "the open-file limit refused producer connections for a while (they waited, unread)")
+        if self._rejected:
+            problems.insert(
+                0,
+                f"{self._rejected} connections to the logger were closed unread: they did not present its token "
+                "(another program connected to its address)",
+            )
         return {
             "messages": self._received,
             "written": pool.written_records,
@@ -166,6 +177,7 @@ class _LoggerSession:
             "unconfirmed": pool.unconfirmed,
             "problems": problems,
             "torn": [frame._asdict() for frame in self._torn],
+            "rejected": self._rejected,
             "peak_queued_bytes": pool.peak_queued_bytes,
             "peak_rss_kib": _peak_rss_kib(),
         }
@@ -208,8 +220,20 @@ class _LoggerSession:
 
     def _receive_the_rest(self, pool: WriterPool) -> None:
         """Reads, after a stop, every byte producers sent before it; no new byte can arrive from here on."""
+        self._accept()  # first: shutting a TCP listener down resets the connections still queued on it
         with contextlib.suppress(OSError):
             self._listener.shutdown(socket.SHUT_RD)  # new connections are refused from now on
+        if TRANSPORT.STOP_GRACE:
+            # TCP: shutting a connection's reading side down may end reads before bytes still in flight arrive, so
+            # the logger reads until every connection was quiet for the grace, takes what is left, and closes.
+            self._read_until_quiet(pool, TRANSPORT.STOP_GRACE)
+            for channel in list(self._channels):
+                while channel in self._channels and self._read(channel)[0]:
+                    pass
+                if channel in self._channels:
+                    self._close(channel)
+            self._flush(pool)
+            return
         done: set[Channel] = set()
         while True:
             refused = not self._accept()  # those already queued may hold messages
@@ -236,6 +260,28 @@ class _LoggerSession:
                     self._read(channel)
                 self._flush(pool)
 
+    def _read_until_quiet(self, pool: WriterPool, grace: float) -> None:
+        """Tells every producer of the stop, then reads until no connection brought a byte for `grace` seconds.
+
+        For a transport that cannot refuse a producer's next send (TCP): a put() looks for the notice before it
+        sends (and cannot connect again: the listener is shut down), so only one already past that look still sends,
+        and it sends within the grace.
+        """
+        for key in (self._listener, self._control):
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(key)
+        notified: set[Channel] = set()
+        quiet_since = time.monotonic()
+        while (left := quiet_since + grace - time.monotonic()) > 0:
+            for channel in [channel for channel in self._channels if channel not in notified]:
+                with contextlib.suppress(OSError):
+                    channel.connection.send(STOP_NOTICE)
+                notified.add(channel)
+            for key, _ in self._selector.select(left):
+                if isinstance(key.data, Channel) and self._read(key.data)[0]:
+                    quiet_since = time.monotonic()
+            self._flush(pool)
+
     def _accept(self) -> bool:
         """Accepts every queued connection; returns False if the open-file limit refused one."""
         while True:
@@ -256,8 +302,7 @@ class _LoggerSession:
                 return True  # the listener was shut down and holds no more queued connections
             channel = Channel(connection)
             self._channels[channel] = None
-            if channel.pid is not None:
-                self._by_pid.setdefault(channel.pid, []).append(channel)
+            self._unknown[channel] = None
             self._selector.register(channel, selectors.EVENT_READ, channel)
 
     def _read(self, channel: Channel) -> tuple[int, int]:
@@ -266,8 +311,16 @@ class _LoggerSession:
         A producer process whose put() was interrupted closes its connection and opens a new one; everything it sent
         on the old one was in the kernel before the first byte of the new one, so reading the producer's older
         connections of what they hold first keeps its messages in put() order (the selector may report the new one
-        first). Returns the bytes read (0 at the connection's end) and the messages completed.
+        first). A connection's pid and number come from its hello: reading the hellos of every new connection before
+        any of their frames puts each in its place among its producer's connections first. Returns the bytes read (0
+        at the connection's end; 1 while a hello is incomplete) and the messages completed.
         """
+        if self._unknown:
+            self._read_hellos()
+            if channel in self._unknown:
+                return 1, 0
+            if channel not in self._channels:
+                return 0, 0
         if channel.pid is not None:
             siblings = self._by_pid.get(channel.pid)
             if siblings is not None and siblings[0] is not channel:
@@ -275,6 +328,21 @@ class _LoggerSession:
                     while older in self._channels and self._read_one(older)[0]:
                         pass
         return self._read_one(channel)
+
+    def _read_hellos(self) -> None:
+        """Reads what arrived of each new connection's hello, placing it among its producer's connections once known."""
+        for channel in list(self._unknown):
+            state = channel.read_hello(self._settings.token)
+            if state is Hello.PENDING:
+                continue
+            del self._unknown[channel]
+            if state is Hello.ACCEPTED and channel.pid is not None:
+                siblings = self._by_pid.setdefault(channel.pid, [])
+                siblings.append(channel)
+                siblings.sort(key=lambda sibling: sibling.number)
+                continue
+            self._rejected += state is Hello.REJECTED
+            self._close(channel)
 
     def _read_one(self, channel: Channel) -> tuple[int, int]:
         try:
@@ -301,6 +369,7 @@ class _LoggerSession:
             _tell(self._control, ("torn", torn))
         self._selector.unregister(channel)
         self._channels.pop(channel, None)
+        self._unknown.pop(channel, None)
         if channel.pid is not None:
             siblings = self._by_pid.get(channel.pid, [])
             if channel in siblings:
@@ -314,18 +383,6 @@ class _LoggerSession:
             pool.submit(self._batches, self._batch_bytes)
             self._batches = {}
             self._batch_bytes = 0
-
-
-def _close_listener(listener: socket.socket) -> None:
-    """Closes the listening socket, removing its socket file where it has one (not Linux's abstract names)."""
-    try:
-        address = listener.getsockname()
-    except OSError:
-        address = None
-    listener.close()
-    if isinstance(address, str) and address and not address.startswith("\0"):
-        with contextlib.suppress(OSError):
-            os.unlink(address)
 
 
 def _raise_descriptor_limit() -> None:

@@ -1,43 +1,43 @@
 """The producer side of a DataLogger's transport: the queue object producers put LogPackages into.
 
-There is no shared lock and no shared buffer between producers. Each producer process opens its own Unix-domain
-stream connection to the logger process the first time it puts (keyed by pid, so a forked child opens its own), and
-``put()`` writes the message's frame into that connection before it returns: when ``put()`` returns, the bytes are
-in the kernel's socket buffer, so a producer killed right after loses nothing, and a producer killed in the middle
-of a ``put()`` leaves at most one partial frame in its own connection, which the logger discards and reports. Threads
-of one process share its connection under an in-process lock.
+There is no shared lock and no shared buffer between producers. Each producer process opens its own stream connection (a
+Unix-domain socket on POSIX, loopback TCP elsewhere: see transport) to the logger process the first time it puts (keyed
+by pid, so a forked child opens its own), and ``put()`` writes the message's frame into that connection before it
+returns: when ``put()`` returns, the bytes are in the kernel's socket buffer, so a producer killed right after loses
+nothing, and a producer killed in the middle of a ``put()`` leaves at most one partial frame in its own connection,
+which the logger discards and reports. Threads of one process share its connection under an in-process lock.
 
-The queue holds only the listening address and the logger's name, so it pickles anywhere (``Process`` arguments
-of any start method, pool tasks, other queues) and reaches processes started after the logger.
+The queue holds only the listening address, the logger's token and its name, so it pickles anywhere (``Process``
+arguments of any start method, pool tasks, other queues) and reaches processes started after the logger.
 
-Wire format: each message is one frame, ``FRAME_HEADER`` (payload size: uint64, source_id: uint8, timestamp:
-uint64, all little-endian) followed by the payload bytes. Nothing else travels on a producer's connection.
+Wire format: a connection starts with a hello (transport.HELLO: the token, so that no other local user can inject
+messages, and the producer's pid and connection number); then each message is one frame, ``FRAME_HEADER`` (payload size:
+uint64, source_id: uint8, timestamp: uint64, all little-endian) followed by the payload bytes. Nothing else travels on a
+producer's connection.
 
-A logger that is not running (stopped and not started again, or past its restarts) does not make put() fail, as
-the releases' queue does not: put() keeps the message in this process (at most ``HELD_LIMIT`` bytes), warns once
+A logger that is not running (stopped and not started again, or past its restarts) does not make put() fail, as the
+releases' queue does not: put() keeps the message in this process (at most ``HELD_LIMIT`` bytes), warns once
 (DataLoggerWarning) and sends the held messages, in order, before the next message once the logger runs again (the
 parent's held messages also go out when start() returns). Messages still held when the process ends are lost, and a
 warning at exit says how many. With ``warnings.simplefilter("error", DataLoggerWarning)`` put() raises instead.
 
-Flow control: the logger reads every connection as soon as data arrives and never waits for the disk, so ``put()``
-costs one system call. Only if the logger process cannot run (stopped, starved of CPU) and a producer's socket
-buffer (a few hundred KB) fills does ``put()`` wait, as the reference's Manager queue always waits for its manager.
+Flow control: the logger reads every connection as soon as data arrives and never waits for the disk, so ``put()`` costs
+one system call. Only if the logger process cannot run (stopped, starved of CPU) and a producer's socket buffer (a few
+hundred KB) fills does ``put()`` wait, as the reference's Manager queue always waits for its manager.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
+import itertools
 import os
 import queue
+import secrets
 import select
 import socket
 import struct
-import sys
-import tempfile
 import threading
 import time
-import uuid
 import warnings
 import weakref
 from dataclasses import dataclass
@@ -47,13 +47,14 @@ import numpy as np
 
 from ..errors import DataLoggerWarning, LoggerFailedError
 from .log_package import LogPackage
+from .transport import HELLO, TOKEN_SIZE, TRANSPORT
+
+_STOP_GRACE = TRANSPORT.STOP_GRACE
 
 FRAME_HEADER = struct.Struct("<QBQ")
 """payload size, source_id, timestamp: the start of every frame on a producer's connection."""
 MAX_PAYLOAD_SIZE = 0xFFFFFFFF
 """The largest payload one message can carry (the live log's record limit)."""
-_SEND_BUFFER = 4 << 20
-"""The send buffer asked for on each connection (the kernel caps it, at about 400 KB by default on Linux)."""
 _LOST_CONNECTION = (BrokenPipeError, ConnectionResetError, ConnectionRefusedError, FileNotFoundError)
 STOP_NOTICE = b"S"
 """The one byte a logger process sends on each connection when it stops (not when it dies), before it stops reading."""
@@ -67,6 +68,8 @@ and reported at exit."""
 
 _all_queues: weakref.WeakSet[LoggerQueue] = weakref.WeakSet()
 _all_listeners: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+_connection_numbers = itertools.count()
+"""This process's producer connections, numbered in the order they open (sent in the hello)."""
 
 
 def _after_fork_in_child() -> None:
@@ -82,35 +85,20 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def new_address() -> str:
-    """Returns a fresh listening address for a logger: an abstract socket name on Linux, a socket file elsewhere."""
-    token = uuid.uuid4().hex[:20]
-    if sys.platform == "linux":
-        return f"\0axds-logger-{token}"
-    folder = "/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir()  # socket paths are limited to ~104 bytes
-    return os.path.join(folder, f"axds-logger-{token}.sock")
+def new_token() -> bytes:
+    """Returns a fresh random token a logger's producers must present."""
+    return secrets.token_bytes(TOKEN_SIZE)
 
 
-def open_listener(address: str) -> socket.socket:
-    """Returns a listening socket bound to the address (replacing a stale socket file left by a killed logger).
+def open_listener(address: str | None) -> tuple[socket.socket, str]:
+    """Returns a listening socket of this platform's transport and its address (a new one if None).
 
     Raises:
-        NotImplementedError: If the platform has no Unix-domain sockets.
+        OSError: If the address cannot be listened on.
     """
-    if not hasattr(socket, "AF_UNIX"):
-        raise NotImplementedError("the DataLogger transport needs Unix-domain sockets (Linux or macOS)")
-    if not address.startswith("\0"):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(address)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        listener.bind(address)
-        listener.listen(socket.SOMAXCONN)
-    except BaseException:
-        listener.close()
-        raise
+    listener, address = TRANSPORT.open_listener(address)
     _all_listeners.add(listener)
-    return listener
+    return listener, address
 
 
 @dataclass(frozen=True)
@@ -138,19 +126,21 @@ class LoggerQueue:
     Args:
         address: The address the logger listens on.
         logger_name: The name of the DataLogger the queue feeds, used in error messages.
+        token: The logger's token, the first bytes of each connection.
     """
 
-    def __init__(self, address: str, logger_name: str) -> None:
+    def __init__(self, address: str, logger_name: str, token: bytes) -> None:
         self._address = address
         self._logger_name = logger_name
+        self._token = token
         self._forget_connection(close=False)
         _all_queues.add(self)
 
-    def __getstate__(self) -> tuple[str, str]:
-        return self._address, self._logger_name
+    def __getstate__(self) -> tuple[str, str, bytes]:
+        return self._address, self._logger_name, self._token
 
-    def __setstate__(self, state: tuple[str, str]) -> None:
-        self._address, self._logger_name = state
+    def __setstate__(self, state: tuple[str, str, bytes]) -> None:
+        self._address, self._logger_name, self._token = state
         self._forget_connection(close=False)
         _all_queues.add(self)
 
@@ -204,7 +194,7 @@ class LoggerQueue:
                 f"DataLogger '{self._logger_name}': the input queue accepts LogPackage instances, got "
                 f"{type(obj).__name__}"
             )
-        data: Any = obj.serialized_data  # a uint8 or bool ndarray (LogPackage checks it): sendmsg sends its bytes
+        data: Any = obj.serialized_data  # a 1-D uint8 or bool ndarray (LogPackage checks it): sent as its bytes
         if not data.flags.c_contiguous:
             data = np.ascontiguousarray(data)
         try:
@@ -235,9 +225,12 @@ class LoggerQueue:
                     return
                 connection = self._connection
                 sent = 0
+                if connection is not None and _STOP_GRACE and TRANSPORT.ended(connection):
+                    self._drop_lost_connection()  # the logger stopped or ended: the frame goes to a new connection
+                    connection = None
                 if connection is not None:
                     try:
-                        sent = connection.sendmsg([header, data])
+                        sent = TRANSPORT.send(connection, header, data)
                         if sent == len(header) + data.nbytes:
                             return
                     except BlockingIOError:
@@ -338,15 +331,18 @@ class LoggerQueue:
 
     def _connect(self) -> socket.socket:
         while True:
-            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SEND_BUFFER)
-                connection.connect(self._address)
+                connection = TRANSPORT.connect(self._address)
             except (ConnectionRefusedError, FileNotFoundError):
-                connection.close()
                 if time.monotonic() < self._patient_until:  # a dead logger being replaced: it listens again soon
                     time.sleep(0.01)
                     continue
+                raise self._not_running() from None
+            try:
+                # Blocking, before any frame: the hello is in the kernel as a whole before the connection is used.
+                connection.sendall(HELLO.pack(self._token, os.getpid(), next(_connection_numbers)))
+            except _LOST_CONNECTION:  # accepted by a listener that is shutting down
+                connection.close()
                 raise self._not_running() from None
             except BaseException:
                 connection.close()
@@ -378,7 +374,11 @@ class LoggerQueue:
         while pending:
             if not sent:
                 try:
-                    sent = connection.sendmsg(pending)
+                    sent = (
+                        TRANSPORT.send(connection, pending[0], pending[1])
+                        if len(pending) == 2
+                        else connection.send(pending[0])
+                    )
                 except BlockingIOError:
                     sent = 0
             if sent:
@@ -401,6 +401,9 @@ class LoggerQueue:
             self._wait_writable(connection, wait)
 
     def _wait_writable(self, connection: socket.socket, timeout: float | None) -> None:
+        if not hasattr(select, "poll"):  # Windows: select() has no descriptor-number limit there
+            select.select([], [connection], [], timeout)
+            return
         if self._poller is None:
             self._poller = select.poll()
             self._poller.register(connection.fileno(), select.POLLOUT)
