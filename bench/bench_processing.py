@@ -8,6 +8,12 @@ minutes). Workloads (bench/workload_processing.py):
   target >= 3x;
 - move: the same with remove_source=True (one run; ours flushes every file and checks every source file's state
   before removing it); target: not slower than the reference;
+- fanout: a session moved to two destinations. The lab's pattern under the reference (one
+  transfer_directory(source, dst, remove_source=False) per destination in a process pool, then the source deleted;
+  unverified, unverified with os.sync() before the deletion, and with verify_integrity=True) against ours
+  (transfer_directory(source, [dst1, dst2], remove_source=True): one read, one syncfs per destination, every copy
+  read back with its cached pages dropped). Targets: not slower than their unverified move, >= 2x their verified
+  one. Run it against 7.2.0 (REF_PY=/tmp/axds-reference-7/bin/python);
 - interpolate: interpolate_data on 10 million uint64 timestamps, continuous and discrete; target >= 1x;
 - delete: delete_directory of 20,000 files of 512 bytes in 20 folders; target: at least as fast as shutil.rmtree.
 The scratch trees live in a temporary folder next to the system temp dir and are all removed at the end (deleting
@@ -29,7 +35,7 @@ from _harness import our_python, print_ratio, reference_python, run_workload
 WORKLOAD = Path(__file__).resolve().parent / "workload_processing.py"
 
 
-JOBS = ("checksum", "transfer", "move", "interpolate", "delete_and_rmtree")
+JOBS = ("checksum", "transfer", "move", "fanout", "interpolate", "delete_and_rmtree")
 
 
 def main() -> None:
@@ -71,6 +77,15 @@ def report(results: dict[str, tuple[dict[str, float], dict[str, float]]]) -> Non
         ref, our = results["move"]
         label = "transfer verify_integrity + remove_source, mixed tree (>= 1x)"
         print_ratio(label, ref["move_verified_mb_s"], our["move_verified_mb_s"], "MB/s")
+    if "fanout" in results:
+        ref, our = results["fanout"]
+        size = our["fanout_mb"]
+        label = "2 destinations: lab pattern unverified vs ours verified (>= 1x)"
+        print_ratio(label, size / ref["fanout_lab_s"], size / our["fanout_ours_s"], "MB/s")
+        label = "2 destinations: lab pattern + os.sync() vs ours verified"
+        print_ratio(label, size / ref["fanout_lab_synced_s"], size / our["fanout_ours_s"], "MB/s")
+        label = "2 destinations: lab pattern verify_integrity vs ours (>= 2x)"
+        print_ratio(label, size / ref["fanout_lab_verified_s"], size / our["fanout_ours_s"], "MB/s")
     if "interpolate" in results:
         ref, our = results["interpolate"]
         for kind in ("continuous", "discrete"):

@@ -1,6 +1,6 @@
 """One processing workload, run under either package (see bench_processing.py); prints one JSON line.
 
-Usage: python workload_processing.py {checksum|transfer|move|interpolate|delete_and_rmtree} SCRATCH_DIR
+Usage: python workload_processing.py {checksum|transfer|move|fanout|interpolate|delete_and_rmtree} SCRATCH_DIR
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ import os
 import shutil
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
+from ataraxis_data_structures import processing
 from ataraxis_data_structures.processing import (
     calculate_directory_checksum,
     delete_directory,
@@ -106,6 +108,66 @@ def move(scratch: Path) -> dict[str, float]:
     return {"move_verified_mb_s": size / seconds / 1e6}
 
 
+def _lab_transfer(arguments: tuple[Path, Path, bool]) -> None:
+    """One destination of the lab's pattern: transfer_directory(source, target, remove_source=False) (a pool task)."""
+    source, target, verify = arguments
+    transfer_directory(source, target, remove_source=False, verify_integrity=verify)
+
+
+def _lab_move(source: Path, targets: list[Path], *, verify: bool, flush: bool) -> None:
+    """The lab's move: one process per destination, each reading the whole source, then the source deleted.
+
+    flush runs os.sync() before the deletion: without it, the copies may still be only in the page cache when the
+    source is deleted (a power cut then loses the session).
+    """
+    with ProcessPoolExecutor(len(targets)) as pool:
+        list(pool.map(_lab_transfer, [(source, target, verify) for target in targets]))
+    if flush:
+        os.sync()
+    shutil.rmtree(source)
+
+
+FANOUT_REPEATS = 2
+
+
+def fanout(scratch: Path) -> dict[str, float]:
+    """Two destinations: the lab's pattern (unverified, unverified then synced, verified) or ours.
+
+    Ours: transfer_directory(source, [dst1, dst2], remove_source=True), one read, every copy read back from storage.
+    Each run moves a freshly written, warm mixed tree to two new destinations (default num_threads, as the lab calls
+    it; the source is removed by each run). The best of FANOUT_REPEATS runs per variant, variants interleaved.
+    """
+    ours = hasattr(processing, "DestinationReport")
+    variants = (
+        [("fanout_ours_s", None)]
+        if ours
+        else [
+            ("fanout_lab_s", (False, False)),
+            ("fanout_lab_synced_s", (False, True)),
+            ("fanout_lab_verified_s", (True, False)),
+        ]
+    )
+    result: dict[str, float] = {}
+    runs = 0
+    for _ in range(FANOUT_REPEATS):
+        for key, mode in variants:
+            runs += 1
+            source = scratch / f"session_{runs}"
+            size = make_mixed_tree(source)
+            warm(source)
+            os.sync()
+            time.sleep(6)  # see transfer(): lets ext4 finish with recently freed inodes
+            targets = [scratch / f"nas_{runs}", scratch / f"server_{runs}"]
+            started = time.perf_counter()
+            if mode is None:
+                transfer_directory(source, targets, remove_source=True)  # type: ignore[arg-type]
+            else:
+                _lab_move(source, targets, verify=mode[0], flush=mode[1])
+            result[key] = min(result.get(key, float("inf")), time.perf_counter() - started)
+            result["fanout_mb"] = size / 1e6
+    return result
+
+
 def make_deletion_tree(target: Path) -> Path:
     """Writes 20,000 files of 512 bytes in 20 folders."""
     for folder in range(FOLDERS):
@@ -153,6 +215,7 @@ def main() -> None:
         "move": move,
         "interpolate": interpolate,
         "delete_and_rmtree": delete_and_rmtree,
+        "fanout": fanout,
     }
     result = jobs[job](scratch)
     print(json.dumps(result))

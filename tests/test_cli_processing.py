@@ -211,3 +211,39 @@ def test_interrupted_transfer_exits_130_and_leaves_only_complete_files(tmp_path:
     assert not [name for name in names if name.endswith(".axds-partial")]
     for name in names:
         assert (destination / name).read_bytes() == (source / name).read_bytes()
+
+
+@pytest.mark.slow
+def test_transfer_to_two_destinations_prints_one_report_each_and_removes_the_source(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path / "tree")
+    first, second = tmp_path / "nas", tmp_path / "server"
+    result = axds("transfer", "-q", tree, first, second, "--remove-source")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{first}: verified, 2 copied, 0 already there, 2/2 verified, 5015 bytes")
+    assert lines[1].startswith(f"{second}: verified, 2 copied")
+    assert lines[2] == f"moved {tree} to 2 destinations (verified)"
+    assert not tree.exists()
+    assert (first / "sub" / "data.bin").read_bytes() == (second / "sub" / "data.bin").read_bytes() == b"\x01" * 5000
+
+
+@pytest.mark.slow
+def test_checksum_manifests_and_verify_against_them(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path / "tree")
+    written = axds("checksum", "-q", "--manifest", "sha256", tree)
+    assert written.returncode == 0, written.stderr
+    assert written.stdout.splitlines()[-1] == (tree / "ax_checksum.txt").read_text()
+    assert subprocess.run(["sha256sum", "-c", "manifest-sha256.txt"], cwd=tree, capture_output=True).returncode == 0
+    bag = axds("checksum", "-q", "--manifest", "bagit", "--bag", tmp_path / "tree.bagit", tree)
+    assert bag.returncode == 0, bag.stderr
+    assert (tmp_path / "tree.bagit" / "bagit.txt").is_file()
+    same = axds("verify", "-q", tree, "--against", tree / "manifest-sha256.txt")
+    assert same.returncode == 0
+    assert same.stdout.splitlines()[:2] == ["same    notes.txt", "same    sub/data.bin"]
+    (tree / "sub" / "data.bin").write_bytes(b"\x02")
+    (tree / "extra.txt").write_text("new")
+    differs = axds("verify", "-q", tree, "--against", tmp_path / "tree.bagit")
+    assert differs.returncode == 1
+    assert "differs sub/data.bin" in differs.stdout.splitlines()
+    assert "extra   extra.txt" in differs.stdout.splitlines()
+    assert differs.stderr.count("\n") == 1 and "sub/data.bin" in differs.stderr

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -817,3 +818,24 @@ def test_producers_beyond_the_open_file_limit_wait_and_every_accepted_message_is
     records = read_log(logger.output_directory)
     for source in (1, 2, 3, 4):  # four producers per source, each with its 50 messages in order
         assert sorted(records[source]) == sorted([(number, payload_of(source, number)) for number in range(50)] * 4)
+
+
+@pytest.mark.slow
+def test_a_message_too_large_for_the_logger_fails_its_put_and_is_not_held(logger: DataLogger) -> None:
+    resource = pytest.importorskip("resource")
+    if not hasattr(resource, "prlimit"):
+        pytest.skip("needs prlimit (Linux)")
+    logger.start()
+    pid = logger._logger_process.pid
+    size = int(Path(f"/proc/{pid}/status").read_text().split("VmSize:")[1].split()[0]) * 1024
+    resource.prlimit(pid, resource.RLIMIT_AS, (size + (400 << 20), size + (400 << 20)))  # 400 MB more, at most
+    logger.input_queue.put(package(1, 1, b"before"))
+    huge = np.zeros(800 << 20, dtype=np.uint8)  # more than the logger may allocate
+    with pytest.raises(LoggerFailedError, match="too large for the logger's memory"):
+        logger.input_queue.put(LogPackage(np.uint8(1), np.uint64(2), huge))
+    assert logger.input_queue.held_messages == 0  # refused by a running logger: not held for a restart
+    logger.input_queue.put(package(1, 3, b"after"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataLoggerWarning)  # the torn frame of the refused message is reported
+        logger.stop()
+    assert read_log(logger.output_directory)[1] == [(1, b"before"), (3, b"after")]

@@ -229,11 +229,14 @@ def test_ours_assembles_a_folder_a_release_recorded_and_leaves_what_the_release_
     tmp_path: Path, release: str
 ) -> None:
     python = RELEASES[release]
-    lines = run_reference(RELEASE_RECORDER, str(tmp_path / "theirs"), "rec", "record", "assemble", python=python)
+    # Instance names unique to this run: the releases name machine-wide resources after them.
+    name = f"rec_{SUFFIX}"
+    lines = run_reference(RELEASE_RECORDER, str(tmp_path / "theirs"), name, "record", "assemble", python=python)
     release_leaves = lines.splitlines()[-1]
-    lines = run_reference(RELEASE_RECORDER, str(tmp_path / "raw"), "rec", "record", "keep", python=python)
+    lines = run_reference(RELEASE_RECORDER, str(tmp_path / "raw"), name, "record", "keep", python=python)
     folder = Path(lines.splitlines()[0])
-    assert all(name.endswith(".npy") for name in lines.splitlines()[-1].strip("[]").replace("'", "").split(", "))
+    names = lines.splitlines()[-1].strip("[]").replace("'", "").split(", ")
+    assert sum(entry.endswith(".npy") for entry in names) == 42, names  # one per message (2 onsets + 40)
     assert lab_assembly_step(folder)
     assert str(sorted(p.name for p in folder.iterdir())) == release_leaves == "['1_log.npz', '2_log.npz']"
     assert archived_numbers(folder / "1_log.npz") == list(range(1, 21))

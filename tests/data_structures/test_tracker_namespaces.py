@@ -115,7 +115,10 @@ def test_a_worker_in_its_own_pid_namespace_is_stale_only_where_its_end_is_provab
     assert [
         job.reason.endswith("(the namespace has ended)) while the job was running") for job in tracker.find_stale_jobs()
     ] == ([True] if complete else [])
-    assert stale_seen_from_another_namespace(tracker.file_path) == []
+    # The ended namespace's inode number is free again, and the checker's new namespace may get it: there the
+    # absence of pid 2 is then true (the worker's namespace has ended, so the worker with it). Only job a may be
+    # reported, never b; while the namespace lived (above), nothing was.
+    assert set(stale_seen_from_another_namespace(tracker.file_path)) <= {a}
     assert tracker.get_job_status(b) is ProcessingStatus.SCHEDULED
 
 

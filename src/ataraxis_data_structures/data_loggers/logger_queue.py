@@ -101,6 +101,10 @@ def open_listener(address: str | None) -> tuple[socket.socket, str]:
     return listener, address
 
 
+class _NotRunningError(Exception):
+    """No logger listens on the address (stopped and not started again, or past its restarts): put() holds."""
+
+
 @dataclass(frozen=True)
 class _HeldFrame:
     """A message put while the logger was not running: its frame header and a copy of its payload."""
@@ -188,6 +192,8 @@ class LoggerQueue:
             DataLoggerWarning: Only where warnings of that category are turned into errors (the strict mode), if the
                 logger is not running; the message is then not held. Otherwise put() holds it and warns once.
             queue.Full: If block is False or the timeout passed before any of the message could be sent.
+            LoggerFailedError: If the running logger ended the connection twice while this message was sent (it is
+                too large for the logger process's memory); only this message is lost.
         """
         if not isinstance(obj, LogPackage):
             raise TypeError(
@@ -239,8 +245,8 @@ class LoggerQueue:
                         self._drop_lost_connection()
                 try:
                     self._send_slowly(header, data, deadline, sent)
-                except LoggerFailedError:
-                    # Not running: whatever part of the frame went out was discarded with the closed connection.
+                except _NotRunningError:
+                    # Whatever part of the frame went out was discarded with the closed connection.
                     self._hold(header, data)
             except queue.Full:
                 raise  # raised only before any byte of the frame went out: the connection stays whole
@@ -277,8 +283,11 @@ class LoggerQueue:
             frame = self._held[0]
             try:
                 self._send_slowly(frame.header, np.frombuffer(frame.payload, dtype=np.uint8), deadline, 0)
-            except LoggerFailedError:
+            except _NotRunningError:
                 return False
+            except LoggerFailedError as error:  # the running logger refused this message (too large for its memory)
+                self._held_dropped += 1
+                warnings.warn(f"{error} (a message held while the logger was not running)", DataLoggerWarning, 2)
             self._held.pop(0)
             self._held_bytes -= len(frame.header) + len(frame.payload)
         self._warned_holding = False
@@ -326,7 +335,7 @@ class LoggerQueue:
                 self._drop_lost_connection()
                 sent = 0
                 if attempt:
-                    raise self._not_running(dropped_bytes=len(header) + data.nbytes) from None
+                    raise self._refused(len(header) + data.nbytes) from None
         raise AssertionError("unreachable")
 
     def _connect(self) -> socket.socket:
@@ -337,13 +346,13 @@ class LoggerQueue:
                 if time.monotonic() < self._patient_until:  # a dead logger being replaced: it listens again soon
                     time.sleep(0.01)
                     continue
-                raise self._not_running() from None
+                raise _NotRunningError from None
             try:
                 # Blocking, before any frame: the hello is in the kernel as a whole before the connection is used.
                 connection.sendall(HELLO.pack(self._token, os.getpid(), next(_connection_numbers)))
             except _LOST_CONNECTION:  # accepted by a listener that is shutting down
                 connection.close()
-                raise self._not_running() from None
+                raise _NotRunningError from None
             except BaseException:
                 connection.close()
                 raise
@@ -415,16 +424,12 @@ class LoggerQueue:
         self._connection = None
         self._poller = None
 
-    def _not_running(self, dropped_bytes: int | None = None) -> LoggerFailedError:
-        if dropped_bytes is not None:  # connected twice, and twice the logger ended the connection mid-message
-            return LoggerFailedError(
-                f"DataLogger '{self._logger_name}' closed the connection twice while this message of {dropped_bytes} "
-                "bytes was being sent: the logger stopped or ended, or the message is too large for its memory; the "
-                "message was not logged"
-            )
+    def _refused(self, dropped_bytes: int) -> LoggerFailedError:
+        """The error of a message the logger ended the connection under twice (connected twice, twice mid-message)."""
         return LoggerFailedError(
-            f"DataLogger '{self._logger_name}' is not running (it was stopped and not started again, or its logger "
-            f"process ended), so the message was not logged"
+            f"DataLogger '{self._logger_name}' closed the connection twice while this message of {dropped_bytes} "
+            "bytes was being sent: the message is too large for the logger's memory, or the logger ended twice; the "
+            "message was not logged"
         )
 
     def close(self) -> None:

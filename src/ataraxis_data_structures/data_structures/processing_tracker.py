@@ -25,6 +25,7 @@ from typing import Any, NamedTuple, Self
 import xxhash
 
 from .._durable_files import write_text_atomically
+from .._release_words import release_message
 from ..errors import TrackerFormatError, TrackerJobError
 from . import tracker_store
 from .tracker_executors import (
@@ -51,7 +52,6 @@ __all__ = [
 DEFAULT_LOCK_TIMEOUT = 10.0
 """Seconds a tracker operation waits for the lock before raising TimeoutError (what the reference release waits)."""
 
-_SHOWN_IDS = 5  # How many tracked job IDs an unknown-ID error lists.
 _RENEWALS_PER_LEASE = 3  # run_job renews a lease this many times per lease period, so one late renewal is harmless.
 _logger = logging.getLogger(__name__)
 
@@ -180,10 +180,11 @@ def _plain(text: str) -> str:
 
 def _colon_refusal(job_name: str, specifier: str) -> str:
     """Returns release 7.x's refusal of a ':' in a job name or specifier, then why."""
-    return (
+    return release_message(
         f"Unable to generate the identifier for the job {job_name!r} with the specifier {specifier!r}. The job name "
-        f"and the specifier must not contain the ':' character, as it joins them inside the hashed identifier string "
-        f"('a:b' with '' and 'a' with 'b' would share one ID); use another character."
+        f"and the specifier must not contain the ':' character, as it joins them inside the hashed identifier "
+        f"string.",
+        "('a:b' with '' and 'a' with 'b' would share one ID; use another character.)",
     )
 
 
@@ -342,18 +343,17 @@ class ProcessingTracker(YamlConfig):
             return record
         doing = action.format(job=f"the job with ID {job_id!r}")
         raise TrackerJobError(
-            f"Unable to {doing} using the processing tracker at '{self.file_path}'. The requested job must be tracked "
-            f"by the instance, but the instance is not configured to track it. {self._tracked(records)}; add jobs "
-            f"with initialize_jobs() and look IDs up with find_jobs()."
+            release_message(
+                f"Unable to {doing} using the processing tracker at '{self.file_path}'. The requested job must be "
+                f"tracked by the instance, but the instance is not configured to track it. {self._tracked(records)}",
+                "Add jobs with initialize_jobs() and look IDs up with find_jobs().",
+            )
         )
 
     @staticmethod
     def _tracked(records: Mapping[str, object]) -> str:
-        """Returns 'It tracks N job(s) (a, b, ...)' for an error message."""
-        if not records:
-            return "It tracks no jobs yet"
-        shown = ", ".join(list(records)[:_SHOWN_IDS]) + (", ..." if len(records) > _SHOWN_IDS else "")
-        return f"It tracks {len(records)} job(s) ({shown})"
+        """Returns the releases' sentence listing every tracked job ID (callers match it whole)."""
+        return f"The instance is currently configured to track jobs with IDs: {', '.join(records)}."
 
     # ------------------------------------------------------------------ job IDs
 
@@ -455,7 +455,11 @@ class ProcessingTracker(YamlConfig):
         requested = self._entries(jobs, "align", "jobs")
         where = f"Unable to align the processing tracker at '{self.file_path}' with the requested jobs."
         if not requested:
-            raise ValueError(f"{where} The 'jobs' argument must name at least one job, but an empty list was provided.")
+            raise ValueError(
+                release_message(
+                    f"{where} The 'jobs' argument must name at least one job, but an empty list was provided."
+                )
+            )
         allowed = requested if universe is None else self._entries(universe, "align", "universe")
         allowed_ids = {job_id for job_id, _, _ in allowed}
         outside = [
@@ -465,8 +469,11 @@ class ProcessingTracker(YamlConfig):
         ]
         if outside:
             raise TrackerJobError(
-                f"{where} Every requested job must be part of the declared job universe, but the following are absent "
-                f"from it: {', '.join(outside)}. Nothing was changed (the universe holds {len(allowed_ids)} job(s))."
+                release_message(
+                    f"{where} Every requested job must be part of the declared job universe, but the following are "
+                    f"absent from it: {', '.join(outside)}.",
+                    f"Nothing was changed (the universe holds {len(allowed_ids)} job(s)).",
+                )
             )
 
         def change(records: Mapping[str, JobRecord]) -> tuple[dict[str, JobRecord | None], list[str]]:
@@ -779,9 +786,12 @@ class ProcessingTracker(YamlConfig):
             unknown = [job_id for job_id in dict.fromkeys(job_ids) if job_id not in records]
             if unknown:
                 raise TrackerJobError(
-                    f"Unable to reset the jobs using the processing tracker at '{self.file_path}'. Every requested "
-                    f"job must be tracked by the instance, but the instance is not configured to track the job(s) with "
-                    f"ID(s): {', '.join(unknown)}. Nothing was reset. {self._tracked(records)}."
+                    release_message(
+                        f"Unable to reset the jobs using the processing tracker at '{self.file_path}'. Every requested "
+                        f"job must be tracked by the instance, but the instance is not configured to track the job(s) "
+                        f"with ID(s): {', '.join(unknown)}. {self._tracked(records)}",
+                        "Nothing was reset.",
+                    )
                 )
             reset = {job_id: _scheduled(record) for job_id, record in records.items() if job_id in wanted}
             return reset, list(reset)
@@ -984,17 +994,20 @@ class ProcessingTracker(YamlConfig):
         )
         if not universe:
             raise ValueError(
-                f"{where} The 'universe' argument must name at least one job, but an empty list was provided."
+                release_message(
+                    f"{where} The 'universe' argument must name at least one job, but an empty list was provided."
+                )
             )
         entries = self._entries(universe, "resolve a job of", "universe")
         for candidate, name, specifier in entries:
             if candidate == job_id:
                 return name, specifier
         ids = sorted({candidate for candidate, _, _ in entries})
-        shown = ", ".join(ids[:_SHOWN_IDS]) + (", ..." if len(ids) > _SHOWN_IDS else "")
         raise ValueError(
-            f"{where} The identifier must name a job the pipeline could produce, but the universe holds only the jobs "
-            f"with IDs: {shown} ({len(ids)} in all)."
+            release_message(
+                f"{where} The identifier must name a job the pipeline could produce, but the universe holds only the "
+                f"jobs with IDs: {', '.join(ids)}."
+            )
         )
 
     @classmethod

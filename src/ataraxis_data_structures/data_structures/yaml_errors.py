@@ -77,6 +77,9 @@ class MissingValueError(YamlConfigError):
     def __init__(self, message: str, file_path: Path, problems: list[str], field_path: str) -> None:
         super().__init__(message, file_path, problems)
         self.field_path = field_path
+        # With dacite's class in the MRO, its __init__ may run in the chain above and call Exception.__init__()
+        # without arguments, which empties args (Python 3.14 does): the message is set again here.
+        self.args = (message,)
 
     def __str__(self) -> str:
         return str(self.args[0])  # dacite's MissingValueError.__str__ (later in the MRO) would drop the detail

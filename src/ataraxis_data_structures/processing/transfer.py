@@ -15,11 +15,11 @@ import logging
 import os
 import stat
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, overload
 
 from .._durable_files import fsync_directory, write_fully
 from ..errors import (
@@ -43,6 +43,9 @@ from ._manifest import CHECKSUM_FILE_NAME, MANIFEST_FOLDER_NAME, read_manifest, 
 from ._safety import MountPointWarning, physical_path, refuse_unsafe_path
 from ._tree import DirectoryTree, TreeEntry, scan_tree
 from .checksum import byte_progress, compare_file_digests, list_names
+
+if TYPE_CHECKING:
+    from .fanout import DestinationReport
 
 logger = logging.getLogger(__name__)
 
@@ -675,16 +678,42 @@ def _remove_source(source: Path, destination: Path, tree: DirectoryTree) -> None
     )
 
 
-def transfer_directory(
+@overload
+def transfer_directory(  # type: ignore[overload-overlap]  # a str is a Sequence too; it means one destination
     source: Path,
-    destination: Path,
+    destination: Path | str,
     num_threads: int = 1,
     *,
     verify_integrity: bool = False,
     remove_source: bool = False,
     progress: bool = False,
     reset_dirty_destination: bool = False,
-) -> None:
+) -> None: ...
+
+
+@overload
+def transfer_directory(
+    source: Path,
+    destination: Sequence[Path | str],
+    num_threads: int = 1,
+    *,
+    verify_integrity: bool = False,
+    remove_source: bool = False,
+    progress: bool = False,
+    reset_dirty_destination: bool = False,
+) -> list[DestinationReport]: ...
+
+
+def transfer_directory(
+    source: Path,
+    destination: Path | str | Sequence[Path | str],
+    num_threads: int = 1,
+    *,
+    verify_integrity: bool = False,
+    remove_source: bool = False,
+    progress: bool = False,
+    reset_dirty_destination: bool = False,
+) -> list[DestinationReport] | None:
     """Copies the contents of the input source directory to the destination directory, preserving its hierarchy.
 
     The folder hierarchy (empty folders too) is recreated first. Each file is written under a hidden temporary name
@@ -712,9 +741,17 @@ def transfer_directory(
     A folder that cannot be removed because it is a mount point (the source itself, or a filesystem mounted in it)
     stays, empty, and a MountPointWarning names it: the files were moved, so the call succeeds.
 
+    Several destinations (a list or tuple of paths) are served by one read of the source: each file is written to
+    every destination at once, and each copy is flushed, dropped from the page cache and read back, its digest
+    compared with the bytes read from the source, whatever verify_integrity says. A rerun resumes each destination.
+    remove_source then removes the source only once every destination verified. The call returns one
+    DestinationReport per destination, or raises TransferVerificationError (its ``reports`` attribute holding
+    them) if any destination is not complete and verified; the source is kept then.
+
     Args:
         source: The path to the directory to be transferred.
-        destination: The path to the destination directory where to move the contents of the source directory.
+        destination: The path to the destination directory where to move the contents of the source directory, or
+            a sequence of such paths (one read of the source, every copy verified).
         num_threads: The number of threads to use for the parallel file transfer. Setting this value to a number
             below 1 instructs the function to use all available CPU threads.
         verify_integrity: Determines whether to perform integrity verification for the transferred files.
@@ -723,6 +760,10 @@ def transfer_directory(
         progress: Determines whether to track the transfer progress using a progress bar (in bytes).
         reset_dirty_destination: Determines whether to delete the destination files the source does not have,
             rather than refusing the transfer when any are found.
+
+    Returns:
+        None for one destination; for a sequence of destinations, one DestinationReport per destination (files
+        copied, already there and verified, bytes, seconds, first mismatch), in the order given.
 
     Raises:
         UnsafePathError: A ValueError, if remove_source is set and source (or reset_dirty_destination is set and
@@ -747,6 +788,17 @@ def transfer_directory(
         TransferSourceChangedError: A TransferVerificationError, if the source changed during a transfer that
             verifies or removes it; the message names the files, and nothing is removed.
     """
+    if not isinstance(destination, str | os.PathLike):
+        from .fanout import transfer_to_destinations  # fanout builds on this module: imported when used
+
+        return transfer_to_destinations(
+            source,
+            destination,
+            num_threads,
+            remove_source=remove_source,
+            progress=progress,
+            reset_dirty_destination=reset_dirty_destination,
+        )
     source = Path(source)
     destination = Path(destination)
     if remove_source:
@@ -830,3 +882,4 @@ def transfer_directory(
     if remove_source:
         _sync_folders(tree, destination)
         _remove_source(source, destination, tree)
+    return None
