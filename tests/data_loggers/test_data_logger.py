@@ -839,3 +839,47 @@ def test_a_message_too_large_for_the_logger_fails_its_put_and_is_not_held(logger
         warnings.simplefilter("ignore", DataLoggerWarning)  # the torn frame of the refused message is reported
         logger.stop()
     assert read_log(logger.output_directory)[1] == [(1, b"before"), (3, b"after")]
+
+
+def run_stop_in_the_window(tmp_path: Path, fate: str) -> tuple[int, list[str], int]:
+    """Runs logger_children.stop_in_the_window on the TCP transport; returns the producer's pid, warnings, held."""
+    script = Path(__file__).with_name("logger_children.py")
+    result = subprocess.run(
+        [sys.executable, str(script), "stop_in_the_window", fate, str(tmp_path), f"window_{SUFFIX}"],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        env={**os.environ, "AXDS_FORCE_PORTABLE": "1"},  # the window is TCP's, whatever this run's transport
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    pid = int(next(line.split()[1] for line in lines if line.startswith("PID ")))
+    held = int(next(line.split()[1] for line in lines if line.startswith("HELD ")))
+    return pid, [line[len("WARNING ") :] for line in lines if line.startswith("WARNING ")], held
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fate", ["finishes", "killed"])
+def test_a_tcp_put_preempted_between_its_stop_check_and_its_send_is_logged_not_lost(tmp_path: Path, fate: str) -> None:
+    # TCP accepts bytes sent to a connection the logger no longer reads: a put() held off the CPU between its look
+    # for the stop and its send (1 s here, longer than the logger's quiet grace) lost its message silently.
+    _, caught, held = run_stop_in_the_window(tmp_path, fate)
+    records = read_log(tmp_path / f"window_{SUFFIX}_data_log").get(5, [])
+    if fate == "finishes":
+        # The logger waited for the put() in progress: message 2 is logged in the first session, nothing held.
+        assert records == [(1, b"before the stop"), (2, b"inside the window"), (3, b"after the restart")], caught
+        assert held == 0
+        assert caught == []
+    else:  # killed inside put(): its connection ended, so stop() did not wait for it; its message was never sent
+        assert records == [(1, b"before the stop")]
+        assert not any("inside put()" in text for text in caught), caught
+
+
+@pytest.mark.slow
+def test_a_tcp_producer_stopped_inside_put_delays_stop_a_bounded_time_and_is_reported(tmp_path: Path) -> None:
+    pid, caught, _ = run_stop_in_the_window(tmp_path, "stopped")
+    first = [text for text in caught if "inside put()" in text]
+    assert len(first) == 1 and f"[{pid}]" in first[0], caught
+    assert first[0].startswith("Unable to confirm that the"), first[0]
+    records = read_log(tmp_path / f"window_{SUFFIX}_data_log").get(5, [])
+    assert records[0] == (1, b"before the stop") and records[-1] == (3, b"after the restart")

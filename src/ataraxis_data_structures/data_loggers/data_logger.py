@@ -24,6 +24,8 @@ from ..errors import DataLoggerWarning
 from .logger_process import LoggerSettings, run_logger
 from .logger_queue import LoggerQueue, new_token, open_listener
 from .logger_receiver import TornFrame
+from .put_board import PutBoard
+from .transport import TRANSPORT
 
 __all__ = ["DataLogger", "DataLoggerWarning"]
 
@@ -89,7 +91,10 @@ class DataLogger:
         self._listener: socket.socket | None
         self._listener, address = open_listener(None)
         self._token = new_token()
-        self._input_queue = LoggerQueue(address, self._name, self._token)
+        # TCP only: the shared bytes that let the logger wait at stop for a put() in progress (see put_board).
+        self._board = PutBoard() if TRANSPORT.STOP_GRACE else None
+        board = self._board.name if self._board is not None else None
+        self._input_queue = LoggerQueue(address, self._name, self._token, board)
         self._started = False
         self._stopping = False
         self._owner_pid = os.getpid()
@@ -115,6 +120,9 @@ class DataLogger:
         listener = getattr(self, "_listener", None)
         if listener is not None:
             listener.close()
+        board = getattr(self, "_board", None)
+        if board is not None and os.getpid() == getattr(self, "_owner_pid", None):
+            board.close()
 
     @property
     def name(self) -> str:
@@ -202,8 +210,16 @@ class DataLogger:
             listener, _ = open_listener(self._input_queue.address)
             self._listener = listener
         control, child_control = self._context.Pipe(duplex=True)
+        board = self._board
+        if board is not None:
+            board.set_stopping(False)  # a new logger process takes messages (the last one's stop set the byte)
         settings = LoggerSettings(
-            self._output_directory, self._name, self._thread_count, self._poll_interval, self._token
+            self._output_directory,
+            self._name,
+            self._thread_count,
+            self._poll_interval,
+            self._token,
+            board.name if board is not None else None,
         )
         progress = self._context.RawArray("q", 2)  # messages received, messages written (see run_logger)
         process = self._context.Process(
@@ -272,7 +288,8 @@ class DataLogger:
             if self._session_unknown_loss:
                 counted = (
                     f"At least {self._session_lost} messages were lost (messages still unread in a killed logger "
-                    "process's connections cannot be counted)"
+                    "process's connections, or sent by a producer the logger could not wait for at stop, cannot be "
+                    "counted)"
                 )
             return (
                 f"Unable to confirm that the {self._name} DataLogger saved all buffered data. {counted}: {details}. "

@@ -37,6 +37,7 @@ from .logger_lock import directory_lock, name_lock
 from .logger_queue import STOP_NOTICE
 from .logger_receiver import Channel, Hello, TornFrame
 from .logger_writers import Record, WriterPool
+from .put_board import WAIT_LIMIT, PutBoard, attach
 from .transport import TRANSPORT
 
 SYNC_INTERVAL = 1.0
@@ -66,6 +67,8 @@ class LoggerSettings:
     thread_count: int
     poll_interval_ms: int
     token: bytes
+    board: str | None = None
+    """The name of the DataLogger's put board (TCP only; see put_board)."""
 
 
 def run_logger(listener: socket.socket, settings: LoggerSettings, control: Any, progress: Any = None) -> None:
@@ -117,6 +120,7 @@ class _LoggerSession:
         self._torn: list[TornFrame] = []
         self._batches: dict[int, list[Record]] = {}
         self._batch_bytes = 0
+        self._unfinished_puts = False  # TCP: a producer still inside put() when the wait at stop gave up
 
     def run(self) -> dict[str, Any]:
         settings = self._settings
@@ -174,7 +178,7 @@ class _LoggerSession:
             "lost": pool.lost_records,
             "rewritten_files": pool.rewritten_files,
             "rewritten_records": pool.rewritten_records,
-            "unconfirmed": pool.unconfirmed,
+            "unconfirmed": pool.unconfirmed or self._unfinished_puts,
             "problems": problems,
             "torn": [frame._asdict() for frame in self._torn],
             "rejected": self._rejected,
@@ -220,12 +224,20 @@ class _LoggerSession:
 
     def _receive_the_rest(self, pool: WriterPool) -> None:
         """Reads, after a stop, every byte producers sent before it; no new byte can arrive from here on."""
+        board = attach(self._settings.board) if TRANSPORT.STOP_GRACE else None
+        if board is not None:
+            board.set_stopping(True)  # before the accept below: see put_board
         self._accept()  # first: shutting a TCP listener down resets the connections still queued on it
         with contextlib.suppress(OSError):
             self._listener.shutdown(socket.SHUT_RD)  # new connections are refused from now on
         if TRANSPORT.STOP_GRACE:
-            # TCP: shutting a connection's reading side down may end reads before bytes still in flight arrive, so
-            # the logger reads until every connection was quiet for the grace, takes what is left, and closes.
+            # TCP accepts bytes sent to a connection nobody reads any more: the logger tells every producer of the
+            # stop, waits for the put() calls in progress (the board), then reads until every connection was quiet
+            # for the grace (bytes still in flight), takes what is left, and closes.
+            self._notify_stop()
+            if board is not None:
+                self._wait_for_puts(pool, board)
+                board.close()
             self._read_until_quiet(pool, TRANSPORT.STOP_GRACE)
             for channel in list(self._channels):
                 while channel in self._channels and self._read(channel)[0]:
@@ -267,19 +279,47 @@ class _LoggerSession:
         sends (and cannot connect again: the listener is shut down), so only one already past that look still sends,
         and it sends within the grace.
         """
-        for key in (self._listener, self._control):
-            with contextlib.suppress(KeyError, ValueError):
-                self._selector.unregister(key)
-        notified: set[Channel] = set()
         quiet_since = time.monotonic()
         while (left := quiet_since + grace - time.monotonic()) > 0:
-            for channel in [channel for channel in self._channels if channel not in notified]:
-                with contextlib.suppress(OSError):
-                    channel.connection.send(STOP_NOTICE)
-                notified.add(channel)
             for key, _ in self._selector.select(left):
                 if isinstance(key.data, Channel) and self._read(key.data)[0]:
                     quiet_since = time.monotonic()
+            self._flush(pool)
+
+    def _notify_stop(self) -> None:
+        """Sends the stop notice on every connection and stops watching the listener and the control pipe (TCP)."""
+        for key in (self._listener, self._control):
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(key)
+        for channel in self._channels:
+            with contextlib.suppress(OSError):
+                channel.connection.send(STOP_NOTICE)
+
+    def _wait_for_puts(self, pool: WriterPool, board: PutBoard) -> None:
+        """Waits, reading meanwhile, until no producer with an open connection is inside put() (TCP; see put_board).
+
+        A producer that dies ends its connection, which ends the wait for it; one still inside put() after
+        WAIT_LIMIT (stopped, e.g. by SIGSTOP) is reported by pid: a frame it sends later is not read.
+        """
+        give_up = time.monotonic() + WAIT_LIMIT
+        while True:
+            if self._unknown:
+                # A hello not complete now was sent after the stop byte was set: its producer sees the stop and
+                # holds its message (see put_board), so only known producers are waited for.
+                self._read_hellos()
+            inside = sorted(pid for pid in self._by_pid if board.inside(pid))
+            if not inside:
+                return
+            if time.monotonic() >= give_up:
+                pool.note_problem(
+                    f"producer processes {inside} were inside put() when the logger stopped and did not finish "
+                    f"within {WAIT_LIMIT} s (stopped or starved of CPU): a message they send now is lost"
+                )
+                self._unfinished_puts = True
+                return
+            for key, _ in self._selector.select(0.005):
+                if isinstance(key.data, Channel):
+                    self._read(key.data)
             self._flush(pool)
 
     def _accept(self) -> bool:

@@ -47,9 +47,12 @@ import numpy as np
 
 from ..errors import DataLoggerWarning, LoggerFailedError
 from .log_package import LogPackage
+from .put_board import PutBoard, attach
 from .transport import HELLO, TOKEN_SIZE, TRANSPORT
 
 _STOP_GRACE = TRANSPORT.STOP_GRACE
+_UNIX = TRANSPORT.NAME == "unix"
+"""put() sends with the socket's own sendmsg there (a C method, no Python call in between): the measured fast path."""
 
 FRAME_HEADER = struct.Struct("<QBQ")
 """payload size, source_id, timestamp: the start of every frame on a producer's connection."""
@@ -131,20 +134,24 @@ class LoggerQueue:
         address: The address the logger listens on.
         logger_name: The name of the DataLogger the queue feeds, used in error messages.
         token: The logger's token, the first bytes of each connection.
+        board: The name of the logger's put board (see put_board), where the transport needs one (TCP), else None.
     """
 
-    def __init__(self, address: str, logger_name: str, token: bytes) -> None:
+    def __init__(self, address: str, logger_name: str, token: bytes, board: str | None = None) -> None:
         self._address = address
         self._logger_name = logger_name
         self._token = token
+        self._board_name = board
+        self._board: PutBoard | None = None
         self._forget_connection(close=False)
         _all_queues.add(self)
 
-    def __getstate__(self) -> tuple[str, str, bytes]:
-        return self._address, self._logger_name, self._token
+    def __getstate__(self) -> tuple[str, str, bytes, str | None]:
+        return self._address, self._logger_name, self._token, self._board_name
 
-    def __setstate__(self, state: tuple[str, str, bytes]) -> None:
-        self._address, self._logger_name, self._token = state
+    def __setstate__(self, state: tuple[str, str, bytes, str | None]) -> None:
+        self._address, self._logger_name, self._token, self._board_name = state
+        self._board = None
         self._forget_connection(close=False)
         _all_queues.add(self)
 
@@ -167,6 +174,7 @@ class LoggerQueue:
         self._sender: int | None = None  # the thread inside put(), to refuse a reentrant call instead of deadlocking
         self._poller: Any = None
         self._patient_until = 0.0  # until when a refused connect is retried (the logger is being restarted)
+        self._slot = -1  # this process's byte on the put board (TCP), found at its first put
         # Messages held while the logger is not running: this process's own (a forked child must not send its
         # parent's again).
         self._held: list[_HeldFrame] = []
@@ -225,18 +233,22 @@ class LoggerQueue:
             )
         with self._lock:
             self._sender = thread
+            board = None
             try:
+                if _STOP_GRACE:
+                    board = self._enter_put()
                 if self._held and not self._send_held(deadline):
                     self._hold(header, data)
                     return
                 connection = self._connection
                 sent = 0
-                if connection is not None and _STOP_GRACE and TRANSPORT.ended(connection):
+                if connection is not None and _STOP_GRACE and self._stopped(connection, board):
                     self._drop_lost_connection()  # the logger stopped or ended: the frame goes to a new connection
                     connection = None
                 if connection is not None:
                     try:
-                        sent = TRANSPORT.send(connection, header, data)
+                        # Unix: the socket's own C method, no Python call in between (the measured fast path).
+                        sent = connection.sendmsg([header, data]) if _UNIX else TRANSPORT.send(connection, header, data)
                         if sent == len(header) + data.nbytes:
                             return
                     except BlockingIOError:
@@ -258,6 +270,31 @@ class LoggerQueue:
                 raise
             finally:
                 self._sender = None
+                if board is not None:
+                    board.leave(self._slot)
+
+    def _enter_put(self) -> PutBoard | None:
+        """Marks this process as inside put() on the logger's put board (TCP); returns the board, if there is one."""
+        board = self._board
+        if board is None:
+            if self._board_name is None:
+                return None
+            board = self._board = attach(self._board_name)
+            if board is None:  # the DataLogger is gone: nothing to coordinate with
+                self._board_name = None
+                return None
+        if self._slot < 0:
+            self._slot = board.slot(os.getpid())
+        board.enter(self._slot)
+        return board
+
+    def _stopped(self, connection: socket.socket, board: PutBoard | None) -> bool:
+        """Returns True if the logger stopped or ended (TCP: asked before each send, after the board says "in put").
+
+        The peek is a system call, which orders this process's board byte before its read of the stop byte (see
+        put_board): either the logger sees this put() and waits for its frame, or this put() sees the stop.
+        """
+        return TRANSPORT.ended(connection) or (board is not None and board.stopping)
 
     def _hold(self, header: bytes, data: Any) -> None:
         """Keeps a message the logger cannot take now, to send it once the logger runs again (warns once)."""
@@ -297,7 +334,12 @@ class LoggerQueue:
         """Sends the messages this process held while the logger was not running, if it runs now (start() calls it)."""
         with self._lock:
             if self._held:
-                self._send_held(None)
+                board = self._enter_put() if _STOP_GRACE else None
+                try:
+                    self._send_held(None)
+                finally:
+                    if board is not None:
+                        board.leave(self._slot)
 
     @property
     def held_messages(self) -> int:
@@ -356,6 +398,11 @@ class LoggerQueue:
             except BaseException:
                 connection.close()
                 raise
+            if self._board is not None and self._board.stopping:
+                # TCP: the logger is stopping. It waits only for producers it knows (their hello read after it set
+                # the stop byte), so no frame may follow on this connection: the message is held instead.
+                connection.close()
+                raise _NotRunningError
             connection.setblocking(False)
             self._connection = connection
             self._patient_until = 0.0
@@ -365,7 +412,7 @@ class LoggerQueue:
         """Drops a connection the logger ended; one that ended without a stop notice means a restart is coming."""
         connection = self._connection
         stopped = True
-        if connection is not None:
+        if connection is not None and not (self._board is not None and self._board.stopping):
             try:
                 stopped = connection.recv(1) == STOP_NOTICE
             except OSError:
