@@ -211,17 +211,18 @@ def stop_in_the_window(fate: str, directory: Path, name: str) -> None:
     inside, go_on, held = context.Event(), context.Event(), context.RawValue("q", -1)
     producer = context.Process(target=put_late_in_the_stop_window, args=(logger.input_queue, inside, go_on, held))
     producer.start()
-    print("PID", producer.pid, flush=True)
+    pid = int(producer.pid or 0)
+    print("PID", pid, flush=True)
     assert inside.wait(WAIT)
     if fate == "killed":
-        os.kill(producer.pid, signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)
     elif fate == "stopped":
-        os.kill(producer.pid, signal.SIGSTOP)
+        os.kill(pid, signal.SIGSTOP)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         logger.stop()
         if fate == "stopped":
-            os.kill(producer.pid, signal.SIGCONT)
+            os.kill(pid, signal.SIGCONT)
         if fate != "killed":
             while held.value < 0 and producer.is_alive():
                 time.sleep(0.01)
