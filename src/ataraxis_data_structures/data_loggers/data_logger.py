@@ -17,6 +17,7 @@ import signal
 import socket
 import threading
 import warnings
+import weakref
 from pathlib import Path
 from typing import Any, cast
 
@@ -93,7 +94,11 @@ class DataLogger:
         self._token = new_token()
         # TCP only: the shared bytes that let the logger wait at stop for a put() in progress (see put_board).
         self._board = PutBoard() if TRANSPORT.STOP_GRACE else None
-        board = self._board.name if self._board is not None else None
+        board = None
+        if self._board is not None:
+            board = self._board.name
+            # Removed when the instance is collected or at exit, whichever comes first (not by a forked copy).
+            weakref.finalize(self, _close_board, self._board, os.getpid())
         self._input_queue = LoggerQueue(address, self._name, self._token, board)
         self._started = False
         self._stopping = False
@@ -120,9 +125,6 @@ class DataLogger:
         listener = getattr(self, "_listener", None)
         if listener is not None:
             listener.close()
-        board = getattr(self, "_board", None)
-        if board is not None and os.getpid() == getattr(self, "_owner_pid", None):
-            board.close()
 
     @property
     def name(self) -> str:
@@ -434,6 +436,12 @@ class DataLogger:
             self.stop()
         for item in caught:
             _log.error("%s", item.message)
+
+
+def _close_board(board: PutBoard, owner_pid: int) -> None:
+    """Removes a DataLogger's put board, in the process that made it only."""
+    if os.getpid() == owner_pid:
+        board.close()
 
 
 def _describe_exit(process: Any) -> str:

@@ -389,6 +389,55 @@ def _read_owner(name: str) -> _BufferOwner | None:
         segment.close()
 
 
+def _check_prototype(name: str, prototype: Any) -> None:
+    """Raises the error create_array() gives for a name or prototype it cannot share (see its Raises)."""
+    if not isinstance(prototype, np.ndarray):
+        raise TypeError(
+            f"Unable to create the '{name}' SharedMemoryArray object using the provided prototype. The "
+            f"'prototype' argument must be a NumPy array, but got {type(prototype).__name__}."
+        )
+    if not isinstance(name, str) or not name or "/" in name or "\0" in name or len(name) > 250:
+        raise ValueError(
+            f"Unable to create a SharedMemoryArray named {name!r}: a buffer name is a non-empty string of at "
+            f"most 250 characters without '/'."
+        )
+    if prototype.ndim == 0:
+        raise _ShapeError(
+            f"Unable to create the '{name}' SharedMemoryArray object: the prototype is a 0-dimensional array "
+            f"({prototype!r}); use a 1-element array (np.array([value])) instead."
+        )
+    if prototype.size == 0:
+        raise ValueError(
+            f"Unable to create the '{name}' SharedMemoryArray object: the prototype array of shape "
+            f"{prototype.shape} is empty, and a shared memory buffer cannot have a size of zero bytes."
+        )
+    if prototype.dtype.hasobject:
+        raise TypeError(
+            f"Unable to create the '{name}' SharedMemoryArray object: the prototype's datatype "
+            f"{prototype.dtype} holds Python objects, whose references mean nothing in another process; use a "
+            f"numeric, boolean, or fixed-size bytes/str datatype."
+        )
+
+
+def _fill_segment(segment: _Segment, prototype: NDArray[Any]) -> tuple[int, Any]:
+    """Writes a new segment's header (a fresh token), makes its lock and copies the prototype in.
+
+    Returns the token and what of the lock travels with pickled copies (see SharedMemoryArray._shared_lock).
+    """
+    assert segment.buf is not None
+    nbytes = int(prototype.nbytes)
+    token = secrets.randbits(63) + 1
+    _HEADER.pack_into(segment.buf, 0, _MAGIC, token, nbytes)
+    _TRACKER.pack_into(segment.buf, _HEADER.size, _tracker_identity())  # _Segment registered the name
+    raw = np.frombuffer(segment.buf, dtype=np.uint8)
+    shared_lock = _LOCK_KIND.create(raw.ctypes.data + _MUTEX_OFFSET)
+    del raw
+    data = np.frombuffer(segment.buf, dtype=np.uint8, count=nbytes, offset=_DATA_OFFSET)
+    data.view(prototype.dtype).reshape(prototype.shape)[...] = prototype
+    del data
+    return token, shared_lock
+
+
 class SharedMemoryArray:
     """A NumPy array kept in a named shared memory buffer, read and written by many processes under one lock.
 
@@ -459,68 +508,11 @@ class SharedMemoryArray:
             IndexError: ``prototype`` is 0-dimensional (also a ValueError).
             FileExistsError: A buffer named ``name`` exists and ``exists_ok`` is False.
         """
-        if not isinstance(prototype, np.ndarray):
-            raise TypeError(
-                f"Unable to create the '{name}' SharedMemoryArray object using the provided prototype. The "
-                f"'prototype' argument must be a NumPy array, but got {type(prototype).__name__}."
-            )
-        if not isinstance(name, str) or not name or "/" in name or "\0" in name or len(name) > 250:
-            raise ValueError(
-                f"Unable to create a SharedMemoryArray named {name!r}: a buffer name is a non-empty string of at "
-                f"most 250 characters without '/'."
-            )
-        if prototype.ndim == 0:
-            raise _ShapeError(
-                f"Unable to create the '{name}' SharedMemoryArray object: the prototype is a 0-dimensional array "
-                f"({prototype!r}); use a 1-element array (np.array([value])) instead."
-            )
-        if prototype.size == 0:
-            raise ValueError(
-                f"Unable to create the '{name}' SharedMemoryArray object: the prototype array of shape "
-                f"{prototype.shape} is empty, and a shared memory buffer cannot have a size of zero bytes."
-            )
-        if prototype.dtype.hasobject:
-            raise TypeError(
-                f"Unable to create the '{name}' SharedMemoryArray object: the prototype's datatype "
-                f"{prototype.dtype} holds Python objects, whose references mean nothing in another process; use a "
-                f"numeric, boolean, or fixed-size bytes/str datatype."
-            )
+        _check_prototype(name, prototype)
         nbytes = int(prototype.nbytes)
+        segment = cls._new_segment(name, _DATA_OFFSET + nbytes, exists_ok=exists_ok)
         try:
-            segment = _Segment(name, create=True, size=_DATA_OFFSET + nbytes)
-        except FileExistsError:
-            if not exists_ok:
-                raise FileExistsError(
-                    f"Unable to create the '{name}' SharedMemoryArray object, as an object with this name already "
-                    f"exists. If this method is called from a child process, use the connect() method instead to "
-                    f"connect to the existing buffer. To clean-up the buffer left over from a previous runtime, run "
-                    f"this method with the 'exists_ok' flag set to True."
-                ) from None
-            previous = cls._owners.get(name)
-            if previous is not None:
-                previous._owner_pid = None
-            # Not "forget": a leftover of another run is unknown to this tracker (it would print a KeyError), and
-            # the new buffer registers the same name again anyway.
-            _unlink_by_name(name, forget=False)
-            try:
-                segment = _Segment(name, create=True, size=_DATA_OFFSET + nbytes)
-            except FileExistsError:
-                raise FileExistsError(
-                    f"Unable to create the '{name}' SharedMemoryArray object: another process created a buffer of "
-                    f"that name again right after the old one was removed. Buffer names must stay unique across the "
-                    f"processes that run at the same time."
-                ) from None
-        try:
-            assert segment.buf is not None
-            token = secrets.randbits(63) + 1
-            _HEADER.pack_into(segment.buf, 0, _MAGIC, token, nbytes)
-            _TRACKER.pack_into(segment.buf, _HEADER.size, _tracker_identity())  # _Segment registered the name
-            raw = np.frombuffer(segment.buf, dtype=np.uint8)
-            shared_lock = _LOCK_KIND.create(raw.ctypes.data + _MUTEX_OFFSET)
-            del raw
-            data = np.frombuffer(segment.buf, dtype=np.uint8, count=nbytes, offset=_DATA_OFFSET)
-            data.view(prototype.dtype).reshape(prototype.shape)[...] = prototype
-            del data
+            token, shared_lock = _fill_segment(segment, prototype)
         except BaseException:
             segment.close()
             segment.unlink()
@@ -535,6 +527,34 @@ class SharedMemoryArray:
         cls._owners[name] = instance
         _watch_takeovers_at_exit()
         return instance
+
+    @classmethod
+    def _new_segment(cls, name: str, size: int, *, exists_ok: bool) -> _Segment:
+        """Creates the named segment; with exists_ok, an existing one is removed first (its owner here disowns it)."""
+        try:
+            return _Segment(name, create=True, size=size)
+        except FileExistsError:
+            if not exists_ok:
+                raise FileExistsError(
+                    f"Unable to create the '{name}' SharedMemoryArray object, as an object with this name already "
+                    f"exists. If this method is called from a child process, use the connect() method instead to "
+                    f"connect to the existing buffer. To clean-up the buffer left over from a previous runtime, run "
+                    f"this method with the 'exists_ok' flag set to True."
+                ) from None
+        previous = cls._owners.get(name)
+        if previous is not None:
+            previous._owner_pid = None
+        # Not "forget": a leftover of another run is unknown to this tracker (it would print a KeyError), and the new
+        # buffer registers the same name again anyway.
+        _unlink_by_name(name, forget=False)
+        try:
+            return _Segment(name, create=True, size=size)
+        except FileExistsError:
+            raise FileExistsError(
+                f"Unable to create the '{name}' SharedMemoryArray object: another process created a buffer of that "
+                f"name again right after the old one was removed. Buffer names must stay unique across the processes "
+                f"that run at the same time."
+            ) from None
 
     def _init_fields(self, name: str, shape: tuple[int, ...], datatype: np.dtype[Any], auto_connect: bool) -> None:
         self._name = name
