@@ -121,6 +121,7 @@ class _LoggerSession:
         self._batches: dict[int, list[Record]] = {}
         self._batch_bytes = 0
         self._unfinished_puts = False  # TCP: a producer still inside put() when the wait at stop gave up
+        self._parent_pid = os.getppid()
 
     def run(self) -> dict[str, Any]:
         settings = self._settings
@@ -192,7 +193,7 @@ class _LoggerSession:
         selector.register(self._listener, selectors.EVENT_READ, _LISTENER)
         selector.register(self._control, selectors.EVENT_READ, _CONTROL)
         poll_delay = self._settings.poll_interval_ms / 1000
-        parent_pid = os.getppid()
+        parent_pid = self._parent_pid
         next_housekeeping = time.monotonic() + HOUSEKEEPING_INTERVAL
         while True:
             round_bytes = round_peak = 0
@@ -231,13 +232,13 @@ class _LoggerSession:
         with contextlib.suppress(OSError):
             self._listener.shutdown(socket.SHUT_RD)  # new connections are refused from now on
         if TRANSPORT.STOP_GRACE:
-            # TCP accepts bytes sent to a connection nobody reads any more: the logger tells every producer of the
-            # stop, waits for the put() calls in progress (the board), then reads until every connection was quiet
-            # for the grace (bytes still in flight), takes what is left, and closes.
-            self._notify_stop()
+            # TCP accepts bytes sent to a connection nobody reads any more: the stop byte tells every producer of
+            # the stop, the logger waits for the put() calls in progress (the board), then reads until every
+            # connection was quiet for the grace (bytes still in flight), takes what is left, and closes.
+            self._notify_stop(notice=board is None)
             if board is not None:
                 self._wait_for_puts(pool, board)
-                board.close()
+                board.close(remove=os.getppid() != self._parent_pid)  # the DataLogger's process died
             self._read_until_quiet(pool, TRANSPORT.STOP_GRACE)
             for channel in list(self._channels):
                 while channel in self._channels and self._read(channel)[0]:
@@ -286,12 +287,16 @@ class _LoggerSession:
                     quiet_since = time.monotonic()
             self._flush(pool)
 
-    def _notify_stop(self) -> None:
-        """Sends the stop notice on every connection and stops watching the listener and the control pipe (TCP)."""
+    def _notify_stop(self, *, notice: bool) -> None:
+        """Stops watching the listener and the control pipe (TCP); sends the stop notice only without a board.
+
+        With a board its stop byte says it: a notice would be a byte the producer may never read, and closing a TCP
+        connection with unread bytes resets it, which drops whatever its kernel had not yet delivered to the logger.
+        """
         for key in (self._listener, self._control):
             with contextlib.suppress(KeyError, ValueError):
                 self._selector.unregister(key)
-        for channel in self._channels:
+        for channel in self._channels if notice else ():
             with contextlib.suppress(OSError):
                 channel.connection.send(STOP_NOTICE)
 

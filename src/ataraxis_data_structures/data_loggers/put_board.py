@@ -4,11 +4,14 @@ TCP accepts bytes sent to a connection whose reader stopped reading, so a produc
 logger stopped. The board is one shared byte per producer process (indexed by pid) that the producer sets while it
 is inside put(), and one byte the logger sets when it stops:
 
-- the producer sets its byte, then (after a system call, which orders memory) looks at the stop byte and the
-  connection before it sends any frame: a set stop byte or a stop notice makes it hold the message (logged after the
-  next start()) instead of sending it; it clears its byte once its frame is in the kernel (or it gave up);
+- the producer sets its byte, then (after a system call, which orders memory: the peek that finds a logger that
+  ended, or its connect and hello) looks at the stop byte before it sends any frame: a set stop byte makes it hold
+  the message (logged after the next start()) instead of sending it; it clears its byte once its frame is in the
+  kernel (or it gave up);
 - the logger sets the stop byte, accepts every queued connection, then waits until the byte of every producer that
-  still has an open connection to it is clear, then reads every connection until it is quiet and closes.
+  still has an open connection to it is clear, then reads every connection until it is quiet and closes. It sends no
+  stop notice on TCP: a producer that closes a connection holding a byte it never read resets it, and the reset drops
+  what its kernel had not yet delivered (messages whose put() returned).
 
 Whichever of the two comes first in memory order, the other sees it (each side writes, makes a system call, then
 reads): either the producer sees the stop and holds, or the logger sees the producer inside put() and waits for its
@@ -79,11 +82,15 @@ class PutBoard:
         """Returns True if the producer process is marked as inside put()."""
         return bool(self._bytes[self.slot(pid)])
 
-    def close(self) -> None:
-        """Unmaps the board; the creator also removes its name (processes that mapped it keep their memory)."""
+    def close(self, *, remove: bool = False) -> None:
+        """Unmaps the board; the creator, or a process asked to (`remove`), also removes its name.
+
+        Processes that mapped it keep their memory. The logger process removes it when its DataLogger's process died
+        (the resource tracker they share would otherwise remove it with a "leaked" warning).
+        """
         self._bytes = memoryview(b"")
         with contextlib.suppress(OSError):
-            if self._owner:
+            if self._owner or remove:
                 self._segment.unlink()
             self._segment.close()
 
