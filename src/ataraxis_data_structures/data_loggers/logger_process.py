@@ -12,6 +12,9 @@ connection, and reads each until its end. Whatever a producer's put() had sent b
 progress fails in the producer with an error, and the part of its frame already sent is discarded and reported.
 Then everything is written, fsynced and closed, the parent gets the summary, and the process ends normally.
 
+On TCP, which accepts bytes sent to a connection nobody reads, the logger instead sets the put board's stop byte,
+waits for every put() in progress, and reads until its connections are quiet (see put_board).
+
 Trouble never ends the process: disk errors are retried and counted by the writers (logger_writers), and when the
 open-file limit refuses a new producer connection, the listener is watched again only after a pause, so the producer
 waits in the kernel's backlog (its messages with it) until a descriptor frees; at stop every connection is read,
@@ -276,9 +279,9 @@ class _LoggerSession:
     def _read_until_quiet(self, pool: WriterPool, grace: float) -> None:
         """Tells every producer of the stop, then reads until no connection brought a byte for `grace` seconds.
 
-        For a transport that cannot refuse a producer's next send (TCP): a put() looks for the notice before it
-        sends (and cannot connect again: the listener is shut down), so only one already past that look still sends,
-        and it sends within the grace.
+        For a transport that cannot refuse a producer's next send (TCP), after the wait for every put() in progress
+        (_wait_for_puts): no producer sends from here on, and what they sent is in the kernel, which delivers it as
+        the logger reads.
         """
         quiet_since = time.monotonic()
         while (left := quiet_since + grace - time.monotonic()) > 0:

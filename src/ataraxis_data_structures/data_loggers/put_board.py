@@ -14,11 +14,16 @@ is inside put(), and one byte the logger sets when it stops:
   what its kernel had not yet delivered (messages whose put() returned).
 
 Whichever of the two comes first in memory order, the other sees it (each side writes, makes a system call, then
-reads): either the producer sees the stop and holds, or the logger sees the producer inside put() and waits for its
-frame. A producer that dies inside put() ends its connection, so the logger stops waiting for it; one that is stopped
-(SIGSTOP) or starved longer than ``WAIT_LIMIT`` is reported by stop() by pid (its message may be lost), never waited
-for forever. Unix-domain sockets need none of this (a send to a connection whose reader shut down fails), so the
-board exists only where the transport is TCP and put() on Unix does not touch it.
+reads; the kernel's locks on that path order the write before the read): either the producer sees the stop and holds,
+or the logger sees the producer inside put() and waits for its frame. A producer that dies inside put() ends its
+connection, so the logger stops waiting for it; one that is stopped (SIGSTOP) or starved longer than ``WAIT_LIMIT`` is
+reported by stop() by pid (its message may be lost), never waited for forever. Unix-domain sockets need none of this
+(a send to a connection whose reader shut down fails), so the board exists only where the transport is TCP and put()
+on Unix does not touch it.
+
+Its name is removed by its DataLogger (collected or at exit), by the logger process if the DataLogger's process died,
+or else by the resource tracker; only a kill of the whole process tree, tracker included, leaves it in /dev/shm (4 MiB
+apparent size, a few pages used) on POSIX. Windows frees it with its last handle.
 """
 
 from __future__ import annotations

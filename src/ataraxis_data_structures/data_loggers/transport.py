@@ -29,8 +29,8 @@ class Transport(Protocol):
     NAME: str
     STOP_GRACE: float
     """0 where a send to a connection whose reading side the logger shut down fails (Unix-domain sockets). Else (TCP
-    accepts such bytes silently) how long the logger keeps reading after its stop notice, until its connections are
-    quiet that long, and producers look for the notice before each send (see logger_queue)."""
+    accepts such bytes silently) how long the logger keeps reading at stop, once no producer is inside put(), until
+    its connections are quiet that long; producers look for the stop before each send (see put_board)."""
 
     def open_listener(self, address: str | None) -> tuple[socket.socket, str]:
         """Returns a listening socket and its address: a new address if None, else that one (listening again)."""

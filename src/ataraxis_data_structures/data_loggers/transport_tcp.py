@@ -24,9 +24,10 @@ __all__ = [
 
 NAME = "tcp"
 STOP_GRACE = 0.25
-"""How long the logger reads on after its stop notice until its connections are quiet. TCP accepts bytes sent to a
-connection whose reader shut down, so put() looks for the notice before each send (one more system call); a put()
-that looked just before the notice arrived and is then held off the CPU for longer than this may lose its message.
+"""How long the logger reads on at stop, once no producer is inside put(), until its connections are quiet (bytes
+already in the kernel). TCP accepts bytes sent to a connection whose reader shut down, so put() looks for the stop
+before each send (a peek, one more system call, and the put board's stop byte: see put_board), and the logger waits
+for every put() in progress before it stops reading.
 TCP may also send part of a small frame: put_nowait() (or a timeout) that started a frame then waits to finish it,
 as it does for a large frame on any transport, while the logger process cannot run."""
 _HOST = "127.0.0.1"
@@ -86,7 +87,7 @@ def send(connection: socket.socket, header: bytes | memoryview, payload: Any) ->
 
 
 def ended(connection: socket.socket) -> bool:
-    """Returns True if the logger sent its stop notice on the connection or ended it (a peek that does not block)."""
+    """Returns True if the logger ended the connection or sent its stop notice on it (a peek that does not block)."""
     try:
         connection.recv(1, socket.MSG_PEEK)
     except BlockingIOError:
