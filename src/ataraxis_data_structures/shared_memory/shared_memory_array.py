@@ -10,14 +10,19 @@ follows the header. Keeping the lock inside the buffer means:
   is sent;
 - nothing outside the buffer has to be created or cleaned up.
 
-Elsewhere (no robust mutexes: macOS, Windows) a ``multiprocessing.Lock`` is used, as the original releases do, with
-their limits: it travels only as a process's start arguments and a holder's death leaves it held.
+Elsewhere (no robust mutexes: macOS, Windows; or ``AXDS_FORCE_PORTABLE=1``) a ``multiprocessing.Lock`` is used, as the
+original releases do, with their limits: it travels only as a process's start arguments (pickling a connected array
+any other way raises RuntimeError, and a copy connected by name alone locks nothing), it does not detect a thread
+locking twice (that thread waits forever), and a holder killed while it holds it leaves it held: every later locked
+access waits forever (Ctrl+C still interrupts the wait), with no warning. The two strategies are the classes
+_RobustMutex and _FallbackLock, one chosen at import; the array uses either through the same three calls.
 """
 
 from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import mmap
 import multiprocessing
 import multiprocessing.util
@@ -32,11 +37,12 @@ from contextlib import AbstractContextManager, suppress
 from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
 from types import TracebackType
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
+from .._platform import FORCE_PORTABLE
 from ..errors import AxdsError
 
 __all__ = ["SharedMemoryArray", "SharedMemoryFormatError", "SharedMemoryLockWarning"]
@@ -91,7 +97,7 @@ class _Timespec(ctypes.Structure):
 
 
 def _load_pthread() -> _PthreadApi | None:
-    if not sys.platform.startswith("linux"):
+    if FORCE_PORTABLE or not sys.platform.startswith("linux"):
         return None
     try:
         return _PthreadApi()
@@ -100,26 +106,45 @@ def _load_pthread() -> _PthreadApi | None:
 
 
 _PTHREAD = _load_pthread()
-# Bound once: the uncontended lock and unlock of every item access are one C call each, with no Python frame.
-_TRYLOCK = _PTHREAD.trylock if _PTHREAD is not None else None
-_UNLOCK = _PTHREAD.unlock if _PTHREAD is not None else None
 _PTHREAD_PROCESS_SHARED = 1
 _PTHREAD_MUTEX_ROBUST = 1
 _PTHREAD_MUTEX_ERRORCHECK = 2
 
 
+class _ArrayLock(Protocol):
+    """What SharedMemoryArray needs of its lock.
+
+    ``try_acquire()`` returns 0 when it took the lock, else a code for ``wait``, which finishes taking it; ``release()``
+    lets it go. The first and last are plain callables (C calls for the robust mutex).
+    """
+
+    try_acquire: Any
+    release: Any
+
+    def wait(self, code: int, stacklevel: int) -> None: ...
+
+    def acquire(self, stacklevel: int = 3) -> None: ...
+
+
 class _RobustMutex:
     """A robust, process-shared, error-checking pthread mutex that lives at a fixed address of a mapped buffer."""
 
-    __slots__ = ("_address", "_name")
+    __slots__ = ("_address", "_name", "release", "try_acquire")
 
-    def __init__(self, address: int, name: str) -> None:
+    def __init__(self, address: int, name: str, shared: Any = None) -> None:
+        assert _PTHREAD is not None
         self._address = ctypes.c_void_p(address)
         self._name = name
+        # Bound once: the uncontended lock and unlock of every item access are one C call each, with no Python frame.
+        self.try_acquire = functools.partial(_PTHREAD.trylock, self._address)
+        self.release = functools.partial(_PTHREAD.unlock, self._address)
 
     @staticmethod
-    def initialize(address: int) -> None:
-        """Initializes a new mutex at ``address`` (only the creator does this, before anyone else can map it)."""
+    def create(address: int) -> Any:
+        """Initializes a new mutex at ``address`` (only the creator does this, before anyone else can map it).
+
+        Returns None: nothing but the buffer's name has to travel to other processes.
+        """
         assert _PTHREAD is not None
         attributes = ctypes.create_string_buffer(64)
         _PTHREAD.attr_init(attributes)
@@ -137,6 +162,7 @@ class _RobustMutex:
                 raise OSError(code, os.strerror(code))
         finally:
             _PTHREAD.attr_destroy(attributes)
+        return None
 
     def acquire(self, stacklevel: int = 3) -> None:
         """Takes the lock, waiting as long as needed; recovers it from a holder that died.
@@ -144,8 +170,7 @@ class _RobustMutex:
         Args:
             stacklevel: Where the warning about a dead holder points (3: the caller of the caller).
         """
-        assert _PTHREAD is not None
-        code = _PTHREAD.trylock(self._address)
+        code = self.try_acquire()
         if code != 0:
             self.wait(code, stacklevel + 1)
 
@@ -175,10 +200,53 @@ class _RobustMutex:
             )
         raise OSError(code, f"Unable to lock SharedMemoryArray '{self._name}': {os.strerror(code)}")
 
-    def release(self) -> None:
-        """Releases the lock this thread holds."""
-        assert _PTHREAD is not None
-        _PTHREAD.unlock(self._address)
+
+def _no_wait() -> int:
+    return 0
+
+
+def _nothing_to_release() -> None:
+    return None
+
+
+class _FallbackLock:
+    """A ``multiprocessing.Lock`` made by the creator and inherited by the processes it starts.
+
+    See the module's notes for its limits; a copy that got none (connected by name) locks nothing.
+    """
+
+    __slots__ = ("_lock", "release", "try_acquire")
+
+    def __init__(self, address: int, name: str, shared: Any = None) -> None:
+        self._lock = shared
+        if shared is None:
+            self.try_acquire: Any = _no_wait
+            self.release: Any = _nothing_to_release
+        else:
+            self.try_acquire = self._try
+            self.release = shared.release
+
+    @staticmethod
+    def create(address: int) -> Any:
+        """Returns the new lock, which travels with the array's pickled state (as process start arguments only)."""
+        # The spawn context's lock may also go to fork and forkserver children (a fork context's may not).
+        return multiprocessing.get_context("spawn").Lock()
+
+    def _try(self) -> int:
+        return 0 if self._lock.acquire(False) else errno.EBUSY
+
+    def wait(self, code: int, stacklevel: int) -> None:
+        """Waits for the lock (forever if its holder died holding it)."""
+        self._lock.acquire()
+
+    def acquire(self, stacklevel: int = 3) -> None:
+        """Takes the lock, waiting as long as needed."""
+        if self.try_acquire():
+            self.wait(errno.EBUSY, stacklevel + 1)
+
+
+_LOCK_KIND: type[_RobustMutex] | type[_FallbackLock] = _RobustMutex if _PTHREAD is not None else _FallbackLock
+"""The array lock of this platform, chosen once."""
 
 
 # ----- the shared memory segment -----
@@ -321,6 +389,55 @@ def _read_owner(name: str) -> _BufferOwner | None:
         segment.close()
 
 
+def _check_prototype(name: str, prototype: Any) -> None:
+    """Raises the error create_array() gives for a name or prototype it cannot share (see its Raises)."""
+    if not isinstance(prototype, np.ndarray):
+        raise TypeError(
+            f"Unable to create the '{name}' SharedMemoryArray object using the provided prototype. The "
+            f"'prototype' argument must be a NumPy array, but got {type(prototype).__name__}."
+        )
+    if not isinstance(name, str) or not name or "/" in name or "\0" in name or len(name) > 250:
+        raise ValueError(
+            f"Unable to create a SharedMemoryArray named {name!r}: a buffer name is a non-empty string of at "
+            f"most 250 characters without '/'."
+        )
+    if prototype.ndim == 0:
+        raise _ShapeError(
+            f"Unable to create the '{name}' SharedMemoryArray object: the prototype is a 0-dimensional array "
+            f"({prototype!r}); use a 1-element array (np.array([value])) instead."
+        )
+    if prototype.size == 0:
+        raise ValueError(
+            f"Unable to create the '{name}' SharedMemoryArray object: the prototype array of shape "
+            f"{prototype.shape} is empty, and a shared memory buffer cannot have a size of zero bytes."
+        )
+    if prototype.dtype.hasobject:
+        raise TypeError(
+            f"Unable to create the '{name}' SharedMemoryArray object: the prototype's datatype "
+            f"{prototype.dtype} holds Python objects, whose references mean nothing in another process; use a "
+            f"numeric, boolean, or fixed-size bytes/str datatype."
+        )
+
+
+def _fill_segment(segment: _Segment, prototype: NDArray[Any]) -> tuple[int, Any]:
+    """Writes a new segment's header (a fresh token), makes its lock and copies the prototype in.
+
+    Returns the token and what of the lock travels with pickled copies (see SharedMemoryArray._shared_lock).
+    """
+    assert segment.buf is not None
+    nbytes = int(prototype.nbytes)
+    token = secrets.randbits(63) + 1
+    _HEADER.pack_into(segment.buf, 0, _MAGIC, token, nbytes)
+    _TRACKER.pack_into(segment.buf, _HEADER.size, _tracker_identity())  # _Segment registered the name
+    raw = np.frombuffer(segment.buf, dtype=np.uint8)
+    shared_lock = _LOCK_KIND.create(raw.ctypes.data + _MUTEX_OFFSET)
+    del raw
+    data = np.frombuffer(segment.buf, dtype=np.uint8, count=nbytes, offset=_DATA_OFFSET)
+    data.view(prototype.dtype).reshape(prototype.shape)[...] = prototype
+    del data
+    return token, shared_lock
+
+
 class SharedMemoryArray:
     """A NumPy array kept in a named shared memory buffer, read and written by many processes under one lock.
 
@@ -358,9 +475,10 @@ class SharedMemoryArray:
         self._token = 0
         self._owner_pid: int | None = None
         self._array: NDArray[Any] | None = None
-        self._mutex: _RobustMutex | None = None
-        # Only where robust mutexes are missing; created by create_array, inherited as the original's is.
-        self._fallback_lock: Any = None
+        self._lock: _ArrayLock | None = None  # while connected
+        # What of the lock travels with a pickled copy: the fallback's multiprocessing.Lock (made by create_array,
+        # inherited as the original's is); None for the robust mutex, which lives in the buffer.
+        self._shared_lock: Any = None
         if buffer is not None:
             self._bind()
 
@@ -390,69 +508,11 @@ class SharedMemoryArray:
             IndexError: ``prototype`` is 0-dimensional (also a ValueError).
             FileExistsError: A buffer named ``name`` exists and ``exists_ok`` is False.
         """
-        if not isinstance(prototype, np.ndarray):
-            raise TypeError(
-                f"Unable to create the '{name}' SharedMemoryArray object using the provided prototype. The "
-                f"'prototype' argument must be a NumPy array, but got {type(prototype).__name__}."
-            )
-        if not isinstance(name, str) or not name or "/" in name or "\0" in name or len(name) > 250:
-            raise ValueError(
-                f"Unable to create a SharedMemoryArray named {name!r}: a buffer name is a non-empty string of at "
-                f"most 250 characters without '/'."
-            )
-        if prototype.ndim == 0:
-            raise _ShapeError(
-                f"Unable to create the '{name}' SharedMemoryArray object: the prototype is a 0-dimensional array "
-                f"({prototype!r}); use a 1-element array (np.array([value])) instead."
-            )
-        if prototype.size == 0:
-            raise ValueError(
-                f"Unable to create the '{name}' SharedMemoryArray object: the prototype array of shape "
-                f"{prototype.shape} is empty, and a shared memory buffer cannot have a size of zero bytes."
-            )
-        if prototype.dtype.hasobject:
-            raise TypeError(
-                f"Unable to create the '{name}' SharedMemoryArray object: the prototype's datatype "
-                f"{prototype.dtype} holds Python objects, whose references mean nothing in another process; use a "
-                f"numeric, boolean, or fixed-size bytes/str datatype."
-            )
+        _check_prototype(name, prototype)
         nbytes = int(prototype.nbytes)
+        segment = cls._new_segment(name, _DATA_OFFSET + nbytes, exists_ok=exists_ok)
         try:
-            segment = _Segment(name, create=True, size=_DATA_OFFSET + nbytes)
-        except FileExistsError:
-            if not exists_ok:
-                raise FileExistsError(
-                    f"Unable to create the '{name}' SharedMemoryArray object, as an object with this name already "
-                    f"exists. If this method is called from a child process, use the connect() method instead to "
-                    f"connect to the existing buffer. To clean-up the buffer left over from a previous runtime, run "
-                    f"this method with the 'exists_ok' flag set to True."
-                ) from None
-            previous = cls._owners.get(name)
-            if previous is not None:
-                previous._owner_pid = None
-            # Not "forget": a leftover of another run is unknown to this tracker (it would print a KeyError), and
-            # the new buffer registers the same name again anyway.
-            _unlink_by_name(name, forget=False)
-            try:
-                segment = _Segment(name, create=True, size=_DATA_OFFSET + nbytes)
-            except FileExistsError:
-                raise FileExistsError(
-                    f"Unable to create the '{name}' SharedMemoryArray object: another process created a buffer of "
-                    f"that name again right after the old one was removed. Buffer names must stay unique across the "
-                    f"processes that run at the same time."
-                ) from None
-        try:
-            assert segment.buf is not None
-            token = secrets.randbits(63) + 1
-            _HEADER.pack_into(segment.buf, 0, _MAGIC, token, nbytes)
-            _TRACKER.pack_into(segment.buf, _HEADER.size, _tracker_identity())  # _Segment registered the name
-            if _PTHREAD is not None:
-                raw = np.frombuffer(segment.buf, dtype=np.uint8)
-                _RobustMutex.initialize(raw.ctypes.data + _MUTEX_OFFSET)
-                del raw
-            data = np.frombuffer(segment.buf, dtype=np.uint8, count=nbytes, offset=_DATA_OFFSET)
-            data.view(prototype.dtype).reshape(prototype.shape)[...] = prototype
-            del data
+            token, shared_lock = _fill_segment(segment, prototype)
         except BaseException:
             segment.close()
             segment.unlink()
@@ -462,12 +522,39 @@ class SharedMemoryArray:
         instance._buffer = segment
         instance._token = token
         instance._owner_pid = os.getpid()
-        if _PTHREAD is None:
-            instance._fallback_lock = multiprocessing.Lock()
+        instance._shared_lock = shared_lock
         instance._bind()
         cls._owners[name] = instance
         _watch_takeovers_at_exit()
         return instance
+
+    @classmethod
+    def _new_segment(cls, name: str, size: int, *, exists_ok: bool) -> _Segment:
+        """Creates the named segment; with exists_ok, an existing one is removed first (its owner here disowns it)."""
+        try:
+            return _Segment(name, create=True, size=size)
+        except FileExistsError:
+            if not exists_ok:
+                raise FileExistsError(
+                    f"Unable to create the '{name}' SharedMemoryArray object, as an object with this name already "
+                    f"exists. If this method is called from a child process, use the connect() method instead to "
+                    f"connect to the existing buffer. To clean-up the buffer left over from a previous runtime, run "
+                    f"this method with the 'exists_ok' flag set to True."
+                ) from None
+        previous = cls._owners.get(name)
+        if previous is not None:
+            previous._owner_pid = None
+        # Not "forget": a leftover of another run is unknown to this tracker (it would print a KeyError), and the new
+        # buffer registers the same name again anyway.
+        _unlink_by_name(name, forget=False)
+        try:
+            return _Segment(name, create=True, size=size)
+        except FileExistsError:
+            raise FileExistsError(
+                f"Unable to create the '{name}' SharedMemoryArray object: another process created a buffer of that "
+                f"name again right after the old one was removed. Buffer names must stay unique across the processes "
+                f"that run at the same time."
+            ) from None
 
     def _init_fields(self, name: str, shape: tuple[int, ...], datatype: np.dtype[Any], auto_connect: bool) -> None:
         self._name = name
@@ -478,8 +565,8 @@ class SharedMemoryArray:
         self._token = 0
         self._owner_pid = None
         self._array = None
-        self._mutex = None
-        self._fallback_lock = None
+        self._lock = None
+        self._shared_lock = None
 
     def _bind(self) -> None:
         """Checks the connected buffer's header and builds the views of its lock and data."""
@@ -509,9 +596,8 @@ class SharedMemoryArray:
         # mapping under a view that code still holds fail (and be skipped) instead of crashing on the next access.
         raw = np.frombuffer(buffer.buf, dtype=np.uint8, count=nbytes, offset=_DATA_OFFSET)
         self._array = raw.view(self._datatype).reshape(self._shape)
-        if _PTHREAD is not None:
-            # The data view keeps the mapping, and so this address, alive for as long as the mutex is used.
-            self._mutex = _RobustMutex(self._array.ctypes.data - _DATA_OFFSET + _MUTEX_OFFSET, self._name)
+        # The data view keeps the mapping, and so the mutex's address, alive for as long as the lock is used.
+        self._lock = _LOCK_KIND(self._array.ctypes.data - _DATA_OFFSET + _MUTEX_OFFSET, self._name, self._shared_lock)
 
     def connect(self) -> None:
         """Makes sure the instance is connected to its buffer when the call returns (a no-op when it already is).
@@ -540,7 +626,7 @@ class SharedMemoryArray:
 
     def _drop_views(self) -> None:
         self._array = None
-        self._mutex = None
+        self._lock = None
         buffer, self._buffer = self._buffer, None
         if buffer is not None:
             buffer.close()
@@ -604,8 +690,8 @@ class SharedMemoryArray:
             "token": self._token,
             "auto_connect": self._auto_connect,
         }
-        if self._fallback_lock is not None:  # pragma: no cover - platforms without robust mutexes
-            state["lock"] = self._fallback_lock
+        if self._shared_lock is not None:  # the fallback lock (see the module's notes)
+            state["lock"] = self._shared_lock
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -616,7 +702,7 @@ class SharedMemoryArray:
         """
         self._init_fields(state["name"], state["shape"], state["datatype"], state["auto_connect"])
         self._token = int(state.get("token", 0))
-        self._fallback_lock = state.get("lock")
+        self._shared_lock = state.get("lock")
         if self._auto_connect:
             self.connect()
 
@@ -653,18 +739,6 @@ class SharedMemoryArray:
             f"not connected to the shared memory buffer. Call the connect() method prior to {what}."
         )
 
-    def _acquire(self) -> None:
-        if self._mutex is not None:
-            self._mutex.acquire()
-        elif self._fallback_lock is not None:  # pragma: no cover - platforms without robust mutexes
-            self._fallback_lock.acquire()
-
-    def _release(self) -> None:
-        if self._mutex is not None:
-            self._mutex.release()
-        elif self._fallback_lock is not None:  # pragma: no cover
-            self._fallback_lock.release()
-
     def array(self, *, with_lock: bool = True) -> AbstractContextManager[NDArray[Any]]:
         """Returns a context manager that yields the shared array itself (not a copy), locked for the whole block.
 
@@ -687,24 +761,17 @@ class SharedMemoryArray:
         array = self._array
         if array is None:
             raise self._not_connected("accessing the array's data")
-        mutex = self._mutex
-        if mutex is not None:
-            address = mutex._address
-            code = _TRYLOCK(address)  # type: ignore[misc]
-            if code:
-                mutex.wait(code, 3)
-            try:
-                value = array[index]
-            except (IndexError, TypeError, ValueError) as error:
-                raise type(error)(f"SharedMemoryArray '{self._name}' {self._shape}: index {index!r}: {error}") from None
-            finally:
-                _UNLOCK(address)  # type: ignore[misc]
-        else:
-            self._acquire()
-            try:
-                value = array[index]
-            finally:
-                self._release()
+        lock = self._lock
+        assert lock is not None  # connected
+        code = lock.try_acquire()
+        if code:
+            lock.wait(code, 3)
+        try:
+            value = array[index]
+        except (IndexError, TypeError, ValueError) as error:
+            raise type(error)(f"SharedMemoryArray '{self._name}' {self._shape}: index {index!r}: {error}") from None
+        finally:
+            lock.release()
         # Scalars come out as copies already; array results are views into the buffer.
         return value.copy() if isinstance(value, np.ndarray) else value
 
@@ -720,13 +787,11 @@ class SharedMemoryArray:
         array = self._array
         if array is None:
             raise self._not_connected("accessing the array's data")
-        mutex = self._mutex
-        if mutex is not None:
-            code = _TRYLOCK(mutex._address)  # type: ignore[misc]
-            if code:
-                mutex.wait(code, 3)
-        else:
-            self._acquire()
+        lock = self._lock
+        assert lock is not None  # connected
+        code = lock.try_acquire()
+        if code:
+            lock.wait(code, 3)
         try:
             array[index] = value
         except (IndexError, TypeError, ValueError, OverflowError) as error:
@@ -735,22 +800,18 @@ class SharedMemoryArray:
                 f"{index!r}: {error}"
             ) from None
         finally:
-            if mutex is not None:
-                _UNLOCK(mutex._address)  # type: ignore[misc]
-            else:
-                self._release()
+            lock.release()
 
 
 class _ArrayAccess(AbstractContextManager[NDArray[Any]]):
     """The context manager of :meth:`SharedMemoryArray.array` (a class: a third of a generator's cost per block)."""
 
-    __slots__ = ("_array", "_locked", "_mutex", "_owner", "_with_lock")
+    __slots__ = ("_array", "_lock", "_owner", "_with_lock")
 
     def __init__(self, owner: SharedMemoryArray, with_lock: bool) -> None:
         self._owner = owner
         self._with_lock = with_lock
-        self._locked = False
-        self._mutex: _RobustMutex | None = None
+        self._lock: _ArrayLock | None = None
         self._array: NDArray[Any] | None = None
 
     def __enter__(self) -> NDArray[Any]:
@@ -759,28 +820,20 @@ class _ArrayAccess(AbstractContextManager[NDArray[Any]]):
         if array is None:
             raise owner._not_connected("calling the array() method")
         if self._with_lock:
-            mutex = owner._mutex
-            if mutex is not None:
-                code = _TRYLOCK(mutex._address)  # type: ignore[misc]
-                if code:
-                    mutex.wait(code, 3)  # the warning about a dead holder points at the user's 'with' line
-            else:
-                owner._acquire()
+            lock = owner._lock
+            assert lock is not None  # connected
+            code = lock.try_acquire()
+            if code:
+                lock.wait(code, 3)  # the warning about a dead holder points at the user's 'with' line
             # The lock taken is the one released, even if the block disconnects; the array keeps its memory (and
             # so the mutex) mapped until then.
-            self._mutex = mutex
+            self._lock = lock
             self._array = array
-            self._locked = True
         return array
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        if not self._locked:
-            return
-        self._locked = False
-        mutex, self._mutex, self._array = self._mutex, None, None
-        if mutex is not None:
-            _UNLOCK(mutex._address)  # type: ignore[misc]
-        else:
-            self._owner._release()
+        lock, self._lock, self._array = self._lock, None, None
+        if lock is not None:
+            lock.release()
