@@ -23,9 +23,6 @@ PACKAGE = Path(axds.__file__).parent
 SOURCES = sorted(PACKAGE.rglob("*.py"))
 
 KNOWN_EXCEPTIONS_OUTSIDE_ERRORS = {
-    # Defined in shared_memory/ (the shared-memory work moves them into errors.py and re-exports them there).
-    "SharedMemoryFormatError",
-    "SharedMemoryLockWarning",
     # Defined in data_loggers/ (the data-logger reorganisation moves them).
     "TornLogWarning",
     "LoggerRunningWarning",

@@ -29,6 +29,8 @@ __all__ = [
     "LoggerFailedError",
     "MissingValueError",
     "MountPointWarning",
+    "SharedMemoryFormatError",
+    "SharedMemoryLockWarning",
     "SourceDescriptionWarning",
     "TrackerFormatError",
     "TrackerJobError",
@@ -118,6 +120,14 @@ class SourceDescriptionWarning(UserWarning):
 
     Logging and assembly never fail because of a description: the message names the file and what was done.
     """
+
+
+class SharedMemoryFormatError(AxdsError, ValueError):
+    """A shared memory buffer of the requested name exists but was not made by SharedMemoryArray (or is too small)."""
+
+
+class SharedMemoryLockWarning(UserWarning):
+    """A process died while it held an array's lock; the lock was taken over and the data may be half-written."""
 
 
 class MountPointWarning(UserWarning):

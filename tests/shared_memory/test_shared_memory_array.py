@@ -242,13 +242,14 @@ def test_without_robust_mutexes_a_multiprocessing_lock_is_used(
 ) -> None:
     # The path of platforms without robust pthread mutexes (macOS, Windows), run here by hiding them; forked
     # children inherit the patched module, as the lock itself is inherited.
+    from ataraxis_data_structures.shared_memory import array_locks
     from ataraxis_data_structures.shared_memory import shared_memory_array as module
 
-    monkeypatch.setattr(module, "_LOCK_KIND", module._FallbackLock)
+    monkeypatch.setattr(module, "LOCK_KIND", array_locks.FallbackLock)
     context = multiprocessing.get_context("fork")
     array = SharedMemoryArray.create_array(buffer_name, np.zeros(2, dtype=np.int64))
     try:
-        assert isinstance(array._lock, module._FallbackLock) and array._shared_lock is not None
+        assert isinstance(array._lock, array_locks.FallbackLock) and array._shared_lock is not None
         start = context.Event()
         workers = [context.Process(target=children.increment, args=(array, 500, start)) for _ in range(3)]
         for worker in workers:

@@ -50,14 +50,14 @@ class PutBoard:
 
     def __init__(self, name: str | None = None) -> None:
         # Imported here: only the TCP transport needs shared memory (the Unix path never imports it).
-        from ..shared_memory.shared_memory_array import _Segment
+        from ..shared_memory.segment import Segment
 
         if name is None:
             name = f"axds_put_{secrets.token_hex(8)}"
-            self._segment: Any = _Segment(name, create=True, size=1 + PID_SLOTS)
+            self._segment: Any = Segment(name, create=True, size=1 + PID_SLOTS)
             self._owner = True
         else:
-            self._segment = _Segment(name, create=False)
+            self._segment = Segment(name, create=False)
             self._owner = False
         self.name = name
         self._bytes: memoryview = self._segment.buf

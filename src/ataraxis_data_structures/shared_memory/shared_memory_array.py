@@ -15,299 +15,42 @@ original releases do, with their limits: it travels only as a process's start ar
 any other way raises RuntimeError, and a copy connected by name alone locks nothing), it does not detect a thread
 locking twice (that thread waits forever), and a holder killed while it holds it leaves it held: every later locked
 access waits forever (Ctrl+C still interrupts the wait), with no warning. The two strategies are the classes
-_RobustMutex and _FallbackLock, one chosen at import; the array uses either through the same three calls.
+RobustMutex and FallbackLock, one chosen at import; the array uses either through the same three calls.
 """
 
 from __future__ import annotations
 
-import ctypes
 import errno
-import functools
-import mmap
 import multiprocessing
 import multiprocessing.util
 import os
 import secrets
 import struct
-import sys
-import time
-import warnings
 import weakref
 from contextlib import AbstractContextManager, suppress
 from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
 from types import TracebackType
-from typing import Any, ClassVar, NamedTuple, Protocol
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .._platform import FORCE_PORTABLE
-from ..errors import AxdsError
+from ..errors import AxdsError, SharedMemoryFormatError, SharedMemoryLockWarning
+from .array_locks import LOCK_KIND, ArrayLock
+from .segment import Segment, tracker_identity, tracker_running, unlink_by_name
 
 __all__ = ["SharedMemoryArray", "SharedMemoryFormatError", "SharedMemoryLockWarning"]
 
-try:
-    import _posixshmem  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - Windows
-    _posixshmem = None
-
 _MAGIC = b"AXDSSMA1"
 _HEADER = struct.Struct("<8sQQ")  # magic, token, data size in bytes
-_TRACKER = struct.Struct("<Q")  # right after the header: which resource tracker holds the name (see _tracker_identity)
+_TRACKER = struct.Struct("<Q")  # right after the header: which resource tracker holds the name (see tracker_identity)
 _MUTEX_OFFSET = 64
 _DATA_OFFSET = 128  # Keeps the data 64-byte aligned; a glibc pthread_mutex_t is at most 48 bytes.
-_LOCK_POLL = 0.1  # Seconds a blocked locker waits in C before Python gets a chance to run signal handlers.
-
-
-class SharedMemoryFormatError(AxdsError, ValueError):
-    """A shared memory buffer of the requested name exists but was not made by SharedMemoryArray (or is too small)."""
-
-
-class SharedMemoryLockWarning(UserWarning):
-    """A process died while it held an array's lock; the lock was taken over and the data may be half-written."""
 
 
 class _ShapeError(AxdsError, ValueError, IndexError):
     """A prototype that no shared buffer can hold (0-dimensional); an IndexError as in 7.2, and a ValueError."""
-
-
-# ----- the robust process-shared mutex (Linux, glibc or musl) -----
-class _PthreadApi:
-    """The pthread calls the robust mutex needs, bound once; ``None`` where the platform lacks any of them."""
-
-    def __init__(self) -> None:
-        gil_releasing = ctypes.CDLL(None, use_errno=True)
-        # trylock and unlock never block: calling them with the GIL held halves their cost.
-        gil_holding = ctypes.PyDLL(None)
-        self.attr_init = gil_releasing.pthread_mutexattr_init
-        self.attr_setpshared = gil_releasing.pthread_mutexattr_setpshared
-        self.attr_setrobust = gil_releasing.pthread_mutexattr_setrobust
-        self.attr_settype = gil_releasing.pthread_mutexattr_settype
-        self.attr_destroy = gil_releasing.pthread_mutexattr_destroy
-        self.init = gil_releasing.pthread_mutex_init
-        self.consistent = gil_releasing.pthread_mutex_consistent
-        self.timedlock = gil_releasing.pthread_mutex_timedlock
-        self.trylock = gil_holding.pthread_mutex_trylock
-        self.unlock = gil_holding.pthread_mutex_unlock
-
-
-class _Timespec(ctypes.Structure):
-    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
-
-
-def _load_pthread() -> _PthreadApi | None:
-    if FORCE_PORTABLE or not sys.platform.startswith("linux"):
-        return None
-    try:
-        return _PthreadApi()
-    except (OSError, AttributeError):  # pragma: no cover - a libc without robust mutexes
-        return None
-
-
-_PTHREAD = _load_pthread()
-_PTHREAD_PROCESS_SHARED = 1
-_PTHREAD_MUTEX_ROBUST = 1
-_PTHREAD_MUTEX_ERRORCHECK = 2
-
-
-class _ArrayLock(Protocol):
-    """What SharedMemoryArray needs of its lock.
-
-    ``try_acquire()`` returns 0 when it took the lock, else a code for ``wait``, which finishes taking it; ``release()``
-    lets it go. The first and last are plain callables (C calls for the robust mutex).
-    """
-
-    try_acquire: Any
-    release: Any
-
-    def wait(self, code: int, stacklevel: int) -> None: ...
-
-    def acquire(self, stacklevel: int = 3) -> None: ...
-
-
-class _RobustMutex:
-    """A robust, process-shared, error-checking pthread mutex that lives at a fixed address of a mapped buffer."""
-
-    __slots__ = ("_address", "_name", "release", "try_acquire")
-
-    def __init__(self, address: int, name: str, shared: Any = None) -> None:
-        assert _PTHREAD is not None
-        self._address = ctypes.c_void_p(address)
-        self._name = name
-        # Bound once: the uncontended lock and unlock of every item access are one C call each, with no Python frame.
-        self.try_acquire = functools.partial(_PTHREAD.trylock, self._address)
-        self.release = functools.partial(_PTHREAD.unlock, self._address)
-
-    @staticmethod
-    def create(address: int) -> Any:
-        """Initializes a new mutex at ``address`` (only the creator does this, before anyone else can map it).
-
-        Returns None: nothing but the buffer's name has to travel to other processes.
-        """
-        assert _PTHREAD is not None
-        attributes = ctypes.create_string_buffer(64)
-        _PTHREAD.attr_init(attributes)
-        try:
-            for call, value in (
-                (_PTHREAD.attr_setpshared, _PTHREAD_PROCESS_SHARED),
-                (_PTHREAD.attr_setrobust, _PTHREAD_MUTEX_ROBUST),
-                (_PTHREAD.attr_settype, _PTHREAD_MUTEX_ERRORCHECK),
-            ):
-                code = call(attributes, value)
-                if code != 0:  # pragma: no cover - glibc supports all three
-                    raise OSError(code, os.strerror(code))
-            code = _PTHREAD.init(ctypes.c_void_p(address), attributes)
-            if code != 0:  # pragma: no cover
-                raise OSError(code, os.strerror(code))
-        finally:
-            _PTHREAD.attr_destroy(attributes)
-        return None
-
-    def acquire(self, stacklevel: int = 3) -> None:
-        """Takes the lock, waiting as long as needed; recovers it from a holder that died.
-
-        Args:
-            stacklevel: Where the warning about a dead holder points (3: the caller of the caller).
-        """
-        code = self.try_acquire()
-        if code != 0:
-            self.wait(code, stacklevel + 1)
-
-    def wait(self, code: int, stacklevel: int) -> None:
-        """Finishes taking the lock after a trylock answered ``code`` (busy, or its holder died)."""
-        assert _PTHREAD is not None
-        while code in (errno.EBUSY, errno.ETIMEDOUT):
-            # A bounded wait in C, then back to Python, so that Ctrl-C (KeyboardInterrupt) still works while blocked.
-            deadline = time.time() + _LOCK_POLL
-            stamp = _Timespec(int(deadline), int((deadline % 1) * 1e9))
-            code = _PTHREAD.timedlock(self._address, ctypes.byref(stamp))
-        if code == 0:
-            return
-        if code == errno.EOWNERDEAD:
-            _PTHREAD.consistent(self._address)
-            warnings.warn(
-                f"A process died while it held the lock of SharedMemoryArray '{self._name}'; the lock was taken over "
-                f"and the array's data may hold a half-finished write of that process.",
-                SharedMemoryLockWarning,
-                stacklevel=stacklevel,
-            )
-            return
-        if code == errno.EDEADLK:
-            raise RuntimeError(
-                f"This thread already holds the lock of SharedMemoryArray '{self._name}' (a locked access inside "
-                f"'with array.array():'); use the yielded array there, or array(with_lock=False)."
-            )
-        raise OSError(code, f"Unable to lock SharedMemoryArray '{self._name}': {os.strerror(code)}")
-
-
-def _no_wait() -> int:
-    return 0
-
-
-def _nothing_to_release() -> None:
-    return None
-
-
-class _FallbackLock:
-    """A ``multiprocessing.Lock`` made by the creator and inherited by the processes it starts.
-
-    See the module's notes for its limits; a copy that got none (connected by name) locks nothing.
-    """
-
-    __slots__ = ("_lock", "release", "try_acquire")
-
-    def __init__(self, address: int, name: str, shared: Any = None) -> None:
-        self._lock = shared
-        if shared is None:
-            self.try_acquire: Any = _no_wait
-            self.release: Any = _nothing_to_release
-        else:
-            self.try_acquire = self._try
-            self.release = shared.release
-
-    @staticmethod
-    def create(address: int) -> Any:
-        """Returns the new lock, which travels with the array's pickled state (as process start arguments only)."""
-        # The spawn context's lock may also go to fork and forkserver children (a fork context's may not).
-        return multiprocessing.get_context("spawn").Lock()
-
-    def _try(self) -> int:
-        return 0 if self._lock.acquire(False) else errno.EBUSY
-
-    def wait(self, code: int, stacklevel: int) -> None:
-        """Waits for the lock (forever if its holder died holding it)."""
-        self._lock.acquire()
-
-    def acquire(self, stacklevel: int = 3) -> None:
-        """Takes the lock, waiting as long as needed."""
-        if self.try_acquire():
-            self.wait(errno.EBUSY, stacklevel + 1)
-
-
-_LOCK_KIND: type[_RobustMutex] | type[_FallbackLock] = _RobustMutex if _PTHREAD is not None else _FallbackLock
-"""The array lock of this platform, chosen once."""
-
-
-# ----- the shared memory segment -----
-class _Segment(SharedMemory):
-    """A POSIX shared memory segment, mapped whole; attaching does not register it with the resource tracker.
-
-    Python before 3.13 registers every attached segment with the resource tracker, which unlinks it when a process
-    that is not a child of the creator exits; only the creator registers here, so the tracker removes the buffer
-    when the creator dies without destroying it (SIGKILL included) and never earlier.
-    """
-
-    def __init__(self, name: str, *, create: bool, size: int = 0) -> None:
-        if _posixshmem is None:  # pragma: no cover - Windows: the stdlib's own handling
-            super().__init__(name, create=create, size=size)
-            return
-        self._name = "/" + name
-        self._flags = os.O_RDWR | (os.O_CREAT | os.O_EXCL if create else 0)
-        self._mode = 0o600
-        descriptor = _posixshmem.shm_open(self._name, self._flags, mode=self._mode)
-        try:
-            if create:
-                os.ftruncate(descriptor, size)
-            else:
-                size = os.fstat(descriptor).st_size
-            self._mmap = mmap.mmap(descriptor, size) if size else None
-        except BaseException:
-            os.close(descriptor)
-            if create:
-                _posixshmem.shm_unlink(self._name)
-            raise
-        os.close(descriptor)
-        self._fd = -1
-        self._size = size
-        self._buf = memoryview(self._mmap) if self._mmap is not None else None
-        if create:
-            resource_tracker.register(self._name, "shared_memory")
-
-    def close(self) -> None:
-        """Unmaps the segment; a NumPy view still held somewhere keeps the mapping alive until it is dropped."""
-        # Views of the data that code still references keep the mapping alive until they are collected, which is
-        # safer than unmapping memory that code can still touch.
-        if self._buf is not None:
-            with suppress(BufferError):
-                self._buf.release()
-            self._buf = None
-        if self._mmap is not None:
-            with suppress(BufferError):
-                self._mmap.close()
-            self._mmap = None
-
-    def unlink(self) -> None:
-        """Removes the segment's name; processes that still map it keep their memory until they unmap."""
-        if _posixshmem is None:  # pragma: no cover
-            super().unlink()
-            return
-        _unlink_by_name(self._name[1:])
-
-
-def _tracker_running() -> bool:
-    """True when this process has a resource tracker: its own, or its parent's (inherited by multiprocessing)."""
-    return getattr(resource_tracker._resource_tracker, "_fd", None) is not None
 
 
 _exit_watch_pid: int | None = None
@@ -334,49 +77,18 @@ def _forget_names_taken_over() -> None:
                 array._forget_if_taken_over(_read_owner(array._name))
 
 
-def _unlink_by_name(name: str, *, forget: bool = True) -> None:
-    """Removes a segment's name; with ``forget``, the resource tracker (where there is one) forgets it too.
-
-    The tracker of the creator is shared by its multiprocessing children, so a copy that destroys the buffer makes
-    it forget the name, and it never removes a later buffer of that name when the creator ends.
-    """
-    if _posixshmem is None:  # pragma: no cover - Windows
-        segment = SharedMemory(name)
-        segment.close()
-        segment.unlink()
-        return
-    _posixshmem.shm_unlink("/" + name)
-    if forget and _tracker_running():
-        resource_tracker.unregister("/" + name, "shared_memory")
-
-
-def _tracker_identity() -> int:
-    """Returns what identifies this process's resource tracker in every process that shares it, 0 without one.
-
-    A tracker is shared by the process that started it and all its multiprocessing children (fork, spawn and
-    forkserver pass its pipe on), and each holds the pipe's write end: the pipe's inode names the tracker.
-    """
-    descriptor = getattr(resource_tracker._resource_tracker, "_fd", None)
-    if descriptor is None:
-        return 0
-    try:
-        return os.fstat(descriptor).st_ino
-    except OSError:
-        return 0
-
-
 class _BufferOwner(NamedTuple):
     """Who made the buffer that now has a name: its creator's token and the tracker that holds the name."""
 
     token: int
     tracker: int
-    """The creator's _tracker_identity() (0: unknown, e.g. a buffer of an earlier version of this library)."""
+    """The creator's tracker_identity() (0: unknown, e.g. a buffer of an earlier version of this library)."""
 
 
 def _read_owner(name: str) -> _BufferOwner | None:
     """Returns the owner of the SharedMemoryArray buffer that now has ``name``, or None if there is none."""
     try:
-        segment = _Segment(name, create=False)
+        segment = Segment(name, create=False)
     except FileNotFoundError:
         return None
     try:
@@ -419,7 +131,7 @@ def _check_prototype(name: str, prototype: Any) -> None:
         )
 
 
-def _fill_segment(segment: _Segment, prototype: NDArray[Any]) -> tuple[int, Any]:
+def _fill_segment(segment: Segment, prototype: NDArray[Any]) -> tuple[int, Any]:
     """Writes a new segment's header (a fresh token), makes its lock and copies the prototype in.
 
     Returns the token and what of the lock travels with pickled copies (see SharedMemoryArray._shared_lock).
@@ -428,9 +140,9 @@ def _fill_segment(segment: _Segment, prototype: NDArray[Any]) -> tuple[int, Any]
     nbytes = int(prototype.nbytes)
     token = secrets.randbits(63) + 1
     _HEADER.pack_into(segment.buf, 0, _MAGIC, token, nbytes)
-    _TRACKER.pack_into(segment.buf, _HEADER.size, _tracker_identity())  # _Segment registered the name
+    _TRACKER.pack_into(segment.buf, _HEADER.size, tracker_identity())  # Segment registered the name
     raw = np.frombuffer(segment.buf, dtype=np.uint8)
-    shared_lock = _LOCK_KIND.create(raw.ctypes.data + _MUTEX_OFFSET)
+    shared_lock = LOCK_KIND.create(raw.ctypes.data + _MUTEX_OFFSET)
     del raw
     data = np.frombuffer(segment.buf, dtype=np.uint8, count=nbytes, offset=_DATA_OFFSET)
     data.view(prototype.dtype).reshape(prototype.shape)[...] = prototype
@@ -475,7 +187,7 @@ class SharedMemoryArray:
         self._token = 0
         self._owner_pid: int | None = None
         self._array: NDArray[Any] | None = None
-        self._lock: _ArrayLock | None = None  # while connected
+        self._lock: ArrayLock | None = None  # while connected
         # What of the lock travels with a pickled copy: the fallback's multiprocessing.Lock (made by create_array,
         # inherited as the original's is); None for the robust mutex, which lives in the buffer.
         self._shared_lock: Any = None
@@ -529,10 +241,10 @@ class SharedMemoryArray:
         return instance
 
     @classmethod
-    def _new_segment(cls, name: str, size: int, *, exists_ok: bool) -> _Segment:
+    def _new_segment(cls, name: str, size: int, *, exists_ok: bool) -> Segment:
         """Creates the named segment; with exists_ok, an existing one is removed first (its owner here disowns it)."""
         try:
-            return _Segment(name, create=True, size=size)
+            return Segment(name, create=True, size=size)
         except FileExistsError:
             if not exists_ok:
                 raise FileExistsError(
@@ -546,9 +258,9 @@ class SharedMemoryArray:
             previous._owner_pid = None
         # Not "forget": a leftover of another run is unknown to this tracker (it would print a KeyError), and the new
         # buffer registers the same name again anyway.
-        _unlink_by_name(name, forget=False)
+        unlink_by_name(name, forget=False)
         try:
-            return _Segment(name, create=True, size=size)
+            return Segment(name, create=True, size=size)
         except FileExistsError:
             raise FileExistsError(
                 f"Unable to create the '{name}' SharedMemoryArray object: another process created a buffer of that "
@@ -597,7 +309,7 @@ class SharedMemoryArray:
         raw = np.frombuffer(buffer.buf, dtype=np.uint8, count=nbytes, offset=_DATA_OFFSET)
         self._array = raw.view(self._datatype).reshape(self._shape)
         # The data view keeps the mapping, and so the mutex's address, alive for as long as the lock is used.
-        self._lock = _LOCK_KIND(self._array.ctypes.data - _DATA_OFFSET + _MUTEX_OFFSET, self._name, self._shared_lock)
+        self._lock = LOCK_KIND(self._array.ctypes.data - _DATA_OFFSET + _MUTEX_OFFSET, self._name, self._shared_lock)
 
     def connect(self) -> None:
         """Makes sure the instance is connected to its buffer when the call returns (a no-op when it already is).
@@ -609,7 +321,7 @@ class SharedMemoryArray:
         if self._array is not None:
             return
         try:
-            segment = _Segment(self._name, create=False)
+            segment = Segment(self._name, create=False)
         except FileNotFoundError:
             raise FileNotFoundError(
                 errno.ENOENT,
@@ -652,7 +364,7 @@ class SharedMemoryArray:
         owner = _read_owner(self._name)
         if self._token and owner is not None and owner.token == self._token:
             with suppress(FileNotFoundError):
-                _unlink_by_name(self._name)
+                unlink_by_name(self._name)
         elif created_here:
             self._forget_if_taken_over(owner)
 
@@ -663,9 +375,9 @@ class SharedMemoryArray:
         replaced the buffer (``create_array(..., exists_ok=True)``), the name is that program's to remove. A buffer
         taken over within this process tree is held by the same tracker, under the same name, for the new owner.
         """
-        if owner is None or owner.token == self._token or not _tracker_running():
+        if owner is None or owner.token == self._token or not tracker_running():
             return
-        if owner.tracker != _tracker_identity():
+        if owner.tracker != tracker_identity():
             resource_tracker.unregister("/" + self._name, "shared_memory")
 
     def enable_buffer_destruction(self) -> None:
@@ -811,7 +523,7 @@ class _ArrayAccess(AbstractContextManager[NDArray[Any]]):
     def __init__(self, owner: SharedMemoryArray, with_lock: bool) -> None:
         self._owner = owner
         self._with_lock = with_lock
-        self._lock: _ArrayLock | None = None
+        self._lock: ArrayLock | None = None
         self._array: NDArray[Any] | None = None
 
     def __enter__(self) -> NDArray[Any]:
