@@ -47,7 +47,7 @@ def test_creator_is_connected_and_sees_the_prototype(buffer_name: str) -> None:
         with array.array() as data:
             assert np.array_equal(data, prototype)
         prototype[0, 0] = 99  # the buffer holds a copy of the prototype
-        assert array[0, 0] == 0  # type: ignore[index]  # __getitem__ is typed int | slice but takes a tuple
+        assert array[0, 0] == 0
     finally:
         array.destroy()
 

@@ -42,6 +42,9 @@ from .segment import Segment, tracker_identity, tracker_running, unlink_by_name
 
 __all__ = ["SharedMemoryArray", "SharedMemoryFormatError", "SharedMemoryLockWarning"]
 
+ArrayIndex = int | slice | tuple[int | slice, ...] | NDArray[np.integer[Any]] | NDArray[np.bool_]
+"""What item access takes: any NumPy basic or integer/boolean-array index of the array."""
+
 _MAGIC = b"AXDSSMA1"
 _HEADER = struct.Struct("<8sQQ")  # magic, token, data size in bytes
 _TRACKER = struct.Struct("<Q")  # right after the header: which resource tracker holds the name (see tracker_identity)
@@ -463,7 +466,7 @@ class SharedMemoryArray:
         """
         return _ArrayAccess(self, with_lock)
 
-    def __getitem__(self, index: int | slice) -> Any:
+    def __getitem__(self, index: ArrayIndex) -> Any:
         """Returns a copy of the value(s) at ``index`` (an index, a slice, or any NumPy index), read under the lock.
 
         Raises:
@@ -487,7 +490,7 @@ class SharedMemoryArray:
         # Scalars come out as copies already; array results are views into the buffer.
         return value.copy() if isinstance(value, np.ndarray) else value
 
-    def __setitem__(self, index: int | slice, value: Any) -> None:
+    def __setitem__(self, index: ArrayIndex, value: Any) -> None:
         """Writes ``value`` at ``index`` under the lock, cast to the array's datatype.
 
         Raises:
