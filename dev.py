@@ -35,9 +35,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VERSIONS = ("3.11", "3.12", "3.13", "3.14")  # what the package supports (pyproject's classifiers)
 MATRIX = ("3.11", "3.13", "3.14")  # what `--all` and CI test: the oldest, the newest, and one between
-# Extra whole-suite passes that `--all` runs on the first interpreter after the matrix, each a name and the environment
-# variables it sets (e.g. a later ("forced portable", {"AXDS_FORCE_PORTABLE": "1"}) for the code other platforms run).
-EXTRA_PASSES: tuple[tuple[str, dict[str, str]], ...] = ()
+# Extra whole-suite passes that `--all` runs on the first interpreter after the matrix (without coverage or SLURM),
+# each a name and the environment variables it sets. "portable": the loopback-TCP logger transport and the fallback
+# locks that Windows (and, for the shared-memory lock, macOS) run, forced here so every CI run exercises them.
+EXTRA_PASSES: tuple[tuple[str, dict[str, str]], ...] = (("portable", {"AXDS_FORCE_PORTABLE": "1"}),)
 LINTED = ("src", "tests", "bench", "demo", "dev.py")
 EXTRAS = "test,plot"  # plot: the demo draws the recording, and the tests render a real PNG
 

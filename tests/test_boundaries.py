@@ -22,11 +22,7 @@ from ataraxis_data_structures.errors import AxdsError
 PACKAGE = Path(axds.__file__).parent
 SOURCES = sorted(PACKAGE.rglob("*.py"))
 
-KNOWN_EXCEPTIONS_OUTSIDE_ERRORS = {
-    # Defined in shared_memory/ (the shared-memory work moves them into errors.py and re-exports them there).
-    "SharedMemoryFormatError",
-    "SharedMemoryLockWarning",
-}
+KNOWN_EXCEPTIONS_OUTSIDE_ERRORS: set[str] = set()
 INTERNAL_SIGNALS = {
     # Raised and caught inside the YAML fast paths only (the loader then hands the text to PyYAML); never escapes.
     "OutsideFastPathError",

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from ataraxis_data_structures import ProcessingTracker, SharedMemoryArray
+from ataraxis_data_structures._platform import FORCE_PORTABLE
 from ataraxis_data_structures.data_loggers import DataLogger, LogArchiveReader, assemble_log_archives
 from ataraxis_data_structures.shared_memory import SharedMemoryLockWarning
 from start_methods_children import ONSET_US, drain, hold_lock_and_die, increment, payload_for, produce
@@ -93,6 +94,7 @@ def test_shared_memory_array_writers_of_each_start_method_lose_no_increment(buff
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(FORCE_PORTABLE, reason="fallback lock: a killed holder leaves it held (documented)")
 @pytest.mark.parametrize("method", METHODS)
 def test_a_lock_held_by_a_killed_child_of_each_start_method_is_taken_over(buffer_name: str, method: str) -> None:
     context = cast("DefaultContext", multiprocessing.get_context(method))  # typeshed's BaseContext lacks Process

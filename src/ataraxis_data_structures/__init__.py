@@ -11,13 +11,13 @@ and to ``__all__``; ``tests/test_package.py`` checks that the three agree.
 
 from __future__ import annotations
 
+from ._lazy import lazy_exports
+
 # Not `from typing import TYPE_CHECKING`: importing typing alone costs more than the rest of this module, and this
 # module's import is the window in which a Ctrl+C of `axds` could still print a traceback. Type checkers read this
 # spelling the same way.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
     from .data_loggers import (
         LOG_ARCHIVE_SUFFIX,
         LOG_DIRECTORY_SUFFIX,
@@ -135,11 +135,6 @@ _EXPORTS: dict[str, str] = {
 }
 """Public name -> the subpackage that defines it."""
 
-_SUBMODULES = frozenset(
-    {"cli", "data_loggers", "data_structures", "errors", "file_locks", "processing", "shared_memory"}
-)
-"""Submodules reachable as attributes (``ataraxis_data_structures.processing``) without importing them first."""
-
 __all__ = [
     "ChecksumVerification",
     "DataLogger",
@@ -206,22 +201,4 @@ def _version() -> str:
         return "0+unknown"
 
 
-def __getattr__(name: str) -> Any:
-    """Imports a public name (or ``__version__``) on first access and keeps it as a module attribute."""
-    if name == "__version__":
-        value: Any = _version()
-    elif name in _EXPORTS or name in _SUBMODULES:
-        import importlib
-
-        if name in _SUBMODULES:
-            value = importlib.import_module(f".{name}", __name__)
-        else:
-            value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__, "__version__"})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__, {"__version__": _version})

@@ -30,6 +30,8 @@ __all__ = [
     "LoggerRunningWarning",
     "MissingValueError",
     "MountPointWarning",
+    "SharedMemoryFormatError",
+    "SharedMemoryLockWarning",
     "SourceDescriptionWarning",
     "TornLogWarning",
     "TrackerFormatError",
@@ -122,6 +124,14 @@ class SourceDescriptionWarning(UserWarning):
 
     Logging and assembly never fail because of a description: the message names the file and what was done.
     """
+
+
+class SharedMemoryFormatError(AxdsError, ValueError):
+    """A shared memory buffer of the requested name exists but was not made by SharedMemoryArray (or is too small)."""
+
+
+class SharedMemoryLockWarning(UserWarning):
+    """A process died while it held an array's lock; the lock was taken over and the data may be half-written."""
 
 
 class DataLoggerWarning(UserWarning):

@@ -1,6 +1,8 @@
 """Every OS file lock the package takes: the blocking lock of a tracker and the non-blocking ownership locks.
 
-This is the only module that calls ``flock`` (``msvcrt.locking`` or filelock on Windows). Two kinds of lock:
+This is the only module that takes OS file locks, through one primitive chosen once at import: ``flock`` on POSIX
+(_file_locks_posix), an exclusive per-file lock elsewhere (_file_locks_portable: ``msvcrt.locking`` on Windows; forced
+with ``AXDS_FORCE_PORTABLE=1``). Two kinds of lock:
 
 - :func:`hold_lock` waits (up to a timeout) for an exclusive lock on a lock file, for short critical sections shared
   by processes, threads and hosts (the processing tracker). ``flock`` is taken directly with ``fcntl``: it is the
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -33,12 +34,15 @@ from pathlib import Path
 
 import filelock
 
+from ._platform import FORCE_PORTABLE
 from .errors import LockFileUnavailableError, LockHeldError  # defined there with every error; importable here
 
 try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+    if FORCE_PORTABLE:
+        raise ImportError("the portable locks are forced")
+    from . import _file_locks_posix as _os_lock
+except ImportError:  # no fcntl (Windows), or forced
+    from . import _file_locks_portable as _os_lock  # type: ignore[no-redef]
 
 __all__ = [
     "HeldLock",
@@ -104,21 +108,9 @@ def _open_lock_file(lock_path: str) -> int:
             ) from None
 
 
-def _flock(descriptor: int, *, shared: bool) -> bool:
-    """Tries once to lock the open file; returns False if another process holds a conflicting lock."""
-    if fcntl is None:  # pragma: no cover - Windows: msvcrt has exclusive locks only
-        import msvcrt
-
-        try:
-            msvcrt.locking(descriptor, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    try:
-        fcntl.flock(descriptor, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
+def _flock(descriptor: int) -> bool:
+    """Tries once to take the exclusive lock on the open file; returns False if another holder has it."""
+    return _os_lock.lock(descriptor)
 
 
 @contextmanager
@@ -139,7 +131,7 @@ def hold_lock(lock_path: str | Path, timeout: float, timeout_error: Callable[[],
     if not thread_lock.acquire(timeout=min(timeout, threading.TIMEOUT_MAX)):
         raise timeout_error()
     try:
-        if fcntl is None:  # pragma: no cover - Windows
+        if not _os_lock.LOCKS_DIRECTORIES:  # the portable locks: filelock's lock, the reference's primitive there
             with _hold_filelock(lock_path, max(0.0, deadline - time.monotonic()), timeout_error):
                 yield
             return
@@ -147,7 +139,7 @@ def hold_lock(lock_path: str | Path, timeout: float, timeout_error: Callable[[],
         _held_descriptors.add(descriptor)
         try:
             wait = _FIRST_WAIT
-            while not _flock(descriptor, shared=False):
+            while not _flock(descriptor):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise timeout_error()
@@ -163,7 +155,7 @@ def hold_lock(lock_path: str | Path, timeout: float, timeout_error: Callable[[],
 
 @contextmanager
 def _hold_filelock(lock_path: str, remaining: float, timeout_error: Callable[[], Exception]) -> Iterator[None]:
-    """Holds the lock through filelock, where fcntl is unavailable."""
+    """Holds the lock through filelock, where flock is unavailable (or the portable locks are forced)."""
     lock = filelock.FileLock(lock_path)
     try:
         lock.acquire(timeout=remaining, poll_interval=_LONGEST_WAIT)
@@ -241,11 +233,11 @@ def try_lock(path: Path, *, directory: bool = False, removable: bool = False) ->
     Raises:
         LockHeldError: If another process holds the lock.
     """
-    if directory and fcntl is None:  # pragma: no cover - Windows cannot open a directory to lock it
+    if directory and not _os_lock.LOCKS_DIRECTORIES:  # Windows cannot open a directory to lock it
         return HeldLock(path, None)
     while True:
         descriptor = os.open(path, os.O_RDONLY) if directory else _open_lock_file(os.fspath(path))
-        if not _flock(descriptor, shared=False):
+        if not _flock(descriptor):
             holder = ""
             if not directory:
                 os.lseek(descriptor, 0, os.SEEK_SET)
@@ -266,9 +258,7 @@ def is_locked(path: Path) -> bool:
     except FileNotFoundError:
         return False
     try:
-        if sys.platform == "win32":  # pragma: no cover - the probe would block an exclusive-only lock
-            return not _flock(descriptor, shared=False)
-        return not _flock(descriptor, shared=True)
+        return _os_lock.probe(descriptor)
     finally:
         os.close(descriptor)  # closing also drops the shared lock taken to probe
 
@@ -279,9 +269,7 @@ def try_lock_descriptor(descriptor: int) -> bool:
     For a lock on the very file a process writes (a transfer's temporary copy), where the caller keeps the descriptor
     and must release it with :func:`close_locked_descriptor`, so that a child forked meanwhile does not keep the lock.
     """
-    if fcntl is None:  # pragma: no cover - Windows (not a supported platform): no lock is taken
-        return True
-    if not _flock(descriptor, shared=False):
+    if not _flock(descriptor):
         return False
     _held_descriptors.add(descriptor)
     return True

@@ -175,9 +175,80 @@ def program(ending: str, directory: Path, name: str) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def put_late_in_the_stop_window(queue: Any, inside: Any, go_on: Any, held: Any) -> None:
+    """Puts message 1, then message 2 with the TCP transport's send made to sleep 1 s after put() looked for a stop.
+
+    Sets `inside` when message 2's put() is between that look and its send, writes how many messages the process holds
+    into `held` once put() returned, and puts message 3 once `go_on` is set.
+    """
+    from ataraxis_data_structures.data_loggers.live import transport_tcp
+
+    queue.put(package(5, 1, b"before the stop"))
+    real_send = transport_tcp.send
+
+    def late_send(connection: Any, header: Any, payload: Any) -> int:
+        inside.set()
+        time.sleep(1.0)  # preempted: the stop happens now
+        return real_send(connection, header, payload)
+
+    transport_tcp.send = late_send
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataLoggerWarning)  # held (on the old Unix-like path) warns once
+        queue.put(package(5, 2, b"inside the window"))
+    transport_tcp.send = real_send
+    held.value = queue.held_messages
+    go_on.wait(WAIT)
+    queue.put(package(5, 3, b"after the restart"))
+
+
+def stop_in_the_window(fate: str, directory: Path, name: str) -> None:
+    """Stops a TCP logger while a producer's put() is between its look for a stop and its send (1 s long).
+
+    `fate` is what happens to the producer meanwhile: "finishes" (it sends after the stop began), "killed" (SIGKILL)
+    or "stopped" (SIGSTOP until stop() returned). Prints the producer's pid, each warning stop() gave and the count of
+    messages the producer held; the test reads the log.
+    """
+    import multiprocessing
+
+    from ataraxis_data_structures.data_loggers.live.transport import TRANSPORT
+
+    assert TRANSPORT.NAME == "tcp", TRANSPORT.NAME
+    logger = DataLogger(directory, name)
+    logger.start()
+    context = multiprocessing.get_context("spawn")
+    inside, go_on, held = context.Event(), context.Event(), context.RawValue("q", -1)
+    producer = context.Process(target=put_late_in_the_stop_window, args=(logger.input_queue, inside, go_on, held))
+    producer.start()
+    pid = int(producer.pid or 0)
+    print("PID", pid, flush=True)
+    assert inside.wait(WAIT)
+    if fate == "killed":
+        os.kill(pid, signal.SIGKILL)
+    elif fate == "stopped":
+        os.kill(pid, signal.SIGSTOP)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        logger.stop()
+        if fate == "stopped":
+            os.kill(pid, signal.SIGCONT)
+        if fate != "killed":
+            while held.value < 0 and producer.is_alive():
+                time.sleep(0.01)
+            logger.start()
+            go_on.set()
+            producer.join(WAIT)
+            logger.stop()
+    producer.join(WAIT)
+    for item in caught:
+        print("WARNING", str(item.message).replace("\n", " "), flush=True)
+    print("HELD", held.value, flush=True)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "record_live":
         record_live(Path(sys.argv[2]), sys.argv[3])
+    elif sys.argv[1] == "stop_in_the_window":
+        stop_in_the_window(sys.argv[2], Path(sys.argv[3]), sys.argv[4])
     else:
         program(sys.argv[1], Path(sys.argv[2]), sys.argv[3])
 

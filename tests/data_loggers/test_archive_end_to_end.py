@@ -72,6 +72,7 @@ from ataraxis_data_structures.data_loggers import DataLogger, LogPackage
 if __name__ == "__main__":
     logger = DataLogger(Path(sys.argv[1]), "crash")
     logger.start()
+    print(logger._board.name if logger._board is not None else "", flush=True)  # the TCP transport's put board
     queue = logger.input_queue
     queue.put(LogPackage(np.uint8(5), np.uint64(0), np.frombuffer(np.uint64(ONSET).tobytes(), dtype=np.uint8)))
     timestamp = 0
@@ -83,13 +84,22 @@ if __name__ == "__main__":
 
 
 def test_recording_killed_mid_run_assembles_every_whole_record(tmp_path: Path) -> None:
-    process = subprocess.Popen([sys.executable, "-c", CRASHING_RECORDER, str(tmp_path)], start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_RECORDER, str(tmp_path)],
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    board = process.stdout.readline().strip()
     log = tmp_path / "crash_data_log" / "005-0000.axlog.npy"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (not log.exists() or log.stat().st_size < 200_000):
         time.sleep(0.01)
     os.killpg(process.pid, signal.SIGKILL)  # the recorder, its logger process and any helper die at once
     process.wait()
+    if board:  # its resource tracker died too: nobody is left to remove the put board (see put_board)
+        Path("/dev/shm", board).unlink(missing_ok=True)
     assert log.exists()
     deadline = time.monotonic() + 30
     while True:  # the killed logger process releases its directory lock when the kernel has finished it off

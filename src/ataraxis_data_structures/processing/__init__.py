@@ -8,10 +8,10 @@ it to the ``TYPE_CHECKING`` block (what type checkers see), to ``_EXPORTS`` and 
 
 from __future__ import annotations
 
+from .._lazy import lazy_exports
+
 TYPE_CHECKING = False  # not typing's: importing typing costs more than this module (type checkers read it the same)
 if TYPE_CHECKING:
-    from typing import Any
-
     from ..errors import MountPointWarning
     from .checksum import ChecksumVerification, calculate_directory_checksum, verify_directory_checksum
     from .deletion import delete_directory
@@ -74,23 +74,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Imports a public name (or a submodule) on first access and keeps it as a module attribute."""
-    import importlib
-
-    module = _EXPORTS.get(name)
-    if module is not None:
-        value = getattr(importlib.import_module(f".{module}", __name__), name)
-    else:
-        try:  # a submodule not imported yet (``package.checksum`` worked while this module imported them all)
-            value = importlib.import_module(f".{name}", __name__)
-        except ModuleNotFoundError as error:
-            if error.name != f"{__name__}.{name}":
-                raise
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

@@ -10,23 +10,22 @@ follows the header. Keeping the lock inside the buffer means:
   is sent;
 - nothing outside the buffer has to be created or cleaned up.
 
-Elsewhere (no robust mutexes: macOS, Windows) a ``multiprocessing.Lock`` is used, as the original releases do, with
-their limits: it travels only as a process's start arguments and a holder's death leaves it held.
+Elsewhere (no robust mutexes: macOS, Windows; or ``AXDS_FORCE_PORTABLE=1``) a ``multiprocessing.Lock`` is used, as the
+original releases do, with their limits: it travels only as a process's start arguments (pickling a connected array
+any other way raises RuntimeError, and a copy connected by name alone locks nothing), it does not detect a thread
+locking twice (that thread waits forever), and a holder killed while it holds it leaves it held: every later locked
+access waits forever (Ctrl+C still interrupts the wait), with no warning. The two strategies are the classes
+RobustMutex and FallbackLock, one chosen at import; the array uses either through the same three calls.
 """
 
 from __future__ import annotations
 
-import ctypes
 import errno
-import mmap
 import multiprocessing
 import multiprocessing.util
 import os
 import secrets
 import struct
-import sys
-import time
-import warnings
 import weakref
 from contextlib import AbstractContextManager, suppress
 from multiprocessing import resource_tracker
@@ -37,209 +36,24 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import AxdsError
+from ..errors import AxdsError, SharedMemoryFormatError, SharedMemoryLockWarning
+from .array_locks import LOCK_KIND, ArrayLock
+from .segment import Segment, tracker_identity, tracker_running, unlink_by_name
 
 __all__ = ["SharedMemoryArray", "SharedMemoryFormatError", "SharedMemoryLockWarning"]
 
-try:
-    import _posixshmem  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - Windows
-    _posixshmem = None
+ArrayIndex = int | slice | tuple[int | slice, ...] | NDArray[np.integer[Any]] | NDArray[np.bool_]
+"""What item access takes: any NumPy basic or integer/boolean-array index of the array."""
 
 _MAGIC = b"AXDSSMA1"
 _HEADER = struct.Struct("<8sQQ")  # magic, token, data size in bytes
-_TRACKER = struct.Struct("<Q")  # right after the header: which resource tracker holds the name (see _tracker_identity)
+_TRACKER = struct.Struct("<Q")  # right after the header: which resource tracker holds the name (see tracker_identity)
 _MUTEX_OFFSET = 64
 _DATA_OFFSET = 128  # Keeps the data 64-byte aligned; a glibc pthread_mutex_t is at most 48 bytes.
-_LOCK_POLL = 0.1  # Seconds a blocked locker waits in C before Python gets a chance to run signal handlers.
-
-
-class SharedMemoryFormatError(AxdsError, ValueError):
-    """A shared memory buffer of the requested name exists but was not made by SharedMemoryArray (or is too small)."""
-
-
-class SharedMemoryLockWarning(UserWarning):
-    """A process died while it held an array's lock; the lock was taken over and the data may be half-written."""
 
 
 class _ShapeError(AxdsError, ValueError, IndexError):
     """A prototype that no shared buffer can hold (0-dimensional); an IndexError as in 7.2, and a ValueError."""
-
-
-# ----- the robust process-shared mutex (Linux, glibc or musl) -----
-class _PthreadApi:
-    """The pthread calls the robust mutex needs, bound once; ``None`` where the platform lacks any of them."""
-
-    def __init__(self) -> None:
-        gil_releasing = ctypes.CDLL(None, use_errno=True)
-        # trylock and unlock never block: calling them with the GIL held halves their cost.
-        gil_holding = ctypes.PyDLL(None)
-        self.attr_init = gil_releasing.pthread_mutexattr_init
-        self.attr_setpshared = gil_releasing.pthread_mutexattr_setpshared
-        self.attr_setrobust = gil_releasing.pthread_mutexattr_setrobust
-        self.attr_settype = gil_releasing.pthread_mutexattr_settype
-        self.attr_destroy = gil_releasing.pthread_mutexattr_destroy
-        self.init = gil_releasing.pthread_mutex_init
-        self.consistent = gil_releasing.pthread_mutex_consistent
-        self.timedlock = gil_releasing.pthread_mutex_timedlock
-        self.trylock = gil_holding.pthread_mutex_trylock
-        self.unlock = gil_holding.pthread_mutex_unlock
-
-
-class _Timespec(ctypes.Structure):
-    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
-
-
-def _load_pthread() -> _PthreadApi | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return _PthreadApi()
-    except (OSError, AttributeError):  # pragma: no cover - a libc without robust mutexes
-        return None
-
-
-_PTHREAD = _load_pthread()
-# Bound once: the uncontended lock and unlock of every item access are one C call each, with no Python frame.
-_TRYLOCK = _PTHREAD.trylock if _PTHREAD is not None else None
-_UNLOCK = _PTHREAD.unlock if _PTHREAD is not None else None
-_PTHREAD_PROCESS_SHARED = 1
-_PTHREAD_MUTEX_ROBUST = 1
-_PTHREAD_MUTEX_ERRORCHECK = 2
-
-
-class _RobustMutex:
-    """A robust, process-shared, error-checking pthread mutex that lives at a fixed address of a mapped buffer."""
-
-    __slots__ = ("_address", "_name")
-
-    def __init__(self, address: int, name: str) -> None:
-        self._address = ctypes.c_void_p(address)
-        self._name = name
-
-    @staticmethod
-    def initialize(address: int) -> None:
-        """Initializes a new mutex at ``address`` (only the creator does this, before anyone else can map it)."""
-        assert _PTHREAD is not None
-        attributes = ctypes.create_string_buffer(64)
-        _PTHREAD.attr_init(attributes)
-        try:
-            for call, value in (
-                (_PTHREAD.attr_setpshared, _PTHREAD_PROCESS_SHARED),
-                (_PTHREAD.attr_setrobust, _PTHREAD_MUTEX_ROBUST),
-                (_PTHREAD.attr_settype, _PTHREAD_MUTEX_ERRORCHECK),
-            ):
-                code = call(attributes, value)
-                if code != 0:  # pragma: no cover - glibc supports all three
-                    raise OSError(code, os.strerror(code))
-            code = _PTHREAD.init(ctypes.c_void_p(address), attributes)
-            if code != 0:  # pragma: no cover
-                raise OSError(code, os.strerror(code))
-        finally:
-            _PTHREAD.attr_destroy(attributes)
-
-    def acquire(self, stacklevel: int = 3) -> None:
-        """Takes the lock, waiting as long as needed; recovers it from a holder that died.
-
-        Args:
-            stacklevel: Where the warning about a dead holder points (3: the caller of the caller).
-        """
-        assert _PTHREAD is not None
-        code = _PTHREAD.trylock(self._address)
-        if code != 0:
-            self.wait(code, stacklevel + 1)
-
-    def wait(self, code: int, stacklevel: int) -> None:
-        """Finishes taking the lock after a trylock answered ``code`` (busy, or its holder died)."""
-        assert _PTHREAD is not None
-        while code in (errno.EBUSY, errno.ETIMEDOUT):
-            # A bounded wait in C, then back to Python, so that Ctrl-C (KeyboardInterrupt) still works while blocked.
-            deadline = time.time() + _LOCK_POLL
-            stamp = _Timespec(int(deadline), int((deadline % 1) * 1e9))
-            code = _PTHREAD.timedlock(self._address, ctypes.byref(stamp))
-        if code == 0:
-            return
-        if code == errno.EOWNERDEAD:
-            _PTHREAD.consistent(self._address)
-            warnings.warn(
-                f"A process died while it held the lock of SharedMemoryArray '{self._name}'; the lock was taken over "
-                f"and the array's data may hold a half-finished write of that process.",
-                SharedMemoryLockWarning,
-                stacklevel=stacklevel,
-            )
-            return
-        if code == errno.EDEADLK:
-            raise RuntimeError(
-                f"This thread already holds the lock of SharedMemoryArray '{self._name}' (a locked access inside "
-                f"'with array.array():'); use the yielded array there, or array(with_lock=False)."
-            )
-        raise OSError(code, f"Unable to lock SharedMemoryArray '{self._name}': {os.strerror(code)}")
-
-    def release(self) -> None:
-        """Releases the lock this thread holds."""
-        assert _PTHREAD is not None
-        _PTHREAD.unlock(self._address)
-
-
-# ----- the shared memory segment -----
-class _Segment(SharedMemory):
-    """A POSIX shared memory segment, mapped whole; attaching does not register it with the resource tracker.
-
-    Python before 3.13 registers every attached segment with the resource tracker, which unlinks it when a process
-    that is not a child of the creator exits; only the creator registers here, so the tracker removes the buffer
-    when the creator dies without destroying it (SIGKILL included) and never earlier.
-    """
-
-    def __init__(self, name: str, *, create: bool, size: int = 0) -> None:
-        if _posixshmem is None:  # pragma: no cover - Windows: the stdlib's own handling
-            super().__init__(name, create=create, size=size)
-            return
-        self._name = "/" + name
-        self._flags = os.O_RDWR | (os.O_CREAT | os.O_EXCL if create else 0)
-        self._mode = 0o600
-        descriptor = _posixshmem.shm_open(self._name, self._flags, mode=self._mode)
-        try:
-            if create:
-                os.ftruncate(descriptor, size)
-            else:
-                size = os.fstat(descriptor).st_size
-            self._mmap = mmap.mmap(descriptor, size) if size else None
-        except BaseException:
-            os.close(descriptor)
-            if create:
-                _posixshmem.shm_unlink(self._name)
-            raise
-        os.close(descriptor)
-        self._fd = -1
-        self._size = size
-        self._buf = memoryview(self._mmap) if self._mmap is not None else None
-        if create:
-            resource_tracker.register(self._name, "shared_memory")
-
-    def close(self) -> None:
-        """Unmaps the segment; a NumPy view still held somewhere keeps the mapping alive until it is dropped."""
-        # Views of the data that code still references keep the mapping alive until they are collected, which is
-        # safer than unmapping memory that code can still touch.
-        if self._buf is not None:
-            with suppress(BufferError):
-                self._buf.release()
-            self._buf = None
-        if self._mmap is not None:
-            with suppress(BufferError):
-                self._mmap.close()
-            self._mmap = None
-
-    def unlink(self) -> None:
-        """Removes the segment's name; processes that still map it keep their memory until they unmap."""
-        if _posixshmem is None:  # pragma: no cover
-            super().unlink()
-            return
-        _unlink_by_name(self._name[1:])
-
-
-def _tracker_running() -> bool:
-    """True when this process has a resource tracker: its own, or its parent's (inherited by multiprocessing)."""
-    return getattr(resource_tracker._resource_tracker, "_fd", None) is not None
 
 
 _exit_watch_pid: int | None = None
@@ -266,49 +80,18 @@ def _forget_names_taken_over() -> None:
                 array._forget_if_taken_over(_read_owner(array._name))
 
 
-def _unlink_by_name(name: str, *, forget: bool = True) -> None:
-    """Removes a segment's name; with ``forget``, the resource tracker (where there is one) forgets it too.
-
-    The tracker of the creator is shared by its multiprocessing children, so a copy that destroys the buffer makes
-    it forget the name, and it never removes a later buffer of that name when the creator ends.
-    """
-    if _posixshmem is None:  # pragma: no cover - Windows
-        segment = SharedMemory(name)
-        segment.close()
-        segment.unlink()
-        return
-    _posixshmem.shm_unlink("/" + name)
-    if forget and _tracker_running():
-        resource_tracker.unregister("/" + name, "shared_memory")
-
-
-def _tracker_identity() -> int:
-    """Returns what identifies this process's resource tracker in every process that shares it, 0 without one.
-
-    A tracker is shared by the process that started it and all its multiprocessing children (fork, spawn and
-    forkserver pass its pipe on), and each holds the pipe's write end: the pipe's inode names the tracker.
-    """
-    descriptor = getattr(resource_tracker._resource_tracker, "_fd", None)
-    if descriptor is None:
-        return 0
-    try:
-        return os.fstat(descriptor).st_ino
-    except OSError:
-        return 0
-
-
 class _BufferOwner(NamedTuple):
     """Who made the buffer that now has a name: its creator's token and the tracker that holds the name."""
 
     token: int
     tracker: int
-    """The creator's _tracker_identity() (0: unknown, e.g. a buffer of an earlier version of this library)."""
+    """The creator's tracker_identity() (0: unknown, e.g. a buffer of an earlier version of this library)."""
 
 
 def _read_owner(name: str) -> _BufferOwner | None:
     """Returns the owner of the SharedMemoryArray buffer that now has ``name``, or None if there is none."""
     try:
-        segment = _Segment(name, create=False)
+        segment = Segment(name, create=False)
     except FileNotFoundError:
         return None
     try:
@@ -319,6 +102,55 @@ def _read_owner(name: str) -> _BufferOwner | None:
         return _BufferOwner(int(token), int(tracker)) if magic == _MAGIC else None
     finally:
         segment.close()
+
+
+def _check_prototype(name: str, prototype: Any) -> None:
+    """Raises the error create_array() gives for a name or prototype it cannot share (see its Raises)."""
+    if not isinstance(prototype, np.ndarray):
+        raise TypeError(
+            f"Unable to create the '{name}' SharedMemoryArray object using the provided prototype. The "
+            f"'prototype' argument must be a NumPy array, but got {type(prototype).__name__}."
+        )
+    if not isinstance(name, str) or not name or "/" in name or "\0" in name or len(name) > 250:
+        raise ValueError(
+            f"Unable to create a SharedMemoryArray named {name!r}: a buffer name is a non-empty string of at "
+            f"most 250 characters without '/'."
+        )
+    if prototype.ndim == 0:
+        raise _ShapeError(
+            f"Unable to create the '{name}' SharedMemoryArray object: the prototype is a 0-dimensional array "
+            f"({prototype!r}); use a 1-element array (np.array([value])) instead."
+        )
+    if prototype.size == 0:
+        raise ValueError(
+            f"Unable to create the '{name}' SharedMemoryArray object: the prototype array of shape "
+            f"{prototype.shape} is empty, and a shared memory buffer cannot have a size of zero bytes."
+        )
+    if prototype.dtype.hasobject:
+        raise TypeError(
+            f"Unable to create the '{name}' SharedMemoryArray object: the prototype's datatype "
+            f"{prototype.dtype} holds Python objects, whose references mean nothing in another process; use a "
+            f"numeric, boolean, or fixed-size bytes/str datatype."
+        )
+
+
+def _fill_segment(segment: Segment, prototype: NDArray[Any]) -> tuple[int, Any]:
+    """Writes a new segment's header (a fresh token), makes its lock and copies the prototype in.
+
+    Returns the token and what of the lock travels with pickled copies (see SharedMemoryArray._shared_lock).
+    """
+    assert segment.buf is not None
+    nbytes = int(prototype.nbytes)
+    token = secrets.randbits(63) + 1
+    _HEADER.pack_into(segment.buf, 0, _MAGIC, token, nbytes)
+    _TRACKER.pack_into(segment.buf, _HEADER.size, tracker_identity())  # Segment registered the name
+    raw = np.frombuffer(segment.buf, dtype=np.uint8)
+    shared_lock = LOCK_KIND.create(raw.ctypes.data + _MUTEX_OFFSET)
+    del raw
+    data = np.frombuffer(segment.buf, dtype=np.uint8, count=nbytes, offset=_DATA_OFFSET)
+    data.view(prototype.dtype).reshape(prototype.shape)[...] = prototype
+    del data
+    return token, shared_lock
 
 
 class SharedMemoryArray:
@@ -358,9 +190,10 @@ class SharedMemoryArray:
         self._token = 0
         self._owner_pid: int | None = None
         self._array: NDArray[Any] | None = None
-        self._mutex: _RobustMutex | None = None
-        # Only where robust mutexes are missing; created by create_array, inherited as the original's is.
-        self._fallback_lock: Any = None
+        self._lock: ArrayLock | None = None  # while connected
+        # What of the lock travels with a pickled copy: the fallback's multiprocessing.Lock (made by create_array,
+        # inherited as the original's is); None for the robust mutex, which lives in the buffer.
+        self._shared_lock: Any = None
         if buffer is not None:
             self._bind()
 
@@ -390,69 +223,11 @@ class SharedMemoryArray:
             IndexError: ``prototype`` is 0-dimensional (also a ValueError).
             FileExistsError: A buffer named ``name`` exists and ``exists_ok`` is False.
         """
-        if not isinstance(prototype, np.ndarray):
-            raise TypeError(
-                f"Unable to create the '{name}' SharedMemoryArray object using the provided prototype. The "
-                f"'prototype' argument must be a NumPy array, but got {type(prototype).__name__}."
-            )
-        if not isinstance(name, str) or not name or "/" in name or "\0" in name or len(name) > 250:
-            raise ValueError(
-                f"Unable to create a SharedMemoryArray named {name!r}: a buffer name is a non-empty string of at "
-                f"most 250 characters without '/'."
-            )
-        if prototype.ndim == 0:
-            raise _ShapeError(
-                f"Unable to create the '{name}' SharedMemoryArray object: the prototype is a 0-dimensional array "
-                f"({prototype!r}); use a 1-element array (np.array([value])) instead."
-            )
-        if prototype.size == 0:
-            raise ValueError(
-                f"Unable to create the '{name}' SharedMemoryArray object: the prototype array of shape "
-                f"{prototype.shape} is empty, and a shared memory buffer cannot have a size of zero bytes."
-            )
-        if prototype.dtype.hasobject:
-            raise TypeError(
-                f"Unable to create the '{name}' SharedMemoryArray object: the prototype's datatype "
-                f"{prototype.dtype} holds Python objects, whose references mean nothing in another process; use a "
-                f"numeric, boolean, or fixed-size bytes/str datatype."
-            )
+        _check_prototype(name, prototype)
         nbytes = int(prototype.nbytes)
+        segment = cls._new_segment(name, _DATA_OFFSET + nbytes, exists_ok=exists_ok)
         try:
-            segment = _Segment(name, create=True, size=_DATA_OFFSET + nbytes)
-        except FileExistsError:
-            if not exists_ok:
-                raise FileExistsError(
-                    f"Unable to create the '{name}' SharedMemoryArray object, as an object with this name already "
-                    f"exists. If this method is called from a child process, use the connect() method instead to "
-                    f"connect to the existing buffer. To clean-up the buffer left over from a previous runtime, run "
-                    f"this method with the 'exists_ok' flag set to True."
-                ) from None
-            previous = cls._owners.get(name)
-            if previous is not None:
-                previous._owner_pid = None
-            # Not "forget": a leftover of another run is unknown to this tracker (it would print a KeyError), and
-            # the new buffer registers the same name again anyway.
-            _unlink_by_name(name, forget=False)
-            try:
-                segment = _Segment(name, create=True, size=_DATA_OFFSET + nbytes)
-            except FileExistsError:
-                raise FileExistsError(
-                    f"Unable to create the '{name}' SharedMemoryArray object: another process created a buffer of "
-                    f"that name again right after the old one was removed. Buffer names must stay unique across the "
-                    f"processes that run at the same time."
-                ) from None
-        try:
-            assert segment.buf is not None
-            token = secrets.randbits(63) + 1
-            _HEADER.pack_into(segment.buf, 0, _MAGIC, token, nbytes)
-            _TRACKER.pack_into(segment.buf, _HEADER.size, _tracker_identity())  # _Segment registered the name
-            if _PTHREAD is not None:
-                raw = np.frombuffer(segment.buf, dtype=np.uint8)
-                _RobustMutex.initialize(raw.ctypes.data + _MUTEX_OFFSET)
-                del raw
-            data = np.frombuffer(segment.buf, dtype=np.uint8, count=nbytes, offset=_DATA_OFFSET)
-            data.view(prototype.dtype).reshape(prototype.shape)[...] = prototype
-            del data
+            token, shared_lock = _fill_segment(segment, prototype)
         except BaseException:
             segment.close()
             segment.unlink()
@@ -462,12 +237,39 @@ class SharedMemoryArray:
         instance._buffer = segment
         instance._token = token
         instance._owner_pid = os.getpid()
-        if _PTHREAD is None:
-            instance._fallback_lock = multiprocessing.Lock()
+        instance._shared_lock = shared_lock
         instance._bind()
         cls._owners[name] = instance
         _watch_takeovers_at_exit()
         return instance
+
+    @classmethod
+    def _new_segment(cls, name: str, size: int, *, exists_ok: bool) -> Segment:
+        """Creates the named segment; with exists_ok, an existing one is removed first (its owner here disowns it)."""
+        try:
+            return Segment(name, create=True, size=size)
+        except FileExistsError:
+            if not exists_ok:
+                raise FileExistsError(
+                    f"Unable to create the '{name}' SharedMemoryArray object, as an object with this name already "
+                    f"exists. If this method is called from a child process, use the connect() method instead to "
+                    f"connect to the existing buffer. To clean-up the buffer left over from a previous runtime, run "
+                    f"this method with the 'exists_ok' flag set to True."
+                ) from None
+        previous = cls._owners.get(name)
+        if previous is not None:
+            previous._owner_pid = None
+        # Not "forget": a leftover of another run is unknown to this tracker (it would print a KeyError), and the new
+        # buffer registers the same name again anyway.
+        unlink_by_name(name, forget=False)
+        try:
+            return Segment(name, create=True, size=size)
+        except FileExistsError:
+            raise FileExistsError(
+                f"Unable to create the '{name}' SharedMemoryArray object: another process created a buffer of that "
+                f"name again right after the old one was removed. Buffer names must stay unique across the processes "
+                f"that run at the same time."
+            ) from None
 
     def _init_fields(self, name: str, shape: tuple[int, ...], datatype: np.dtype[Any], auto_connect: bool) -> None:
         self._name = name
@@ -478,8 +280,8 @@ class SharedMemoryArray:
         self._token = 0
         self._owner_pid = None
         self._array = None
-        self._mutex = None
-        self._fallback_lock = None
+        self._lock = None
+        self._shared_lock = None
 
     def _bind(self) -> None:
         """Checks the connected buffer's header and builds the views of its lock and data."""
@@ -509,9 +311,8 @@ class SharedMemoryArray:
         # mapping under a view that code still holds fail (and be skipped) instead of crashing on the next access.
         raw = np.frombuffer(buffer.buf, dtype=np.uint8, count=nbytes, offset=_DATA_OFFSET)
         self._array = raw.view(self._datatype).reshape(self._shape)
-        if _PTHREAD is not None:
-            # The data view keeps the mapping, and so this address, alive for as long as the mutex is used.
-            self._mutex = _RobustMutex(self._array.ctypes.data - _DATA_OFFSET + _MUTEX_OFFSET, self._name)
+        # The data view keeps the mapping, and so the mutex's address, alive for as long as the lock is used.
+        self._lock = LOCK_KIND(self._array.ctypes.data - _DATA_OFFSET + _MUTEX_OFFSET, self._name, self._shared_lock)
 
     def connect(self) -> None:
         """Makes sure the instance is connected to its buffer when the call returns (a no-op when it already is).
@@ -523,7 +324,7 @@ class SharedMemoryArray:
         if self._array is not None:
             return
         try:
-            segment = _Segment(self._name, create=False)
+            segment = Segment(self._name, create=False)
         except FileNotFoundError:
             raise FileNotFoundError(
                 errno.ENOENT,
@@ -540,7 +341,7 @@ class SharedMemoryArray:
 
     def _drop_views(self) -> None:
         self._array = None
-        self._mutex = None
+        self._lock = None
         buffer, self._buffer = self._buffer, None
         if buffer is not None:
             buffer.close()
@@ -566,7 +367,7 @@ class SharedMemoryArray:
         owner = _read_owner(self._name)
         if self._token and owner is not None and owner.token == self._token:
             with suppress(FileNotFoundError):
-                _unlink_by_name(self._name)
+                unlink_by_name(self._name)
         elif created_here:
             self._forget_if_taken_over(owner)
 
@@ -577,9 +378,9 @@ class SharedMemoryArray:
         replaced the buffer (``create_array(..., exists_ok=True)``), the name is that program's to remove. A buffer
         taken over within this process tree is held by the same tracker, under the same name, for the new owner.
         """
-        if owner is None or owner.token == self._token or not _tracker_running():
+        if owner is None or owner.token == self._token or not tracker_running():
             return
-        if owner.tracker != _tracker_identity():
+        if owner.tracker != tracker_identity():
             resource_tracker.unregister("/" + self._name, "shared_memory")
 
     def enable_buffer_destruction(self) -> None:
@@ -604,8 +405,8 @@ class SharedMemoryArray:
             "token": self._token,
             "auto_connect": self._auto_connect,
         }
-        if self._fallback_lock is not None:  # pragma: no cover - platforms without robust mutexes
-            state["lock"] = self._fallback_lock
+        if self._shared_lock is not None:  # the fallback lock (see the module's notes)
+            state["lock"] = self._shared_lock
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -616,7 +417,7 @@ class SharedMemoryArray:
         """
         self._init_fields(state["name"], state["shape"], state["datatype"], state["auto_connect"])
         self._token = int(state.get("token", 0))
-        self._fallback_lock = state.get("lock")
+        self._shared_lock = state.get("lock")
         if self._auto_connect:
             self.connect()
 
@@ -653,18 +454,6 @@ class SharedMemoryArray:
             f"not connected to the shared memory buffer. Call the connect() method prior to {what}."
         )
 
-    def _acquire(self) -> None:
-        if self._mutex is not None:
-            self._mutex.acquire()
-        elif self._fallback_lock is not None:  # pragma: no cover - platforms without robust mutexes
-            self._fallback_lock.acquire()
-
-    def _release(self) -> None:
-        if self._mutex is not None:
-            self._mutex.release()
-        elif self._fallback_lock is not None:  # pragma: no cover
-            self._fallback_lock.release()
-
     def array(self, *, with_lock: bool = True) -> AbstractContextManager[NDArray[Any]]:
         """Returns a context manager that yields the shared array itself (not a copy), locked for the whole block.
 
@@ -677,7 +466,7 @@ class SharedMemoryArray:
         """
         return _ArrayAccess(self, with_lock)
 
-    def __getitem__(self, index: int | slice) -> Any:
+    def __getitem__(self, index: ArrayIndex) -> Any:
         """Returns a copy of the value(s) at ``index`` (an index, a slice, or any NumPy index), read under the lock.
 
         Raises:
@@ -687,28 +476,21 @@ class SharedMemoryArray:
         array = self._array
         if array is None:
             raise self._not_connected("accessing the array's data")
-        mutex = self._mutex
-        if mutex is not None:
-            address = mutex._address
-            code = _TRYLOCK(address)  # type: ignore[misc]
-            if code:
-                mutex.wait(code, 3)
-            try:
-                value = array[index]
-            except (IndexError, TypeError, ValueError) as error:
-                raise type(error)(f"SharedMemoryArray '{self._name}' {self._shape}: index {index!r}: {error}") from None
-            finally:
-                _UNLOCK(address)  # type: ignore[misc]
-        else:
-            self._acquire()
-            try:
-                value = array[index]
-            finally:
-                self._release()
+        lock = self._lock
+        assert lock is not None  # connected
+        code = lock.try_acquire()
+        if code:
+            lock.wait(code, 3)
+        try:
+            value = array[index]
+        except (IndexError, TypeError, ValueError) as error:
+            raise type(error)(f"SharedMemoryArray '{self._name}' {self._shape}: index {index!r}: {error}") from None
+        finally:
+            lock.release()
         # Scalars come out as copies already; array results are views into the buffer.
         return value.copy() if isinstance(value, np.ndarray) else value
 
-    def __setitem__(self, index: int | slice, value: Any) -> None:
+    def __setitem__(self, index: ArrayIndex, value: Any) -> None:
         """Writes ``value`` at ``index`` under the lock, cast to the array's datatype.
 
         Raises:
@@ -720,13 +502,11 @@ class SharedMemoryArray:
         array = self._array
         if array is None:
             raise self._not_connected("accessing the array's data")
-        mutex = self._mutex
-        if mutex is not None:
-            code = _TRYLOCK(mutex._address)  # type: ignore[misc]
-            if code:
-                mutex.wait(code, 3)
-        else:
-            self._acquire()
+        lock = self._lock
+        assert lock is not None  # connected
+        code = lock.try_acquire()
+        if code:
+            lock.wait(code, 3)
         try:
             array[index] = value
         except (IndexError, TypeError, ValueError, OverflowError) as error:
@@ -735,22 +515,18 @@ class SharedMemoryArray:
                 f"{index!r}: {error}"
             ) from None
         finally:
-            if mutex is not None:
-                _UNLOCK(mutex._address)  # type: ignore[misc]
-            else:
-                self._release()
+            lock.release()
 
 
 class _ArrayAccess(AbstractContextManager[NDArray[Any]]):
     """The context manager of :meth:`SharedMemoryArray.array` (a class: a third of a generator's cost per block)."""
 
-    __slots__ = ("_array", "_locked", "_mutex", "_owner", "_with_lock")
+    __slots__ = ("_array", "_lock", "_owner", "_with_lock")
 
     def __init__(self, owner: SharedMemoryArray, with_lock: bool) -> None:
         self._owner = owner
         self._with_lock = with_lock
-        self._locked = False
-        self._mutex: _RobustMutex | None = None
+        self._lock: ArrayLock | None = None
         self._array: NDArray[Any] | None = None
 
     def __enter__(self) -> NDArray[Any]:
@@ -759,28 +535,20 @@ class _ArrayAccess(AbstractContextManager[NDArray[Any]]):
         if array is None:
             raise owner._not_connected("calling the array() method")
         if self._with_lock:
-            mutex = owner._mutex
-            if mutex is not None:
-                code = _TRYLOCK(mutex._address)  # type: ignore[misc]
-                if code:
-                    mutex.wait(code, 3)  # the warning about a dead holder points at the user's 'with' line
-            else:
-                owner._acquire()
+            lock = owner._lock
+            assert lock is not None  # connected
+            code = lock.try_acquire()
+            if code:
+                lock.wait(code, 3)  # the warning about a dead holder points at the user's 'with' line
             # The lock taken is the one released, even if the block disconnects; the array keeps its memory (and
             # so the mutex) mapped until then.
-            self._mutex = mutex
+            self._lock = lock
             self._array = array
-            self._locked = True
         return array
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        if not self._locked:
-            return
-        self._locked = False
-        mutex, self._mutex, self._array = self._mutex, None, None
-        if mutex is not None:
-            _UNLOCK(mutex._address)  # type: ignore[misc]
-        else:
-            self._owner._release()
+        lock, self._lock, self._array = self._lock, None, None
+        if lock is not None:
+            lock.release()

@@ -17,6 +17,7 @@ import signal
 import socket
 import threading
 import warnings
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
@@ -26,11 +27,13 @@ import numpy as np
 from ...errors import DataLoggerWarning
 from ..formats.source_description import DescribedSource, SourceDescription, checked_entry
 from .logger_process import LoggerSettings, run_logger
-from .logger_queue import LoggerQueue, new_address, open_listener
+from .logger_queue import LoggerQueue, new_token, open_listener
 from .logger_receiver import TornFrame
+from .put_board import PutBoard
 from .source_store import store_descriptions
+from .transport import TRANSPORT
 
-__all__ = ["DataLogger", "DataLoggerWarning"]
+__all__ = ["MAX_RESTARTS", "START_TIMEOUT", "DataLogger", "DataLoggerWarning"]
 
 _log = logging.getLogger(__name__)
 
@@ -100,10 +103,18 @@ class DataLogger:
         self._thread_count = max(1, int(thread_count))
         self._poll_interval = max(0, int(poll_interval))
         self._context = multiprocessing.get_context("spawn")
-        address = new_address()
         # Listening from the start lets producers put before start(): their messages wait in the kernel until then.
-        self._listener: socket.socket | None = open_listener(address)
-        self._input_queue = LoggerQueue(address, self._name, self._output_directory)
+        self._listener: socket.socket | None
+        self._listener, address = open_listener(None)
+        self._token = new_token()
+        # TCP only: the shared bytes that let the logger wait at stop for a put() in progress (see put_board).
+        self._board = PutBoard() if TRANSPORT.STOP_GRACE else None
+        board = None
+        if self._board is not None:
+            board = self._board.name
+            # Removed when the instance is collected or at exit, whichever comes first (not by a forked copy).
+            weakref.finalize(self, _close_board, self._board, os.getpid())
+        self._input_queue = LoggerQueue(address, self._name, self._token, board, self._output_directory)
         self._started = False
         self._stopping = False
         self._owner_pid = os.getpid()
@@ -250,9 +261,20 @@ class DataLogger:
         """Starts a logger process on the queue's address; returns it, its control pipe and its progress counters."""
         listener = self._listener
         if listener is None:
-            listener = self._listener = open_listener(self._input_queue.address)
+            listener, _ = open_listener(self._input_queue.address)
+            self._listener = listener
         control, child_control = self._context.Pipe(duplex=True)
-        settings = LoggerSettings(self._output_directory, self._name, self._thread_count, self._poll_interval)
+        board = self._board
+        if board is not None:
+            board.set_stopping(False)  # a new logger process takes messages (the last one's stop set the byte)
+        settings = LoggerSettings(
+            self._output_directory,
+            self._name,
+            self._thread_count,
+            self._poll_interval,
+            self._token,
+            board.name if board is not None else None,
+        )
         progress = self._context.RawArray("q", 2)  # messages received, messages written (see run_logger)
         process = self._context.Process(
             target=run_logger,
@@ -320,7 +342,8 @@ class DataLogger:
             if self._session_unknown_loss:
                 counted = (
                     f"At least {self._session_lost} messages were lost (messages still unread in a killed logger "
-                    "process's connections cannot be counted)"
+                    "process's connections, or sent by a producer the logger could not wait for at stop, cannot be "
+                    "counted)"
                 )
             return (
                 f"Unable to confirm that the {self._name} DataLogger saved all buffered data. {counted}: {details}. "
@@ -465,6 +488,12 @@ class DataLogger:
             self.stop()
         for item in caught:
             _log.error("%s", item.message)
+
+
+def _close_board(board: PutBoard, owner_pid: int) -> None:
+    """Removes a DataLogger's put board, in the process that made it only."""
+    if os.getpid() == owner_pid:
+        board.close()
 
 
 def _describe_exit(process: Any) -> str:

@@ -1,6 +1,7 @@
 """The code that runs inside a DataLogger's logger process.
 
-The process's main thread multiplexes, with ``selectors``, the listening socket (each producer process connects once),
+The process's main thread multiplexes, with ``selectors``, the listening socket (each producer process connects once,
+and presents the logger's token first: other connections are closed unread and counted),
 every producer's connection, and the control pipe to the parent. It reads each connection as soon as data arrives and
 hands the messages, grouped by source, to the writer threads (logger_writers). Receiving never waits for the disk,
 so a slow disk grows the logger's memory, not the producers' latency.
@@ -10,6 +11,9 @@ new connections (shutdown of the listener), accepts those already queued, shuts 
 connection, and reads each until its end. Whatever a producer's put() had sent before that is read; a put() still in
 progress fails in the producer with an error, and the part of its frame already sent is discarded and reported.
 Then everything is written, fsynced and closed, the parent gets the summary, and the process ends normally.
+
+On TCP, which accepts bytes sent to a connection nobody reads, the logger instead sets the put board's stop byte,
+waits for every put() in progress, and reads until its connections are quiet (see put_board).
 
 Trouble never ends the process: disk errors are retried and counted by the writers (logger_writers), and when the
 open-file limit refuses a new producer connection, the listener is watched again only after a pause, so the producer
@@ -34,8 +38,10 @@ from typing import Any
 
 from .logger_lock import directory_lock, name_lock
 from .logger_queue import STOP_NOTICE
-from .logger_receiver import Channel, TornFrame
+from .logger_receiver import Channel, Hello, TornFrame
 from .logger_writers import Record, WriterPool
+from .put_board import WAIT_LIMIT, PutBoard, attach
+from .transport import TRANSPORT
 
 __all__ = [
     "HOUSEKEEPING_INTERVAL",
@@ -73,6 +79,9 @@ class LoggerSettings:
     instance_name: str
     thread_count: int
     poll_interval_ms: int
+    token: bytes
+    board: str | None = None
+    """The name of the DataLogger's put board (TCP only; see put_board)."""
 
 
 def run_logger(listener: socket.socket, settings: LoggerSettings, control: Any, progress: Any = None) -> None:
@@ -116,12 +125,16 @@ class _LoggerSession:
         self._control = control
         self._selector = selectors.DefaultSelector()
         self._channels: dict[Channel, None] = {}  # in accept order
-        # The open connections of each producer process, in accept order (see _read).
+        self._unknown: dict[Channel, None] = {}  # accepted, their hello not read yet
+        self._rejected = 0  # connections that presented another token
+        # The open connections of each producer process, in the order they were opened (see _read).
         self._by_pid: dict[int, list[Channel]] = {}
         self._received = 0
         self._torn: list[TornFrame] = []
         self._batches: dict[int, list[Record]] = {}
         self._batch_bytes = 0
+        self._unfinished_puts = False  # TCP: a producer still inside put() when the wait at stop gave up
+        self._parent_pid = os.getppid()
 
     def run(self) -> dict[str, Any]:
         settings = self._settings
@@ -157,7 +170,7 @@ class _LoggerSession:
                 raise
             finally:
                 self._selector.close()
-                _close_listener(self._listener)
+                TRANSPORT.close_listener(self._listener)
                 for channel in self._channels:
                     channel.connection.close()
                 pool.close()
@@ -167,15 +180,22 @@ class _LoggerSession:
         problems = list(pool.problems)
         if self._refused_accepts:
             problems.insert(0, "the open-file limit refused producer connections for a while (they waited, unread)")
+        if self._rejected:
+            problems.insert(
+                0,
+                f"{self._rejected} connections to the logger were closed unread: they did not present its token "
+                "(another program connected to its address)",
+            )
         return {
             "messages": self._received,
             "written": pool.written_records,
             "lost": pool.lost_records,
             "rewritten_files": pool.rewritten_files,
             "rewritten_records": pool.rewritten_records,
-            "unconfirmed": pool.unconfirmed,
+            "unconfirmed": pool.unconfirmed or self._unfinished_puts,
             "problems": problems,
             "torn": [frame._asdict() for frame in self._torn],
+            "rejected": self._rejected,
             "peak_queued_bytes": pool.peak_queued_bytes,
             "peak_rss_kib": _peak_rss_kib(),
         }
@@ -186,7 +206,7 @@ class _LoggerSession:
         selector.register(self._listener, selectors.EVENT_READ, _LISTENER)
         selector.register(self._control, selectors.EVENT_READ, _CONTROL)
         poll_delay = self._settings.poll_interval_ms / 1000
-        parent_pid = os.getppid()
+        parent_pid = self._parent_pid
         next_housekeeping = time.monotonic() + HOUSEKEEPING_INTERVAL
         while True:
             round_bytes = round_peak = 0
@@ -218,8 +238,28 @@ class _LoggerSession:
 
     def _receive_the_rest(self, pool: WriterPool) -> None:
         """Reads, after a stop, every byte producers sent before it; no new byte can arrive from here on."""
+        board = attach(self._settings.board) if TRANSPORT.STOP_GRACE else None
+        if board is not None:
+            board.set_stopping(True)  # before the accept below: see put_board
+        self._accept()  # first: shutting a TCP listener down resets the connections still queued on it
         with contextlib.suppress(OSError):
             self._listener.shutdown(socket.SHUT_RD)  # new connections are refused from now on
+        if TRANSPORT.STOP_GRACE:
+            # TCP accepts bytes sent to a connection nobody reads any more: the stop byte tells every producer of
+            # the stop, the logger waits for the put() calls in progress (the board), then reads until every
+            # connection was quiet for the grace (bytes still in flight), takes what is left, and closes.
+            self._notify_stop(notice=board is None)
+            if board is not None:
+                self._wait_for_puts(pool, board)
+                board.close(remove=os.getppid() != self._parent_pid)  # the DataLogger's process died
+            self._read_until_quiet(pool, TRANSPORT.STOP_GRACE)
+            for channel in list(self._channels):
+                while channel in self._channels and self._read(channel)[0]:
+                    pass
+                if channel in self._channels:
+                    self._close(channel)
+            self._flush(pool)
+            return
         done: set[Channel] = set()
         while True:
             refused = not self._accept()  # those already queued may hold messages
@@ -246,6 +286,60 @@ class _LoggerSession:
                     self._read(channel)
                 self._flush(pool)
 
+    def _read_until_quiet(self, pool: WriterPool, grace: float) -> None:
+        """Tells every producer of the stop, then reads until no connection brought a byte for `grace` seconds.
+
+        For a transport that cannot refuse a producer's next send (TCP), after the wait for every put() in progress
+        (_wait_for_puts): no producer sends from here on, and what they sent is in the kernel, which delivers it as
+        the logger reads.
+        """
+        quiet_since = time.monotonic()
+        while (left := quiet_since + grace - time.monotonic()) > 0:
+            for key, _ in self._selector.select(left):
+                if isinstance(key.data, Channel) and self._read(key.data)[0]:
+                    quiet_since = time.monotonic()
+            self._flush(pool)
+
+    def _notify_stop(self, *, notice: bool) -> None:
+        """Stops watching the listener and the control pipe (TCP); sends the stop notice only without a board.
+
+        With a board its stop byte says it: a notice would be a byte the producer may never read, and closing a TCP
+        connection with unread bytes resets it, which drops whatever its kernel had not yet delivered to the logger.
+        """
+        for key in (self._listener, self._control):
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(key)
+        for channel in self._channels if notice else ():
+            with contextlib.suppress(OSError):
+                channel.connection.send(STOP_NOTICE)
+
+    def _wait_for_puts(self, pool: WriterPool, board: PutBoard) -> None:
+        """Waits, reading meanwhile, until no producer with an open connection is inside put() (TCP; see put_board).
+
+        A producer that dies ends its connection, which ends the wait for it; one still inside put() after
+        WAIT_LIMIT (stopped, e.g. by SIGSTOP) is reported by pid: a frame it sends later is not read.
+        """
+        give_up = time.monotonic() + WAIT_LIMIT
+        while True:
+            if self._unknown:
+                # A hello not complete now was sent after the stop byte was set: its producer sees the stop and
+                # holds its message (see put_board), so only known producers are waited for.
+                self._read_hellos()
+            inside = sorted(pid for pid in self._by_pid if board.inside(pid))
+            if not inside:
+                return
+            if time.monotonic() >= give_up:
+                pool.note_problem(
+                    f"producer processes {inside} were inside put() when the logger stopped and did not finish "
+                    f"within {WAIT_LIMIT} s (stopped or starved of CPU): a message they send now is lost"
+                )
+                self._unfinished_puts = True
+                return
+            for key, _ in self._selector.select(0.005):
+                if isinstance(key.data, Channel):
+                    self._read(key.data)
+            self._flush(pool)
+
     def _accept(self) -> bool:
         """Accepts every queued connection; returns False if the open-file limit refused one."""
         while True:
@@ -266,8 +360,7 @@ class _LoggerSession:
                 return True  # the listener was shut down and holds no more queued connections
             channel = Channel(connection)
             self._channels[channel] = None
-            if channel.pid is not None:
-                self._by_pid.setdefault(channel.pid, []).append(channel)
+            self._unknown[channel] = None
             self._selector.register(channel, selectors.EVENT_READ, channel)
 
     def _read(self, channel: Channel) -> tuple[int, int]:
@@ -276,8 +369,16 @@ class _LoggerSession:
         A producer process whose put() was interrupted closes its connection and opens a new one; everything it sent
         on the old one was in the kernel before the first byte of the new one, so reading the producer's older
         connections of what they hold first keeps its messages in put() order (the selector may report the new one
-        first). Returns the bytes read (0 at the connection's end) and the messages completed.
+        first). A connection's pid and number come from its hello: reading the hellos of every new connection before
+        any of their frames puts each in its place among its producer's connections first. Returns the bytes read (0
+        at the connection's end; 1 while a hello is incomplete) and the messages completed.
         """
+        if self._unknown:
+            self._read_hellos()
+            if channel in self._unknown:
+                return 1, 0
+            if channel not in self._channels:
+                return 0, 0
         if channel.pid is not None:
             siblings = self._by_pid.get(channel.pid)
             if siblings is not None and siblings[0] is not channel:
@@ -285,6 +386,21 @@ class _LoggerSession:
                     while older in self._channels and self._read_one(older)[0]:
                         pass
         return self._read_one(channel)
+
+    def _read_hellos(self) -> None:
+        """Reads what arrived of each new connection's hello, placing it among its producer's connections once known."""
+        for channel in list(self._unknown):
+            state = channel.read_hello(self._settings.token)
+            if state is Hello.PENDING:
+                continue
+            del self._unknown[channel]
+            if state is Hello.ACCEPTED and channel.pid is not None:
+                siblings = self._by_pid.setdefault(channel.pid, [])
+                siblings.append(channel)
+                siblings.sort(key=lambda sibling: sibling.number)
+                continue
+            self._rejected += state is Hello.REJECTED
+            self._close(channel)
 
     def _read_one(self, channel: Channel) -> tuple[int, int]:
         try:
@@ -311,6 +427,7 @@ class _LoggerSession:
             _tell(self._control, ("torn", torn))
         self._selector.unregister(channel)
         self._channels.pop(channel, None)
+        self._unknown.pop(channel, None)
         if channel.pid is not None:
             siblings = self._by_pid.get(channel.pid, [])
             if channel in siblings:
@@ -324,18 +441,6 @@ class _LoggerSession:
             pool.submit(self._batches, self._batch_bytes)
             self._batches = {}
             self._batch_bytes = 0
-
-
-def _close_listener(listener: socket.socket) -> None:
-    """Closes the listening socket, removing its socket file where it has one (not Linux's abstract names)."""
-    try:
-        address = listener.getsockname()
-    except OSError:
-        address = None
-    listener.close()
-    if isinstance(address, str) and address and not address.startswith("\0"):
-        with contextlib.suppress(OSError):
-            os.unlink(address)
 
 
 def _raise_descriptor_limit() -> None:

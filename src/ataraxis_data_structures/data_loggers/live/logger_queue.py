@@ -1,43 +1,43 @@
 """The producer side of a DataLogger's transport: the queue object producers put LogPackages into.
 
-There is no shared lock and no shared buffer between producers. Each producer process opens its own Unix-domain
-stream connection to the logger process the first time it puts (keyed by pid, so a forked child opens its own), and
-``put()`` writes the message's frame into that connection before it returns: when ``put()`` returns, the bytes are
-in the kernel's socket buffer, so a producer killed right after loses nothing, and a producer killed in the middle
-of a ``put()`` leaves at most one partial frame in its own connection, which the logger discards and reports. Threads
-of one process share its connection under an in-process lock.
+There is no shared lock and no shared buffer between producers. Each producer process opens its own stream connection (a
+Unix-domain socket on POSIX, loopback TCP elsewhere: see transport) to the logger process the first time it puts (keyed
+by pid, so a forked child opens its own), and ``put()`` writes the message's frame into that connection before it
+returns: when ``put()`` returns, the bytes are in the kernel's socket buffer, so a producer killed right after loses
+nothing, and a producer killed in the middle of a ``put()`` leaves at most one partial frame in its own connection,
+which the logger discards and reports. Threads of one process share its connection under an in-process lock.
 
-The queue holds only the listening address and the logger's name, so it pickles anywhere (``Process`` arguments
-of any start method, pool tasks, other queues) and reaches processes started after the logger.
+The queue holds only the listening address, the logger's token and its name, so it pickles anywhere (``Process``
+arguments of any start method, pool tasks, other queues) and reaches processes started after the logger.
 
-Wire format: each message is one frame, ``FRAME_HEADER`` (payload size: uint64, source_id: uint8, timestamp:
-uint64, all little-endian) followed by the payload bytes. Nothing else travels on a producer's connection.
+Wire format: a connection starts with a hello (transport.HELLO: the token, so that no other local user can inject
+messages, and the producer's pid and connection number); then each message is one frame, ``FRAME_HEADER`` (payload size:
+uint64, source_id: uint8, timestamp: uint64, all little-endian) followed by the payload bytes. Nothing else travels on a
+producer's connection.
 
-A logger that is not running (stopped and not started again, or past its restarts) does not make put() fail, as
-the releases' queue does not: put() keeps the message in this process (at most ``HELD_LIMIT`` bytes), warns once
+A logger that is not running (stopped and not started again, or past its restarts) does not make put() fail, as the
+releases' queue does not: put() keeps the message in this process (at most ``HELD_LIMIT`` bytes), warns once
 (DataLoggerWarning) and sends the held messages, in order, before the next message once the logger runs again (the
 parent's held messages also go out when start() returns). Messages still held when the process ends are lost, and a
 warning at exit says how many. With ``warnings.simplefilter("error", DataLoggerWarning)`` put() raises instead.
 
-Flow control: the logger reads every connection as soon as data arrives and never waits for the disk, so ``put()``
-costs one system call. Only if the logger process cannot run (stopped, starved of CPU) and a producer's socket
-buffer (a few hundred KB) fills does ``put()`` wait, as the reference's Manager queue always waits for its manager.
+Flow control: the logger reads every connection as soon as data arrives and never waits for the disk, so ``put()`` costs
+one system call. Only if the logger process cannot run (stopped, starved of CPU) and a producer's socket buffer (a few
+hundred KB) fills does ``put()`` wait, as the reference's Manager queue always waits for its manager.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
+import itertools
 import os
 import queue
+import secrets
 import select
 import socket
 import struct
-import sys
-import tempfile
 import threading
 import time
-import uuid
 import warnings
 import weakref
 from dataclasses import dataclass
@@ -47,6 +47,12 @@ import numpy as np
 
 from ...errors import DataLoggerWarning, LoggerFailedError
 from .log_package import LogPackage
+from .put_board import PutBoard, attach
+from .transport import HELLO, TOKEN_SIZE, TRANSPORT
+
+_STOP_GRACE = TRANSPORT.STOP_GRACE
+_UNIX = TRANSPORT.NAME == "unix"
+"""put() sends with the socket's own sendmsg there (a C method, no Python call in between): the measured fast path."""
 
 __all__ = [
     "FRAME_HEADER",
@@ -55,7 +61,7 @@ __all__ = [
     "MAX_PAYLOAD_SIZE",
     "RECONNECT_WAIT",
     "STOP_NOTICE",
-    "new_address",
+    "new_token",
     "open_listener",
 ]
 
@@ -69,8 +75,6 @@ FRAME_HEADER = struct.Struct("<QBQ")
 """payload size, source_id, timestamp: the start of every frame on a producer's connection."""
 MAX_PAYLOAD_SIZE = 0xFFFFFFFF
 """The largest payload one message can carry (the live log's record limit)."""
-_SEND_BUFFER = 4 << 20
-"""The send buffer asked for on each connection (the kernel caps it, at about 400 KB by default on Linux)."""
 _LOST_CONNECTION = (BrokenPipeError, ConnectionResetError, ConnectionRefusedError, FileNotFoundError)
 STOP_NOTICE = b"S"
 """The one byte a logger process sends on each connection when it stops (not when it dies), before it stops reading."""
@@ -84,6 +88,8 @@ and reported at exit."""
 
 _all_queues: weakref.WeakSet[LoggerQueue] = weakref.WeakSet()
 _all_listeners: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+_connection_numbers = itertools.count()
+"""This process's producer connections, numbered in the order they open (sent in the hello)."""
 
 
 def _after_fork_in_child() -> None:
@@ -99,35 +105,20 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def new_address() -> str:
-    """Returns a fresh listening address for a logger: an abstract socket name on Linux, a socket file elsewhere."""
-    token = uuid.uuid4().hex[:20]
-    if sys.platform == "linux":
-        return f"\0axds-logger-{token}"
-    folder = "/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir()  # socket paths are limited to ~104 bytes
-    return os.path.join(folder, f"axds-logger-{token}.sock")
+def new_token() -> bytes:
+    """Returns a fresh random token a logger's producers must present."""
+    return secrets.token_bytes(TOKEN_SIZE)
 
 
-def open_listener(address: str) -> socket.socket:
-    """Returns a listening socket bound to the address (replacing a stale socket file left by a killed logger).
+def open_listener(address: str | None) -> tuple[socket.socket, str]:
+    """Returns a listening socket of this platform's transport and its address (a new one if None).
 
     Raises:
-        NotImplementedError: If the platform has no Unix-domain sockets.
+        OSError: If the address cannot be listened on.
     """
-    if not hasattr(socket, "AF_UNIX"):
-        raise NotImplementedError("the DataLogger transport needs Unix-domain sockets (Linux or macOS)")
-    if not address.startswith("\0"):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(address)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        listener.bind(address)
-        listener.listen(socket.SOMAXCONN)
-    except BaseException:
-        listener.close()
-        raise
+    listener, address = TRANSPORT.open_listener(address)
     _all_listeners.add(listener)
-    return listener
+    return listener, address
 
 
 class _NotRunningError(Exception):
@@ -159,21 +150,34 @@ class LoggerQueue:
     Args:
         address: The address the logger listens on.
         logger_name: The name of the DataLogger the queue feeds, used in error messages.
+        token: The logger's token, the first bytes of each connection.
+        board: The name of the logger's put board (see put_board), where the transport needs one (TCP), else None.
         log_directory: The DataLogger's log directory, where describe_source() stores descriptions.
     """
 
-    def __init__(self, address: str, logger_name: str, log_directory: Path | None = None) -> None:
+    def __init__(
+        self,
+        address: str,
+        logger_name: str,
+        token: bytes,
+        board: str | None = None,
+        log_directory: Path | None = None,
+    ) -> None:
         self._address = address
         self._logger_name = logger_name
+        self._token = token
+        self._board_name = board
+        self._board: PutBoard | None = None
         self._log_directory = log_directory
         self._forget_connection(close=False)
         _all_queues.add(self)
 
-    def __getstate__(self) -> tuple[str, str, Path | None]:
-        return self._address, self._logger_name, self._log_directory
+    def __getstate__(self) -> tuple[str, str, bytes, str | None, Path | None]:
+        return self._address, self._logger_name, self._token, self._board_name, self._log_directory
 
-    def __setstate__(self, state: tuple[str, str, Path | None]) -> None:
-        self._address, self._logger_name, self._log_directory = state
+    def __setstate__(self, state: tuple[str, str, bytes, str | None, Path | None]) -> None:
+        self._address, self._logger_name, self._token, self._board_name, self._log_directory = state
+        self._board = None
         self._forget_connection(close=False)
         _all_queues.add(self)
 
@@ -215,6 +219,7 @@ class LoggerQueue:
         self._sender: int | None = None  # the thread inside put(), to refuse a reentrant call instead of deadlocking
         self._poller: Any = None
         self._patient_until = 0.0  # until when a refused connect is retried (the logger is being restarted)
+        self._slot = -1  # this process's byte on the put board (TCP), found at its first put
         # Messages held while the logger is not running: this process's own (a forked child must not send its
         # parent's again).
         self._held: list[_HeldFrame] = []
@@ -248,7 +253,7 @@ class LoggerQueue:
                 f"DataLogger '{self._logger_name}': the input queue accepts LogPackage instances, got "
                 f"{type(obj).__name__}"
             )
-        data: Any = obj.serialized_data  # a uint8 or bool ndarray (LogPackage checks it): sendmsg sends its bytes
+        data: Any = obj.serialized_data  # a 1-D uint8 or bool ndarray (LogPackage checks it): sent as its bytes
         if not data.flags.c_contiguous:
             data = np.ascontiguousarray(data)
         try:
@@ -273,15 +278,22 @@ class LoggerQueue:
             )
         with self._lock:
             self._sender = thread
+            board = None
             try:
+                if _STOP_GRACE:
+                    board = self._enter_put()
                 if self._held and not self._send_held(deadline):
                     self._hold(header, data)
                     return
                 connection = self._connection
                 sent = 0
+                if connection is not None and _STOP_GRACE and self._stopped(connection, board):
+                    self._drop_lost_connection()  # the logger stopped or ended: the frame goes to a new connection
+                    connection = None
                 if connection is not None:
                     try:
-                        sent = connection.sendmsg([header, data])
+                        # Unix: the socket's own C method, no Python call in between (the measured fast path).
+                        sent = connection.sendmsg([header, data]) if _UNIX else TRANSPORT.send(connection, header, data)
                         if sent == len(header) + data.nbytes:
                             return
                     except BlockingIOError:
@@ -303,6 +315,31 @@ class LoggerQueue:
                 raise
             finally:
                 self._sender = None
+                if board is not None:
+                    board.leave(self._slot)
+
+    def _enter_put(self) -> PutBoard | None:
+        """Marks this process as inside put() on the logger's put board (TCP); returns the board, if there is one."""
+        board = self._board
+        if board is None:
+            if self._board_name is None:
+                return None
+            board = self._board = attach(self._board_name)
+            if board is None:  # the DataLogger is gone: nothing to coordinate with
+                self._board_name = None
+                return None
+        if self._slot < 0:
+            self._slot = board.slot(os.getpid())
+        board.enter(self._slot)
+        return board
+
+    def _stopped(self, connection: socket.socket, board: PutBoard | None) -> bool:
+        """Returns True if the logger stopped or ended (TCP: asked before each send, after the board says "in put").
+
+        The peek is a system call, which orders this process's board byte before its read of the stop byte (see
+        put_board): either the logger sees this put() and waits for its frame, or this put() sees the stop.
+        """
+        return TRANSPORT.ended(connection) or (board is not None and board.stopping)
 
     def _hold(self, header: bytes, data: Any) -> None:
         """Keeps a message the logger cannot take now, to send it once the logger runs again (warns once)."""
@@ -342,7 +379,12 @@ class LoggerQueue:
         """Sends the messages this process held while the logger was not running, if it runs now (start() calls it)."""
         with self._lock:
             if self._held:
-                self._send_held(None)
+                board = self._enter_put() if _STOP_GRACE else None
+                try:
+                    self._send_held(None)
+                finally:
+                    if board is not None:
+                        board.leave(self._slot)
 
     @property
     def held_messages(self) -> int:
@@ -385,19 +427,27 @@ class LoggerQueue:
 
     def _connect(self) -> socket.socket:
         while True:
-            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SEND_BUFFER)
-                connection.connect(self._address)
+                connection = TRANSPORT.connect(self._address)
             except (ConnectionRefusedError, FileNotFoundError):
-                connection.close()
                 if time.monotonic() < self._patient_until:  # a dead logger being replaced: it listens again soon
                     time.sleep(0.01)
                     continue
                 raise _NotRunningError from None
+            try:
+                # Blocking, before any frame: the hello is in the kernel as a whole before the connection is used.
+                connection.sendall(HELLO.pack(self._token, os.getpid(), next(_connection_numbers)))
+            except _LOST_CONNECTION:  # accepted by a listener that is shutting down
+                connection.close()
+                raise _NotRunningError from None
             except BaseException:
                 connection.close()
                 raise
+            if self._board is not None and self._board.stopping:
+                # TCP: the logger is stopping. It waits only for producers it knows (their hello read after it set
+                # the stop byte), so no frame may follow on this connection: the message is held instead.
+                connection.close()
+                raise _NotRunningError
             connection.setblocking(False)
             self._connection = connection
             self._patient_until = 0.0
@@ -407,7 +457,7 @@ class LoggerQueue:
         """Drops a connection the logger ended; one that ended without a stop notice means a restart is coming."""
         connection = self._connection
         stopped = True
-        if connection is not None:
+        if connection is not None and not (self._board is not None and self._board.stopping):
             try:
                 stopped = connection.recv(1) == STOP_NOTICE
             except OSError:
@@ -425,7 +475,11 @@ class LoggerQueue:
         while pending:
             if not sent:
                 try:
-                    sent = connection.sendmsg(pending)
+                    sent = (
+                        TRANSPORT.send(connection, pending[0], pending[1])
+                        if len(pending) == 2
+                        else connection.send(pending[0])
+                    )
                 except BlockingIOError:
                     sent = 0
             if sent:
@@ -448,6 +502,9 @@ class LoggerQueue:
             self._wait_writable(connection, wait)
 
     def _wait_writable(self, connection: socket.socket, timeout: float | None) -> None:
+        if not hasattr(select, "poll"):  # Windows: select() has no descriptor-number limit there
+            select.select([], [connection], [], timeout)
+            return
         if self._poller is None:
             self._poller = select.poll()
             self._poller.register(connection.fileno(), select.POLLOUT)

@@ -1,29 +1,30 @@
 """The logger side of a DataLogger's transport: one Channel per producer connection, split into messages.
 
-A channel reads what its connection holds with one system call into a buffer of its own and splits it into frames
-(the wire format is in logger_queue). A payload larger than the buffer is read straight into a buffer of its own,
-which is then handed to the writers without another copy. When the connection ends, the bytes of a frame that never
-completed (its producer died, or was cut off by stop(), in the middle of a put) are counted, not logged.
+A channel first reads the connection's hello (transport.HELLO): a wrong token closes the connection unread, and the pid
+and connection number it names order one producer's connections. Then it reads what its connection holds with one system
+call into a buffer of its own and splits it into frames (the wire format is in logger_queue). A payload larger than the
+buffer is read straight into a buffer of its own, which is then handed to the writers without another copy. When the
+connection ends, the bytes of a frame that never completed (its producer died, or was cut off by stop(), in the middle
+of a put) are counted, not logged.
 """
 
 from __future__ import annotations
 
-import os
+import hmac
 import socket
-import struct
+from enum import Enum
 from typing import NamedTuple
 
 import numpy as np
 
 from .logger_queue import FRAME_HEADER, MAX_PAYLOAD_SIZE
 from .logger_writers import Record
+from .transport import HELLO, TRANSPORT
 
 __all__ = ["Channel", "Received", "TornFrame"]
 
 _BUFFER_SIZE = 256 * 1024
 """How much one read takes from a connection at most; larger payloads get a buffer of their own."""
-
-_PEER_CREDENTIALS = struct.Struct("3i")
 
 
 class Received(NamedTuple):
@@ -35,6 +36,15 @@ class Received(NamedTuple):
 
 
 _NOTHING = Received(0, 0, 0)
+
+
+class Hello(Enum):
+    """Where a channel's hello stands after a read."""
+
+    PENDING = "pending"  # not all of it arrived yet
+    ACCEPTED = "accepted"  # complete, with the logger's token: the pid and number are known
+    REJECTED = "rejected"  # complete with another token: someone else's connection, closed unread
+    ENDED = "ended"  # the connection ended before its hello was complete
 
 
 class TornFrame(NamedTuple):
@@ -55,7 +65,11 @@ class Channel:
     def __init__(self, connection: socket.socket) -> None:
         connection.setblocking(False)
         self.connection = connection
-        self.pid = _peer_pid(connection)
+        self.pid: int | None = None  # the producer's pid and connection number, once its hello is read
+        self.number = -1
+        self._hello = bytearray(HELLO.size)
+        self._hello_filled = 0
+        self._read = TRANSPORT.reader(connection)
         self._fd = connection.fileno()
         self._buffer = bytearray(_BUFFER_SIZE)
         self._view = memoryview(self._buffer)
@@ -68,6 +82,27 @@ class Channel:
         """Returns the connection's file descriptor (for selectors)."""
         return self._fd
 
+    def read_hello(self, token: bytes) -> Hello:
+        """Reads what arrived of the connection's hello and checks its token once complete."""
+        if self.pid is not None:
+            return Hello.ACCEPTED
+        try:
+            count = self._read(memoryview(self._hello)[self._hello_filled :])
+        except BlockingIOError:
+            return Hello.PENDING
+        except OSError:
+            return Hello.ENDED
+        if count == 0:
+            return Hello.ENDED
+        self._hello_filled += count
+        if self._hello_filled < HELLO.size:
+            return Hello.PENDING
+        presented, pid, number = HELLO.unpack(self._hello)
+        if not hmac.compare_digest(presented, token):
+            return Hello.REJECTED
+        self.pid, self.number = pid, number
+        return Hello.ACCEPTED
+
     def receive(self, batches: dict[int, list[Record]]) -> Received | None:
         """Reads what the connection holds and appends each completed message to batches[source_id].
 
@@ -77,7 +112,7 @@ class Channel:
         if large is not None:
             buffer, filled, source_id, timestamp = large
             try:
-                count = os.readv(self._fd, [buffer[filled:]])
+                count = self._read(buffer[filled:])
             except BlockingIOError:
                 return _NOTHING
             if count == 0:
@@ -97,7 +132,7 @@ class Channel:
             self._view[:pending] = self._view[self._start : self._end]
             self._start, self._end = 0, pending
         try:
-            count = os.readv(self._fd, [self._view[self._end :]])
+            count = self._read(self._view[self._end :])
         except BlockingIOError:
             return _NOTHING
         if count == 0:
@@ -153,15 +188,3 @@ class Channel:
         else:
             self._start = position
         return messages, size
-
-
-def _peer_pid(connection: socket.socket) -> int | None:
-    """Returns the pid of the process that opened the connection, where the platform tells (Linux)."""
-    option = getattr(socket, "SO_PEERCRED", None)
-    if option is None:
-        return None
-    try:
-        pid, _, _ = _PEER_CREDENTIALS.unpack(connection.getsockopt(socket.SOL_SOCKET, option, _PEER_CREDENTIALS.size))
-    except OSError:
-        return None
-    return int(pid)
