@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -114,6 +114,19 @@ class _CentralDirectory:
         self._spilled = 0
 
 
+class _Batch(NamedTuple):
+    """The members add_batch appends: names as zero-padded rows, their lengths, the messages' heads and bodies."""
+
+    names: NDArray[np.uint8]
+    name_lengths: NDArray[np.int64]
+    heads: NDArray[np.uint8]
+    bodies: list[memoryview]
+
+    def part(self, rows: slice) -> _Batch:
+        """Returns the batch of the members in rows."""
+        return _Batch(self.names[rows], self.name_lengths[rows], self.heads[rows], self.bodies[rows])
+
+
 class ArchiveWriter:
     """Streams STORED members into a new ZIP file and finishes it with a central directory and end records.
 
@@ -187,24 +200,25 @@ class ArchiveWriter:
         count = len(bodies)
         if count == 0:
             return
+        batch = _Batch(names, name_lengths, heads, bodies)
         head_width = heads.shape[1]
         lengths = np.fromiter(map(len, bodies), dtype=np.int64, count=count) + head_width
         if int(lengths.max()) + 128 >= U32_MAX or self._position + int(lengths.sum()) + 256 * count >= U32_MAX:
-            self._add_each(names, name_lengths, heads, bodies)  # ZIP64 territory: add() writes the extra fields
+            self._add_each(batch)  # ZIP64 territory: add() writes the extra fields
             return
         header_table, inverse, npy_sizes = self._npy_header_table(lengths)
         record_sizes = LOCAL_FILE_HEADER.size + name_lengths + npy_sizes + lengths
         width = int(record_sizes.max())
         if width > _MAX_ROW or count * width > _MAX_LAYOUT:
             if count == 1:  # one large member: lay it out directly
-                self._add_each(names, name_lengths, heads, bodies)
+                self._add_each(batch)
                 return
             half = count // 2
-            self.add_batch(names[:half], name_lengths[:half], heads[:half], bodies[:half])
-            self.add_batch(names[half:], name_lengths[half:], heads[half:], bodies[half:])
+            self.add_batch(*batch.part(slice(None, half)))
+            self.add_batch(*batch.part(slice(half, None)))
             return
         data_sizes = npy_sizes + lengths
-        out = _lay_out_records(names, name_lengths, heads, bodies, (header_table, inverse), npy_sizes, data_sizes)
+        out = _lay_out_records(batch, (header_table, inverse), npy_sizes, data_sizes)
         starts = np.zeros(count, dtype=np.int64)
         np.cumsum(record_sizes[:-1], out=starts[1:])
         crcs = _fill_crcs(out, starts + LOCAL_FILE_HEADER.size + name_lengths, starts + record_sizes, starts)
@@ -214,14 +228,9 @@ class ArchiveWriter:
         self._central.append(_central_entries(names, name_lengths, crcs, data_sizes, offsets))
         self._count += count
 
-    def _add_each(
-        self,
-        names: NDArray[np.uint8],
-        name_lengths: NDArray[np.int64],
-        heads: NDArray[np.uint8],
-        bodies: list[memoryview],
-    ) -> None:
+    def _add_each(self, batch: _Batch) -> None:
         """Appends the members one by one (add()), for ZIP64 sizes and members too large to lay out as rows."""
+        names, name_lengths, heads, bodies = batch
         for row in range(len(bodies)):
             name = names[row, : name_lengths[row] - 4].tobytes().decode("ascii")
             self.add(name, heads[row].tobytes(), bodies[row])
@@ -382,11 +391,8 @@ def _central_entry(name: bytes, crc: int, size: int, offset: int) -> bytes:
     return CENTRAL_DIRECTORY_ENTRY.pack(entry) + name + extra
 
 
-def _lay_out_records(  # noqa: PLR0917 - one call site, the arrays of one batch
-    names: NDArray[np.uint8],
-    name_lengths: NDArray[np.int64],
-    heads: NDArray[np.uint8],
-    bodies: list[memoryview],
+def _lay_out_records(
+    batch: _Batch,
     npy_headers: tuple[NDArray[np.uint8], NDArray[np.intp]],
     npy_sizes: NDArray[np.int64],
     data_sizes: NDArray[np.int64],
@@ -396,6 +402,7 @@ def _lay_out_records(  # noqa: PLR0917 - one call site, the arrays of one batch
     Each record is laid out as one row of a matrix (fixed columns per name/header size), then the rows are packed by
     a mask: numpy does the header work, Python only copies the bodies.
     """
+    names, name_lengths, heads, bodies = batch
     count = len(bodies)
     header_table, header_of = npy_headers  # the distinct .npy headers as rows, and each member's row
     head_width = heads.shape[1]
