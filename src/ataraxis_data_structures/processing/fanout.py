@@ -63,8 +63,9 @@ _READ_BACK_THREADS = 8
 """The least number of threads reading copies back (more when num_threads asks for more)."""
 
 before_read_back: Callable[[str], None] | None = None
-"""Called with each copy's path after it is placed and before it is read back. A test hook: it lets a test change a
-byte of a real destination file at the one moment no copy routine would notice it. Never set in production."""
+"""Called with each copy's path once it is flushed, right before its cached pages are dropped and it is read back. A
+test hook: it lets a test change a byte of a real destination file (or of the storage beneath it) at the one moment no
+copy routine would notice it. Never set in production."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,14 +160,16 @@ def _read_back(target: str, relative: str) -> bytes:
     right after it was placed; a small one is already flushed). Without posix_fadvise (not Linux), the read may come
     from the cache.
     """
-    if before_read_back is not None:
-        before_read_back(target)
     hasher = new_file_hasher(relative)
     view = chunk_buffer()
     descriptor = os.open(target, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
-        if hasattr(os, "posix_fadvise"):
+        drop = hasattr(os, "posix_fadvise")
+        if drop:
             os.fdatasync(descriptor)  # cheap when clean; waits for a write-back still running
+        if before_read_back is not None:
+            before_read_back(target)
+        if drop:
             os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
         while count := os.readv(descriptor, [view]):
             hasher.update(view[:count])
