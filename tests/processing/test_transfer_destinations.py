@@ -163,8 +163,15 @@ def _corrupt_beneath_the_filesystem(image: Path, target: str, offset: int) -> No
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "corrupted",
+    [
+        "raw/frames.bin",  # a small file: read back once every copy is placed and the destinations were flushed
+        "raw/video.bin",  # a large file: read back while the small files are still being copied
+    ],
+)
 def test_a_disk_returning_a_wrong_byte_is_caught_by_reading_past_the_page_cache(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, corrupted: str
 ) -> None:
     # A real ext4 filesystem on a loop device; the byte is changed in its backing image after the copy was flushed,
     # as a failing disk or share would return it. A read served by the page cache would still see the right byte
@@ -172,7 +179,7 @@ def test_a_disk_returning_a_wrong_byte_is_caught_by_reading_past_the_page_cache(
     if shutil.which("mkfs.ext4") is None or shutil.which("filefrag") is None:
         pytest.skip("needs mkfs.ext4 and filefrag (e2fsprogs)")
     source = tmp_path / "session"
-    expected = make_source(source)
+    expected = make_source(source, large=2_000_000)
     image = tmp_path / "disk.img"
     with open(image, "wb") as stream:
         stream.truncate(32 << 20)
@@ -181,7 +188,7 @@ def test_a_disk_returning_a_wrong_byte_is_caught_by_reading_past_the_page_cache(
     cached_reads: list[bytes] = []
 
     def fail_the_disk(target: str) -> None:
-        if target.startswith(str(disk)) and target.endswith("frames.bin"):
+        if target.startswith(str(disk)) and target.endswith(corrupted):
             _corrupt_beneath_the_filesystem(image, target, 1234)
             with open(target, "rb") as stream:  # through the page cache: still the byte that was written
                 stream.seek(1234)
@@ -189,12 +196,12 @@ def test_a_disk_returning_a_wrong_byte_is_caught_by_reading_past_the_page_cache(
 
     with mounted(disk, "-o", "loop", str(image)):
         monkeypatch.setattr(fanout, "before_read_back", fail_the_disk)
-        with pytest.raises(TransferVerificationError, match=r"first mismatch: raw/frames\.bin") as caught:
+        with pytest.raises(TransferVerificationError, match=f"first mismatch: {re.escape(corrupted)}") as caught:
             transfer_directory(source, [good, disk / "session"], remove_source=True)
-        assert cached_reads == [(source / "raw" / "frames.bin").read_bytes()[1234:1235]]
+        assert cached_reads == [(source / corrupted).read_bytes()[1234:1235]]
         reports = caught.value.reports  # type: ignore[attr-defined]
         assert reports[0].verified and not reports[1].verified
-        assert reports[1].first_mismatch == "raw/frames.bin"
+        assert reports[1].first_mismatch == corrupted
         assert content(source) == expected
 
 

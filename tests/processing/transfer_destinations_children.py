@@ -1,8 +1,8 @@
 """Child process of the multi-destination tests: a transfer to several destinations that stops to be killed.
 
 Run as ``python transfer_destinations_children.py SRC MARKER AFTER DST...``: transfers SRC to every DST with
-remove_source=True; once AFTER copies were placed, it creates MARKER and sleeps, so the test SIGKILLs it mid-transfer
-(some files placed and not yet verified, the others not copied).
+remove_source=True; at the AFTER-th read-back of a placed copy, it creates MARKER and sleeps, so the test SIGKILLs it
+mid-transfer (some copies verified, the others placed and not yet verified, or not yet copied).
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
 """Transfers one source directory to several destinations: one read of the source, every copy verified from storage.
 
 Each source file is read once; its chunks are hashed and written to every destination that lacks a complete copy
-(one writer thread per destination for large files, so two disks work at once). Once every copy is placed, each
-destination's filesystem is flushed once (``syncfs``), then every copy's pages are dropped from the page cache
-(``posix_fadvise(POSIX_FADV_DONTNEED)``) and it is read back, so the digest compared with the source's is that of the
-bytes the storage returns, not of the bytes this process handed to the kernel. Files are written under the same
-hidden temporary names as a single transfer, so a rerun (after a crash or a full disk) resumes every destination
-where it stopped; complete copies found there are read back and verified too, never trusted.
+(one writer thread per destination for large files, so two disks work at once). Every copy is flushed, its pages
+dropped from the page cache (``posix_fadvise(POSIX_FADV_DONTNEED)``) and read back, so the digest compared with the
+source's is that of the bytes the storage returns, not of the bytes this process handed to the kernel. Large files
+are read back as soon as they are placed, while the small files are still being copied; the small files once every
+copy is placed and each destination's filesystem was flushed once (``syncfs``: one flush, not one per file). Files
+are written under the same hidden temporary names as a single transfer, so a rerun (after a crash or a full disk)
+resumes every destination where it stopped; complete copies found there are read back and verified too, never
+trusted.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,8 +63,9 @@ _READ_BACK_THREADS = 8
 """The least number of threads reading copies back (more when num_threads asks for more)."""
 
 before_read_back: Callable[[str], None] | None = None
-"""Called with each copy's path after it is placed and before it is read back. A test hook: it lets a test change a
-byte of a real destination file at the one moment no copy routine would notice it. Never set in production."""
+"""Called with each copy's path once it is flushed, right before its cached pages are dropped and it is read back. A
+test hook: it lets a test change a byte of a real destination file (or of the storage beneath it) at the one moment no
+copy routine would notice it. Never set in production."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,17 +156,20 @@ def flush_filesystem(path: Path) -> None:
 def _read_back(target: str, relative: str) -> bytes:
     """Returns the digest of target as its storage holds it: its cached pages are dropped before it is read.
 
-    The pages must be clean (flushed) to be dropped: flush_filesystem ran first. Without posix_fadvise (not Linux),
-    the read may come from the cache.
+    The pages must be clean to be dropped: the fdatasync writes back whatever is still dirty (a large copy read back
+    right after it was placed; a small one is already flushed). Without posix_fadvise (not Linux), the read may come
+    from the cache.
     """
-    if before_read_back is not None:
-        before_read_back(target)
     hasher = new_file_hasher(relative)
     view = chunk_buffer()
     descriptor = os.open(target, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
-        if hasattr(os, "posix_fadvise"):
-            os.fdatasync(descriptor)  # a change made since the flush (nothing, normally) is flushed too
+        drop = hasattr(os, "posix_fadvise")
+        if drop:
+            os.fdatasync(descriptor)  # cheap when clean; waits for a write-back still running
+        if before_read_back is not None:
+            before_read_back(target)
+        if drop:
             os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
         while count := os.readv(descriptor, [view]):
             hasher.update(view[:count])
@@ -172,6 +178,18 @@ def _read_back(target: str, relative: str) -> bytes:
     finally:
         os.close(descriptor)
     return hasher.digest()
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingCheck:
+    """A placed (or already present) copy waiting to be read back."""
+
+    state: _Destination
+    entry: TreeEntry
+    digest: bytes
+    """The digest of the source's bytes, read while copying (or hashed apart when no copy was needed)."""
+    copied: bool
+    """Whether this call wrote the copy (False: it was there from an earlier run)."""
 
 
 def _check_destinations(source: Path, destinations: list[Path]) -> None:
@@ -229,46 +247,71 @@ def transfer_to_destinations(
     states = [_Destination(target) for target in targets]
     started = time.perf_counter()
     ordered = _copy_order(tree.files)
-    with (
-        ThreadPoolExecutor(max_workers=workers * len(targets)) as writers,
-        byte_progress(tree.total_bytes, "Transferring", enabled=progress) as on_bytes,
-    ):
+    checks: list[Future[None]] = []
+    deferred: list[_PendingCheck] = []
 
-        def copy_one(entry: TreeEntry) -> tuple[bytes, bool, frozenset[int]]:
-            live = [state for state in states if state.error is None]
-            missing = [state for state in live if not _is_complete_copy(str(state.path / entry.relative), entry.status)]
-            if not missing:
-                return hash_file(entry.path, entry.relative, on_bytes), not _unchanged_since_scan(entry), frozenset()
-            digest, changed, placed = _copy_to_all(entry, missing, writers, on_bytes)
-            return digest, changed, frozenset(id(state) for state in placed)
-
-        outcomes = run_parallel(copy_one, ordered, workers)
-    digests = {entry.relative: outcome[0] for entry, outcome in zip(ordered, outcomes, strict=True)}
-    copied_by = {entry.relative: outcome[2] for entry, outcome in zip(ordered, outcomes, strict=True)}
-    # Every copy is now placed but possibly only in the page cache: one flush of each destination's filesystem
-    # (cheaper than a flush per file, which costs a journal commit each), then each file's cached pages are dropped
-    # and it is read back from storage. A copy left unflushed by a crash is caught here on the next run.
-    for state in states:
-        if state.error is None:
-            try:
-                flush_filesystem(state.path)
-            except OSError as error:
-                state.fail(error)
-
-    def check(pair: tuple[_Destination, TreeEntry]) -> None:
-        state, entry = pair
+    def check(pending: _PendingCheck) -> None:
+        state, entry = pending.state, pending.entry
         if state.error is not None:
             return
         try:
-            matches = _read_back(str(state.path / entry.relative), entry.relative) == digests[entry.relative]
+            matches = _read_back(str(state.path / entry.relative), entry.relative) == pending.digest
         except OSError as error:
             state.fail(error)
             return
-        _record(state, entry, matches, copied=id(state) in copied_by[entry.relative])
+        _record(state, entry, matches, copied=pending.copied)
 
-    # Destinations interleaved, so every disk reads at once; reading back waits on storage more than on the CPU
-    # (many small files: one seek each), so more threads than cores keep the disks' queues full.
-    run_parallel(check, [(state, entry) for entry in ordered for state in states], max(workers, _READ_BACK_THREADS))
+    # Large files (copied first) are read back while the small files are copied: their write-back started when they
+    # were placed (see _copy_to_all), so their fdatasync has little left to wait for, and the disk reads them while
+    # the copying threads are busy creating files. Small files wait for one flush of each destination and are read
+    # back together: a flush per small file (and its own read-back thread) would cost more than the file's copy.
+    with (
+        ThreadPoolExecutor(max_workers=workers * len(targets)) as writers,
+        ThreadPoolExecutor(max_workers=workers) as verifiers,
+        byte_progress(tree.total_bytes, "Transferring", enabled=progress) as on_bytes,
+    ):
+
+        def copy_one(entry: TreeEntry) -> tuple[bytes, bool]:
+            live = [state for state in states if state.error is None]
+            missing = [state for state in live if not _is_complete_copy(str(state.path / entry.relative), entry.status)]
+            if missing:
+                digest, changed, placed = _copy_to_all(entry, missing, writers, on_bytes)
+            else:
+                digest, changed, placed = (
+                    hash_file(entry.path, entry.relative, on_bytes),
+                    not _unchanged_since_scan(entry),
+                    [],
+                )
+            copied = {id(state) for state in placed}
+            failed = {id(state) for state in missing} - copied
+            for state in live:
+                if id(state) not in failed:
+                    pending = _PendingCheck(state, entry, digest, copied=id(state) in copied)
+                    if entry.status.st_size >= _LARGE_FILE:
+                        checks.append(verifiers.submit(check, pending))
+                    else:
+                        deferred.append(pending)
+            return digest, changed
+
+        try:
+            outcomes = run_parallel(copy_one, ordered, workers)
+            # Every small copy is now placed but possibly only in the page cache. A copy a crash left unflushed is
+            # flushed here (and its pages dropped) on the next run, then read back from storage like the others.
+            for state in states:
+                if state.error is None:
+                    try:
+                        flush_filesystem(state.path)
+                    except OSError as error:
+                        state.fail(error)
+            # Destinations interleaved, so every disk reads at once; small files wait on storage (one seek each)
+            # more than on the CPU, so more threads than cores keep the disks' queues full.
+            run_parallel(check, deferred, max(workers, _READ_BACK_THREADS))
+            for future in checks:
+                future.result()
+        except BaseException:
+            verifiers.shutdown(cancel_futures=True)  # a failed copy or Ctrl+C: no more read-backs start
+            raise
+    digests = {entry.relative: outcome[0] for entry, outcome in zip(ordered, outcomes, strict=True)}
     changed = [entry.relative for entry, outcome in zip(ordered, outcomes, strict=True) if outcome[1]]
     label = Path(", ".join(str(target) for target in targets))
     changes = _source_changes(source, tree, changed)
@@ -372,8 +415,8 @@ def _copy_to_all(
 
     Returns the source digest, whether the source changed since the scan, and the destinations it was placed at. A
     destination that fails (no space left, an I/O error) is marked failed and its temporary copy removed; the others
-    continue. Reading errors fail the whole call. Copies are not flushed here: each destination is flushed once, and
-    read back, after all copies.
+    continue. Reading errors fail the whole call. Copies are not flushed here, only their write-back started: the
+    caller reads each copy back after it is flushed.
     """
     copies: list[_Open] = []
     for state in states:
