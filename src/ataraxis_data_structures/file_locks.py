@@ -103,9 +103,14 @@ def _open_lock_file(lock_path: str) -> int:
         try:  # Another user's lock file, or a read-only mount: flock works on a read-only descriptor.
             return os.open(lock_path, os.O_RDONLY)
         except FileNotFoundError:
-            raise LockFileUnavailableError(
-                error.errno, f"cannot create the lock file (read-only location): {error.strerror}", lock_path
-            ) from None
+            raise _unavailable(error, lock_path) from None
+
+
+def _unavailable(error: OSError, lock_path: str) -> LockFileUnavailableError:
+    """The error for a lock file that is missing and cannot be created (a read-only folder or mount)."""
+    return LockFileUnavailableError(
+        error.errno, f"cannot create the lock file (read-only location): {error.strerror}", lock_path
+    )
 
 
 def _flock(descriptor: int) -> bool:
@@ -161,6 +166,10 @@ def _hold_filelock(lock_path: str, remaining: float, timeout_error: Callable[[],
         lock.acquire(timeout=remaining, poll_interval=_LONGEST_WAIT)
     except filelock.Timeout:
         raise timeout_error() from None
+    except OSError as error:  # the same report as the flock path: readers then read without the lock
+        if (isinstance(error, PermissionError) or error.errno == errno.EROFS) and not os.path.exists(lock_path):
+            raise _unavailable(error, lock_path) from None
+        raise
     try:
         yield
     finally:
