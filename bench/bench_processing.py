@@ -10,7 +10,8 @@ minutes). Workloads (bench/workload_processing.py):
   before removing it); target: not slower than the reference;
 - fanout: a session moved to two destinations. The lab's pattern under the reference (one
   transfer_directory(source, dst, remove_source=False) per destination in a process pool, then the source deleted;
-  unverified, unverified with os.sync() before the deletion, and with verify_integrity=True) against ours
+  unverified, unverified with os.sync() before the deletion, with verify_integrity=True, and unverified after
+  calculate_directory_checksum(source), as the lab's acquisition package runs it) against ours
   (transfer_directory(source, [dst1, dst2], remove_source=True): one read; every copy flushed and read back with
   its cached pages dropped, the large files while the small ones are still copied, the small files after one syncfs
   per destination). Targets: not slower than their unverified move, >= 2x their verified one. Run it against 7.2.0
@@ -91,6 +92,9 @@ def report(results: dict[str, tuple[dict[str, float], dict[str, float]]]) -> Non
         print_ratio(label, size / ref["fanout_lab_synced_s"], size / our["fanout_ours_s"], "MB/s")
         label = "2 destinations: lab pattern verify_integrity vs ours (>= 2x)"
         print_ratio(label, size / ref["fanout_lab_verified_s"], size / our["fanout_ours_s"], "MB/s")
+        if "fanout_lab_checksum_s" in ref:
+            label = "2 destinations: lab pattern as the lab runs it (source checksum first), unverified, vs ours"
+            print_ratio(label, size / ref["fanout_lab_checksum_s"], size / our["fanout_ours_s"], "MB/s")
     if "interpolate" in results:
         ref, our = results["interpolate"]
         for kind in ("continuous", "discrete"):

@@ -114,12 +114,15 @@ def _lab_transfer(arguments: tuple[Path, Path, bool]) -> None:
     transfer_directory(source, target, remove_source=False, verify_integrity=verify)
 
 
-def _lab_move(source: Path, targets: list[Path], *, verify: bool, flush: bool) -> None:
+def _lab_move(source: Path, targets: list[Path], *, verify: bool, flush: bool, checksum: bool = False) -> None:
     """The lab's move: one process per destination, each reading the whole source, then the source deleted.
 
     flush runs os.sync() before the deletion: without it, the copies may still be only in the page cache when the
-    source is deleted (a power cut then loses the session).
+    source is deleted (a power cut then loses the session). checksum first computes and saves the source's checksum,
+    as the lab's acquisition package does before it transfers (ours computes it while copying).
     """
+    if checksum:
+        calculate_directory_checksum(source, save_checksum=True)
     with ProcessPoolExecutor(len(targets)) as pool:
         list(pool.map(_lab_transfer, [(source, target, verify) for target in targets]))
     if flush:
@@ -142,9 +145,10 @@ def fanout(scratch: Path) -> dict[str, float]:
         [("fanout_ours_s", None)]
         if ours
         else [
-            ("fanout_lab_s", (False, False)),
-            ("fanout_lab_synced_s", (False, True)),
-            ("fanout_lab_verified_s", (True, False)),
+            ("fanout_lab_s", (False, False, False)),
+            ("fanout_lab_synced_s", (False, True, False)),
+            ("fanout_lab_verified_s", (True, False, False)),
+            ("fanout_lab_checksum_s", (False, False, True)),
         ]
     )
     result: dict[str, float] = {}
@@ -162,7 +166,7 @@ def fanout(scratch: Path) -> dict[str, float]:
             if mode is None:
                 transfer_directory(source, targets, remove_source=True)  # type: ignore[arg-type]
             else:
-                _lab_move(source, targets, verify=mode[0], flush=mode[1])
+                _lab_move(source, targets, verify=mode[0], flush=mode[1], checksum=mode[2])
             result[key] = min(result.get(key, float("inf")), time.perf_counter() - started)
             result["fanout_mb"] = size / 1e6
     return result

@@ -137,6 +137,9 @@ def hold_lock(lock_path: str | Path, timeout: float, timeout_error: Callable[[],
         raise timeout_error()
     try:
         if not _os_lock.LOCKS_DIRECTORIES:  # the portable locks: filelock's lock, the reference's primitive there
+            # Created here first: filelock on Windows takes "access denied" for a lock held by another process and
+            # would wait out the timeout in a read-only folder instead of reporting it.
+            os.close(_open_lock_file(lock_path))
             with _hold_filelock(lock_path, max(0.0, deadline - time.monotonic()), timeout_error):
                 yield
             return

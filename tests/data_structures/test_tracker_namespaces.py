@@ -8,6 +8,7 @@ there; seen from anywhere else, it is unknown and never stale.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -41,7 +42,8 @@ def _kill_namespaces() -> Iterator[None]:
     while _started:
         process = _started.pop()
         for pid in descendants(process.pid):
-            os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # ended meanwhile (the shell's `sleep 1` ends every second)
+                os.kill(pid, signal.SIGKILL)
         process.kill()
         process.communicate()
 
