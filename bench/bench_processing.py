@@ -18,9 +18,10 @@ minutes). Workloads (bench/workload_processing.py):
   (REF_PY=/tmp/axds-reference-7/bin/python). Measured (shared 2-core VM, one line per run; unverified / + os.sync()
   / verify_integrity): VM disk x0.9 / x1.3 / x3.2, x0.8 / x0.7 / x4.0, x2.2 / x1.5 / x2.9; tmpfs x0.5 / x0.5 / x3.3,
   x1.0 / x0.7 / x4.1; quiet machine, 2026-12-07, VM disk (/work): x0.5 / x0.7 / x2.3, then x0.5 / x0.6 / x2.5 and
-  x0.9 against the lab's own order (source checksum first, unverified). The unverified move never writes to storage inside the timing (its copies stay in the page
-  cache), ours writes both copies and reads them back; on this VM's /tmp both are bound by file creation (ext4
-  without a journal scanning recently freed inodes: about 0.5 ms of CPU per file, 4,000 files each);
+  x0.9 against the lab's own order (source checksum first, unverified). The unverified move never writes to storage
+  inside the timing (its copies stay in the page cache), ours writes both copies and reads them back; on this VM's
+  disk both are bound by file creation (ext4 without a journal scanning recently freed inodes: about 0.5 ms of CPU
+  per file, 4,000 files each);
 - interpolate: interpolate_data on 10 million uint64 timestamps, continuous and discrete; target >= 1x;
 - delete: delete_directory of 20,000 files of 512 bytes in 20 folders; target: at least as fast as shutil.rmtree.
 The scratch trees live in a temporary folder next to the system temp dir and are all removed at the end (deleting
