@@ -103,14 +103,9 @@ def _open_lock_file(lock_path: str) -> int:
         try:  # Another user's lock file, or a read-only mount: flock works on a read-only descriptor.
             return os.open(lock_path, os.O_RDONLY)
         except FileNotFoundError:
-            raise _unavailable(error, lock_path) from None
-
-
-def _unavailable(error: OSError, lock_path: str) -> LockFileUnavailableError:
-    """The error for a lock file that is missing and cannot be created (a read-only folder or mount)."""
-    return LockFileUnavailableError(
-        error.errno, f"cannot create the lock file (read-only location): {error.strerror}", lock_path
-    )
+            raise LockFileUnavailableError(
+                error.errno, f"cannot create the lock file (read-only location): {error.strerror}", lock_path
+            ) from None
 
 
 def _flock(descriptor: int) -> bool:
@@ -137,8 +132,9 @@ def hold_lock(lock_path: str | Path, timeout: float, timeout_error: Callable[[],
         raise timeout_error()
     try:
         if not _os_lock.LOCKS_DIRECTORIES:  # the portable locks: filelock's lock, the reference's primitive there
-            # Created here first: filelock on Windows takes "access denied" for a lock held by another process and
-            # would wait out the timeout in a read-only folder instead of reporting it.
+            # Created here first, so that a read-only location is reported as on the flock path (readers then read
+            # without the lock); filelock raises a bare PermissionError there, or on Windows, where it takes "access
+            # denied" for a lock another process holds, waits out the timeout.
             os.close(_open_lock_file(lock_path))
             with _hold_filelock(lock_path, max(0.0, deadline - time.monotonic()), timeout_error):
                 yield
@@ -169,10 +165,6 @@ def _hold_filelock(lock_path: str, remaining: float, timeout_error: Callable[[],
         lock.acquire(timeout=remaining, poll_interval=_LONGEST_WAIT)
     except filelock.Timeout:
         raise timeout_error() from None
-    except OSError as error:  # the same report as the flock path: readers then read without the lock
-        if (isinstance(error, PermissionError) or error.errno == errno.EROFS) and not os.path.exists(lock_path):
-            raise _unavailable(error, lock_path) from None
-        raise
     try:
         yield
     finally:
